@@ -1,0 +1,111 @@
+//! The reads a diagnosis needs, described as data, and the replies a shell hands back.
+//!
+//! Every read in [`diagnosis_reads`] is independent of the others, so a shell sends them all at
+//! once: one round trip to a diagnosis.
+
+use serde::Serialize;
+
+/// Settings that change what a 409 means. Read one key at a time: the whole `/api/settings`
+/// holds secrets and Kudu Doctor never reads it.
+pub const SETTINGS_READ: &[&str] = &[
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_RUN_FROM_ZIP",
+    "WEBSITE_USE_ZIP",
+    "WEBSITE_SWAP_SLOTNAME",
+    "SCM_DEP_LOCK_INVALIDATION_MINS",
+    "WEBSITE_RESOURCE_GROUP",
+    "WEBSITE_OWNER_NAME",
+    "WEBSITE_SITE_NAME",
+];
+
+/// What a read is for. Stable across releases; shells key replies by it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(tag = "kind", content = "key", rename_all = "kebab-case")]
+pub enum ReadId {
+    /// `GET /api/deployments?_=<cache-bust>`.
+    Deployments,
+    /// `GET /api/deployments/latest?_=<cache-bust>`.
+    Latest,
+    /// `GET /api/isdeploying` (404 on Windows: that is evidence).
+    IsDeploying,
+    /// `GET /api/vfs/site/locks/`.
+    LocksDir,
+    /// `GET /api/vfs/site/locks/deployment/info.lock` (Linux).
+    InfoLock,
+    /// `GET /api/vfs/site/deployments/`.
+    DeploymentsDir,
+    /// `GET /api/vfs/site/wwwroot/`.
+    WwwrootDir,
+    /// `GET /api/settings/<key>`.
+    Setting(String),
+    /// `GET /api/environment`.
+    Environment,
+    /// `GET /api/deployments/<id>/log` for one deployment (optional, not on the critical path).
+    DeploymentLog(String),
+}
+
+/// One HTTP request to send, relative to the SCM origin.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Read {
+    pub id: ReadId,
+    pub method: &'static str,
+    /// Starts with `/api/`; percent-encoding already applied.
+    pub path: String,
+    /// Extra headers (for example `Accept: application/json`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// What came back for a read, as the shell saw it.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct HttpReply {
+    /// 0 when the request never got an HTTP answer (network error, opaque redirect).
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+    /// Headers that matter (`Location`, `Retry-After`, `ETag`), names lower-case.
+    pub headers: Vec<(String, String)>,
+    /// Set by the shell when the request failed below HTTP (timeout, connection reset).
+    pub transport_error: Option<String>,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Every read of a full diagnosis, all independent. `cache_bust` changes the deployment list's
+/// URL so Kudu's ETag cache cannot answer with a list from before a VFS delete (the cache is
+/// keyed on the path and query).
+pub fn diagnosis_reads(cache_bust: u64) -> Vec<Read> {
+    let json = || vec![("Accept", "application/json".to_string())];
+    let get = |id: ReadId, path: String| Read {
+        id,
+        method: "GET",
+        path,
+        headers: json(),
+    };
+    let mut reads = vec![
+        get(ReadId::Deployments, format!("/api/deployments?_={cache_bust}")),
+        get(ReadId::Latest, format!("/api/deployments/latest?_={cache_bust}")),
+        get(ReadId::IsDeploying, "/api/isdeploying".into()),
+        get(ReadId::LocksDir, "/api/vfs/site/locks/".into()),
+        get(
+            ReadId::InfoLock,
+            "/api/vfs/site/locks/deployment/info.lock".into(),
+        ),
+        get(ReadId::DeploymentsDir, "/api/vfs/site/deployments/".into()),
+        get(ReadId::WwwrootDir, "/api/vfs/site/wwwroot/".into()),
+        get(ReadId::Environment, "/api/environment".into()),
+    ];
+    reads.extend(SETTINGS_READ.iter().map(|key| {
+        get(
+            ReadId::Setting((*key).to_string()),
+            format!("/api/settings/{key}"),
+        )
+    }));
+    reads
+}

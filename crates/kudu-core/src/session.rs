@@ -1,0 +1,101 @@
+//! Collects the replies to [`crate::reads::diagnosis_reads`] as normalised observations.
+//!
+//! Call order (as quinn-proto documents its own): `Session::new()`, then `ingest` once per
+//! reply in any order, then `diagnose(now)` as often as wanted. Ingesting the same read again
+//! replaces the earlier observation, which is how a re-check works.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::*;
+use crate::reads::{HttpReply, ReadId};
+use crate::time::Timestamp;
+
+/// What one read told us.
+#[derive(Clone, PartialEq, Debug, Serialize, Default)]
+#[serde(tag = "state", content = "value", rename_all = "kebab-case")]
+pub enum Observed<T> {
+    /// Not read (yet).
+    #[default]
+    NotRead,
+    /// 404: the thing does not exist. Evidence, not an error.
+    Missing,
+    Value(T),
+    /// A login page, 401/403 or a redirect where JSON was expected.
+    SessionExpired,
+    /// A reply we could not use; `reason` says why in words a user can follow.
+    Failed { status: u16, reason: String },
+}
+
+impl<T> Observed<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Observed::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// `/api/deployments/latest`: 202 means something is not finished.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct LatestReply {
+    pub http_status: u16,
+    pub deployment: Deployment,
+    pub retry_after_secs: Option<u64>,
+}
+
+/// `/api/environment`.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct EnvironmentInfo {
+    pub version: Option<String>,
+}
+
+/// A reply that could not be used, or a field that was dropped.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Warning {
+    /// The path that was read (`/api/deployments`).
+    pub endpoint: String,
+    pub reason: String,
+}
+
+/// Everything read so far.
+#[derive(Clone, PartialEq, Debug, Default, Serialize)]
+pub struct Session {
+    pub deployments: Observed<Vec<Deployment>>,
+    pub latest: Observed<LatestReply>,
+    pub is_deploying: Observed<IsDeploying>,
+    pub locks_dir: Observed<Vec<VfsEntry>>,
+    pub info_lock: Observed<LockInfo>,
+    pub deployments_dir: Observed<Vec<VfsEntry>>,
+    pub wwwroot_dir: Observed<Vec<VfsEntry>>,
+    pub environment: Observed<EnvironmentInfo>,
+    /// `None` value inside: 404, the setting does not exist.
+    pub settings: BTreeMap<String, Observed<Option<String>>>,
+    pub logs: BTreeMap<String, Observed<Vec<LogEntry>>>,
+    /// Deployment reads that failed with a 409/500 body naming a lock (e.g. `status.lock`
+    /// access denied), kept verbatim for the causes that look for them.
+    pub lock_errors: Vec<(ReadId, u16, String)>,
+    pub warnings: Vec<Warning>,
+}
+
+impl Session {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one reply. Never panics; what cannot be used becomes a [`Warning`].
+    pub fn ingest(&mut self, read: &ReadId, path: &str, reply: &HttpReply) {
+        crate::parse::ingest(self, read, path, reply);
+    }
+
+    /// Linux or Windows, from what the replies showed (VFS physical path style, `isdeploying`
+    /// 404, `provisioningState`).
+    pub fn personality(&self) -> Personality {
+        crate::parse::detect_personality(self)
+    }
+
+    pub fn diagnose(&self, now: Timestamp) -> crate::Diagnosis {
+        crate::diagnose::diagnose(self, now)
+    }
+}
