@@ -3,7 +3,7 @@
 //! Every read in [`diagnosis_reads`] is independent of the others, so a shell sends them all at
 //! once: one round trip to a diagnosis.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Settings that change what a 409 means. Read one key at a time: the whole `/api/settings`
 /// holds secrets and Kudu Doctor never reads it.
@@ -19,7 +19,7 @@ pub const SETTINGS_READ: &[&str] = &[
 ];
 
 /// What a read is for. Stable across releases; shells key replies by it.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "key", rename_all = "kebab-case")]
 pub enum ReadId {
     /// `GET /api/deployments?_=<cache-bust>`.
