@@ -79,6 +79,8 @@ pub struct Step {
     pub risk: String,
     /// Steps with the same group number are independent and may run concurrently.
     pub group: u32,
+    /// The user must opt in to this step separately (Windows: restarting the app worker).
+    pub optional: bool,
 }
 
 /// A listed name the planner refused to act on, and why.
