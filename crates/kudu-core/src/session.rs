@@ -25,7 +25,10 @@ pub enum Observed<T> {
     /// A login page, 401/403 or a redirect where JSON was expected.
     SessionExpired,
     /// A reply we could not use; `reason` says why in words a user can follow.
-    Failed { status: u16, reason: String },
+    Failed {
+        status: u16,
+        reason: String,
+    },
 }
 
 impl<T> Observed<T> {
@@ -76,6 +79,9 @@ pub struct Session {
     /// Deployment reads that failed with a 409/500 body naming a lock (e.g. `status.lock`
     /// access denied), kept verbatim for the causes that look for them.
     pub lock_errors: Vec<(ReadId, u16, String)>,
+    /// `/api/isdeploying` answered Kudu-W's 404 `No route registered for '/api/isdeploying'`:
+    /// evidence of Windows that [`Observed::Missing`] alone does not carry.
+    pub is_deploying_no_route: bool,
     pub warnings: Vec<Warning>,
 }
 

@@ -25,7 +25,7 @@ impl Timestamp {
 
     /// Whole seconds from `self` to `later` (negative when `later` is earlier).
     pub const fn secs_until(self, later: Timestamp) -> i64 {
-        (later.0 - self.0).div_euclid(1000)
+        later.0.saturating_sub(self.0).div_euclid(1000)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`; `None` for anything else.

@@ -1,15 +1,88 @@
-//! Tolerant parsers from Kudu's real-world replies to domain types. Never panic.
+//! Tolerant parsers from Kudu's real-world replies to the domain types in [`crate::model`].
+//!
+//! Real Kudu differs from its public source: unknown fields, status numbers the enum lacks,
+//! `null` where a value was expected, 5 to 7 fractional-second digits, offsets, `"True"`
+//! strings, ARM wrappers, 409 bodies as text, quoted strings or JSON objects, and login pages
+//! where JSON was expected. Each parser here takes a body and returns the value with a
+//! [`FieldWarning`] for every field it could not use, or a [`ParseError`] naming the field that
+//! made the whole reply unusable. None of them panics, whatever the input.
+//!
+//! [`ingest`] routes a reply to its parser by [`ReadId`] and stores the outcome in a
+//! [`Session`]; [`detect_personality`] reads Linux or Windows off what was stored.
 
+mod conflict;
+mod deployments;
+mod environment;
+mod ingest;
+mod is_deploying;
+mod lock;
+mod log;
+mod loose_json;
+mod personality;
+mod setting;
 pub mod time;
+mod vfs;
 
-use crate::model::Personality;
-use crate::reads::{HttpReply, ReadId};
-use crate::session::Session;
+use std::fmt;
 
-/// Stores one reply in the session (see [`Session::ingest`]).
-pub fn ingest(_session: &mut Session, _read: &ReadId, _path: &str, _reply: &HttpReply) {}
+pub use conflict::{classify as classify_conflict, message_text, parse_conflict};
+pub use deployments::{parse_deployment, parse_deployments};
+pub use environment::parse_environment;
+pub use ingest::ingest;
+pub use is_deploying::parse_is_deploying;
+pub use lock::{LINUX_LOCK_TIMEOUT_SECS, parse_lock};
+pub use log::parse_log;
+pub use loose_json::{looks_like_html, one_line};
+pub use personality::detect_personality;
+pub use setting::{SettingReply, parse_setting};
+pub use vfs::parse_vfs_listing;
 
-/// See [`Session::personality`].
-pub fn detect_personality(_session: &Session) -> Personality {
-    Personality::Unknown
+#[cfg(doc)]
+use crate::{reads::ReadId, session::Session};
+
+/// A field of a reply that could not be used; the rest of the reply was.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct FieldWarning {
+    /// The field as it appears in the reply, with a list index when there is one
+    /// (`[2].received_time`, `line 4`).
+    pub field: String,
+    pub problem: String,
+}
+
+impl fmt::Display for FieldWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+/// Why a whole reply could not be used.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ParseError {
+    /// The field that made the reply unusable, or `body` when it is the whole thing.
+    pub field: String,
+    pub problem: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ParseError {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A parsed reply and what had to be dropped from it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Parsed<T> {
+    pub value: T,
+    pub warnings: Vec<FieldWarning>,
 }

@@ -1,0 +1,434 @@
+//! From an HTTP reply to an [`Observed`] value in the [`Session`].
+//!
+//! First the reply as a whole is triaged (404 is evidence, 401/403/opaque redirects/HTML are
+//! an expired session, other failures keep their status and a readable reason), then a usable
+//! body goes to the parser for its read. Nothing here panics and nothing is dropped silently:
+//! whatever could not be used becomes a [`Warning`] naming the endpoint.
+
+use super::conflict::message_text;
+use super::loose_json::{looks_like_html, one_line};
+use super::{
+    ParseError, Parsed, parse_deployment, parse_deployments, parse_environment, parse_is_deploying,
+    parse_lock, parse_log, parse_setting, parse_vfs_listing,
+};
+use crate::reads::{HttpReply, ReadId};
+use crate::session::{LatestReply, Observed, Session, Warning};
+
+/// What a reply amounts to before its body is read.
+enum Triage<'a> {
+    Missing,
+    Expired,
+    Failed { status: u16, reason: String },
+    Usable(&'a str),
+}
+
+fn triage(reply: &HttpReply) -> Triage<'_> {
+    if let Some(error) = &reply.transport_error {
+        return Triage::Failed {
+            status: reply.status,
+            reason: format!(
+                "the request failed before Kudu answered ({})",
+                one_line(error, 200)
+            ),
+        };
+    }
+    let content_type = reply.content_type.as_deref();
+    match reply.status {
+        // fetch with redirect: 'manual' reports a redirect (to the login page) as status 0.
+        0 | 401 | 403 => Triage::Expired,
+        404 => Triage::Missing,
+        300..=399 => {
+            let location = reply.header("location").unwrap_or("");
+            let lower = location.to_ascii_lowercase();
+            if lower.contains("login") || lower.contains("oauth") || lower.contains("signin") {
+                Triage::Expired
+            } else {
+                Triage::Failed {
+                    status: reply.status,
+                    reason: format!(
+                        "HTTP {}: redirected to {}",
+                        reply.status,
+                        one_line(location, 200)
+                    ),
+                }
+            }
+        }
+        200..=299 if looks_like_html(content_type, &reply.body) => Triage::Expired,
+        200..=299 => Triage::Usable(&reply.body),
+        status => {
+            let what = if looks_like_html(content_type, &reply.body) {
+                "an HTML error page".to_string()
+            } else {
+                let message = message_text(&reply.body);
+                if message.is_empty() {
+                    "no message".to_string()
+                } else {
+                    one_line(&message, 300)
+                }
+            };
+            Triage::Failed {
+                status,
+                reason: format!("HTTP {status}: {what}"),
+            }
+        }
+    }
+}
+
+/// Whether a failed deployment read names a lock (`status.lock` access denied, a lock
+/// conflict), which the `status-lock-denied` and lock causes look for.
+fn names_a_lock(body: &str) -> bool {
+    let lower = message_text(body).to_ascii_lowercase();
+    lower.contains(".lock")
+        || lower.contains("operation conflicts with the pending")
+        || lower.contains("acquire lock")
+}
+
+/// Parses a usable body into `slot`, or records why not.
+fn store<T>(
+    slot: &mut Observed<T>,
+    warnings: &mut Vec<Warning>,
+    endpoint: &str,
+    status: u16,
+    triage: Triage<'_>,
+    parse: impl FnOnce(&str) -> Result<Parsed<T>, ParseError>,
+) {
+    *slot = match triage {
+        Triage::Missing => Observed::Missing,
+        Triage::Expired => Observed::SessionExpired,
+        Triage::Failed { status, reason } => failed(warnings, endpoint, status, reason),
+        Triage::Usable(body) => match parse(body) {
+            Ok(parsed) => {
+                warnings.extend(parsed.warnings.into_iter().map(|w| Warning {
+                    endpoint: endpoint.to_string(),
+                    reason: w.to_string(),
+                }));
+                Observed::Value(parsed.value)
+            }
+            Err(error) => failed(warnings, endpoint, status, error.to_string()),
+        },
+    };
+}
+
+fn failed<T>(
+    warnings: &mut Vec<Warning>,
+    endpoint: &str,
+    status: u16,
+    reason: String,
+) -> Observed<T> {
+    warnings.push(Warning {
+        endpoint: endpoint.to_string(),
+        reason: reason.clone(),
+    });
+    Observed::Failed { status, reason }
+}
+
+/// `Retry-After` in seconds; the HTTP-date form is ignored (the core has no clock to subtract).
+fn retry_after_secs(reply: &HttpReply) -> Option<u64> {
+    reply.header("retry-after")?.trim().parse().ok()
+}
+
+/// Stores one reply in the session (see [`Session::ingest`]). Ingesting a read again replaces
+/// its observation, its warnings and its lock errors.
+pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpReply) {
+    session.warnings.retain(|w| w.endpoint != path);
+    session.lock_errors.retain(|(id, _, _)| id != read);
+    let status = reply.status;
+    let triaged = triage(reply);
+
+    let is_deployment_read = matches!(
+        read,
+        ReadId::Deployments | ReadId::Latest | ReadId::DeploymentLog(_)
+    );
+    if is_deployment_read
+        && matches!(triaged, Triage::Failed { .. })
+        && reply.transport_error.is_none()
+        && names_a_lock(&reply.body)
+    {
+        session
+            .lock_errors
+            .push((read.clone(), status, reply.body.clone()));
+    }
+
+    let warnings = &mut session.warnings;
+    match read {
+        ReadId::Deployments => store(
+            &mut session.deployments,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_deployments,
+        ),
+        ReadId::Latest => store(
+            &mut session.latest,
+            warnings,
+            path,
+            status,
+            triaged,
+            |body| {
+                parse_deployment(body).map(|parsed| Parsed {
+                    value: LatestReply {
+                        http_status: status,
+                        deployment: parsed.value,
+                        retry_after_secs: retry_after_secs(reply),
+                    },
+                    warnings: parsed.warnings,
+                })
+            },
+        ),
+        ReadId::IsDeploying => {
+            session.is_deploying_no_route = matches!(triaged, Triage::Missing)
+                && message_text(&reply.body).contains("No route registered");
+            store(
+                &mut session.is_deploying,
+                warnings,
+                path,
+                status,
+                triaged,
+                parse_is_deploying,
+            );
+        }
+        ReadId::LocksDir => store(
+            &mut session.locks_dir,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_vfs_listing,
+        ),
+        ReadId::DeploymentsDir => store(
+            &mut session.deployments_dir,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_vfs_listing,
+        ),
+        ReadId::WwwrootDir => store(
+            &mut session.wwwroot_dir,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_vfs_listing,
+        ),
+        ReadId::InfoLock => store(
+            &mut session.info_lock,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_lock,
+        ),
+        ReadId::Environment => store(
+            &mut session.environment,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_environment,
+        ),
+        ReadId::Setting(key) => {
+            let slot = session.settings.entry(key.clone()).or_default();
+            if matches!(triaged, Triage::Missing) {
+                // "The setting '<key>' does not exist." is the answer, not a failure.
+                *slot = Observed::Value(None);
+            } else {
+                store(slot, warnings, path, status, triaged, |body| {
+                    parse_setting(body).map(|parsed| Parsed {
+                        value: parsed.value.value,
+                        warnings: parsed.warnings,
+                    })
+                });
+            }
+        }
+        ReadId::DeploymentLog(id) => {
+            let slot = session.logs.entry(id.clone()).or_default();
+            store(slot, warnings, path, status, triaged, parse_log);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DeployStatus;
+
+    fn reply(status: u16, content_type: &str, body: &str) -> HttpReply {
+        HttpReply {
+            status,
+            content_type: Some(content_type.to_string()),
+            body: body.to_string(),
+            headers: Vec::new(),
+            transport_error: None,
+        }
+    }
+
+    #[test]
+    fn a_list_is_stored_with_its_field_warnings() {
+        let mut session = Session::new();
+        let body = r#"[{"id":"a","status":4,"end_time":"later"}]"#;
+        session.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &reply(200, "application/json", body),
+        );
+        let list = session.deployments.value().unwrap();
+        assert_eq!(list[0].status, DeployStatus::Success);
+        assert_eq!(session.warnings.len(), 1);
+        assert_eq!(session.warnings[0].endpoint, "/api/deployments");
+        assert!(session.warnings[0].reason.starts_with("[0].end_time:"));
+    }
+
+    #[test]
+    fn not_found_is_evidence() {
+        let mut session = Session::new();
+        let body = r#"{"Message":"'D:\\home\\site\\locks\\deployment\\info.lock' not found."}"#;
+        session.ingest(
+            &ReadId::InfoLock,
+            "/api/vfs/site/locks/deployment/info.lock",
+            &reply(404, "application/json", body),
+        );
+        assert_eq!(session.info_lock, Observed::Missing);
+        let setting = ReadId::Setting("WEBSITE_RUN_FROM_PACKAGE".into());
+        session.ingest(
+            &setting,
+            "/api/settings/WEBSITE_RUN_FROM_PACKAGE",
+            &reply(
+                404,
+                "text/plain",
+                "The setting 'WEBSITE_RUN_FROM_PACKAGE' does not exist.",
+            ),
+        );
+        assert_eq!(
+            session.settings["WEBSITE_RUN_FROM_PACKAGE"],
+            Observed::Value(None)
+        );
+        assert!(session.warnings.is_empty());
+    }
+
+    #[test]
+    fn expired_sessions_in_every_disguise() {
+        let login = "<!DOCTYPE html><html><head><title>Sign in to your account</title>";
+        let mut redirect = reply(302, "text/html", "");
+        redirect.headers.push((
+            "location".into(),
+            "https://login.microsoftonline.com/common/oauth2/authorize".into(),
+        ));
+        for r in [
+            reply(200, "text/html; charset=utf-8", login),
+            reply(200, "application/json", login),
+            reply(401, "text/plain", ""),
+            reply(403, "text/html", "Forbidden"),
+            reply(0, "", ""),
+            redirect,
+        ] {
+            let mut session = Session::new();
+            session.ingest(&ReadId::Deployments, "/api/deployments", &r);
+            assert_eq!(session.deployments, Observed::SessionExpired, "{r:?}");
+        }
+    }
+
+    #[test]
+    fn server_errors_fail_with_a_warning_and_lock_errors_are_kept() {
+        let mut session = Session::new();
+        let body = "\"Access to the path '/home/site/locks/status.lock' is denied.\"";
+        session.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &reply(500, "application/json", body),
+        );
+        match &session.deployments {
+            Observed::Failed { status, reason } => {
+                assert_eq!(*status, 500);
+                assert!(reason.contains("status.lock"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(session.warnings.len(), 1);
+        assert_eq!(
+            session.lock_errors,
+            vec![(ReadId::Deployments, 500, body.to_string())]
+        );
+
+        // A re-check replaces the observation, the warning and the lock error.
+        session.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &reply(200, "application/json", "[]"),
+        );
+        assert_eq!(session.deployments, Observed::Value(vec![]));
+        assert!(session.warnings.is_empty());
+        assert!(session.lock_errors.is_empty());
+    }
+
+    #[test]
+    fn unusable_json_fails_and_names_the_field() {
+        let mut session = Session::new();
+        session.ingest(
+            &ReadId::IsDeploying,
+            "/api/isdeploying",
+            &reply(200, "application/json", r#"{"msg":""}"#),
+        );
+        assert_eq!(
+            session.is_deploying,
+            Observed::Failed {
+                status: 200,
+                reason: "value: missing".into()
+            }
+        );
+        assert_eq!(session.warnings[0].endpoint, "/api/isdeploying");
+    }
+
+    #[test]
+    fn latest_keeps_status_and_retry_after() {
+        let mut session = Session::new();
+        let mut r = reply(
+            202,
+            "application/json",
+            r#"{"id":"temp-1","status":0,"url":null}"#,
+        );
+        r.headers.push(("Retry-After".into(), "30".into()));
+        session.ingest(&ReadId::Latest, "/api/deployments/latest", &r);
+        let latest = session.latest.value().unwrap();
+        assert_eq!(latest.http_status, 202);
+        assert_eq!(latest.retry_after_secs, Some(30));
+        assert_eq!(latest.deployment.status, DeployStatus::Pending);
+    }
+
+    #[test]
+    fn transport_errors_are_failures_not_expiry() {
+        let mut session = Session::new();
+        let mut r = reply(0, "", "");
+        r.transport_error = Some("timed out".into());
+        session.ingest(&ReadId::Environment, "/api/environment", &r);
+        assert!(matches!(
+            session.environment,
+            Observed::Failed { status: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn logs_and_settings_are_keyed() {
+        let mut session = Session::new();
+        session.ingest(
+            &ReadId::DeploymentLog("abc".into()),
+            "/api/deployments/abc/log",
+            &reply(
+                200,
+                "application/json",
+                r#"[{"log_time":"2024-05-01T12:00:00Z","id":"x","message":"m","type":1}]"#,
+            ),
+        );
+        assert_eq!(session.logs["abc"].value().map(Vec::len), Some(1));
+        session.ingest(
+            &ReadId::Setting("WEBSITE_USE_ZIP".into()),
+            "/api/settings/WEBSITE_USE_ZIP",
+            &reply(200, "application/json", "\"1\""),
+        );
+        assert_eq!(
+            session.settings["WEBSITE_USE_ZIP"],
+            Observed::Value(Some("1".into()))
+        );
+    }
+}

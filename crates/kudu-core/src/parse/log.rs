@@ -1,0 +1,235 @@
+//! Deployment logs: the JSON of `/api/deployments/<id>/log` (an array of `LogEntry`), and the
+//! on-disk `log.log` text a user may have downloaded through VFS.
+//!
+//! `log.log` holds one entry per line, `<time>,<message>,<id>,<type>`, children indented with
+//! one tab per level and an empty id, commas in the message written as `&comma;`.
+
+use serde_json::Value;
+
+use super::loose_json::{Record, describe, kind_of, list_items, parse_body, unwrap_record};
+use super::{FieldWarning, ParseError, Parsed};
+use crate::model::{LogEntry, LogLevel};
+use crate::time::Timestamp;
+
+/// Either shape: JSON when the body opens like JSON (`[`, `{`, `"`) or HTML, `log.log` text
+/// otherwise (its lines open with a date).
+pub fn parse_log(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
+    let trimmed = body.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with(['[', '{', '"', '<']) {
+        parse_log_json(body)
+    } else {
+        parse_log_text(body)
+    }
+}
+
+fn parse_log_json(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
+    let value = parse_body(body)?;
+    let single;
+    let items = match list_items(&value) {
+        Some(items) => items,
+        None => {
+            single = vec![value.clone()];
+            &single
+        }
+    };
+    let mut warnings = Vec::new();
+    let mut entries = Vec::with_capacity(items.len());
+    let only_one = items.len() == 1;
+    for (index, item) in items.iter().enumerate() {
+        let context = format!("[{index}].");
+        let inner = unwrap_record(item);
+        let Value::Object(map) = inner else {
+            let problem = format!("expected a log entry object, got {}", kind_of(inner));
+            if only_one && list_items(&value).is_none() {
+                return Err(ParseError::new("entry", problem));
+            }
+            warnings.push(FieldWarning {
+                field: format!("{context}entry"),
+                problem: format!("{problem}; entry skipped"),
+            });
+            continue;
+        };
+        let record = Record::new(map, context);
+        let level = match record.get(&["type"]) {
+            None | Some(Value::Null) => LogLevel::Info,
+            Some(v) => match super::loose_json::integer_from(v) {
+                Some(code) => level_from_code(code),
+                None => {
+                    warnings.push(FieldWarning {
+                        field: record.field_name(&["type"]),
+                        problem: format!("{} is not a log level; read as info", describe(v)),
+                    });
+                    LogLevel::Info
+                }
+            },
+        };
+        let details = record.text(&["details_url"], &mut warnings);
+        entries.push(LogEntry {
+            time: record.instant(&["log_time"], &mut warnings),
+            id: record.text_or_empty(&["id"], &mut warnings),
+            message: record.text_or_empty(&["message"], &mut warnings),
+            level,
+            has_details: details.is_some_and(|d| !d.is_empty()),
+        });
+    }
+    Ok(Parsed {
+        value: entries,
+        warnings,
+    })
+}
+
+/// 0 message, 1 warning, 2 error; a number outside that is treated by how bad it sounds.
+fn level_from_code(code: i64) -> LogLevel {
+    match code {
+        i64::MIN..=0 => LogLevel::Info,
+        1 => LogLevel::Warning,
+        _ => LogLevel::Error,
+    }
+}
+
+fn parse_log_text(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
+    let mut warnings = Vec::new();
+    let mut entries: Vec<LogEntry> = Vec::new();
+    let mut last_top_level: Option<usize> = None;
+    for (index, raw_line) in body.trim_start_matches('\u{feff}').lines().enumerate() {
+        let line_no = index + 1;
+        if raw_line.trim().is_empty() {
+            continue;
+        }
+        let depth = raw_line.chars().take_while(|c| *c == '\t').count();
+        let line = raw_line.trim_start_matches('\t').trim_end_matches('\r');
+        let Some(entry) = entry_from_line(line, line_no, &mut warnings) else {
+            continue;
+        };
+        if depth == 0 {
+            last_top_level = Some(entries.len());
+        } else if let Some(parent) = last_top_level.and_then(|i| entries.get_mut(i)) {
+            parent.has_details = true;
+        }
+        entries.push(entry);
+    }
+    if entries.is_empty() && !warnings.is_empty() {
+        return Err(ParseError::new(
+            "line 1",
+            "not a deployment log: no line has the form <time>,<message>,<id>,<type>",
+        ));
+    }
+    Ok(Parsed {
+        value: entries,
+        warnings,
+    })
+}
+
+fn entry_from_line(
+    line: &str,
+    line_no: usize,
+    warnings: &mut Vec<FieldWarning>,
+) -> Option<LogEntry> {
+    let field = format!("line {line_no}");
+    let parts: Vec<&str> = line.split(',').collect();
+    if parts.len() < 4 {
+        warnings.push(FieldWarning {
+            field,
+            problem: format!(
+                "expected <time>,<message>,<id>,<type>, got {} comma-separated parts; line skipped",
+                parts.len()
+            ),
+        });
+        return None;
+    }
+    // An unescaped comma inside the message leaves extra parts; they all belong to it.
+    let time_text = parts[0];
+    let level_text = parts[parts.len() - 1];
+    let id = parts[parts.len() - 2];
+    let message = parts[1..parts.len() - 2].join(",").replace("&comma;", ",");
+    let time = Timestamp::parse_rfc3339(time_text);
+    if time.is_none() {
+        warnings.push(FieldWarning {
+            field: format!("{field} time"),
+            problem: format!(
+                "{} is not an RFC 3339 date; ignored",
+                super::loose_json::quote_short(time_text)
+            ),
+        });
+    }
+    let level = match level_text.trim().parse::<i64>() {
+        Ok(code) => level_from_code(code),
+        Err(_) => {
+            warnings.push(FieldWarning {
+                field: format!("{field} type"),
+                problem: format!(
+                    "{} is not a log level; read as info",
+                    super::loose_json::quote_short(level_text)
+                ),
+            });
+            LogLevel::Info
+        }
+    };
+    Some(LogEntry {
+        time,
+        id: id.to_string(),
+        message,
+        level,
+        has_details: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_entries_from_kudu() {
+        let body = r#"[
+          {"log_time":"2024-05-01T12:00:00.1234567Z","id":"6b1d2c3e-0000-4000-8000-000000000001",
+           "message":"Updating submodules.","type":0,"details_url":null},
+          {"log_time":"2024-05-01T12:00:05.12345Z","id":"6b1d2c3e-0000-4000-8000-000000000002",
+           "message":"Deployment Failed.","type":2,
+           "details_url":"https://x.scm.azurewebsites.net/api/deployments/a/log/6b1d"}
+        ]"#;
+        let parsed = parse_log(body).unwrap();
+        assert!(parsed.warnings.is_empty());
+        assert_eq!(parsed.value[0].level, LogLevel::Info);
+        assert!(!parsed.value[0].has_details);
+        assert_eq!(parsed.value[1].level, LogLevel::Error);
+        assert!(parsed.value[1].has_details);
+        assert_eq!(
+            parsed.value[1].time,
+            Timestamp::parse_rfc3339("2024-05-01T12:00:05.123Z")
+        );
+    }
+
+    #[test]
+    fn log_log_text_with_children_and_escaped_commas() {
+        let body = "2024-05-01T12:00:00.1234567Z,Updating branch 'x'&comma; then more.,6b1d-guid,0\n\
+                    \t2024-05-01T12:00:01.0000000Z,Some child,,1\n\
+                    2024-05-01T12:00:02.0000000Z,Deployment Failed.,7c2e-guid,2\n";
+        let parsed = parse_log(body).unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let entries = parsed.value;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].message, "Updating branch 'x', then more.");
+        assert!(entries[0].has_details);
+        assert_eq!(entries[1].id, "");
+        assert_eq!(entries[1].level, LogLevel::Warning);
+        assert_eq!(entries[2].level, LogLevel::Error);
+    }
+
+    #[test]
+    fn bad_lines_are_skipped_with_warnings() {
+        let body = "garbage\n2024-05-01T12:00:00Z,ok,id,0\n";
+        let parsed = parse_log(body).unwrap();
+        assert_eq!(parsed.value.len(), 1);
+        assert_eq!(parsed.warnings[0].field, "line 1");
+        assert!(parse_log("not a log at all").is_err());
+    }
+
+    #[test]
+    fn odd_json_types() {
+        let parsed = parse_log(r#"[{"log_time":5,"type":"9","message":null}, "x"]"#).unwrap();
+        assert_eq!(parsed.value.len(), 1);
+        assert_eq!(parsed.value[0].level, LogLevel::Error);
+        assert_eq!(parsed.warnings.len(), 2);
+        assert_eq!(parse_log("\"x\"").unwrap_err().field, "entry");
+    }
+}
