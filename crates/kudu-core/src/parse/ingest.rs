@@ -14,119 +14,6 @@ use super::{
 use crate::reads::{HttpReply, ReadId};
 use crate::session::{LatestReply, Observed, Session, Warning};
 
-/// What a reply amounts to before its body is read.
-enum Triage<'a> {
-    Missing,
-    Expired,
-    Failed { status: u16, reason: String },
-    Usable(&'a str),
-}
-
-fn triage(reply: &HttpReply) -> Triage<'_> {
-    if let Some(error) = &reply.transport_error {
-        return Triage::Failed {
-            status: reply.status,
-            reason: format!(
-                "the request failed before Kudu answered ({})",
-                one_line(error, 200)
-            ),
-        };
-    }
-    let content_type = reply.content_type.as_deref();
-    match reply.status {
-        // fetch with redirect: 'manual' reports a redirect (to the login page) as status 0.
-        0 | 401 | 403 => Triage::Expired,
-        404 => Triage::Missing,
-        300..=399 => {
-            let location = reply.header("location").unwrap_or("");
-            let lower = location.to_ascii_lowercase();
-            if lower.contains("login") || lower.contains("oauth") || lower.contains("signin") {
-                Triage::Expired
-            } else {
-                Triage::Failed {
-                    status: reply.status,
-                    reason: format!(
-                        "HTTP {}: redirected to {}",
-                        reply.status,
-                        one_line(location, 200)
-                    ),
-                }
-            }
-        }
-        200..=299 if looks_like_html(content_type, &reply.body) => Triage::Expired,
-        200..=299 => Triage::Usable(&reply.body),
-        status => {
-            let what = if looks_like_html(content_type, &reply.body) {
-                "an HTML error page".to_string()
-            } else {
-                let message = message_text(&reply.body);
-                if message.is_empty() {
-                    "no message".to_string()
-                } else {
-                    one_line(&message, 300)
-                }
-            };
-            Triage::Failed {
-                status,
-                reason: format!("HTTP {status}: {what}"),
-            }
-        }
-    }
-}
-
-/// Whether a failed deployment read names a lock (`status.lock` access denied, a lock
-/// conflict), which the `status-lock-denied` and lock causes look for.
-fn names_a_lock(body: &str) -> bool {
-    let lower = message_text(body).to_ascii_lowercase();
-    lower.contains(".lock")
-        || lower.contains("operation conflicts with the pending")
-        || lower.contains("acquire lock")
-}
-
-/// Parses a usable body into `slot`, or records why not.
-fn store<T>(
-    slot: &mut Observed<T>,
-    warnings: &mut Vec<Warning>,
-    endpoint: &str,
-    status: u16,
-    triage: Triage<'_>,
-    parse: impl FnOnce(&str) -> Result<Parsed<T>, ParseError>,
-) {
-    *slot = match triage {
-        Triage::Missing => Observed::Missing,
-        Triage::Expired => Observed::SessionExpired,
-        Triage::Failed { status, reason } => failed(warnings, endpoint, status, reason),
-        Triage::Usable(body) => match parse(body) {
-            Ok(parsed) => {
-                warnings.extend(parsed.warnings.into_iter().map(|w| Warning {
-                    endpoint: endpoint.to_string(),
-                    reason: w.to_string(),
-                }));
-                Observed::Value(parsed.value)
-            }
-            Err(error) => failed(warnings, endpoint, status, error.to_string()),
-        },
-    };
-}
-
-fn failed<T>(
-    warnings: &mut Vec<Warning>,
-    endpoint: &str,
-    status: u16,
-    reason: String,
-) -> Observed<T> {
-    warnings.push(Warning {
-        endpoint: endpoint.to_string(),
-        reason: reason.clone(),
-    });
-    Observed::Failed { status, reason }
-}
-
-/// `Retry-After` in seconds; the HTTP-date form is ignored (the core has no clock to subtract).
-fn retry_after_secs(reply: &HttpReply) -> Option<u64> {
-    reply.header("retry-after")?.trim().parse().ok()
-}
-
 /// Stores one reply in the session (see [`Session::ingest`]). Ingesting a read again replaces
 /// its observation, its warnings and its lock errors.
 pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpReply) {
@@ -247,6 +134,119 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             store(slot, warnings, path, status, triaged, parse_log);
         }
     }
+}
+
+/// What a reply amounts to before its body is read.
+enum Triage<'a> {
+    Missing,
+    Expired,
+    Failed { status: u16, reason: String },
+    Usable(&'a str),
+}
+
+fn triage(reply: &HttpReply) -> Triage<'_> {
+    if let Some(error) = &reply.transport_error {
+        return Triage::Failed {
+            status: reply.status,
+            reason: format!(
+                "the request failed before Kudu answered ({})",
+                one_line(error, 200)
+            ),
+        };
+    }
+    let content_type = reply.content_type.as_deref();
+    match reply.status {
+        // fetch with redirect: 'manual' reports a redirect (to the login page) as status 0.
+        0 | 401 | 403 => Triage::Expired,
+        404 => Triage::Missing,
+        300..=399 => {
+            let location = reply.header("location").unwrap_or("");
+            let lower = location.to_ascii_lowercase();
+            if lower.contains("login") || lower.contains("oauth") || lower.contains("signin") {
+                Triage::Expired
+            } else {
+                Triage::Failed {
+                    status: reply.status,
+                    reason: format!(
+                        "HTTP {}: redirected to {}",
+                        reply.status,
+                        one_line(location, 200)
+                    ),
+                }
+            }
+        }
+        200..=299 if looks_like_html(content_type, &reply.body) => Triage::Expired,
+        200..=299 => Triage::Usable(&reply.body),
+        status => {
+            let what = if looks_like_html(content_type, &reply.body) {
+                "an HTML error page".to_string()
+            } else {
+                let message = message_text(&reply.body);
+                if message.is_empty() {
+                    "no message".to_string()
+                } else {
+                    one_line(&message, 300)
+                }
+            };
+            Triage::Failed {
+                status,
+                reason: format!("HTTP {status}: {what}"),
+            }
+        }
+    }
+}
+
+/// Whether a failed deployment read names a lock (`status.lock` access denied, a lock
+/// conflict), which the `status-lock-denied` and lock causes look for.
+fn names_a_lock(body: &str) -> bool {
+    let lower = message_text(body).to_ascii_lowercase();
+    lower.contains(".lock")
+        || lower.contains("operation conflicts with the pending")
+        || lower.contains("acquire lock")
+}
+
+/// Parses a usable body into `slot`, or records why not.
+fn store<T>(
+    slot: &mut Observed<T>,
+    warnings: &mut Vec<Warning>,
+    endpoint: &str,
+    status: u16,
+    triage: Triage<'_>,
+    parse: impl FnOnce(&str) -> Result<Parsed<T>, ParseError>,
+) {
+    *slot = match triage {
+        Triage::Missing => Observed::Missing,
+        Triage::Expired => Observed::SessionExpired,
+        Triage::Failed { status, reason } => failed(warnings, endpoint, status, reason),
+        Triage::Usable(body) => match parse(body) {
+            Ok(parsed) => {
+                warnings.extend(parsed.warnings.into_iter().map(|w| Warning {
+                    endpoint: endpoint.to_string(),
+                    reason: w.to_string(),
+                }));
+                Observed::Value(parsed.value)
+            }
+            Err(error) => failed(warnings, endpoint, status, error.to_string()),
+        },
+    };
+}
+
+fn failed<T>(
+    warnings: &mut Vec<Warning>,
+    endpoint: &str,
+    status: u16,
+    reason: String,
+) -> Observed<T> {
+    warnings.push(Warning {
+        endpoint: endpoint.to_string(),
+        reason: reason.clone(),
+    });
+    Observed::Failed { status, reason }
+}
+
+/// `Retry-After` in seconds; the HTTP-date form is ignored (the core has no clock to subtract).
+fn retry_after_secs(reply: &HttpReply) -> Option<u64> {
+    reply.header("retry-after")?.trim().parse().ok()
 }
 
 #[cfg(test)]

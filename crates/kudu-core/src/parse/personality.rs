@@ -9,32 +9,6 @@
 use crate::model::{Personality, VfsEntry};
 use crate::session::{Observed, Session};
 
-fn path_personality(path: &str) -> Option<Personality> {
-    let bytes = path.as_bytes();
-    if path.starts_with('/') {
-        Some(Personality::Linux)
-    } else if bytes.len() >= 3
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[1] == b':'
-        && (bytes[2] == b'\\' || bytes[2] == b'/')
-    {
-        Some(Personality::Windows)
-    } else {
-        None
-    }
-}
-
-fn listing_evidence(listing: &Observed<Vec<VfsEntry>>, votes: &mut Vec<Personality>) {
-    if let Some(entries) = listing.value() {
-        votes.extend(
-            entries
-                .iter()
-                .filter_map(|e| e.physical_path.as_deref())
-                .filter_map(path_personality),
-        );
-    }
-}
-
 /// See [`Session::personality`].
 pub fn detect_personality(session: &Session) -> Personality {
     let mut votes = Vec::new();
@@ -60,6 +34,32 @@ pub fn detect_personality(session: &Session) -> Personality {
         (true, false) => Personality::Linux,
         (false, true) => Personality::Windows,
         _ => Personality::Unknown,
+    }
+}
+
+fn path_personality(path: &str) -> Option<Personality> {
+    let bytes = path.as_bytes();
+    if path.starts_with('/') {
+        Some(Personality::Linux)
+    } else if bytes.len() >= 3
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && (bytes[2] == b'\\' || bytes[2] == b'/')
+    {
+        Some(Personality::Windows)
+    } else {
+        None
+    }
+}
+
+fn listing_evidence(listing: &Observed<Vec<VfsEntry>>, votes: &mut Vec<Personality>) {
+    if let Some(entries) = listing.value() {
+        votes.extend(
+            entries
+                .iter()
+                .filter_map(|e| e.physical_path.as_deref())
+                .filter_map(path_personality),
+        );
     }
 }
 

@@ -10,66 +10,6 @@ use crate::time::Timestamp;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian). The caller keeps
-/// `month` in 1..=12 and `day` in 1..=31; any `year` an `i32` holds stays far from overflow.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    // Count years from March so the leap day is the last day of the counted year.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The civil date `(year, month, day)` of a day count from 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Both ranges are guaranteed by the arithmetic above (day 1..=31, month 1..=12).
-    (year, month as u32, day as u32)
-}
-
-fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Reads exactly `len` ASCII digits at `at`.
-fn digits(bytes: &[u8], at: usize, len: usize) -> Option<u32> {
-    let slice = bytes.get(at..at.checked_add(len)?)?;
-    slice.iter().try_fold(0u32, |acc, &b| {
-        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
-    })
-}
-
-fn expect(bytes: &[u8], at: usize, wanted: &[u8]) -> Option<()> {
-    bytes.get(at).filter(|b| wanted.contains(b)).map(|_| ())
-}
-
 /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}][Z|±HH:MM]`; a missing offset means UTC. Returns `None`
 /// for anything else, including impossible dates (month 13, February 30) and the space
 /// separator, which Kudu never writes. Fractions finer than a millisecond are truncated.
@@ -165,6 +105,66 @@ pub fn format_rfc3339(t: Timestamp) -> String {
     } else {
         format!("{date_time}.{millis:03}Z")
     }
+}
+
+/// Days from 1970-01-01 to the given civil date (proleptic Gregorian). The caller keeps
+/// `month` in 1..=12 and `day` in 1..=31; any `year` an `i32` holds stays far from overflow.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    // Count years from March so the leap day is the last day of the counted year.
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let month = i64::from(month);
+    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The civil date `(year, month, day)` of a day count from 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    // Both ranges are guaranteed by the arithmetic above (day 1..=31, month 1..=12).
+    (year, month as u32, day as u32)
+}
+
+fn is_leap_year(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Reads exactly `len` ASCII digits at `at`.
+fn digits(bytes: &[u8], at: usize, len: usize) -> Option<u32> {
+    let slice = bytes.get(at..at.checked_add(len)?)?;
+    slice.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+fn expect(bytes: &[u8], at: usize, wanted: &[u8]) -> Option<()> {
+    bytes.get(at).filter(|b| wanted.contains(b)).map(|_| ())
 }
 
 #[cfg(test)]
