@@ -1,0 +1,113 @@
+// The loader (content script): puts a plain-JS "409 Doctor" launcher on SCM pages at once, then
+// loads the app's wasm from the extension and mounts it into a shadow root, so Kudu's CSS and
+// scripts cannot restyle or reach it. When the page's Content-Security-Policy stops the wasm
+// from compiling here, the launcher opens the same app in an extension page instead; the
+// site's policy is never weakened.
+//
+// Runs in the extension's isolated world after loader-config.js and scm-host.js. The mount
+// API it calls is documented in src/lib.rs.
+"use strict";
+
+(() => {
+  const HOST_ID = "kudu-doctor-host";
+  const scmHost = globalThis.kuduDoctorScmHost;
+  // The shipped build mounts into a closed shadow root; only the e2e test build (written by
+  // `cargo xtask dist` to target/dist/extension-test) opens it, so WebDriver can look inside.
+  const shadowMode = globalThis.kuduDoctorLoaderConfig?.shadowMode === "open" ? "open" : "closed";
+
+  if (window.top !== window || !scmHost?.isScmHost(location.hostname)) return;
+
+  // Running again in the same world (re-injection) replaces the earlier instance, and a host
+  // left by an orphaned copy (the extension was reloaded) goes too: never two launchers.
+  globalThis.kuduDoctorInstance?.teardown();
+  document.getElementById(HOST_ID)?.remove();
+
+  const LAUNCHER_CSS = `
+    :host { all: initial; }
+    .launcher {
+      position: fixed; right: 16px; bottom: 16px; z-index: 2147483647;
+      font: 600 13px/1.2 "Segoe UI", system-ui, sans-serif;
+      color: #fff; background: #0b5cad; border: 1px solid #084a8c; border-radius: 18px;
+      padding: 8px 14px; cursor: pointer; box-shadow: 0 2px 6px rgb(0 0 0 / 0.3);
+    }
+    .launcher:hover { background: #084a8c; }
+    .launcher:focus-visible { outline: 3px solid #ffb900; outline-offset: 2px; }
+    .launcher[aria-busy="true"] { cursor: progress; }
+  `;
+
+  const host = document.createElement("div");
+  host.id = HOST_ID;
+  const shadow = host.attachShadow({ mode: shadowMode });
+  // A constructed sheet, not a <style> element: the page's style-src cannot block it.
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(LAUNCHER_CSS);
+  shadow.adoptedStyleSheets = [sheet];
+
+  const launcher = document.createElement("button");
+  launcher.type = "button";
+  launcher.className = "launcher";
+  launcher.textContent = "409 Doctor";
+  launcher.dataset.testid = "launcher";
+  launcher.dataset.state = "pending";
+  launcher.setAttribute("aria-busy", "true");
+  const container = document.createElement("div");
+  container.className = "app";
+  shadow.append(launcher, container);
+  (document.body ?? document.documentElement).append(host);
+
+  let handle = null;
+  let fallbackUrl = null;
+  let tornDown = false;
+
+  const onLauncherClick = (event) => {
+    // Only the user's own click opens the extension page; synthetic events are ignored.
+    if (!event.isTrusted || fallbackUrl === null) return;
+    window.open(fallbackUrl, "_blank", "noopener");
+  };
+  launcher.addEventListener("click", onLauncherClick);
+
+  const teardown = () => {
+    tornDown = true;
+    launcher.removeEventListener("click", onLauncherClick);
+    try {
+      handle?.unmount?.();
+    } finally {
+      handle = null;
+      host.remove();
+      if (globalThis.kuduDoctorInstance === instance) delete globalThis.kuduDoctorInstance;
+    }
+  };
+  const instance = Object.freeze({ teardown });
+  globalThis.kuduDoctorInstance = instance;
+
+  const mountApp = async () => {
+    const glue = await import(chrome.runtime.getURL("pkg/kudu_doctor.js"));
+    await glue.default({ module_or_path: chrome.runtime.getURL("pkg/kudu_doctor_bg.wasm") });
+    if (tornDown) return null;
+    return glue.mount(container, { origin: null, autoOpen: true, embedded: true }, launcher) ?? null;
+  };
+
+  mountApp().then(
+    (mounted) => {
+      if (tornDown) {
+        mounted?.unmount?.();
+        return;
+      }
+      handle = mounted;
+      launcher.dataset.mode = "in-page";
+      launcher.removeAttribute("aria-busy");
+    },
+    (error) => {
+      if (tornDown) return;
+      // Typically `CompileError: WebAssembly.instantiateStreaming()` under a page CSP without
+      // 'wasm-unsafe-eval'. The extension page has the extension's own CSP and reads this
+      // site with the extension's host permission.
+      container.replaceChildren();
+      fallbackUrl = `${chrome.runtime.getURL("doctor.html")}?site=${encodeURIComponent(location.origin)}`;
+      launcher.dataset.mode = "extension-page";
+      launcher.title = "This page's security policy keeps 409 Doctor from running inside it: opens it in a new tab";
+      launcher.removeAttribute("aria-busy");
+      console.info("Kudu Doctor runs in an extension page on this site:", error);
+    },
+  );
+})();

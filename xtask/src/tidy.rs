@@ -1,0 +1,431 @@
+//! Convention tests (run by `cargo test -p xtask`): the rules this project promises that no
+//! compiler checks. Each test names the rule it pins; a failure says which file breaks it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+fn read(relative: &str) -> String {
+    let path = root().join(relative);
+    fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
+}
+
+fn rust_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Dependency names declared in any dependency table of a Cargo.toml (`[dependencies]`,
+/// `[dev-dependencies]`, `[target.'…'.dependencies]`, `[dependencies.name]`, …), with the table.
+fn declared_dependencies(cargo_toml: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut table: Option<String> = None;
+    for line in cargo_toml.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            let header = line.trim_matches(|c| c == '[' || c == ']').to_owned();
+            if let Some((table_name, dependency)) = header.rsplit_once("dependencies.") {
+                found.push((format!("{table_name}dependencies"), dependency.to_owned()));
+                table = None;
+            } else if header.ends_with("dependencies") {
+                table = Some(header);
+            } else {
+                table = None;
+            }
+            continue;
+        }
+        let Some(table) = &table else { continue };
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, _)) = line.split_once('=') {
+            let name = key
+                .trim()
+                .trim_end_matches(".workspace")
+                .trim()
+                .trim_matches('"');
+            found.push((table.clone(), name.to_owned()));
+        }
+    }
+    found
+}
+
+#[test]
+fn declared_dependencies_reads_every_table_form() {
+    let toml = r#"
+[package]
+name = "x"
+[dependencies]
+serde.workspace = true
+tokio = { version = "1" }
+[target.'cfg(target_arch = "wasm32")'.dev-dependencies]
+"web-sys" = "0.3"
+[dependencies.yew]
+version = "0.23"
+"#;
+    let names: Vec<String> = declared_dependencies(toml)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
+    assert_eq!(names, ["serde", "tokio", "web-sys", "yew"]);
+}
+
+/// kudu-core is sans-IO: no browser, async runtime or bindgen crates, so it builds and tests
+/// natively and the same logic runs in the extension and the CLI.
+#[test]
+fn kudu_core_has_no_web_or_async_dependencies() {
+    let banned = ["web-sys", "js-sys", "yew", "tokio", "wasm-bindgen"];
+    for (table, name) in declared_dependencies(&read("crates/kudu-core/Cargo.toml")) {
+        if table.contains("dev-dependencies") {
+            continue;
+        }
+        let is_banned =
+            banned.iter().any(|banned| name.starts_with(banned)) || name.starts_with("gloo");
+        assert!(
+            !is_banned,
+            "crates/kudu-core/Cargo.toml [{table}] depends on {name}"
+        );
+    }
+}
+
+/// kudu-core takes `now` as a parameter, so every rule about time is testable without sleeping.
+#[test]
+fn kudu_core_never_reads_the_clock() {
+    for path in rust_files_under(&root().join("crates/kudu-core/src")) {
+        let text = fs::read_to_string(&path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for clock in ["Instant::now", "SystemTime::now"] {
+                assert!(
+                    !code.contains(clock),
+                    "{}:{}: kudu-core reads the clock ({clock})",
+                    path.display(),
+                    number + 1
+                );
+            }
+        }
+    }
+}
+
+/// One file per cause, opening with a `// Cause: <id>` block written for users (the README's
+/// cause list is built from these blocks).
+#[test]
+fn every_cause_has_a_file_opening_with_its_cause_block() {
+    let dir = root().join("crates/kudu-core/src/diagnose");
+    let mut problems = Vec::new();
+    for cause in kudu_core::diagnose::CauseId::ALL {
+        let id = cause.as_str();
+        let path = dir.join(format!("{}.rs", id.replace('-', "_")));
+        let Ok(text) = fs::read_to_string(&path) else {
+            problems.push(format!("{} is missing", path.display()));
+            continue;
+        };
+        let mut lines = text.lines();
+        if lines.next().map(str::trim_end) != Some(&format!("// Cause: {id}")) {
+            problems.push(format!(
+                "{} does not start with `// Cause: {id}`",
+                path.display()
+            ));
+            continue;
+        }
+        let block: Vec<&str> = lines.take_while(|line| line.starts_with("//")).collect();
+        if !block
+            .iter()
+            .any(|line| line.trim_start_matches('/').trim().len() > 10)
+        {
+            problems.push(format!(
+                "{}: the `// Cause:` block has no text",
+                path.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "cause files:\n{}", problems.join("\n"));
+}
+
+/// Host patterns the extension may ask for, each an SCM host form from kudu-facts.md §6 (or
+/// the only valid match pattern that covers one). Anything else fails the manifest tests.
+const SCM_MATCH_PATTERNS: [&str; 4] = [
+    // Classic, slot, ASE v1/v2 `.p.azurewebsites.net`, and the secure unique default host
+    // name `<app>-<hash>.scm.<region>.azurewebsites.net`, which no narrower pattern can reach
+    // (match patterns allow `*.` only at the start). Narrowed by include_globs and by the
+    // runtime allow-list in scm-host.js.
+    "https://*.azurewebsites.net/*",
+    "https://*.scm.azurewebsites.us/*",
+    "https://*.scm.chinacloudsites.cn/*",
+    "https://*.appserviceenvironment.net/*",
+];
+
+fn manifest() -> Value {
+    serde_json::from_str(&read("extension/manifest.json")).expect("extension/manifest.json is JSON")
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn assert_scm_patterns(what: &str, patterns: &[&str]) {
+    assert!(!patterns.is_empty(), "{what} is empty");
+    for pattern in patterns {
+        assert!(
+            SCM_MATCH_PATTERNS.contains(pattern),
+            "{what} holds {pattern}, not an SCM host form"
+        );
+    }
+}
+
+/// Least privilege: host access only to SCM host forms, no API permissions at all (in
+/// particular no `tabs`), nothing for other extensions or pages to connect to.
+#[test]
+fn manifest_asks_only_for_scm_hosts() {
+    let manifest = manifest();
+    assert_eq!(manifest["manifest_version"], 3);
+    let text = read("extension/manifest.json");
+    assert!(!text.contains("<all_urls>"), "manifest holds <all_urls>");
+    assert!(!text.contains("*://"), "manifest matches any scheme");
+    assert!(!text.contains("http://"), "manifest matches plain http");
+
+    for forbidden in [
+        "permissions",
+        "optional_permissions",
+        "optional_host_permissions",
+        "externally_connectable",
+        "background",
+        "declarative_net_request",
+    ] {
+        assert!(
+            manifest.get(forbidden).is_none(),
+            "manifest declares {forbidden}"
+        );
+    }
+    assert_scm_patterns("host_permissions", &strings(&manifest["host_permissions"]));
+
+    let scripts = manifest["content_scripts"]
+        .as_array()
+        .expect("content_scripts");
+    assert!(!scripts.is_empty());
+    for script in scripts {
+        let matches = strings(&script["matches"]);
+        assert_scm_patterns("content_scripts.matches", &matches);
+        if matches.contains(&"https://*.azurewebsites.net/*") {
+            // The broad pattern also covers the app's own site; the glob keeps the loader off it.
+            assert_eq!(strings(&script["include_globs"]), ["https://*.scm.*"]);
+        }
+        assert!(script.get("all_frames").is_none_or(|all| all == false));
+        assert_eq!(
+            strings(&script["js"]).last(),
+            Some(&"content.js"),
+            "content.js runs last, after its config and the host allow-list"
+        );
+    }
+    for entry in manifest["web_accessible_resources"]
+        .as_array()
+        .expect("web_accessible_resources")
+    {
+        assert_scm_patterns(
+            "web_accessible_resources.matches",
+            &strings(&entry["matches"]),
+        );
+        for resource in strings(&entry["resources"]) {
+            assert!(
+                !resource.contains('*'),
+                "web-accessible resource {resource} is a wildcard"
+            );
+        }
+    }
+}
+
+/// Extension pages may compile wasm and load only the extension's own scripts.
+#[test]
+fn manifest_pins_the_extension_page_csp() {
+    assert_eq!(
+        manifest()["content_security_policy"]["extension_pages"],
+        "script-src 'self' 'wasm-unsafe-eval'; object-src 'self'"
+    );
+}
+
+/// No remote code: every script the extension and the standalone page load is a local file.
+#[test]
+fn pages_and_scripts_load_only_local_code() {
+    for dir in ["extension", "static"] {
+        for entry in fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let is_code = path
+                .extension()
+                .is_some_and(|ext| ext == "js" || ext == "html");
+            if !is_code {
+                continue;
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            for remote in [
+                "src=\"http",
+                "src=\"//",
+                "import(\"http",
+                "from \"http",
+                "eval(",
+                "new Function",
+            ] {
+                assert!(
+                    !text.contains(remote),
+                    "{} holds `{remote}`",
+                    path.display()
+                );
+            }
+            if path.extension().is_some_and(|ext| ext == "html") {
+                // Inline scripts would need 'unsafe-inline' under the extension's CSP.
+                assert!(
+                    text.matches("<script").count()
+                        == text.matches("<script src=").count()
+                            + text.matches("<script type=\"module\" src=").count(),
+                    "{} has an inline script",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+fn workspace_dependency_version(name: &str) -> String {
+    let cargo_toml = read("Cargo.toml");
+    let mut in_table = false;
+    for line in cargo_toml.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line == "[workspace.dependencies]";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if !in_table || key.trim() != name {
+            continue;
+        }
+        let value = value.trim();
+        let quoted = value
+            .split_once("version")
+            .map_or(value, |(_, after)| after.trim_start_matches([' ', '=']))
+            .trim_start_matches('"');
+        return quoted.split('"').next().unwrap_or_default().to_owned();
+    }
+    panic!("[workspace.dependencies] has no {name}");
+}
+
+fn locked_versions(name: &str) -> Vec<String> {
+    let lock = read("Cargo.lock");
+    let mut versions = Vec::new();
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{name}\"")
+            && let Some(version) = lines
+                .next()
+                .and_then(|next| next.strip_prefix("version = \""))
+        {
+            versions.push(version.trim_end_matches('"').to_owned());
+        }
+    }
+    versions
+}
+
+/// The wasm-bindgen family moves together: pinned exactly, and the bindgen library and test
+/// runner xtask builds are the very version the app links (else the bindgen schema differs).
+#[test]
+fn wasm_bindgen_family_is_pinned_and_matches_the_bindgen_xtask_runs() {
+    for name in [
+        "wasm-bindgen",
+        "wasm-bindgen-futures",
+        "wasm-bindgen-test",
+        "js-sys",
+        "web-sys",
+        "wasm-bindgen-cli-support",
+        "wasm-bindgen-cli",
+    ] {
+        let version = workspace_dependency_version(name);
+        assert!(
+            version.starts_with('='),
+            "{name} is `{version}`, not pinned with `=`"
+        );
+    }
+    let app = workspace_dependency_version("wasm-bindgen");
+    assert_eq!(
+        workspace_dependency_version("wasm-bindgen-cli-support"),
+        app
+    );
+    assert_eq!(workspace_dependency_version("wasm-bindgen-cli"), app);
+
+    let xtask = read("xtask/Cargo.toml");
+    for name in ["wasm-bindgen-cli-support", "wasm-bindgen-cli"] {
+        assert!(
+            xtask.contains(&format!("{name}.workspace = true")),
+            "xtask must take {name} from [workspace.dependencies]"
+        );
+    }
+    let locked = locked_versions("wasm-bindgen");
+    assert_eq!(
+        locked.len(),
+        1,
+        "Cargo.lock holds several wasm-bindgen versions: {locked:?}"
+    );
+    assert_eq!(locked_versions("wasm-bindgen-cli-support"), locked);
+    assert_eq!(locked_versions("wasm-bindgen-cli"), locked);
+    assert_eq!(format!("={}", locked[0]), app);
+}
+
+/// The README opens with the two commands a newcomer needs, before any section.
+#[test]
+fn readme_starts_with_the_two_commands() {
+    let readme = read("README.md");
+    let before_sections = readme.split("\n## ").next().unwrap_or_default();
+    let block = before_sections
+        .split("```")
+        .nth(1)
+        .expect("README has a code block before its first section");
+    let commands: Vec<&str> = block
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .collect();
+    assert_eq!(commands, ["cargo xtask demo", "cargo xtask test"]);
+}
+
+/// The same SCM allow-list guards the loader and the extension page: scm-host.js is loaded by
+/// both, and the loader checks it before doing anything.
+#[test]
+fn loader_and_extension_page_share_the_scm_allow_list() {
+    let content = read("extension/content.js");
+    assert!(content.contains("isScmHost(location.hostname)"));
+    let page = read("extension/doctor.html");
+    let allow_list = page
+        .find("<script src=\"scm-host.js\">")
+        .expect("doctor.html loads scm-host.js");
+    let module = page.find("doctor.js").expect("doctor.html loads doctor.js");
+    assert!(
+        allow_list < module,
+        "scm-host.js must load before doctor.js"
+    );
+    assert!(read("extension/doctor.js").contains("scmOrigin("));
+    let scripts = strings(&manifest()["content_scripts"][0]["js"]).join(",");
+    assert_eq!(scripts, "loader-config.js,scm-host.js,content.js");
+}
