@@ -82,6 +82,9 @@ pub struct Session {
     /// `/api/isdeploying` answered Kudu-W's 404 `No route registered for '/api/isdeploying'`:
     /// evidence of Windows that [`Observed::Missing`] alone does not carry.
     pub is_deploying_no_route: bool,
+    /// Linux or Windows as shown by replies whose observation does not keep the clue, such as
+    /// a VFS 404 naming `D:\home\site\...` or `/home/site/...`. One entry per read at most.
+    pub os_hints: Vec<(ReadId, Personality)>,
     pub warnings: Vec<Warning>,
 }
 

@@ -5,12 +5,14 @@
 //! body goes to the parser for its read. Nothing here panics and nothing is dropped silently:
 //! whatever could not be used becomes a [`Warning`] naming the endpoint.
 
-use super::conflict::message_text;
+use super::conflict::{classify, message_text};
 use super::loose_json::{looks_like_html, one_line};
+use super::personality::path_personality;
 use super::{
     ParseError, Parsed, parse_deployment, parse_deployments, parse_environment, parse_is_deploying,
     parse_lock, parse_log, parse_setting, parse_vfs_listing,
 };
+use crate::model::{ConflictKind, Personality};
 use crate::reads::{HttpReply, ReadId};
 use crate::session::{LatestReply, Observed, Session, Warning};
 
@@ -19,6 +21,7 @@ use crate::session::{LatestReply, Observed, Session, Warning};
 pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpReply) {
     session.warnings.retain(|w| w.endpoint != path);
     session.lock_errors.retain(|(id, _, _)| id != read);
+    session.os_hints.retain(|(id, _)| id != read);
     let status = reply.status;
     let triaged = triage(reply);
 
@@ -29,11 +32,22 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
     if is_deployment_read
         && matches!(triaged, Triage::Failed { .. })
         && reply.transport_error.is_none()
-        && names_a_lock(&reply.body)
+        && worth_keeping(&reply.body)
     {
         session
             .lock_errors
             .push((read.clone(), status, reply.body.clone()));
+    }
+
+    let is_vfs_read = matches!(
+        read,
+        ReadId::LocksDir | ReadId::InfoLock | ReadId::DeploymentsDir | ReadId::WwwrootDir
+    );
+    if is_vfs_read
+        && matches!(triaged, Triage::Missing)
+        && let Some(os) = personality_of_not_found(&reply.body)
+    {
+        session.os_hints.push((read.clone(), os));
     }
 
     let warnings = &mut session.warnings;
@@ -196,13 +210,21 @@ fn triage(reply: &HttpReply) -> Triage<'_> {
     }
 }
 
-/// Whether a failed deployment read names a lock (`status.lock` access denied, a lock
-/// conflict), which the `status-lock-denied` and lock causes look for.
-fn names_a_lock(body: &str) -> bool {
-    let lower = message_text(body).to_ascii_lowercase();
+/// Whether a failed deployment read's body is one the causes look for: it names a lock
+/// (`status.lock` access denied, a lock conflict) or is one of Kudu's 409 texts.
+fn worth_keeping(body: &str) -> bool {
+    let message = message_text(body);
+    let lower = message.to_ascii_lowercase();
     lower.contains(".lock")
-        || lower.contains("operation conflicts with the pending")
         || lower.contains("acquire lock")
+        || classify(&message).kind != ConflictKind::Unknown
+}
+
+/// The OS behind a VFS 404 (`'D:\home\site\x' not found.` or `'/home/site/x' not found.`).
+fn personality_of_not_found(body: &str) -> Option<Personality> {
+    let message = message_text(body);
+    let quoted = message.split('\'').nth(1)?;
+    path_personality(quoted)
 }
 
 /// Parses a usable body into `slot`, or records why not.
@@ -359,6 +381,34 @@ mod tests {
         );
         assert_eq!(session.deployments, Observed::Value(vec![]));
         assert!(session.warnings.is_empty());
+        assert!(session.lock_errors.is_empty());
+    }
+
+    #[test]
+    fn kudu_409_texts_on_deployment_reads_are_kept() {
+        let mut session = Session::new();
+        let body = "There is an auto swap deployment currently ongoing please try again when it completes.";
+        session.ingest(
+            &ReadId::Latest,
+            "/api/deployments/latest",
+            &reply(409, "text/plain", body),
+        );
+        assert_eq!(
+            session.lock_errors,
+            vec![(ReadId::Latest, 409, body.to_string())]
+        );
+        session.ingest(
+            &ReadId::Latest,
+            "/api/deployments/latest",
+            &reply(500, "text/plain", "Object reference not set"),
+        );
+        assert!(session.lock_errors.is_empty());
+        // Other reads never feed lock errors.
+        session.ingest(
+            &ReadId::Environment,
+            "/api/environment",
+            &reply(409, "text/plain", body),
+        );
         assert!(session.lock_errors.is_empty());
     }
 

@@ -1,10 +1,11 @@
 //! Linux or Windows, read off the replies only.
 //!
-//! Evidence for Linux: VFS physical paths under `/home/`, an `/api/isdeploying` answer with a
-//! value (only KuduLite has the route). Evidence for Windows: VFS paths like `D:\home\`, Kudu-W's
-//! `No route registered` 404 for `isdeploying`, a `provisioningState` on a deployment (only
-//! Kudu-W writes it). No evidence, or evidence both ways, is [`Personality::Unknown`]: a wrong
-//! guess would plan the wrong fix (deleting files does not release a Windows lock).
+//! Evidence for Linux: VFS physical paths under `/home/` (in listings, or in a VFS 404's
+//! message), an `/api/isdeploying` answer with a value (only KuduLite has the route). Evidence
+//! for Windows: VFS paths like `D:\home\`, Kudu-W's `No route registered` 404 for
+//! `isdeploying`, a `provisioningState` on a deployment (only Kudu-W writes it). No evidence,
+//! or evidence both ways, is [`Personality::Unknown`]: a wrong guess would plan the wrong fix
+//! (deleting files does not release a Windows lock).
 
 use crate::model::{Personality, VfsEntry};
 use crate::session::{Observed, Session};
@@ -21,6 +22,7 @@ pub fn detect_personality(session: &Session) -> Personality {
     if session.is_deploying_no_route {
         votes.push(Personality::Windows);
     }
+    votes.extend(session.os_hints.iter().map(|(_, os)| *os));
     let mut records = session.deployments.value().into_iter().flatten();
     let latest = session.latest.value().map(|l| &l.deployment);
     if records.any(|d| d.provisioning_state.is_some())
@@ -37,7 +39,8 @@ pub fn detect_personality(session: &Session) -> Personality {
     }
 }
 
-fn path_personality(path: &str) -> Option<Personality> {
+/// Linux for `/...`, Windows for `X:\...` (or `X:/...`), otherwise nothing.
+pub(crate) fn path_personality(path: &str) -> Option<Personality> {
     let bytes = path.as_bytes();
     if path.starts_with('/') {
         Some(Personality::Linux)
@@ -127,6 +130,37 @@ mod tests {
             &ok(r#"[{"id":"a","status":4,"provisioningState":"Succeeded"}]"#),
         );
         assert_eq!(s.personality(), Personality::Windows);
+    }
+
+    #[test]
+    fn vfs_not_found_messages_name_the_os() {
+        let mut s = Session::new();
+        let windows = HttpReply {
+            status: 404,
+            body: r#"{"Message":"'D:\\home\\site\\locks\\deployment\\info.lock' not found."}"#
+                .into(),
+            ..HttpReply::default()
+        };
+        s.ingest(
+            &ReadId::InfoLock,
+            "/api/vfs/site/locks/deployment/info.lock",
+            &windows,
+        );
+        assert_eq!(s.info_lock, Observed::Missing);
+        assert_eq!(s.personality(), Personality::Windows);
+
+        let linux = HttpReply {
+            status: 404,
+            body: "'/home/site/locks/deployment/info.lock' not found.".into(),
+            ..HttpReply::default()
+        };
+        s.ingest(
+            &ReadId::InfoLock,
+            "/api/vfs/site/locks/deployment/info.lock",
+            &linux,
+        );
+        assert_eq!(s.os_hints.len(), 1, "a re-read replaces its hint");
+        assert_eq!(s.personality(), Personality::Linux);
     }
 
     #[test]
