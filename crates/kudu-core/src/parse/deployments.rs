@@ -7,7 +7,9 @@
 
 use serde_json::Value;
 
-use super::loose_json::{Record, integer_from, kind_of, list_items, parse_body, unwrap_record};
+use super::loose_json::{
+    Record, describe, integer_from, kind_of, list_items, parse_body, unwrap_record,
+};
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::{DeployStatus, Deployment};
 
@@ -125,7 +127,7 @@ fn status_of(record: &Record<'_>, warnings: &mut Vec<FieldWarning>) -> (DeploySt
         field,
         problem: format!(
             "{} is not a deployment status; status unknown",
-            super::loose_json::describe(value)
+            describe(value)
         ),
     });
     (DeployStatus::Unknown(NO_STATUS), None)

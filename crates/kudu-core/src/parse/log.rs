@@ -6,7 +6,9 @@
 
 use serde_json::Value;
 
-use super::loose_json::{Record, describe, kind_of, list_items, parse_body, unwrap_record};
+use super::loose_json::{
+    Record, describe, integer_from, kind_of, list_items, parse_body, quote_short, unwrap_record,
+};
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::{LogEntry, LogLevel};
 use crate::time::Timestamp;
@@ -24,35 +26,39 @@ pub fn parse_log(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
 
 fn parse_log_json(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
     let value = parse_body(body)?;
-    let single;
-    let items = match list_items(&value) {
+    let items: &[Value] = match list_items(&value) {
         Some(items) => items,
+        // A single entry (one child fetched by id) is a list of one.
+        None if matches!(unwrap_record(&value), Value::Object(_)) => std::slice::from_ref(&value),
         None => {
-            single = vec![value.clone()];
-            &single
+            return Err(ParseError::new(
+                "body",
+                format!(
+                    "expected a JSON array of log entries, got {}",
+                    kind_of(&value)
+                ),
+            ));
         }
     };
     let mut warnings = Vec::new();
     let mut entries = Vec::with_capacity(items.len());
-    let only_one = items.len() == 1;
     for (index, item) in items.iter().enumerate() {
         let context = format!("[{index}].");
         let inner = unwrap_record(item);
         let Value::Object(map) = inner else {
-            let problem = format!("expected a log entry object, got {}", kind_of(inner));
-            if only_one && list_items(&value).is_none() {
-                return Err(ParseError::new("entry", problem));
-            }
             warnings.push(FieldWarning {
                 field: format!("{context}entry"),
-                problem: format!("{problem}; entry skipped"),
+                problem: format!(
+                    "expected a log entry object, got {}; entry skipped",
+                    kind_of(inner)
+                ),
             });
             continue;
         };
         let record = Record::new(map, context);
         let level = match record.get(&["type"]) {
             None | Some(Value::Null) => LogLevel::Info,
-            Some(v) => match super::loose_json::integer_from(v) {
+            Some(v) => match integer_from(v) {
                 Some(code) => level_from_code(code),
                 None => {
                     warnings.push(FieldWarning {
@@ -148,7 +154,7 @@ fn entry_from_line(
             field: format!("{field} time"),
             problem: format!(
                 "{} is not an RFC 3339 date; ignored",
-                super::loose_json::quote_short(time_text)
+                quote_short(time_text)
             ),
         });
     }
@@ -159,7 +165,7 @@ fn entry_from_line(
                 field: format!("{field} type"),
                 problem: format!(
                     "{} is not a log level; read as info",
-                    super::loose_json::quote_short(level_text)
+                    quote_short(level_text)
                 ),
             });
             LogLevel::Info
@@ -230,6 +236,6 @@ mod tests {
         assert_eq!(parsed.value.len(), 1);
         assert_eq!(parsed.value[0].level, LogLevel::Error);
         assert_eq!(parsed.warnings.len(), 2);
-        assert_eq!(parse_log("\"x\"").unwrap_err().field, "entry");
+        assert_eq!(parse_log("\"x\"").unwrap_err().field, "body");
     }
 }
