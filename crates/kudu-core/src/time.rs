@@ -1,7 +1,7 @@
 //! UTC instants as milliseconds since the Unix epoch, with the RFC 3339 parsing Kudu needs.
 //!
 //! Kudu writes .NET round-trip dates: 0 to 7 fractional digits, `Z` or an offset such as
-//! `+00:00` or `-07:00`. We keep millisecond precision, which is finer than anything a person
+//! `+00:00` or `-07:00`, or no offset at all. We keep millisecond precision, which is finer than anything a person
 //! reads on a timeline.
 
 use serde::{Serialize, Serializer};
@@ -28,7 +28,8 @@ impl Timestamp {
         later.0.saturating_sub(self.0).div_euclid(1000)
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`; `None` for anything else.
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,9}][Z|±HH:MM]` (no offset means UTC, as Kudu stores
+    /// UTC everywhere); `None` for anything else, including impossible dates.
     pub fn parse_rfc3339(text: &str) -> Option<Self> {
         crate::parse::time::parse_rfc3339(text)
     }
