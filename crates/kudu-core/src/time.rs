@@ -1,8 +1,8 @@
 //! UTC instants as milliseconds since the Unix epoch, with the RFC 3339 parsing Kudu needs.
 //!
 //! Kudu writes .NET round-trip dates: 0 to 7 fractional digits, `Z` or an offset such as
-//! `+00:00` or `-07:00`, or no offset at all. We keep millisecond precision, which is finer than anything a person
-//! reads on a timeline.
+//! `+00:00` or `-07:00`, or no offset at all. We keep millisecond precision, which is finer
+//! than anything a person reads on a timeline.
 
 use serde::{Serialize, Serializer};
 
