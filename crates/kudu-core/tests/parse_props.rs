@@ -126,6 +126,23 @@ fn every_parser(body: &str) {
     let _ = Timestamp::parse_rfc3339(body);
 }
 
+/// The `state` tag of the observation a read landed in (`value`, `missing`, `failed`, ...).
+fn state_of(session: &Session, read: &ReadId) -> String {
+    let slot = match read {
+        ReadId::Deployments => serde_json::to_value(&session.deployments),
+        ReadId::Latest => serde_json::to_value(&session.latest),
+        ReadId::IsDeploying => serde_json::to_value(&session.is_deploying),
+        ReadId::LocksDir => serde_json::to_value(&session.locks_dir),
+        ReadId::InfoLock => serde_json::to_value(&session.info_lock),
+        ReadId::DeploymentsDir => serde_json::to_value(&session.deployments_dir),
+        ReadId::WwwrootDir => serde_json::to_value(&session.wwwroot_dir),
+        ReadId::Environment => serde_json::to_value(&session.environment),
+        ReadId::Setting(key) => serde_json::to_value(&session.settings[key]),
+        ReadId::DeploymentLog(id) => serde_json::to_value(&session.logs[id]),
+    };
+    slot.unwrap()["state"].as_str().unwrap().to_string()
+}
+
 fn read_id() -> impl Strategy<Value = ReadId> {
     prop_oneof![
         Just(ReadId::Deployments),
@@ -204,6 +221,28 @@ proptest! {
         let _ = session.personality();
         // Every observation that failed left a warning naming the endpoint.
         prop_assert!(session.warnings.iter().all(|w| w.endpoint == "/api/x"));
+    }
+
+    #[test]
+    fn one_reply_lands_where_its_status_says(read in read_id(), reply in reply()) {
+        let mut session = Session::new();
+        session.ingest(&read, "/api/x", &reply);
+        let state = state_of(&session, &read);
+        let warned = session.warnings.iter().any(|w| w.endpoint == "/api/x");
+        if state == "failed" {
+            prop_assert!(warned, "a failure always leaves a warning");
+        }
+        if reply.transport_error.is_none() {
+            match reply.status {
+                401 | 403 | 0 => prop_assert_eq!(state, "session-expired"),
+                404 if matches!(read, ReadId::Setting(_)) => prop_assert_eq!(state, "value"),
+                404 => prop_assert_eq!(state, "missing"),
+                500..=599 => prop_assert_eq!(state, "failed"),
+                _ => {}
+            }
+        } else {
+            prop_assert_eq!(state, "failed");
+        }
     }
 
     #[test]
