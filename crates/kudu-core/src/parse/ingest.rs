@@ -189,6 +189,11 @@ fn triage(reply: &HttpReply) -> Triage<'_> {
                 }
             }
         }
+        200..=299 if looks_like_xml(content_type, &reply.body) => Triage::Failed {
+            status: reply.status,
+            reason: "XML where JSON was expected (the request must send Accept: application/json)"
+                .into(),
+        },
         200..=299 if looks_like_html(content_type, &reply.body) => Triage::Expired,
         200..=299 => Triage::Usable(&reply.body),
         status => {
@@ -208,6 +213,19 @@ fn triage(reply: &HttpReply) -> Triage<'_> {
             }
         }
     }
+}
+
+/// Kudu-W's Web API answers XML to a request that did not ask for JSON; that is a shell bug,
+/// not an expired session, and must not be reported as one.
+fn looks_like_xml(content_type: Option<&str>, body: &str) -> bool {
+    let xml_type = content_type.is_some_and(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        (ct.contains("/xml") || ct.contains("+xml")) && !ct.contains("xhtml")
+    });
+    let head: String = body.trim_start().chars().take(300).collect();
+    let head = head.to_ascii_lowercase();
+    xml_type
+        || (head.starts_with("<?xml") && !head.contains("<html") && !head.contains("<!doctype"))
 }
 
 /// Whether a failed deployment read's body is one the causes look for: it names a lock
@@ -444,6 +462,28 @@ mod tests {
         assert_eq!(latest.http_status, 202);
         assert_eq!(latest.retry_after_secs, Some(30));
         assert_eq!(latest.deployment.status, DeployStatus::Pending);
+    }
+
+    #[test]
+    fn xml_is_a_failure_not_an_expired_session() {
+        let mut session = Session::new();
+        let body = r#"<?xml version="1.0"?><ArrayOfDeployResult xmlns="http://schemas.datacontract.org/2004/07/Kudu.Core.Deployment"/>"#;
+        session.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &reply(200, "application/xml; charset=utf-8", body),
+        );
+        assert!(matches!(
+            session.deployments,
+            Observed::Failed { status: 200, .. }
+        ));
+        let xhtml = "<?xml version=\"1.0\"?><!DOCTYPE html><html><title>Sign in</title></html>";
+        session.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &reply(200, "text/html", xhtml),
+        );
+        assert_eq!(session.deployments, Observed::SessionExpired);
     }
 
     #[test]
