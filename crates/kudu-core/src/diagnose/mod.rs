@@ -1,5 +1,35 @@
 //! From observations to named causes. One file per cause, each opening with a `// Cause:`
 //! block written for users.
+//!
+//! [`diagnose`] derives the shared facts once ([`context`]: personality, which deployments are
+//! really progressing, the [`timeline`] and the [`lock_report`]), runs every cause detector, and
+//! orders the findings so the one that best explains a 409 leads (see [`diagnose`] for the
+//! order). It never fails: a read that failed lowers confidence and shows in the evidence.
+
+mod autoswap_in_progress;
+mod cancelled_then_retried;
+mod client_self_collision;
+pub(crate) mod context;
+mod deployment_in_progress;
+mod follow_up;
+mod healthy;
+pub(crate) mod lock_report;
+mod no_lock_found;
+mod parallel_deployments;
+mod partial_deploy;
+mod restart_raced_deployment;
+mod run_from_package_url;
+mod scan_underway;
+mod session_expired;
+mod stale_lock;
+mod status_lock_denied;
+#[cfg(test)]
+pub(crate) mod test_session;
+pub(crate) mod timeline;
+mod windows_lock_held;
+pub(crate) mod wording;
+
+use std::cmp::Reverse;
 
 use serde::Serialize;
 
@@ -95,12 +125,24 @@ pub struct Evidence {
     pub fact: String,
 }
 
+impl Evidence {
+    pub fn new(source: &str, fact: String) -> Self {
+        Evidence {
+            source: source.to_string(),
+            fact,
+        }
+    }
+}
+
 /// What the user should do, in runbook order (wait → restart → targeted cleanup → full reset).
 #[derive(Clone, PartialEq, Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Recommendation {
     /// Wait, polling; `until` is when the lock expires by itself when known.
-    Wait { until: Option<Timestamp>, reason: String },
+    Wait {
+        until: Option<Timestamp>,
+        reason: String,
+    },
     /// Change an app setting.
     ChangeSetting { key: String, advice: String },
     /// Run the targeted cleanup plan ([`crate::plan::plan`] with `PlanKind::Targeted`).
@@ -219,25 +261,223 @@ impl Diagnosis {
     }
 }
 
-/// Runs every cause detector over the session.
+pub use context::{HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
+pub use timeline::RETRY_WINDOW_SECS;
+
+/// Runs every cause detector over the session and orders the findings, the one that best
+/// explains a 409 first:
+///
+/// 1. `session-expired`: nothing else can be known until the user signs in again.
+/// 2. `run-from-package-url`: a permanent refusal; clearing locks cannot help.
+/// 3. `autoswap-in-progress`, then `scan-underway`: Kudu refuses on purpose for a short while.
+/// 4. `deployment-in-progress`: a live deployment beats every lock cause; the answer is to wait.
+/// 5. `status-lock-denied`: breaks every status read, so a lock cleanup would not finish either.
+/// 6. `cancelled-then-retried` when the cancelled run's lock is still held (it names why the
+///    lock is stale), then `stale-lock`, then `windows-lock-held`.
+/// 7. `partial-deploy` (the app is down), `restart-raced-deployment`.
+/// 8. History: `cancelled-then-retried`, `parallel-deployments`, `client-self-collision`.
+/// 9. `healthy`, then `no-lock-found` (added whenever nothing blocks deployments now).
+///
+/// Within one rank, higher confidence first. When core reads failed, `High` drops to `Medium`
+/// for every cause that relied on them.
 pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
+    let ctx = context::Context::new(session, now);
+    let detectors: [fn(&context::Context) -> Option<Finding>; 13] = [
+        session_expired::detect,
+        run_from_package_url::detect,
+        autoswap_in_progress::detect,
+        scan_underway::detect,
+        deployment_in_progress::detect,
+        status_lock_denied::detect,
+        cancelled_then_retried::detect,
+        stale_lock::detect,
+        windows_lock_held::detect,
+        partial_deploy::detect,
+        restart_raced_deployment::detect,
+        parallel_deployments::detect,
+        client_self_collision::detect,
+    ];
+    let mut findings: Vec<Finding> = detectors.iter().filter_map(|d| d(&ctx)).collect();
+    if let Some(f) = no_lock_found::detect(&ctx, &findings) {
+        findings.push(f);
+    }
+    if let Some(f) = healthy::detect(&ctx, &findings) {
+        findings.push(f);
+    }
+    let unreadable = ctx.unreadable();
+    if !unreadable.is_empty() {
+        for f in &mut findings {
+            if relies_on_core_reads(f.cause) && f.confidence == Confidence::High {
+                f.confidence = Confidence::Medium;
+                f.evidence.push(Evidence::new(
+                    "Kudu Doctor",
+                    format!(
+                        "Confidence lowered: these reads gave no usable answer: {}.",
+                        unreadable.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    let cancel_holds_lock = cancelled_then_retried::cancelled_run_holding_lock(&ctx).is_some();
+    findings.sort_by_key(|f| (rank(f.cause, cancel_holds_lock), Reverse(f.confidence)));
     Diagnosis {
         now,
-        personality: session.personality(),
-        findings: vec![],
-        timeline: Timeline::default(),
-        lock: LockReport {
-            state: LockState::Unknown,
-            holder_operation: None,
-            worker: None,
-            pid: None,
-            acquired: None,
-            expires: None,
-            secs_left: None,
-            windows_lock_file: false,
-            explanation: String::new(),
-            others: vec![],
-        },
+        personality: ctx.personality,
+        findings,
+        timeline: ctx.timeline,
+        lock: ctx.lock,
         warnings: session.warnings.clone(),
+    }
+}
+
+/// The order documented on [`diagnose`].
+fn rank(cause: CauseId, cancel_holds_lock: bool) -> u8 {
+    match cause {
+        CauseId::SessionExpired => 0,
+        CauseId::RunFromPackageUrl => 1,
+        CauseId::AutoswapInProgress => 2,
+        CauseId::ScanUnderway => 3,
+        CauseId::DeploymentInProgress => 4,
+        CauseId::StatusLockDenied => 5,
+        CauseId::CancelledThenRetried if cancel_holds_lock => 6,
+        CauseId::StaleLock => 7,
+        CauseId::WindowsLockHeld => 8,
+        CauseId::PartialDeploy => 9,
+        CauseId::RestartRacedDeployment => 10,
+        CauseId::CancelledThenRetried => 11,
+        CauseId::ParallelDeployments => 12,
+        CauseId::ClientSelfCollision => 13,
+        CauseId::Healthy => 14,
+        CauseId::NoLockFound => 15,
+    }
+}
+
+/// Causes judged from the deployment list and the lock reads, as opposed to settings or
+/// replies that stand on their own.
+fn relies_on_core_reads(cause: CauseId) -> bool {
+    !matches!(
+        cause,
+        CauseId::SessionExpired
+            | CauseId::RunFromPackageUrl
+            | CauseId::StatusLockDenied
+            | CauseId::RestartRacedDeployment
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_session::*;
+    use super::*;
+    use crate::session::Observed;
+
+    fn ids(d: &Diagnosis) -> Vec<&'static str> {
+        d.findings.iter().map(|f| f.cause.as_str()).collect()
+    }
+
+    #[test]
+    fn an_idle_site_is_healthy_first_and_points_elsewhere_second() {
+        let d = diagnose(&Site::linux().build(), at(12, 0, 0));
+        assert_eq!(ids(&d), ["healthy", "no-lock-found"]);
+        assert_eq!(d.lock.state, LockState::Free);
+        assert_eq!(d.personality, Personality::Linux);
+    }
+
+    #[test]
+    fn an_expired_session_leads_everything() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .setting("WEBSITE_RUN_FROM_PACKAGE", "https://x/y.zip")
+            .build();
+        s.deployments_dir = Observed::SessionExpired;
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d)[..2], ["session-expired", "run-from-package-url"]);
+    }
+
+    #[test]
+    fn run_from_package_beats_a_stale_lock() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .setting("WEBSITE_RUN_FROM_PACKAGE", "https://x/y.zip")
+            .build();
+        assert_eq!(
+            ids(&diagnose(&s, at(12, 0, 0))),
+            ["run-from-package-url", "stale-lock"]
+        );
+    }
+
+    #[test]
+    fn a_live_deployment_beats_history() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 58, 0))
+            .deployment(deployment(
+                "a0a0",
+                DeployStatus::Success,
+                "VSTS",
+                at(11, 50, 0),
+                Some(at(11, 58, 30)),
+            ))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 58, 1),
+                None,
+            ))
+            .build();
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d), ["deployment-in-progress", "parallel-deployments"]);
+        assert_eq!(d.lock.state, LockState::Live);
+    }
+
+    #[test]
+    fn a_cancelled_run_holding_the_lock_leads_the_stale_lock() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 55, 0))
+            .deployment(deployment(
+                "d0d0",
+                DeployStatus::Cancelled,
+                "GitHub",
+                at(11, 55, 1),
+                Some(at(11, 57, 0)),
+            ))
+            .build();
+        assert_eq!(
+            ids(&diagnose(&s, at(12, 0, 0))),
+            ["cancelled-then-retried", "stale-lock"]
+        );
+    }
+
+    #[test]
+    fn failed_core_reads_lower_confidence_and_never_claim_health() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .build();
+        s.deployments_dir = Observed::Failed {
+            status: 500,
+            reason: "boom".into(),
+        };
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(d.findings[0].cause, CauseId::StaleLock);
+        assert_eq!(d.findings[0].confidence, Confidence::Medium);
+
+        let mut s = Site::linux().build();
+        s.deployments = Observed::Failed {
+            status: 502,
+            reason: "Bad Gateway".into(),
+        };
+        s.latest = Observed::Failed {
+            status: 502,
+            reason: "Bad Gateway".into(),
+        };
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d), ["no-lock-found"]);
+    }
+
+    #[test]
+    fn an_empty_session_still_answers() {
+        let d = diagnose(&Session::new(), at(12, 0, 0));
+        assert_eq!(ids(&d), ["no-lock-found"]);
+        assert_eq!(d.lock.state, LockState::Unknown);
     }
 }

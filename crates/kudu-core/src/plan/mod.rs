@@ -1,5 +1,26 @@
 //! Cleanup plans: ordered steps, each with its exact request, the precondition to re-check
 //! right before it runs, the effect it expects and its risk in plain words.
+//!
+//! Safety rules every plan keeps (property tests in `tests/plan_properties.rs` enforce them):
+//! - every request is on the allow-list ([`paths::is_allowed`]): zip backups of `site/locks/`
+//!   and `site/deployments/`, deletes of one checked, listed name directly inside them, and on
+//!   Windows the Kudu (`0`) and app worker (`-1`) restarts;
+//! - both backups come before any destructive step;
+//! - nothing destructive is planned while a deployment is really progressing, a scan or auto
+//!   swap runs, the session expired, or the site runs from a package URL (`not_offered` says
+//!   why);
+//! - every name comes from a listing, matched exactly; a listed name that fails
+//!   [`paths::check_name`] is refused and reported, never used;
+//! - `tools/`, `settings.xml`, `active` and the active deployment's folder stay unless a full
+//!   reset opts in to them.
+//!
+//! Steps in the same `group` are independent and may run concurrently; groups run in order:
+//! 0 backups, 1 release the lock, 2 delete leftovers, 3 optional app worker restart, 4 verify.
+
+mod full_reset;
+pub mod paths;
+mod steps;
+mod targeted;
 
 use serde::Serialize;
 
@@ -52,11 +73,23 @@ pub enum Precondition {
     /// `isdeploying` is False and `latest` is not 202 (Linux), or `latest` is not 202 (Windows).
     NotDeploying,
     /// The newest deployment is still this one with this status.
-    LatestUnchanged { id: Option<String>, status: String },
+    LatestUnchanged {
+        id: Option<String>,
+        status: String,
+    },
     /// The entry is still listed in this directory with this name.
-    StillListed { dir: String, name: String },
+    StillListed {
+        dir: String,
+        name: String,
+    },
     /// A backup step earlier in the plan finished and was checked.
     BackupVerified,
+    /// The deployment's log (`/api/deployments/<id>/log`) has no line newer than `last_line`:
+    /// the deployment that looked hung still has not moved.
+    LogUnchanged {
+        deployment_id: String,
+        last_line: Option<Timestamp>,
+    },
     All(Vec<Precondition>),
 }
 
@@ -105,17 +138,48 @@ pub struct CleanupPlan {
     pub not_offered: Option<String>,
 }
 
+/// What a full reset may also delete. Each is kept unless the user opts in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct FullResetOptions {
+    /// `tools/`: the deploy script cache and user-written `PostDeploymentActions` scripts.
+    pub include_tools: bool,
+    /// `settings.xml`: Kudu-side settings such as the deployment branch.
+    pub include_settings: bool,
+    /// `active` and the active deployment's folder (with its manifest).
+    pub include_active: bool,
+}
+
 /// Builds the plan for a diagnosis; names come only from the session's listings. Time comes
-/// from the diagnosis.
+/// from the diagnosis. `FullReset` uses [`FullResetOptions::default`] (keep everything
+/// optional); call [`plan_full_reset`] to opt in to more.
 pub fn plan(session: &Session, diagnosis: &Diagnosis, kind: PlanKind) -> CleanupPlan {
-    let _ = (session, diagnosis);
-    CleanupPlan {
-        kind,
-        steps: vec![],
-        refused: vec![],
-        verify: vec![],
-        loses: vec![],
-        keeps: vec![],
-        not_offered: Some("not implemented".into()),
+    let plan = match kind {
+        PlanKind::Targeted => targeted::plan(session, diagnosis),
+        PlanKind::FullReset => full_reset::plan(session, diagnosis, FullResetOptions::default()),
+    };
+    enforce_allow_list(plan)
+}
+
+/// The seed runbook's last resort: empty `site/deployments` except what `options` keeps.
+pub fn plan_full_reset(
+    session: &Session,
+    diagnosis: &Diagnosis,
+    options: FullResetOptions,
+) -> CleanupPlan {
+    enforce_allow_list(full_reset::plan(session, diagnosis, options))
+}
+
+/// Defence in depth: a step outside the allow-list is a planner bug, so the whole plan is
+/// withdrawn rather than trimmed into something the user did not review.
+fn enforce_allow_list(mut plan: CleanupPlan) -> CleanupPlan {
+    if plan.steps.iter().all(|s| paths::is_allowed(&s.request)) {
+        return plan;
     }
+    plan.steps.clear();
+    plan.not_offered = Some(
+        "Kudu Doctor built a step outside the paths it may touch and withdrew the whole plan; \
+         please report this."
+            .into(),
+    );
+    plan
 }

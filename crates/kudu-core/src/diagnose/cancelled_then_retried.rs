@@ -1,0 +1,277 @@
+// Cause: cancelled-then-retried
+//
+// What it is: a deployment was cancelled (for example by GitHub's `cancel-in-progress`) and the
+// next one started right after. Cancelling the client does not stop Kudu at once: the cancelled
+// run can still hold the deployment lock, so the retry gets 409.
+// How we know: a deployment ended without success and another began within 5 minutes, or the
+// newest deployment was cancelled recently and its lock is still held with nothing progressing.
+// What to do: wait until the lock is released (on Linux at the expiry shown), then deploy once;
+// set `cancel-in-progress: false` for deploy jobs so runs queue instead of cancelling.
+
+//! Detects the cancel-then-retry pattern, current or in the recent history.
+
+use crate::diagnose::context::{Context, LINUX_LOCK_LIFETIME_SECS};
+use crate::diagnose::timeline::{died_mid_deploy, display_id};
+use crate::diagnose::wording::{relative, short_id};
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::{TimelineEntry, timeline::RETRY_WINDOW_SECS};
+use crate::model::Deployment;
+
+/// An unsuccessful deployment and the next one that began after it.
+struct Retry<'c> {
+    first: &'c TimelineEntry,
+    next: &'c TimelineEntry,
+    died: bool,
+}
+
+/// Unsuccessful deployments followed by another: within 5 minutes of their end, or (when they
+/// died mid-way, so their end is only when Kudu noticed) within one lock lifetime plus 5
+/// minutes of their begin, which covers a Linux retry that had to wait the lock out.
+fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
+    let real: Vec<&TimelineEntry> = ctx
+        .timeline
+        .entries
+        .iter()
+        .filter(|e| !e.deployment.temp && e.begin.is_some())
+        .collect();
+    let mut out = vec![];
+    for (i, first) in real.iter().enumerate() {
+        if !first.deployment.status.is_unsuccessful_end() {
+            continue;
+        }
+        let Some(next) = real[i + 1..]
+            .iter()
+            .find(|n| n.deployment.id != first.deployment.id)
+        else {
+            continue;
+        };
+        let died = died_mid_deploy(&first.deployment);
+        let waited_out = first
+            .begin
+            .zip(next.begin)
+            .is_some_and(|(a, b)| a.secs_until(b) <= LINUX_LOCK_LIFETIME_SECS + RETRY_WINDOW_SECS);
+        if first.ended_unsuccessfully_before_next || (died && waited_out) {
+            out.push(Retry { first, next, died });
+        }
+    }
+    out
+}
+
+/// The newest deployment, if it was cancelled (status -1 or 5) while the lock it held is still
+/// held and nothing progresses: the retry's 409 is this cancelled run's lock.
+pub(crate) fn cancelled_run_holding_lock<'c>(ctx: &'c Context) -> Option<&'c Deployment> {
+    if !matches!(ctx.lock.state, LockState::Orphaned | LockState::Held) {
+        return None;
+    }
+    let newest = ctx
+        .timeline
+        .entries
+        .iter()
+        .filter(|e| !e.deployment.temp)
+        .max_by_key(|e| e.end.or(e.begin))?;
+    let end = newest.end?;
+    let cancelled = died_mid_deploy(&newest.deployment);
+    let recent = end.secs_until(ctx.now) <= LINUX_LOCK_LIFETIME_SECS;
+    let lock_from_it = ctx.lock.acquired.is_none_or(|a| a <= end);
+    (cancelled && recent && lock_from_it).then_some(&newest.deployment)
+}
+
+pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
+    let holding = cancelled_run_holding_lock(ctx);
+    let pairs = retries(ctx);
+    if holding.is_none() && pairs.is_empty() {
+        return None;
+    }
+    let mut evidence = vec![];
+    if let Some(d) = holding {
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "{} ended as '{}'{}.",
+                ctx.describe(d),
+                d.status.as_str(),
+                d.ended
+                    .map(|t| format!(" at {} ({})", ctx.at(t), relative(t, ctx.now)))
+                    .unwrap_or_default()
+            ),
+        ));
+        evidence.push(Evidence::new(
+            crate::diagnose::deployment_in_progress::lock_source(ctx),
+            format!("The lock is still held: {}", ctx.lock.explanation),
+        ));
+    }
+    for r in pairs.iter().rev().take(3) {
+        let how = if r.died {
+            "died mid-deployment and was marked"
+        } else {
+            "ended as"
+        };
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "{} {how} '{}'{}; {} by {} began at {}.",
+                ctx.describe(&r.first.deployment),
+                r.first.deployment.status.as_str(),
+                r.first
+                    .end
+                    .map(|t| format!(" at {}", ctx.at(t)))
+                    .unwrap_or_default(),
+                short_id(&display_id(&r.next.deployment)),
+                r.next.deployment.deployer,
+                r.next.begin.map(|t| ctx.at(t)).unwrap_or_default()
+            ),
+        ));
+    }
+    let confidence = match (holding.is_some(), pairs.iter().any(|r| r.died)) {
+        (true, _) => Confidence::High,
+        (false, true) => Confidence::Medium,
+        (false, false) => Confidence::Low,
+    };
+    let until = ctx.lock.expires.filter(|e| *e > ctx.now);
+    let fix = Recommendation::FixPipeline {
+        advice: "Set `cancel-in-progress: false` in the deploy job's GitHub `concurrency` group \
+                 (or use an Azure DevOps exclusive lock) so runs queue instead of cancelling a \
+                 deployment Kudu is still running."
+            .into(),
+    };
+    let (summary, recommendations) = match holding {
+        Some(d) => (
+            format!(
+                "A deployment was cancelled and retried too soon: {} was cancelled but its lock is \
+                 still held, so the retry gets 409{}.",
+                d.id.as_deref().map(short_id).unwrap_or_else(|| "the newest deployment".into()),
+                until.map(|u| format!(" until {} ({})", ctx.at(u), relative(u, ctx.now))).unwrap_or_default()
+            ),
+            vec![
+                Recommendation::Wait {
+                    until,
+                    reason: "The cancelled run's lock is released when it expires; deploy once after that.".into(),
+                },
+                fix,
+                Recommendation::TargetedCleanup,
+            ],
+        ),
+        None => (
+            format!(
+                "{} deployment(s) ended without success and another began within minutes: the \
+                 cancel-then-retry pattern that makes retries hit the cancelled run's lock.",
+                pairs.len()
+            ),
+            vec![fix],
+        ),
+    };
+    Some(Finding {
+        cause: CauseId::CancelledThenRetried,
+        confidence,
+        summary,
+        evidence,
+        recommendations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+
+    #[test]
+    fn a_cancelled_run_still_holding_the_lock_is_found() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 55, 0))
+            .deployment(deployment(
+                "d0d0",
+                DeployStatus::Cancelled,
+                "GITHUB_ONE_DEPLOY",
+                at(11, 55, 1),
+                Some(at(11, 57, 0)),
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+        assert!(matches!(
+            f.recommendations[0],
+            Recommendation::Wait { until: Some(_), .. }
+        ));
+        assert!(f.summary.contains("until 12:20:00 UTC"), "{}", f.summary);
+    }
+
+    #[test]
+    fn a_cancel_followed_by_a_retry_is_found_in_history() {
+        let s = Site::linux()
+            .deployment(deployment(
+                "d0d0",
+                DeployStatus::Cancelled,
+                "GitHub",
+                at(10, 0, 0),
+                Some(at(10, 2, 0)),
+            ))
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(10, 2, 20),
+                Some(at(10, 4, 0)),
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(
+            f.evidence[0]
+                .fact
+                .contains("e0e0 by GitHub began at 10:02:20 UTC"),
+            "{}",
+            f.evidence[0].fact
+        );
+    }
+
+    #[test]
+    fn a_killed_run_retried_after_the_lock_expired_is_found() {
+        let mut killed = deployment(
+            "d0d0",
+            DeployStatus::Failed,
+            "GitHub",
+            at(10, 0, 0),
+            Some(at(10, 28, 0)),
+        );
+        killed.status_text = "Building and Deploying 'd0d0'.".into();
+        let s = Site::linux()
+            .deployment(killed)
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(10, 27, 0),
+                Some(at(10, 29, 0)),
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(
+            f.evidence[0].fact.contains("died mid-deployment"),
+            "{}",
+            f.evidence[0].fact
+        );
+    }
+
+    #[test]
+    fn a_cancel_long_before_the_next_deploy_is_not() {
+        let s = Site::linux()
+            .deployment(deployment(
+                "d0d0",
+                DeployStatus::Cancelled,
+                "GitHub",
+                at(10, 0, 0),
+                Some(at(10, 2, 0)),
+            ))
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(11, 0, 0),
+                Some(at(11, 2, 0)),
+            ))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+}

@@ -1,0 +1,263 @@
+//! Facts derived once from a [`Session`] and shared by every cause detector: the personality,
+//! the deployments and which of them are really progressing, the timeline and the lock report.
+//!
+//! Detectors read only from here, so a rule such as "a deployment silent for 10 minutes is
+//! hung" is decided in one place and every cause agrees on it.
+
+use crate::diagnose::wording;
+use crate::diagnose::{LockReport, Timeline};
+use crate::model::*;
+use crate::session::{Observed, Session};
+use crate::time::Timestamp;
+
+/// A running deployment whose received/start time is older than this, and whose log we have not
+/// read, counts as hung. Zip and OneDeploy pushes finish in a few minutes and Oryx builds rarely
+/// pass 15; KuduLite itself gives up on its lock after 25 (1500 s), so 20 minutes leaves room for
+/// slow builds while still calling a hang before Kudu does.
+pub const HUNG_AFTER_SECS: i64 = 20 * 60;
+
+/// With the deployment log read: a running deployment whose newest log line is older than this
+/// counts as hung. Kudu writes a top-level line per stage and builds stream their output into
+/// child lines, so five silent minutes means the log stopped growing (the "stuck" signature in
+/// the fact sheet, §3.3). The cleanup plan re-reads the log right before deleting anything
+/// (`Precondition::LogUnchanged`), so a build that was only quiet is not cut off.
+pub const LOG_SILENCE_SECS: i64 = 5 * 60;
+
+/// A lock taken less than this long ago counts as live even when no deployment record shows
+/// yet: Kudu creates the `temp-` record just after taking the lock, and settings updates hold it
+/// for a few seconds.
+pub const RECENT_LOCK_SECS: i64 = 2 * 60;
+
+/// KuduLite's deployment lock lifetime (`AllSafeLinuxLock.defaultLockTimeout`).
+pub const LINUX_LOCK_LIFETIME_SECS: i64 = 1500;
+
+/// A deployment that has not reached an outcome, with what we know about its activity.
+#[derive(Clone, Debug)]
+pub(crate) struct RunningDeployment {
+    pub(crate) deployment: Deployment,
+    /// The newest of received, started and (when read) the last log line.
+    pub(crate) last_activity: Option<Timestamp>,
+    /// Whether `last_activity` includes the deployment log.
+    pub(crate) log_read: bool,
+    pub(crate) hung: bool,
+}
+
+impl RunningDeployment {
+    pub(crate) fn id(&self) -> &str {
+        self.deployment.id.as_deref().unwrap_or("(no id)")
+    }
+}
+
+/// Everything the detectors share.
+pub(crate) struct Context<'a> {
+    pub(crate) session: &'a Session,
+    pub(crate) now: Timestamp,
+    pub(crate) personality: Personality,
+    /// From the list, or from `latest` when the list could not be read.
+    pub(crate) deployments: Vec<Deployment>,
+    /// Whether the deployment list itself was read.
+    pub(crate) deployments_known: bool,
+    pub(crate) running: Vec<RunningDeployment>,
+    pub(crate) timeline: Timeline,
+    pub(crate) lock: LockReport,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(session: &'a Session, now: Timestamp) -> Self {
+        let personality = match session.personality() {
+            Personality::Unknown => infer_personality(session),
+            known => known,
+        };
+        let (deployments, deployments_known) = match &session.deployments {
+            Observed::Value(list) => (list.clone(), true),
+            _ => (
+                session
+                    .latest
+                    .value()
+                    .map(|l| vec![l.deployment.clone()])
+                    .unwrap_or_default(),
+                false,
+            ),
+        };
+        let running = running_deployments(session, &deployments, now);
+        let timeline = crate::diagnose::timeline::build(&deployments, now);
+        let lock = crate::diagnose::lock_report::build(
+            session,
+            now,
+            personality,
+            &running,
+            deployments_known,
+        );
+        Context {
+            session,
+            now,
+            personality,
+            deployments,
+            deployments_known,
+            running,
+            timeline,
+            lock,
+        }
+    }
+
+    /// `12:03:10 UTC` (with the date when it is not today).
+    pub(crate) fn at(&self, t: Timestamp) -> String {
+        wording::clock(t, self.now)
+    }
+
+    /// `deployment 3f2a9c1e by GitHub (received 12:03:10 UTC)`.
+    pub(crate) fn describe(&self, d: &Deployment) -> String {
+        let id = d.id.as_deref().map(wording::short_id);
+        let who = if d.deployer.is_empty() {
+            "an unnamed deployer"
+        } else {
+            d.deployer.as_str()
+        };
+        let when = d
+            .received
+            .or(d.started)
+            .map(|t| format!(" (received {})", self.at(t)))
+            .unwrap_or_default();
+        format!(
+            "deployment {} by {who}{when}",
+            id.as_deref().unwrap_or("(no id)")
+        )
+    }
+
+    /// Running deployments that are not hung.
+    pub(crate) fn progressing(&self) -> impl Iterator<Item = &RunningDeployment> {
+        self.running.iter().filter(|r| !r.hung)
+    }
+
+    /// The value of a setting read one key at a time; `None` when absent or unread.
+    pub(crate) fn setting(&self, key: &str) -> Option<&str> {
+        match self.session.settings.get(key) {
+            Some(Observed::Value(Some(v))) => Some(v.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_deploying(&self) -> Option<&IsDeploying> {
+        self.session.is_deploying.value()
+    }
+
+    /// `/api/isdeploying` says a malware scan holds the deployment lock.
+    pub(crate) fn scan_underway(&self) -> bool {
+        self.is_deploying()
+            .is_some_and(|d| d.deploying && d.message.to_ascii_lowercase().contains("scan"))
+    }
+
+    pub(crate) fn locks_listing(&self) -> Option<&[VfsEntry]> {
+        self.session.locks_dir.value().map(Vec::as_slice)
+    }
+
+    pub(crate) fn deployments_listing(&self) -> Option<&[VfsEntry]> {
+        self.session.deployments_dir.value().map(Vec::as_slice)
+    }
+
+    /// `latest` answered 202: Kudu itself says something is not finished.
+    pub(crate) fn latest_pending(&self) -> Option<&Deployment> {
+        self.session
+            .latest
+            .value()
+            .filter(|l| l.http_status == 202)
+            .map(|l| &l.deployment)
+    }
+
+    /// The newest deployment by begin time.
+    pub(crate) fn newest(&self) -> Option<&Deployment> {
+        self.timeline.entries.last().map(|e| &e.deployment)
+    }
+
+    /// Names of the core reads that failed or were not made, for confidence and wording.
+    pub(crate) fn unreadable(&self) -> Vec<&'static str> {
+        let s = self.session;
+        let mut out = vec![];
+        let mut check = |name: &'static str, ok: bool| {
+            if !ok {
+                out.push(name);
+            }
+        };
+        check("/api/deployments", usable(&s.deployments));
+        check("/api/vfs/site/locks/", usable(&s.locks_dir));
+        check("/api/vfs/site/deployments/", usable(&s.deployments_dir));
+        if self.personality != Personality::Windows {
+            check("/api/isdeploying", usable(&s.is_deploying));
+            check(
+                "/api/vfs/site/locks/deployment/info.lock",
+                usable(&s.info_lock),
+            );
+        }
+        out
+    }
+}
+
+/// A read gave an answer we can reason from: a value or a 404.
+pub(crate) fn usable<T>(o: &Observed<T>) -> bool {
+    matches!(o, Observed::Value(_) | Observed::Missing)
+}
+
+/// A fallback for when the session cannot tell yet, from the same evidence the parser uses:
+/// the physical path style of VFS entries, `isdeploying` existing (Linux) or 404 (Windows), and
+/// Windows-only fields.
+fn infer_personality(s: &Session) -> Personality {
+    let listings = [&s.locks_dir, &s.deployments_dir, &s.wwwroot_dir];
+    for listing in listings {
+        for entry in listing.value().into_iter().flatten() {
+            if let Some(p) = &entry.physical_path {
+                if p.starts_with('/') {
+                    return Personality::Linux;
+                }
+                if p.contains(":\\") || p.starts_with("\\\\") {
+                    return Personality::Windows;
+                }
+            }
+        }
+    }
+    let windows_fields = s
+        .deployments
+        .value()
+        .into_iter()
+        .flatten()
+        .any(|d| d.provisioning_state.is_some());
+    match (&s.is_deploying, &s.info_lock) {
+        (Observed::Value(_), _) | (_, Observed::Value(_)) => Personality::Linux,
+        (Observed::Missing, _) => Personality::Windows,
+        _ if windows_fields => Personality::Windows,
+        _ => Personality::Unknown,
+    }
+}
+
+fn running_deployments(
+    session: &Session,
+    deployments: &[Deployment],
+    now: Timestamp,
+) -> Vec<RunningDeployment> {
+    deployments
+        .iter()
+        .filter(|d| {
+            d.status.is_running() || (matches!(d.status, DeployStatus::Unknown(_)) && !d.complete)
+        })
+        .map(|d| {
+            let log =
+                d.id.as_ref()
+                    .and_then(|id| session.logs.get(id))
+                    .and_then(Observed::value);
+            let last_log = log.and_then(|entries| entries.iter().filter_map(|e| e.time).max());
+            let record_time = [d.received, d.started].into_iter().flatten().max();
+            let last_activity = [record_time, last_log].into_iter().flatten().max();
+            let hung = match (last_log, last_activity) {
+                (Some(_), Some(t)) => t.secs_until(now) > LOG_SILENCE_SECS,
+                (None, Some(t)) => t.secs_until(now) > HUNG_AFTER_SECS,
+                // No time at all: we cannot prove a hang, so treat it as alive.
+                (_, None) => false,
+            };
+            RunningDeployment {
+                deployment: d.clone(),
+                last_activity,
+                log_read: log.is_some(),
+                hung,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,228 @@
+// Cause: deployment-in-progress
+//
+// What it is: a real deployment is running right now and holds Kudu's deployment lock, so any
+// other deployment gets 409 "There is a deployment currently in progress" until it ends.
+// How we know: a deployment record is pending or building and still active (recent times or
+// log lines), and the lock is held (/api/isdeploying True, a fresh info.lock, or on Windows a
+// listed deployments.lock).
+// What to do: wait for it to finish; Kudu releases the lock by itself. Do not clear anything:
+// deleting a live lock lets two deployments write wwwroot at once.
+
+//! Detects a deployment that is really progressing.
+
+use crate::diagnose::context::Context;
+use crate::diagnose::wording::{duration, relative, short_id};
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::model::Personality;
+
+pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
+    if ctx.scan_underway() {
+        return None;
+    }
+    let progressing: Vec<_> = ctx.progressing().collect();
+    let latest_pending = ctx.latest_pending();
+    let fresh_lock_only =
+        progressing.is_empty() && ctx.lock.state == LockState::Live && ctx.lock.acquired.is_some();
+    if progressing.is_empty() && !fresh_lock_only && latest_pending.is_none() {
+        return None;
+    }
+    // A 202 from `latest` alone, with every running record hung, is a stuck deployment, which
+    // the lock causes report.
+    if progressing.is_empty() && !fresh_lock_only && !ctx.running.is_empty() {
+        return None;
+    }
+    let mut evidence = vec![];
+    for r in &progressing {
+        let d = &r.deployment;
+        let active = r
+            .last_activity
+            .map(|t| {
+                let what = if r.log_read {
+                    "last log line"
+                } else {
+                    "last change"
+                };
+                format!(", {what} at {} ({})", ctx.at(t), relative(t, ctx.now))
+            })
+            .unwrap_or_default();
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "{} is {}{}{active}.",
+                ctx.describe(d),
+                d.status.as_str(),
+                if d.progress.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ('{}')", d.progress)
+                },
+            ),
+        ));
+    }
+    if let Some(d) = latest_pending {
+        evidence.push(Evidence::new(
+            "/api/deployments/latest",
+            format!(
+                "/api/deployments/latest answered 202 Accepted: {} has not finished.",
+                d.id.as_deref()
+                    .map(short_id)
+                    .unwrap_or_else(|| "a deployment".into())
+            ),
+        ));
+    }
+    let lock_live = ctx.lock.state == LockState::Live;
+    if lock_live {
+        evidence.push(Evidence::new(
+            lock_source(ctx),
+            ctx.lock.explanation.clone(),
+        ));
+    }
+    if let Some(d) = ctx.is_deploying().filter(|d| d.deploying) {
+        evidence.push(Evidence::new(
+            "/api/isdeploying",
+            format!("/api/isdeploying says True ('{}').", d.message),
+        ));
+    }
+    let confidence = match (progressing.is_empty(), lock_live, ctx.lock.state) {
+        (false, true, _) => Confidence::High,
+        (false, false, LockState::Free) => Confidence::Low,
+        (false, false, _) => Confidence::Medium,
+        (true, _, _) => Confidence::Medium,
+    };
+    let until = match ctx.personality {
+        Personality::Windows => None,
+        _ => ctx.lock.expires.filter(|e| *e > ctx.now),
+    };
+    let summary = match progressing.first() {
+        Some(r) => {
+            let running_for = r
+                .deployment
+                .received
+                .or(r.deployment.started)
+                .map(|t| format!(", running for {}", duration(t.secs_until(ctx.now))))
+                .unwrap_or_default();
+            format!(
+                "A deployment is in progress: {} is {}{running_for}. Other deployments get 409 \
+                 until it ends{}.",
+                ctx.describe(&r.deployment),
+                r.deployment.status.as_str(),
+                until
+                    .map(|u| format!(
+                        "; the lock expires by itself at {} at the latest",
+                        ctx.at(u)
+                    ))
+                    .unwrap_or_default()
+            )
+        }
+        None => format!(
+            "Kudu's deployment lock was just taken{}; a deployment is starting.",
+            ctx.lock
+                .holder_operation
+                .as_deref()
+                .map(|op| format!(" by '{op}'"))
+                .unwrap_or_default()
+        ),
+    };
+    Some(Finding {
+        cause: CauseId::DeploymentInProgress,
+        confidence,
+        summary,
+        evidence,
+        recommendations: vec![Recommendation::Wait {
+            until,
+            reason: "Let it finish; Kudu releases the lock when the deployment ends. Clearing a \
+                     live lock would let two deployments write wwwroot at once."
+                .into(),
+        }],
+    })
+}
+
+/// Where the lock facts came from on this OS.
+pub(crate) fn lock_source(ctx: &Context) -> &'static str {
+    match ctx.personality {
+        Personality::Windows => "/api/vfs/site/locks/",
+        _ => "site/locks/deployment/info.lock",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+
+    #[test]
+    fn a_building_deployment_holding_the_lock_is_in_progress() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 55, 0))
+            .deployment(deployment(
+                "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 55, 1),
+                None,
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+        assert!(f.summary.contains("b0b0b0b0 by GitHub"), "{}", f.summary);
+        assert!(f.summary.contains("12:20:00 UTC"), "{}", f.summary);
+        assert!(matches!(
+            f.recommendations.as_slice(),
+            [Recommendation::Wait { .. }]
+        ));
+    }
+
+    #[test]
+    fn a_deployment_silent_for_half_an_hour_is_not_progressing() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 30, 0),
+                None,
+            ))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
+    fn a_silent_log_marks_a_young_deployment_hung() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 45, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 45, 1),
+                None,
+            ))
+            .log("b0b0", vec![log_line(at(11, 46, 0), "Fetching changes.")])
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+        // Near miss: the log grew a minute ago.
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 45, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 45, 1),
+                None,
+            ))
+            .log(
+                "b0b0",
+                vec![log_line(at(11, 59, 0), "Running oryx build...")],
+            )
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_some());
+    }
+
+    #[test]
+    fn an_idle_site_has_nothing_in_progress() {
+        let s = Site::linux().build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+}

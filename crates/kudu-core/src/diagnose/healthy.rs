@@ -1,0 +1,75 @@
+// Cause: healthy
+//
+// What it is: the site is in a good state for deploying: nothing is running, no lock is held,
+// the last deployment is active and nothing looks left over or wrong.
+// How we know: every read answered and no other cause applies.
+// What to do: nothing. If a deploy got 409 anyway, see "no-lock-found" for causes outside Kudu.
+
+//! The finding for a site with nothing wrong.
+
+use crate::diagnose::context::Context;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState};
+
+/// Added when no other finding exists besides `no-lock-found` and the core reads answered.
+pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
+    if found.iter().any(|f| f.cause != CauseId::NoLockFound) {
+        return None;
+    }
+    if !ctx.unreadable().is_empty() || ctx.lock.state != LockState::Free {
+        return None;
+    }
+    let mut evidence = vec![Evidence::new("site/locks", ctx.lock.explanation.clone())];
+    if let Some(d) = ctx.deployments.iter().find(|d| d.active) {
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "The active deployment is {}, '{}'.",
+                ctx.describe(d),
+                d.status.as_str()
+            ),
+        ));
+    }
+    Some(Finding {
+        cause: CauseId::Healthy,
+        confidence: Confidence::High,
+        summary: "Ready to deploy: nothing is running, no lock is held and nothing is left over."
+            .into(),
+        evidence,
+        recommendations: vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+
+    #[test]
+    fn an_idle_site_is_healthy() {
+        let s = Site::windows().build();
+        let f = detect(&Context::new(&s, at(12, 0, 0)), &[]).unwrap();
+        assert!(
+            f.evidence[1].fact.contains("a1b2c3d4 by GITHUB_ZIP_DEPLOY"),
+            "{}",
+            f.evidence[1].fact
+        );
+    }
+
+    #[test]
+    fn a_held_lock_is_not_healthy() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 59, 0))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+    }
+
+    #[test]
+    fn failed_reads_are_not_healthy() {
+        let mut s = Site::linux().build();
+        s.locks_dir = crate::session::Observed::Failed {
+            status: 502,
+            reason: "Bad Gateway".into(),
+        };
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+    }
+}

@@ -1,0 +1,370 @@
+//! The lock inspector: who holds the deployment lock, since when, until when, and whether it
+//! still does anything; plus every other file under `site/locks/` and what it means.
+//!
+//! Linux (KuduLite) keeps the lock as a directory `site/locks/deployment/` with `info.lock`
+//! inside, honoured until `lockExpiry` (25 minutes after it was taken). Windows Kudu holds
+//! `site/locks/deployments.lock` through an open file handle and deletes a file nobody holds as
+//! soon as it checks, so a listed file means a live process (fact sheet §2.2, §2.3).
+
+use crate::diagnose::context::{LINUX_LOCK_LIFETIME_SECS, RECENT_LOCK_SECS, RunningDeployment};
+use crate::diagnose::wording::{clock, duration, relative, short_id};
+use crate::diagnose::{LockReport, LockState, OtherLock, autoswap_in_progress, status_lock_denied};
+use crate::model::*;
+use crate::session::{Observed, Session};
+use crate::time::Timestamp;
+
+/// The Linux lock directory under `site/locks/`.
+pub const LINUX_LOCK_DIR: &str = "deployment";
+/// The Windows lock file under `site/locks/`.
+pub const WINDOWS_LOCK_FILE: &str = "deployments.lock";
+
+pub(crate) fn build(
+    session: &Session,
+    now: Timestamp,
+    personality: Personality,
+    running: &[RunningDeployment],
+    deployments_known: bool,
+) -> LockReport {
+    let mut report = match personality {
+        Personality::Windows => windows(session, now, running),
+        Personality::Linux => linux(session, now, running, deployments_known),
+        Personality::Unknown if session.info_lock.value().is_some() => {
+            linux(session, now, running, deployments_known)
+        }
+        Personality::Unknown => empty(
+            LockState::Unknown,
+            "Kudu Doctor could not tell yet whether this is Linux or Windows App Service, so it \
+             cannot say how the deployment lock is held.",
+        ),
+    };
+    report.others = others(session, now, personality);
+    report
+}
+
+fn empty(state: LockState, explanation: &str) -> LockReport {
+    LockReport {
+        state,
+        holder_operation: None,
+        worker: None,
+        pid: None,
+        acquired: None,
+        expires: None,
+        secs_left: None,
+        windows_lock_file: false,
+        explanation: explanation.to_string(),
+        others: vec![],
+    }
+}
+
+/// Why the lock is or is not doing its job: a running deployment that is not hung, a scan, or
+/// an operation taken just now. `None` when nothing progresses.
+fn progress_reason(
+    session: &Session,
+    now: Timestamp,
+    running: &[RunningDeployment],
+    acquired: Option<Timestamp>,
+) -> Option<String> {
+    if let Some(r) = running.iter().find(|r| !r.hung) {
+        let since = r
+            .last_activity
+            .map(|t| format!(", last active at {}", clock(t, now)))
+            .unwrap_or_default();
+        return Some(format!(
+            "deployment {} by {} is {}{since}",
+            short_id(r.id()),
+            r.deployment.deployer,
+            r.deployment.status.as_str(),
+        ));
+    }
+    if session
+        .is_deploying
+        .value()
+        .is_some_and(|d| d.deploying && d.message.to_ascii_lowercase().contains("scan"))
+    {
+        return Some("a malware scan holds it (/api/isdeploying says 'Scan Underway')".into());
+    }
+    if let Some(t) = acquired
+        && t.secs_until(now) < RECENT_LOCK_SECS
+    {
+        return Some(format!(
+            "it was taken only {} ago, before any record could show",
+            duration(t.secs_until(now))
+        ));
+    }
+    None
+}
+
+fn no_progress_reason(running: &[RunningDeployment], now: Timestamp) -> String {
+    match running.first() {
+        Some(r) => {
+            let what = if r.log_read {
+                "its log has had no new line"
+            } else {
+                "it began"
+            };
+            let when = r
+                .last_activity
+                .map(|t| format!(" since {} ({})", clock(t, now), relative(t, now)))
+                .unwrap_or_default();
+            format!(
+                "deployment {} is still '{}' but looks hung: {what}{when}",
+                short_id(r.id()),
+                r.deployment.status.as_str()
+            )
+        }
+        None => "no deployment record is running and no temp- item is pending".into(),
+    }
+}
+
+fn linux(
+    session: &Session,
+    now: Timestamp,
+    running: &[RunningDeployment],
+    deployments_known: bool,
+) -> LockReport {
+    let is_deploying = session.is_deploying.value().map(|d| d.deploying);
+    let info = match &session.info_lock {
+        Observed::Value(info) => Some(info.clone()),
+        Observed::Missing if is_deploying != Some(true) => {
+            return empty(
+                LockState::Free,
+                "No deployment lock: site/locks/deployment/info.lock does not exist and \
+                 /api/isdeploying does not say otherwise.",
+            );
+        }
+        _ if is_deploying == Some(false) => {
+            return empty(
+                LockState::Free,
+                "No deployment lock: /api/isdeploying says False (info.lock could not be read).",
+            );
+        }
+        _ if is_deploying == Some(true) => None,
+        _ => {
+            return empty(
+                LockState::Unknown,
+                "Neither /api/isdeploying nor site/locks/deployment/info.lock could be read, so \
+                 the deployment lock's state is unknown.",
+            );
+        }
+    };
+    let mut report = empty(LockState::Unknown, "");
+    let holder = info.as_ref().and_then(|i| i.holder_operation.clone());
+    report.holder_operation = holder.clone();
+    report.worker = info.as_ref().and_then(|i| i.worker.clone());
+    report.pid = info.as_ref().and_then(|i| i.pid);
+    report.expires = info.as_ref().and_then(|i| i.expires);
+    report.acquired = info.as_ref().and_then(|i| i.acquired).or_else(|| {
+        report
+            .expires
+            .map(|e| e.plus_secs(-LINUX_LOCK_LIFETIME_SECS))
+    });
+    report.secs_left = report.expires.map(|e| now.secs_until(e));
+
+    let held_by = format!(
+        "info.lock held by '{}'{}{}",
+        holder.as_deref().unwrap_or("an unnamed operation"),
+        report
+            .acquired
+            .map(|t| format!(" since {}", clock(t, now)))
+            .unwrap_or_default(),
+        report
+            .worker
+            .as_deref()
+            .map(|w| format!(" on worker {w}"))
+            .unwrap_or_default(),
+    );
+    let expiry = match report.expires {
+        Some(e) if e <= now => format!("expired at {} ({})", clock(e, now), relative(e, now)),
+        Some(e) => format!("expires at {} ({})", clock(e, now), relative(e, now)),
+        None => "its expiry could not be read".to_string(),
+    };
+    if report.expires.is_some_and(|e| e <= now) {
+        report.state = LockState::Expired;
+        report.explanation = format!(
+            "{held_by}, {expiry}. KuduLite should ignore an expired lock and delete \
+             site/locks/deployment/ at its next lock check; if deployments still get 409, \
+             deleting it releases them."
+        );
+        return report;
+    }
+    if let Some(why) = progress_reason(session, now, running, report.acquired) {
+        report.state = LockState::Live;
+        report.explanation = format!(
+            "{held_by}, {expiry}. It is doing its job: {why}. New deployments get 409 until it \
+             is released."
+        );
+        return report;
+    }
+    if !deployments_known {
+        report.state = LockState::Unknown;
+        report.explanation = format!(
+            "{held_by}, {expiry}. The deployment list could not be read, so Kudu Doctor cannot \
+             tell whether a deployment is still using it."
+        );
+        return report;
+    }
+    report.state = LockState::Orphaned;
+    report.explanation = format!(
+        "{held_by}, {expiry}, but nothing is using it: {}. Until it expires every deployment \
+         gets 409; deleting site/locks/deployment/ releases it at once.",
+        no_progress_reason(running, now)
+    );
+    report
+}
+
+fn windows(session: &Session, now: Timestamp, running: &[RunningDeployment]) -> LockReport {
+    let listed = match &session.locks_dir {
+        Observed::Value(entries) => entries
+            .iter()
+            .find(|e| !e.is_dir && e.name.eq_ignore_ascii_case(WINDOWS_LOCK_FILE)),
+        Observed::Missing => {
+            return empty(
+                LockState::Free,
+                "site/locks/ does not exist, so no process holds the deployment lock.",
+            );
+        }
+        _ => {
+            return empty(
+                LockState::Unknown,
+                "site/locks/ could not be listed, so Kudu Doctor cannot tell whether a process \
+                 holds deployments.lock.",
+            );
+        }
+    };
+    let Some(file) = listed else {
+        return empty(
+            LockState::Free,
+            "deployments.lock is not listed in site/locks/, so no process holds the deployment \
+             lock. On Windows a leftover lock file cannot block: Kudu deletes it when it checks.",
+        );
+    };
+    let mut report = empty(LockState::Held, "");
+    report.windows_lock_file = true;
+    report.acquired = file.modified;
+    let since = file
+        .modified
+        .map(|t| format!(" (written at {})", clock(t, now)))
+        .unwrap_or_default();
+    let latest_pending = session.latest.value().is_some_and(|l| l.http_status == 202);
+    if running.is_empty()
+        && !latest_pending
+        && progress_reason(session, now, running, file.modified).is_none()
+    {
+        // Kudu deletes a lock file nobody holds only when something checks it; with every
+        // deployment finished and `latest` not 202, the file is a leftover without a handle.
+        report.state = LockState::Free;
+        report.explanation = format!(
+            "deployments.lock is listed in site/locks/{since}, but Kudu reports no unfinished              deployment, so it is most likely a leftover with no open handle. Windows Kudu              ignores such a file and deletes it at its next check; it does not block."
+        );
+        return report;
+    }
+    let meaning = "Windows Kudu deletes a lock file nobody holds as soon as it checks, so a \
+                   listed file means a live process still holds its handle. Deleting the file \
+                   does nothing (Kudu answers 404); restarting Kudu (DELETE /api/processes/0) \
+                   releases it.";
+    match progress_reason(session, now, running, file.modified) {
+        Some(why) => {
+            report.state = LockState::Live;
+            report.explanation =
+                format!("deployments.lock is listed in site/locks/{since} and {why}. {meaning}");
+        }
+        None => {
+            report.explanation = format!(
+                "deployments.lock is listed in site/locks/{since}, but {}. {meaning}",
+                no_progress_reason(running, now)
+            );
+        }
+    }
+    report
+}
+
+fn others(session: &Session, now: Timestamp, personality: Personality) -> Vec<OtherLock> {
+    let Some(entries) = session.locks_dir.value() else {
+        return vec![];
+    };
+    let windows = personality == Personality::Windows;
+    entries
+        .iter()
+        .filter(|e| {
+            let is_deploy_lock = if windows {
+                e.name.eq_ignore_ascii_case(WINDOWS_LOCK_FILE)
+            } else {
+                e.name == LINUX_LOCK_DIR && e.is_dir
+            };
+            !is_deploy_lock
+        })
+        .map(|e| {
+            let (meaning, blocking) = meaning_of(session, now, windows, e);
+            OtherLock {
+                name: e.name.clone(),
+                modified: e.modified,
+                meaning,
+                blocking,
+            }
+        })
+        .collect()
+}
+
+fn meaning_of(session: &Session, now: Timestamp, windows: bool, e: &VfsEntry) -> (String, bool) {
+    match e.name.to_ascii_lowercase().as_str() {
+        "status.lock" if windows => (
+            "Taken around every status.xml read or write; Windows Kudu deletes it on release, so \
+             it normally disappears within seconds."
+                .into(),
+            false,
+        ),
+        "status.lock" => {
+            let denied = status_lock_denied::denied_message(session).is_some();
+            let text = if denied {
+                "Kudu was denied access to this file (wrong owner or permissions), so every \
+                 deployment status read and write fails until it is deleted."
+            } else {
+                "Taken around every status.xml read or write. On Linux it stays after every use \
+                 (only Windows deletes it), so its presence is normal and harmless."
+            };
+            (text.into(), denied)
+        }
+        "autoswap.lock" => {
+            let ongoing = autoswap_in_progress::ongoing_since(session, now).is_some();
+            let written = e
+                .modified
+                .map(|t| format!(" Last written at {} ({}).", clock(t, now), relative(t, now)))
+                .unwrap_or_default();
+            (
+                format!(
+                    "Written when Kudu asks for an auto swap; a swap counts as ongoing for 2 \
+                     minutes after that, and only when WEBSITE_SWAP_SLOTNAME is set.{written}"
+                ),
+                ongoing,
+            )
+        }
+        "hooks.lock" => (
+            "Web hook bookkeeping; it does not block deployments.".into(),
+            false,
+        ),
+        "sshkey.lock" => (
+            "SSH key generation; it does not block deployments.".into(),
+            false,
+        ),
+        "scan.lock" => {
+            let scanning = session
+                .is_deploying
+                .value()
+                .is_some_and(|d| d.deploying && d.message.to_ascii_lowercase().contains("scan"));
+            (
+                "Malware scan bookkeeping; a running scan holds the deployment lock and \
+                 /api/isdeploying then says 'Scan Underway'."
+                    .into(),
+                scanning,
+            )
+        }
+        "deployments.lock" => (
+            "Not used by KuduLite (its lock is the deployment/ directory); harmless here.".into(),
+            false,
+        ),
+        _ => (
+            "Not a lock Kudu Doctor knows; it is left alone.".into(),
+            false,
+        ),
+    }
+}

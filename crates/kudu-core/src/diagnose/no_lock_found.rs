@@ -1,0 +1,100 @@
+// Cause: no-lock-found
+//
+// What it is: nothing on this site explains a 409: no deployment is running, no lock is held,
+// no setting or swap refuses deployments.
+// How we know: every cause above was checked against this site's replies and none applies.
+// What to do: if deploys still get 409, the conflict comes from outside Kudu: an ARM template
+// deployment still running (`DeploymentActive`), a CI identity without rights on the App
+// Service plan (the CLI then falls back to the legacy zipdeploy, which answers 409), or a plan
+// starved at 100% CPU (scale up while deploying).
+
+//! The finding for "nothing here blocks deployments".
+
+use crate::diagnose::context::Context;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+
+/// Added when no finding in `found` blocks deployments now. Unlike the other causes it reads
+/// what the others found, so it runs last.
+pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
+    if found.iter().any(|f| blocks(f.cause)) {
+        return None;
+    }
+    let unreadable = ctx.unreadable();
+    let mut evidence = vec![Evidence::new("Kudu Doctor", ctx.lock.explanation.clone())];
+    if !unreadable.is_empty() {
+        evidence.push(Evidence::new(
+            "Kudu Doctor",
+            format!(
+                "These reads gave no usable answer: {}.",
+                unreadable.join(", ")
+            ),
+        ));
+    }
+    Some(Finding {
+        cause: CauseId::NoLockFound,
+        confidence: Confidence::Low,
+        summary: if unreadable.is_empty() {
+            "Nothing on this site explains a 409: no deployment is running, no lock is held and \
+             no setting refuses deployments. If deploys still get 409, look outside Kudu."
+                .into()
+        } else {
+            "Kudu Doctor found nothing that blocks deployments, but some reads failed, so it may \
+             have missed something. If deploys still get 409, re-run the diagnosis, then look \
+             outside Kudu."
+                .into()
+        },
+        evidence,
+        recommendations: vec![Recommendation::LookElsewhere {
+            advice: "Check for an ARM template deployment still running on the resource group \
+                     (409 `DeploymentActive`); make sure the CI identity has rights on the App \
+                     Service plan (without them `az` falls back to the legacy zipdeploy, which \
+                     answers 409); check the plan's CPU and scale up if it sits at 100%."
+                .into(),
+        }],
+    })
+}
+
+/// Causes that mean a deployment would be refused right now.
+pub(crate) fn blocks(cause: CauseId) -> bool {
+    matches!(
+        cause,
+        CauseId::SessionExpired
+            | CauseId::RunFromPackageUrl
+            | CauseId::AutoswapInProgress
+            | CauseId::ScanUnderway
+            | CauseId::DeploymentInProgress
+            | CauseId::StatusLockDenied
+            | CauseId::StaleLock
+            | CauseId::WindowsLockHeld
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+
+    #[test]
+    fn an_idle_site_points_elsewhere() {
+        let s = Site::linux().build();
+        let f = detect(&Context::new(&s, at(12, 0, 0)), &[]).unwrap();
+        assert_eq!(f.confidence, Confidence::Low);
+        assert!(matches!(
+            f.recommendations[0],
+            Recommendation::LookElsewhere { .. }
+        ));
+    }
+
+    #[test]
+    fn a_blocking_finding_suppresses_it() {
+        let s = Site::linux().build();
+        let stale = Finding {
+            cause: CauseId::StaleLock,
+            confidence: Confidence::High,
+            summary: String::new(),
+            evidence: vec![],
+            recommendations: vec![],
+        };
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[stale]).is_none());
+    }
+}

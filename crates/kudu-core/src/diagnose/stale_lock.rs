@@ -1,0 +1,192 @@
+// Cause: stale-lock
+//
+// What it is: Linux only. Kudu's deployment lock (site/locks/deployment/info.lock) is still
+// there although no deployment is using it: the deployment that took it hung or died, or the
+// lock is past its expiry. Until KuduLite lets go (25 minutes after it was taken) every
+// deployment gets 409.
+// How we know: info.lock names the holder and its expiry, and no deployment is progressing
+// (none is running, or the running one has been silent too long).
+// What to do: wait until the lock expires, or let Kudu Doctor back up and delete exactly the
+// stale lock and leftovers (targeted cleanup). Restarting the app also clears it, with downtime.
+
+//! Detects an expired or orphaned Linux deployment lock.
+
+use crate::diagnose::context::Context;
+use crate::diagnose::wording::relative;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+
+pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
+    if !matches!(ctx.lock.state, LockState::Expired | LockState::Orphaned) {
+        return None;
+    }
+    let hung = ctx.running.iter().find(|r| r.hung);
+    let mut evidence = vec![Evidence::new(
+        "site/locks/deployment/info.lock",
+        ctx.lock.explanation.clone(),
+    )];
+    if let Some(r) = hung {
+        let silent = r
+            .last_activity
+            .map(|t| {
+                let what = if r.log_read {
+                    "its last log line was"
+                } else {
+                    "it began"
+                };
+                format!("; {what} at {} ({})", ctx.at(t), relative(t, ctx.now))
+            })
+            .unwrap_or_default();
+        evidence.push(Evidence::new(
+            if r.log_read {
+                "/api/deployments/{id}/log"
+            } else {
+                "/api/deployments"
+            },
+            format!(
+                "{} is still '{}'{silent}.",
+                ctx.describe(&r.deployment),
+                r.deployment.status.as_str()
+            ),
+        ));
+    } else {
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            "No deployment record is pending or building.".into(),
+        ));
+    }
+    if let Some(d) = ctx.is_deploying().filter(|d| d.deploying) {
+        evidence.push(Evidence::new(
+            "/api/isdeploying",
+            format!("/api/isdeploying still says True ('{}').", d.message),
+        ));
+    }
+    let (confidence, recommendations, summary) = match ctx.lock.state {
+        LockState::Expired => (
+            Confidence::High,
+            vec![Recommendation::TargetedCleanup],
+            format!(
+                "The deployment lock is stale: {} A targeted cleanup removes it and the \
+                 leftovers of the deployment that held it.",
+                ctx.lock.explanation
+            ),
+        ),
+        _ => {
+            let until = ctx.lock.expires.filter(|e| *e > ctx.now);
+            let confidence = if hung.is_some() {
+                Confidence::Medium
+            } else {
+                Confidence::High
+            };
+            (
+                confidence,
+                vec![
+                    Recommendation::Wait {
+                        until,
+                        reason: until.map_or_else(
+                            || "KuduLite lets go of the lock when it expires.".to_string(),
+                            |u| {
+                                format!(
+                                    "KuduLite lets go of the lock by itself at {} ({}).",
+                                    ctx.at(u),
+                                    relative(u, ctx.now)
+                                )
+                            },
+                        ),
+                    },
+                    Recommendation::TargetedCleanup,
+                    Recommendation::RestartApp,
+                ],
+                format!("The deployment lock is stale: {}", ctx.lock.explanation),
+            )
+        }
+    };
+    Some(Finding {
+        cause: CauseId::StaleLock,
+        confidence,
+        summary,
+        evidence,
+        recommendations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+
+    #[test]
+    fn a_fresh_lock_whose_deployment_hung_is_stale_with_medium_confidence() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 50, 1),
+                None,
+            ))
+            .log("b0b0", vec![log_line(at(11, 50, 5), "Fetching changes.")])
+            .build();
+        let f = detect(&Context::new(&s, at(12, 3, 10))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(matches!(
+            f.recommendations[0],
+            Recommendation::Wait { until: Some(_), .. }
+        ));
+        assert_eq!(f.recommendations[1], Recommendation::TargetedCleanup);
+        assert!(
+            f.summary
+                .contains("'Performing continuous deployment' since 11:50:00 UTC"),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.summary.contains("expires at 12:15:00 UTC (in 12 min)"),
+            "{}",
+            f.summary
+        );
+    }
+
+    #[test]
+    fn an_expired_lock_is_stale_with_high_confidence() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+        assert_eq!(f.recommendations, vec![Recommendation::TargetedCleanup]);
+    }
+
+    #[test]
+    fn a_lock_with_no_deployment_is_orphaned() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+    }
+
+    #[test]
+    fn a_lock_taken_seconds_ago_is_not_stale() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 59, 30))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
+    fn a_progressing_deployment_keeps_its_lock() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 55, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 55, 1),
+                None,
+            ))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+}

@@ -1,0 +1,204 @@
+//! Every deployment as an interval (received or started, until ended or still open), which
+//! intervals overlap, and which deployments ended without success shortly before another
+//! began (the cancel-then-retry pattern).
+
+use crate::diagnose::{Timeline, TimelineEntry};
+use crate::model::Deployment;
+use crate::time::Timestamp;
+
+/// "Shortly before": a deployment that ended without success at most this long before another
+/// began. CI retries and re-runs after a cancel land within seconds to a few minutes.
+pub const RETRY_WINDOW_SECS: i64 = 5 * 60;
+
+/// Builds the timeline, oldest first; deployments without any time sort first.
+pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
+    let mut entries: Vec<TimelineEntry> = deployments
+        .iter()
+        .map(|d| TimelineEntry {
+            deployment: d.clone(),
+            begin: d.received.or(d.started),
+            end: d.ended,
+            overlaps: vec![],
+            ended_unsuccessfully_before_next: false,
+        })
+        .collect();
+    entries.sort_by_key(|e| e.begin);
+
+    let spans: Vec<Option<(Timestamp, Timestamp)>> = entries.iter().map(|e| span(e, now)).collect();
+    for i in 0..entries.len() {
+        let mut overlaps = vec![];
+        let mut retried_after = false;
+        for j in 0..entries.len() {
+            if i == j || same_push(&entries[i].deployment, &entries[j].deployment) {
+                continue;
+            }
+            if let (Some((b1, e1)), Some((b2, e2))) = (spans[i], spans[j])
+                && b1 < e2
+                && b2 < e1
+            {
+                overlaps.push(display_id(&entries[j].deployment));
+            }
+            let this = &entries[i];
+            if this.deployment.status.is_unsuccessful_end()
+                && !entries[j].deployment.temp
+                && let (Some(end), Some(next_begin)) = (this.end, entries[j].begin)
+                && end <= next_begin
+                && end.secs_until(next_begin) <= RETRY_WINDOW_SECS
+            {
+                retried_after = true;
+            }
+        }
+        entries[i].overlaps = overlaps;
+        entries[i].ended_unsuccessfully_before_next = retried_after;
+    }
+    Timeline { entries }
+}
+
+/// A deployment that failed or was cancelled in the middle of its work, as opposed to a build
+/// that reported its own failure: Kudu marked it failed later (VerifyDeployment) and left the
+/// in-progress status text (`Building and Deploying '…'`, `Receiving changes.`) behind, or it was
+/// cancelled outright. Its `end` is when Kudu noticed, not when it died.
+pub(crate) fn died_mid_deploy(d: &Deployment) -> bool {
+    use crate::model::DeployStatus;
+    match d.status {
+        DeployStatus::Cancelled | DeployStatus::Conflict => true,
+        DeployStatus::Failed => {
+            let t = d.status_text.to_ascii_lowercase();
+            t.starts_with("building and deploying") || t.starts_with("receiving changes")
+        }
+        _ => false,
+    }
+}
+
+/// The id shown for a deployment; Kudu sometimes sends `null`.
+pub(crate) fn display_id(d: &Deployment) -> String {
+    d.id.clone().unwrap_or_else(|| "(no id)".to_string())
+}
+
+/// The interval a deployment occupied. An open one runs until `now` while it is still running;
+/// a finished record without an end time is a point at its begin.
+fn span(e: &TimelineEntry, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+    let begin = e.begin?;
+    let end = match e.end {
+        Some(end) => end.max(begin),
+        None if e.deployment.status.is_running() || !e.deployment.complete => now.max(begin),
+        None => begin,
+    };
+    Some((begin, end))
+}
+
+/// A `temp-` record and the real record of the same push overlap by construction (Kudu creates
+/// the temp item when it takes the lock and the real one a moment later), so they are one push,
+/// not two deployments.
+fn same_push(a: &Deployment, b: &Deployment) -> bool {
+    (a.temp != b.temp) && a.deployer == b.deployer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+
+    #[test]
+    fn overlapping_deployments_name_each_other() {
+        let a = deployment(
+            "aaaa",
+            DeployStatus::Success,
+            "GitHub",
+            at(11, 0, 0),
+            Some(at(11, 6, 0)),
+        );
+        let b = deployment(
+            "bbbb",
+            DeployStatus::Failed,
+            "VSTS",
+            at(11, 3, 0),
+            Some(at(11, 4, 0)),
+        );
+        let c = deployment(
+            "cccc",
+            DeployStatus::Success,
+            "GitHub",
+            at(11, 30, 0),
+            Some(at(11, 31, 0)),
+        );
+        let t = build(&[c, b, a], at(12, 0, 0));
+        let ids: Vec<_> = t
+            .entries
+            .iter()
+            .map(|e| display_id(&e.deployment))
+            .collect();
+        assert_eq!(ids, ["aaaa", "bbbb", "cccc"]);
+        assert_eq!(t.entries[0].overlaps, ["bbbb"]);
+        assert_eq!(t.entries[1].overlaps, ["aaaa"]);
+        assert!(t.entries[2].overlaps.is_empty());
+    }
+
+    #[test]
+    fn an_open_deployment_runs_until_now() {
+        let a = deployment("aaaa", DeployStatus::Building, "GitHub", at(11, 0, 0), None);
+        let b = deployment(
+            "bbbb",
+            DeployStatus::Success,
+            "VSTS",
+            at(11, 50, 0),
+            Some(at(11, 52, 0)),
+        );
+        let t = build(&[a, b], at(12, 0, 0));
+        assert_eq!(t.entries[0].overlaps, ["bbbb"]);
+    }
+
+    #[test]
+    fn a_temp_record_is_the_same_push_as_its_real_record() {
+        let mut temp = deployment(
+            "temp-ab12cd34",
+            DeployStatus::Failed,
+            "GitHub",
+            at(11, 0, 0),
+            Some(at(11, 5, 0)),
+        );
+        temp.temp = true;
+        let real = deployment(
+            "aaaa",
+            DeployStatus::Failed,
+            "GitHub",
+            at(11, 0, 2),
+            Some(at(11, 4, 0)),
+        );
+        let t = build(&[temp, real], at(12, 0, 0));
+        assert!(t.entries.iter().all(|e| e.overlaps.is_empty()));
+    }
+
+    #[test]
+    fn unsuccessful_end_shortly_before_the_next_begin_is_marked() {
+        let cancelled = deployment(
+            "aaaa",
+            DeployStatus::Cancelled,
+            "GitHub",
+            at(11, 0, 0),
+            Some(at(11, 2, 0)),
+        );
+        let retry = deployment(
+            "bbbb",
+            DeployStatus::Success,
+            "GitHub",
+            at(11, 2, 30),
+            Some(at(11, 5, 0)),
+        );
+        let t = build(&[cancelled.clone(), retry], at(12, 0, 0));
+        assert!(t.entries[0].ended_unsuccessfully_before_next);
+        assert!(!t.entries[1].ended_unsuccessfully_before_next);
+
+        // Near miss: the next one began six minutes later.
+        let later = deployment(
+            "cccc",
+            DeployStatus::Success,
+            "GitHub",
+            at(11, 8, 0),
+            Some(at(11, 9, 0)),
+        );
+        let t = build(&[cancelled, later], at(12, 0, 0));
+        assert!(!t.entries[0].ended_unsuccessfully_before_next);
+    }
+}

@@ -1,0 +1,112 @@
+// Cause: windows-lock-held
+//
+// What it is: Windows only. A process still holds Kudu's deployment lock file
+// (site/locks/deployments.lock) although no deployment is progressing: a hung deployment or one
+// of its child processes (a build, a post-deployment script).
+// How we know: the file is listed (Windows Kudu deletes a lock file nobody holds as soon as it
+// checks, so a listed file means a live handle) and no deployment record is progressing.
+// What to do: restart Kudu (the SCM site only, not your app), which ends the process holding
+// it. Deleting the file does not work while the handle is open.
+
+//! Detects a Windows deployment lock held by a process that is not progressing.
+
+use crate::diagnose::context::Context;
+use crate::diagnose::wording::relative;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::model::Personality;
+
+pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
+    if ctx.personality != Personality::Windows || ctx.lock.state != LockState::Held {
+        return None;
+    }
+    let mut evidence = vec![Evidence::new(
+        "/api/vfs/site/locks/",
+        ctx.lock.explanation.clone(),
+    )];
+    let hung = ctx.running.iter().find(|r| r.hung);
+    if let Some(r) = hung {
+        let since = r
+            .last_activity
+            .map(|t| format!(" since {} ({})", ctx.at(t), relative(t, ctx.now)))
+            .unwrap_or_default();
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "{} is still '{}' with no activity{since}.",
+                ctx.describe(&r.deployment),
+                r.deployment.status.as_str()
+            ),
+        ));
+    }
+    if ctx.latest_pending().is_some() {
+        evidence.push(Evidence::new(
+            "/api/deployments/latest",
+            "/api/deployments/latest answers 202 Accepted: Kudu still counts a deployment as unfinished.".into(),
+        ));
+    }
+    let confidence = if hung.is_some() || ctx.latest_pending().is_some() {
+        Confidence::High
+    } else {
+        Confidence::Medium
+    };
+    Some(Finding {
+        cause: CauseId::WindowsLockHeld,
+        confidence,
+        summary: format!(
+            "A process still holds the deployment lock but no deployment is progressing. {}",
+            ctx.lock.explanation
+        ),
+        evidence,
+        recommendations: vec![
+            Recommendation::RestartKudu,
+            Recommendation::TargetedCleanup,
+            Recommendation::RestartApp,
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+
+    #[test]
+    fn a_listed_lock_with_a_hung_deployment_is_held() {
+        let s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 20, 0),
+                None,
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+        assert_eq!(f.recommendations[0], Recommendation::RestartKudu);
+        assert!(f.summary.contains("11:20:00 UTC"), "{}", f.summary);
+    }
+
+    #[test]
+    fn a_listed_lock_with_a_progressing_deployment_is_live_not_held() {
+        let s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 58, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 58, 0),
+                None,
+            ))
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
+    fn no_listed_lock_file_means_nothing_is_held() {
+        let s = Site::windows().build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+}
