@@ -1,0 +1,157 @@
+//! How a simulator is configured: personality, scenario, seed, clock mode, and the switches
+//! (`Quirks`) for every fact the fact sheet marks as inferred ([I]) or production-only.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::time::VTime;
+
+/// Which Kudu the simulator plays (facts §1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Personality {
+    /// KuduLite on App Service Linux: lock directory with `info.lock`, `/api/isdeploying`.
+    Linux,
+    /// Kudu on App Service Windows: handle-held `deployments.lock`, process API.
+    Windows,
+}
+
+impl Personality {
+    /// `linux` or `windows`, as the CLI and fixture names spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Linux => "linux",
+            Personality::Windows => "windows",
+        }
+    }
+
+    /// Parses `linux` / `windows`.
+    pub fn parse(text: &str) -> Option<Personality> {
+        match text.to_ascii_lowercase().as_str() {
+            "linux" => Some(Personality::Linux),
+            "windows" => Some(Personality::Windows),
+            _ => None,
+        }
+    }
+}
+
+/// What an API call without a valid session or Basic credentials gets (facts §5.3 [I]: the
+/// front end's answer to an expired session cannot be read from source).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnauthAnswer {
+    /// 200 `text/html` login page (the default; the hardest case for a client to notice).
+    LoginPage,
+    /// 302 to `/.auth/login/aad?post_login_redirect_uri=<path>`.
+    Redirect,
+    /// 401 with `WWW-Authenticate: Basic`.
+    Unauthorized,
+}
+
+/// Switches for inferred or production-only behaviour. Each default is what the fact sheet
+/// says; the tag in the doc comment is the fact sheet's.
+#[derive(Clone, Debug)]
+pub struct Quirks {
+    /// [V]/[I] §2.3: KuduLite treats a lock whose `lockExpiry` has passed as free (and deletes
+    /// it). Users report 409s lasting days (users-and-peers rows 15, 24), which the public code
+    /// cannot produce, so `stale-lock-linux` turns this off.
+    pub lock_expiry_honoured: bool,
+    /// [I] §1.9: KuduLite's synchronous push releases the lock at its first `await`.
+    pub linux_sync_lock_released_early: bool,
+    /// [I] §2.5: KuduLite sends string bodies JSON-quoted when the client accepts JSON.
+    pub linux_json_quoted_strings: bool,
+    /// [V] §1.9: Kudu-W saves the zip under the lock as `Preparing zip package`, so a push
+    /// while locked gets that conflict text instead of "There is a deployment currently...".
+    pub windows_prepare_zip_lock: bool,
+    /// [I] §4.4: KuduLite may see a missing `If-Match` as an empty list and answer 409.
+    pub linux_missing_if_match_is_409: bool,
+    /// [I] §1.3: .NET Core randomises string hashes per process, so Linux list ETags change at
+    /// every Kudu restart.
+    pub linux_etag_per_process: bool,
+    /// Hide `WEBSITE_RESOURCE_GROUP`, `WEBSITE_OWNER_NAME`, `WEBSITE_SITE_NAME` (404 per key).
+    pub hide_site_identity_settings: bool,
+    /// [I] §5.3: the answer to an unauthenticated API call.
+    pub unauthenticated: UnauthAnswer,
+    /// `SameSite` of the session cookie (`None`, `Lax` or `Strict`).
+    pub same_site: String,
+    /// [V] §1.3: Linux marks a stale incomplete deployment Failed only when it is older than
+    /// this (180 s; `SCM_DEP_LOCK_INVALIDATION_MINS` overrides it).
+    pub linux_lock_invalidation_secs: i64,
+    /// [V] §1.4: `Retry-After` on Windows 202s (`ArmRetryAfterSeconds`, default 30).
+    pub windows_retry_after_secs: u64,
+    /// [V] §2.4: real milliseconds a deployment read waits on a denied `status.lock` before the
+    /// 500 (Kudu waits 30 s of real time; 0 keeps tests fast, the virtual clock is not moved).
+    pub status_lock_wait_ms: u64,
+    /// [I] §5.2: how long (real ms) Kudu answers 503 after `DELETE /api/processes/0`.
+    pub restart_downtime_ms: u64,
+}
+
+impl Default for Quirks {
+    fn default() -> Self {
+        Quirks {
+            lock_expiry_honoured: true,
+            linux_sync_lock_released_early: true,
+            linux_json_quoted_strings: true,
+            windows_prepare_zip_lock: true,
+            linux_missing_if_match_is_409: false,
+            linux_etag_per_process: true,
+            hide_site_identity_settings: false,
+            unauthenticated: UnauthAnswer::LoginPage,
+            same_site: "None".into(),
+            linux_lock_invalidation_secs: 180,
+            windows_retry_after_secs: 30,
+            status_lock_wait_ms: 0,
+            restart_downtime_ms: 300,
+        }
+    }
+}
+
+/// How to start a simulator. Build it with `..SimConfig::default()`.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub personality: Personality,
+    /// A scenario name from [`crate::SCENARIOS`].
+    pub scenario: String,
+    /// `127.0.0.1:0` picks a free port.
+    pub addr: SocketAddr,
+    pub tls: bool,
+    /// Real latency added to every request.
+    pub latency_ms: u64,
+    /// Virtual milliseconds a push deployment takes to build.
+    pub build_ms: u64,
+    /// The site name when the host is a bare IP or `localhost`.
+    pub site: String,
+    /// Basic-auth password for `$<site>`; random when `None`.
+    pub password: Option<String>,
+    /// Served under `/doctor/` (the standalone page).
+    pub static_dir: Option<PathBuf>,
+    /// Seeds every id the simulator makes (GUIDs, temp ids, PIDs).
+    pub seed: u64,
+    /// Where the virtual clock starts (default 2026-11-26T12:00:00Z).
+    pub start: VTime,
+    /// Let virtual time follow wall time (see the README, "Clock"). Off for `Sim::start`
+    /// defaults, on in the CLI.
+    pub realtime: bool,
+    /// Send the strict `Content-Security-Policy` on `/` from the start.
+    pub strict_csp: bool,
+    pub quirks: Quirks,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            personality: Personality::Linux,
+            scenario: "healthy".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls: false,
+            latency_ms: 0,
+            build_ms: 0,
+            site: "myapp".into(),
+            password: None,
+            static_dir: None,
+            seed: 0x6b75_6475,
+            start: VTime::default_start(),
+            realtime: false,
+            strict_csp: false,
+            quirks: Quirks::default(),
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! Named scenarios, each reached by driving the simulated Kudu with the actions that produce it
+//! in production (pushes, kills, restarts, settings), on the virtual clock.
+
+use crate::archive::zip_files;
+use crate::config::{Personality, SimConfig};
+use crate::kudu::{FailMode, Kudu, Reply};
+use crate::wire::SimRequest;
+
+/// One scenario: its name, the personalities it exists in, and a one-line summary.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub personalities: &'static [Personality],
+    pub summary: &'static str,
+}
+
+const BOTH: &[Personality] = &[Personality::Linux, Personality::Windows];
+const LINUX: &[Personality] = &[Personality::Linux];
+const WINDOWS: &[Personality] = &[Personality::Windows];
+
+/// Every scenario, in the README's order.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "healthy",
+        personalities: BOTH,
+        summary: "three earlier successful deployments (GITHUB_ZIP_DEPLOY, ms-azuretools-vscode, OneDeploy); no lock; pushes succeed",
+    },
+    Scenario {
+        name: "deploying",
+        personalities: BOTH,
+        summary: "a GitHub Actions async zip deploy is building (5 min build, 65 s in); its log keeps growing; a push gets 409",
+    },
+    Scenario {
+        name: "parallel",
+        personalities: BOTH,
+        summary: "two pipelines pushed at once: one async deploy builds, the second got 409 (Linux: an earlier sync push also builds without the lock)",
+    },
+    Scenario {
+        name: "cancelled-retried",
+        personalities: BOTH,
+        summary: "an async deploy was killed mid-build and retried: Windows retries at once, Linux waits out the 25 min lock; the retry succeeded",
+    },
+    Scenario {
+        name: "stuck-linux",
+        personalities: LINUX,
+        summary: "a deployment hung 45 s into its build 6 min ago: info.lock fresh, log stopped growing, isdeploying True, latest 202",
+    },
+    Scenario {
+        name: "stale-lock-linux",
+        personalities: LINUX,
+        summary: "the deploying process died 3 h ago; info.lock is past lockExpiry but still blocks (switch lock_expiry_honoured off)",
+    },
+    Scenario {
+        name: "stuck-windows",
+        personalities: WINDOWS,
+        summary: "a hung deployment's live worker holds deployments.lock (8 min); VFS delete of the lock file gets 404",
+    },
+    Scenario {
+        name: "stale-files-windows",
+        personalities: WINDOWS,
+        summary: "two killed deploys left temp-* folders, incomplete records and a stale deployments.lock with no handle; nothing blocks",
+    },
+    Scenario {
+        name: "status-lock-denied",
+        personalities: LINUX,
+        summary: "status.lock owned by another user: deployment GETs answer 500 'Getting deployment status' + access denied",
+    },
+    Scenario {
+        name: "run-from-package-url",
+        personalities: BOTH,
+        summary: "WEBSITE_RUN_FROM_PACKAGE is a blob URL: every push gets the run-from-zip 409",
+    },
+    Scenario {
+        name: "autoswap",
+        personalities: BOTH,
+        summary: "WEBSITE_SWAP_SLOTNAME=production and a deployment finished 30 s ago: autoswap.lock is fresh, pushes get the auto swap 409",
+    },
+    Scenario {
+        name: "scan-underway",
+        personalities: LINUX,
+        summary: "a malware scan holds the deployment lock (started 2 min ago, 15 min): isdeploying says Scan Underway",
+    },
+    Scenario {
+        name: "partial-deploy",
+        personalities: BOTH,
+        summary: "a OneDeploy failed after cleaning wwwroot: it holds only .ostype, hostingstart.html and output.tar.zst",
+    },
+    Scenario {
+        name: "session-expired",
+        personalities: BOTH,
+        summary: "the healthy site, but the browser's session cookie is no longer accepted: API calls get the login answer",
+    },
+];
+
+/// Finds a scenario by name.
+pub fn find(name: &str) -> Option<&'static Scenario> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+/// What loading a scenario asks of the HTTP shell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ShellEffects {
+    /// Reject every session cookie issued so far (`session-expired`).
+    pub expire_sessions: bool,
+}
+
+/// Resets `kudu` and drives it into scenario `name`. OS-specific scenarios switch to their
+/// personality; the others keep `config.personality`.
+pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffects, String> {
+    let scenario = find(name).ok_or_else(|| {
+        let names: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+        format!("unknown scenario '{name}'; known: {}", names.join(", "))
+    })?;
+    let mut config = config.clone();
+    if !scenario.personalities.contains(&config.personality) {
+        config.personality = scenario.personalities[0];
+    }
+    if name == "stale-lock-linux" {
+        config.quirks.lock_expiry_honoured = false;
+    }
+    kudu.reset(&config)
+        .map_err(|e| format!("cannot reset HOME: {e}"))?;
+    let mut effects = ShellEffects::default();
+    let mut d = Driver { kudu };
+    match name {
+        "healthy" => d.history(),
+        "deploying" => {
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%209c41e0d%20(main)&author=octocat", 4, 300);
+            d.advance(65);
+        }
+        "parallel" => {
+            d.history();
+            if d.kudu.personality == Personality::Linux {
+                // A sync push (az webapp deploy --async false) releases its lock early.
+                d.push_sync(
+                    "/api/zipdeploy?deployer=az_cli_functions&message=Release%202026.11.27",
+                    4,
+                    240,
+                );
+                d.advance(5);
+            }
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20b7d2a11%20(main)&author=octocat", 5, 240);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20b7d2a11%20(release)&author=octocat", 6, 240);
+            d.advance(30);
+        }
+        "cancelled-retried" => {
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)&author=octocat", 4, 120);
+            d.advance(40);
+            d.kudu.kill_worker(None);
+            d.advance(60);
+            // The pipeline re-runs: at once on Windows (the handle died with the process);
+            // Linux keeps the lock until it expires (facts §2.3).
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run&author=octocat", 5, 90);
+            if d.kudu.personality == Personality::Linux {
+                d.advance(26 * 60);
+                d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run%202&author=octocat", 5, 90);
+            }
+            d.advance(95);
+            d.advance(10 * 60);
+        }
+        "stuck-linux" | "stuck-windows" => {
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20e51c9b2%20(main)&author=octocat", 4, 600);
+            d.advance(45);
+            d.kudu.hang_worker(None);
+            d.advance(if name == "stuck-linux" {
+                6 * 60
+            } else {
+                8 * 60
+            });
+        }
+        "stale-lock-linux" => {
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20e51c9b2%20(main)&author=octocat", 4, 600);
+            d.advance(50);
+            d.kudu.hang_worker(None);
+            d.kudu.kill_worker(None);
+            d.advance(3 * 3600);
+            // The user's next push still gets 409.
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20e51c9b2%20(main)%20re-run&author=octocat", 5, 90);
+            d.advance(10);
+        }
+        "stale-files-windows" => {
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 4, 120);
+            d.advance(30);
+            d.kudu.kill_worker(None);
+            d.advance(10 * 60);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 5, 90);
+            d.advance(95);
+            d.advance(2 * 3600);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%2077ac0e1%20(main)&author=octocat", 6, 120);
+            d.advance(20);
+            d.kudu.kill_worker(None);
+            d.advance(15 * 60);
+        }
+        "status-lock-denied" => {
+            d.history();
+            // Someone ran a command as root over SSH that recreated status.lock (kudu#3512).
+            d.kudu.status_lock_denied = true;
+            d.advance(3600);
+        }
+        "run-from-package-url" => {
+            d.history();
+            d.kudu.app_settings.insert(
+                "WEBSITE_RUN_FROM_PACKAGE".into(),
+                "https://stmyappreleases.blob.core.windows.net/releases/app-2026.11.27.zip?sv=2025-05-05&se=2027-01-01T00%3A00%3A00Z&sr=b&sp=r&sig=REDACTED".into(),
+            );
+            d.advance(3600);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c0ffee1%20(main)&author=octocat", 4, 90);
+            d.advance(5);
+        }
+        "autoswap" => {
+            d.kudu
+                .app_settings
+                .insert("WEBSITE_SWAP_SLOTNAME".into(), "production".into());
+            d.history();
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20a5a5a5a%20(main)&author=octocat", 4, 80);
+            d.advance(80);
+            d.advance(30);
+        }
+        "scan-underway" => {
+            d.history();
+            let req = SimRequest::new("POST", "/api/scan/start?timeout=900000");
+            let _ = d.kudu.handle(&req);
+            d.advance(120);
+        }
+        "partial-deploy" => {
+            d.history();
+            d.kudu.fail_next = Some(FailMode::PartialArtifact);
+            d.push_async("/api/publish?type=zip&async=true&deployer=OneDeploy", 4, 70);
+            d.advance(70);
+            d.advance(10 * 60);
+        }
+        "session-expired" => {
+            d.history();
+            effects.expire_sessions = true;
+        }
+        _ => return Err(format!("scenario '{name}' has no driver")),
+    }
+    Ok(effects)
+}
+
+struct Driver<'a> {
+    kudu: &'a mut Kudu,
+}
+
+impl Driver<'_> {
+    fn advance(&mut self, secs: i64) {
+        self.kudu.advance_secs(secs);
+    }
+
+    /// Earlier successful deployments from three tools, a day and hours apart.
+    fn history(&mut self) {
+        self.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%203f1d2c4%20(main)&author=octocat", 1, 95);
+        self.advance(95);
+        self.advance(27 * 3600);
+        self.push_async("/api/zipdeploy?isAsync=true&trackDeploymentId=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 2, 48);
+        self.advance(48);
+        self.advance(5 * 3600);
+        self.push_async("/api/publish?type=zip&async=true&message=az%20webapp%20deploy&author=jane%40contoso.com", 3, 130);
+        self.advance(130);
+        self.advance(2 * 3600 + 17 * 60);
+    }
+
+    fn push(&mut self, path: &str, version: u32, build_secs: u64) -> Reply {
+        let previous = self.kudu.build_ms;
+        self.kudu.build_ms = build_secs * 1000;
+        let req = SimRequest::new("POST", path).with_body(app_zip(version));
+        let reply = if path.starts_with("/api/publish") {
+            self.kudu.push(&req, true)
+        } else {
+            self.kudu.push(&req, false)
+        };
+        self.kudu.build_ms = previous;
+        reply
+    }
+
+    fn push_async(&mut self, path: &str, version: u32, build_secs: u64) {
+        let _ = self.push(path, version, build_secs);
+    }
+
+    fn push_sync(&mut self, path: &str, version: u32, build_secs: u64) {
+        let _ = self.push(path, version, build_secs);
+    }
+}
+
+/// A small web app, version `version`.
+pub fn app_zip(version: u32) -> Vec<u8> {
+    let index = format!(
+        "<!DOCTYPE html>\n<html><head><title>My App</title><script src=\"app.js\"></script></head><body><h1>My App v{version}</h1></body></html>\n"
+    );
+    let app = format!("console.log('my app v{version}');\n");
+    let package = format!(
+        "{{\n  \"name\": \"my-app\",\n  \"version\": \"1.{version}.0\",\n  \"scripts\": {{ \"start\": \"node server.js\" }}\n}}\n"
+    );
+    zip_files(&[
+        ("index.html", index.as_bytes()),
+        ("app.js", app.as_bytes()),
+        ("package.json", package.as_bytes()),
+    ])
+}
