@@ -126,3 +126,70 @@ pub(super) fn plan(
     plan.steps.push(verify(&ctx));
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+    use crate::plan::{FullResetOptions, plan_full_reset};
+
+    fn deleted(options: FullResetOptions) -> (Vec<String>, Vec<String>) {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .deployment(deployment(
+                "f0f0",
+                DeployStatus::Failed,
+                "GitHub",
+                at(10, 0, 0),
+                Some(at(10, 5, 0)),
+            ))
+            .build();
+        let p = plan_full_reset(&s, &s.diagnose(at(12, 0, 0)), options);
+        let paths = p
+            .steps
+            .iter()
+            .filter(|s| s.kind.is_destructive())
+            .map(|s| s.request.path.clone())
+            .collect();
+        (paths, p.loses)
+    }
+
+    #[test]
+    fn a_full_reset_keeps_tools_settings_and_the_active_deployment_by_default() {
+        let (paths, loses) = deleted(FullResetOptions::default());
+        assert_eq!(
+            paths,
+            [
+                "/api/vfs/site/locks/deployment/?recursive=true",
+                "/api/vfs/site/deployments/pending",
+                "/api/vfs/site/deployments/f0f0/?recursive=true",
+            ]
+        );
+        assert!(
+            loses[0].contains("Deployment history: 1 deployment folder"),
+            "{loses:?}"
+        );
+    }
+
+    #[test]
+    fn opting_in_deletes_the_kept_entries_and_says_so() {
+        let all = FullResetOptions {
+            include_tools: true,
+            include_settings: true,
+            include_active: true,
+        };
+        let (paths, loses) = deleted(all);
+        for name in [
+            "tools/",
+            "settings.xml",
+            "active",
+            "a1b2c3d4e5f60718293a4b5c6d7e8f90/",
+        ] {
+            assert!(
+                paths.iter().any(|p| p.contains(name)),
+                "{name} in {paths:?}"
+            );
+        }
+        assert_eq!(loses.len(), 4, "{loses:?}");
+    }
+}

@@ -163,3 +163,196 @@ pub(super) fn stale_folders<'c>(ctx: &'c Context) -> Vec<(&'c VfsEntry, String)>
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnose::test_session::*;
+    use crate::model::DeployStatus;
+    use crate::plan::{PlanKind, Precondition, StepKind, plan};
+    use crate::session::Session;
+    use crate::time::Timestamp;
+
+    fn steps(s: &Session, now: Timestamp) -> Vec<String> {
+        let d = s.diagnose(now);
+        let p = plan(s, &d, PlanKind::Targeted);
+        p.steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} {}{}",
+                    s.group,
+                    s.request.method,
+                    s.request.path,
+                    if s.optional { " (optional)" } else { "" }
+                )
+            })
+            .collect()
+    }
+
+    fn stuck_linux() -> Session {
+        let mut temp = deployment(
+            "temp-ab12cd34",
+            DeployStatus::Pending,
+            "GITHUB_ZIP_DEPLOY",
+            at(11, 50, 0),
+            None,
+        );
+        temp.status_text = "Receiving changes.".into();
+        Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .deployment(temp)
+            .deployment(deployment(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                DeployStatus::Building,
+                "GITHUB_ZIP_DEPLOY",
+                at(11, 50, 2),
+                None,
+            ))
+            .log(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                vec![log_line(at(11, 50, 45), "Running oryx build...")],
+            )
+            .log(
+                "temp-ab12cd34",
+                vec![log_line(at(11, 50, 1), "Fetching changes.")],
+            )
+            .build()
+    }
+
+    #[test]
+    fn a_stuck_linux_site_gets_backup_release_leftovers_verify() {
+        assert_eq!(
+            steps(&stuck_linux(), at(12, 0, 0)),
+            [
+                "0 GET /api/zip/site/locks/",
+                "0 GET /api/zip/site/deployments/",
+                "1 DELETE /api/vfs/site/locks/deployment/?recursive=true",
+                "2 DELETE /api/vfs/site/deployments/temp-ab12cd34/?recursive=true",
+                "2 DELETE /api/vfs/site/deployments/e51c9b2e51c9b2e51c9b2e51c9b2e51c/?recursive=true",
+                "2 DELETE /api/vfs/site/deployments/pending",
+                "4 GET /api/isdeploying",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_lock_delete_rechecks_holder_latest_and_the_silent_log() {
+        let s = stuck_linux();
+        let d = s.diagnose(at(12, 0, 0));
+        let p = plan(&s, &d, PlanKind::Targeted);
+        let Precondition::All(guards) = &p.steps[2].precondition else {
+            panic!("{:?}", p.steps[2].precondition)
+        };
+        assert!(guards.contains(&Precondition::BackupVerified));
+        assert!(guards.iter().any(|g| matches!(
+            g,
+            Precondition::LockUnchanged {
+                acquired: Some(_),
+                ..
+            }
+        )));
+        assert!(guards.iter().any(|g| matches!(g, Precondition::LogUnchanged { deployment_id, .. } if deployment_id.starts_with("e51c"))));
+        assert!(
+            guards
+                .iter()
+                .any(|g| matches!(g, Precondition::LatestUnchanged { .. }))
+        );
+        assert!(
+            p.keeps.iter().any(|k| k.contains("a1b2c3d4")),
+            "{:?}",
+            p.keeps
+        );
+        assert!(
+            p.loses.iter().any(|k| k.contains("temp-ab12cd34")),
+            "{:?}",
+            p.loses
+        );
+    }
+
+    #[test]
+    fn a_progressing_deployment_gets_no_plan() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 58, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 58, 1),
+                None,
+            ))
+            .build();
+        let d = s.diagnose(at(12, 0, 0));
+        let p = plan(&s, &d, PlanKind::Targeted);
+        assert!(p.steps.is_empty());
+        assert!(p.not_offered.unwrap().contains("b0b0 by GitHub"));
+    }
+
+    #[test]
+    fn a_healthy_site_gets_no_plan() {
+        let s = Site::linux().build();
+        let p = plan(&s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted);
+        assert!(p.steps.is_empty());
+        assert!(p.not_offered.unwrap().contains("Nothing here is stale"));
+    }
+
+    #[test]
+    fn a_held_windows_lock_restarts_kudu_and_offers_the_app_worker() {
+        let s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 20, 0),
+                None,
+            ))
+            .build();
+        assert_eq!(
+            steps(&s, at(12, 0, 0)),
+            [
+                "0 GET /api/zip/site/locks/",
+                "0 GET /api/zip/site/deployments/",
+                "1 DELETE /api/processes/0",
+                "2 DELETE /api/vfs/site/deployments/c0c0/?recursive=true",
+                "3 DELETE /api/processes/-1 (optional)",
+                "4 GET /api/vfs/site/locks/",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_denied_status_lock_is_deleted_with_if_match() {
+        let mut s = Site::linux().build();
+        s.lock_errors.push((
+            crate::reads::ReadId::Deployments,
+            500,
+            "Access to the path '/home/site/locks/status.lock' is denied.".into(),
+        ));
+        let d = s.diagnose(at(12, 0, 0));
+        let p = plan(&s, &d, PlanKind::Targeted);
+        let step = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::DeleteFile && s.request.path.ends_with("status.lock"))
+            .unwrap();
+        assert_eq!(step.request.headers, [("If-Match", "*".to_string())]);
+    }
+
+    #[test]
+    fn hostile_listed_names_are_refused_and_reported() {
+        let mut s = stuck_linux();
+        if let crate::session::Observed::Value(list) = &mut s.deployments_dir {
+            list.push(dir("../wwwroot"));
+            list.push(dir("temp-x/../.."));
+            list.push(dir("tеmp-12345678"));
+        }
+        let p = plan(&s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted);
+        let refused: Vec<_> = p.refused.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(refused, ["../wwwroot", "temp-x/../..", "tеmp-12345678"]);
+        assert!(
+            p.steps
+                .iter()
+                .all(|s| !s.request.path.contains("..") && !s.request.path.contains("%D0"))
+        );
+    }
+}

@@ -1,0 +1,347 @@
+//! The planner's safety invariants over arbitrary sessions, hostile listings included:
+//! nothing outside the allow-list, backups before any destructive step, nothing destructive
+//! while a deployment really progresses, and only exactly-listed, well-formed names.
+
+use kudu_core::diagnose::{HUNG_AFTER_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
+use kudu_core::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target, is_allowed};
+use kudu_core::plan::{CleanupPlan, FullResetOptions, PlanKind, StepKind, plan, plan_full_reset};
+use kudu_core::session::Observed;
+use kudu_core::{
+    DeployStatus, Deployment, IsDeploying, LockInfo, LogEntry, LogLevel, Session, Timestamp,
+    VfsEntry,
+};
+use proptest::prelude::*;
+
+/// 2026-11-26T12:00:00Z.
+const NOW_MS: i64 = 1_795_694_400_000;
+
+fn now() -> Timestamp {
+    Timestamp::from_unix_millis(NOW_MS)
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "deployment", "status.lock", "deployments.lock", "autoswap.lock", "pending", "active",
+            "tools", "settings.xml", "temp-ab12cd34", "temp-00000000", "e51c9b2e", "a1b2c3d4",
+            "f00dfeed",
+        ])
+        .prop_map(str::to_string),
+        2 => prop::sample::select(vec![
+            ".", "..", "../wwwroot", "temp-x/../..", "temp-1\\..\\..", "temp-%2e%2e", "x\0y",
+            "tеmp-12345678", "temp-12345678 ", "deployment/", "..deployment", "tools.",
+            "\u{202e}temp-1", "temp-1\n",
+        ])
+        .prop_map(str::to_string),
+        1 => "\\PC{0,12}",
+        1 => "[a-z]{60,80}",
+    ]
+}
+
+fn entry() -> impl Strategy<Value = VfsEntry> {
+    (name(), any::<bool>(), -7200i64..60).prop_map(|(name, is_dir, age)| VfsEntry {
+        name,
+        is_dir,
+        size: 0,
+        modified: Some(Timestamp::from_unix_millis(NOW_MS + age * 1000)),
+        physical_path: None,
+    })
+}
+
+fn status() -> impl Strategy<Value = DeployStatus> {
+    prop::sample::select(vec![-1i64, 0, 1, 2, 3, 4, 5, 6, 42]).prop_map(DeployStatus::from_code)
+}
+
+fn time_ago(max_secs: i64) -> impl Strategy<Value = Option<Timestamp>> {
+    prop::option::weighted(
+        0.9,
+        (0..max_secs).prop_map(|s| Timestamp::from_unix_millis(NOW_MS - s * 1000)),
+    )
+}
+
+fn deployment() -> impl Strategy<Value = Deployment> {
+    (
+        prop::option::weighted(0.95, name()),
+        status(),
+        time_ago(4 * 3600),
+        time_ago(4 * 3600),
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(vec!["GitHub", "VSTS", "ZipDeploy", ""]),
+        prop::sample::select(vec![
+            "",
+            "Building and Deploying 'x'.",
+            "Receiving changes.",
+        ]),
+    )
+        .prop_map(
+            |(id, status, received, ended, complete, active, deployer, status_text)| Deployment {
+                temp: id.as_deref().is_some_and(|i| i.starts_with("temp-")),
+                id,
+                status,
+                status_code: None,
+                status_text: status_text.to_string(),
+                received,
+                started: received,
+                ended,
+                last_success_end: None,
+                deployer: deployer.to_string(),
+                author: "N/A".into(),
+                message: String::new(),
+                progress: String::new(),
+                complete,
+                active,
+                provisioning_state: None,
+            },
+        )
+}
+
+fn observed<T: std::fmt::Debug + Clone>(
+    value: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Observed<T>> {
+    prop_oneof![
+        6 => value.prop_map(Observed::Value),
+        1 => Just(Observed::Missing),
+        1 => Just(Observed::NotRead),
+        1 => Just(Observed::SessionExpired),
+        1 => Just(Observed::Failed { status: 500, reason: "boom".into() }),
+    ]
+}
+
+prop_compose! {
+    fn session()(
+        windows in any::<bool>(),
+        deployments in observed(prop::collection::vec(deployment(), 0..6)),
+        is_deploying in observed((any::<bool>(), prop::sample::select(vec!["Deployment Underway", "Scan Underway", ""]))),
+        lock in observed((time_ago(3 * 3600), prop::sample::select(vec!["Performing continuous deployment", "Performing malware scan"]))),
+        locks_dir in observed(prop::collection::vec(entry(), 0..6)),
+        deployments_dir in observed(prop::collection::vec(entry(), 0..10)),
+        log_ages in prop::collection::vec(0i64..3600, 0..3),
+        denied in any::<bool>(),
+    ) -> Session {
+        let mut s = Session::new();
+        s.deployments = deployments;
+        s.locks_dir = locks_dir;
+        s.deployments_dir = deployments_dir;
+        if windows {
+            s.is_deploying = Observed::Missing;
+            s.info_lock = Observed::Missing;
+        } else {
+            s.is_deploying = match is_deploying {
+                Observed::Value((deploying, msg)) => Observed::Value(IsDeploying { deploying, message: msg.to_string() }),
+                Observed::Missing => Observed::Missing,
+                Observed::NotRead => Observed::NotRead,
+                Observed::SessionExpired => Observed::SessionExpired,
+                Observed::Failed { status, reason } => Observed::Failed { status, reason },
+            };
+            s.info_lock = match lock {
+                Observed::Value((acquired, op)) => Observed::Value(LockInfo {
+                    holder_operation: Some(op.to_string()),
+                    worker: Some("w1".into()),
+                    pid: Some(1),
+                    acquired,
+                    expires: acquired.map(|a| a.plus_secs(1500)),
+                }),
+                _ => Observed::Missing,
+            };
+        }
+        let ids: Vec<String> = s.deployments.value().into_iter().flatten().filter_map(|d| d.id.clone()).collect();
+        for (id, age) in ids.iter().zip(log_ages) {
+            s.logs.insert(id.clone(), Observed::Value(vec![LogEntry {
+                time: Some(Timestamp::from_unix_millis(NOW_MS - age * 1000)),
+                id: String::new(),
+                message: "line".into(),
+                level: LogLevel::Info,
+                has_details: false,
+            }]));
+        }
+        if denied {
+            s.lock_errors.push((kudu_core::ReadId::Deployments, 500, "Access to the path '/home/site/locks/status.lock' is denied.".into()));
+        }
+        s
+    }
+}
+
+fn well_formed(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// An independent reading of "a deployment is really progressing": a running record that has
+/// been active recently (or whose times are unknown), a scan, or a lock taken moments ago.
+fn really_progressing(s: &Session) -> bool {
+    let running = s.deployments.value().into_iter().flatten().any(|d| {
+        let running =
+            d.status.is_running() || (matches!(d.status, DeployStatus::Unknown(_)) && !d.complete);
+        if !running {
+            return false;
+        }
+        let log_time =
+            d.id.as_ref()
+                .and_then(|id| s.logs.get(id))
+                .and_then(Observed::value)
+                .and_then(|l| l.iter().filter_map(|e| e.time).max());
+        let record = [d.received, d.started].into_iter().flatten().max();
+        match ([record, log_time].into_iter().flatten().max(), log_time) {
+            (None, _) => true,
+            (Some(t), Some(_)) => t.secs_until(now()) <= LOG_SILENCE_SECS,
+            (Some(t), None) => t.secs_until(now()) <= HUNG_AFTER_SECS,
+        }
+    });
+    let scan = s
+        .is_deploying
+        .value()
+        .is_some_and(|d| d.deploying && d.message.contains("Scan"));
+    let fresh_lock = s
+        .info_lock
+        .value()
+        .and_then(|l| l.acquired)
+        .is_some_and(|a| a.secs_until(now()) < RECENT_LOCK_SECS);
+    running || scan || fresh_lock
+}
+
+fn check_plan(s: &Session, p: &CleanupPlan) -> Result<(), TestCaseError> {
+    let mut backed_up = (false, false);
+    for step in &p.steps {
+        prop_assert!(
+            is_allowed(&step.request),
+            "outside the allow-list: {:?}",
+            step.request
+        );
+        match step.kind {
+            StepKind::Backup if step.request.path.ends_with("/site/locks/") => backed_up.0 = true,
+            StepKind::Backup => backed_up.1 = true,
+            kind if kind.is_destructive() => {
+                prop_assert!(
+                    backed_up.0 && backed_up.1,
+                    "destructive step before both backups: {:?}",
+                    step.request
+                )
+            }
+            _ => {}
+        }
+        if let Some((dir, name)) = delete_target(&step.request) {
+            prop_assert!(well_formed(name), "ill-formed name {name:?}");
+            let listing = if dir == LOCKS_DIR {
+                &s.locks_dir
+            } else {
+                &s.deployments_dir
+            };
+            let is_dir = step.request.path.ends_with("/?recursive=true");
+            prop_assert!(
+                listing
+                    .value()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.name == name && e.is_dir == is_dir),
+                "{dir}{name} was not listed as such"
+            );
+        }
+    }
+    if really_progressing(s) {
+        prop_assert!(
+            p.steps.iter().all(|st| !st.kind.is_destructive()),
+            "destructive steps while a deployment progresses: {:?}",
+            p.steps
+        );
+    }
+    for (dir, listing) in [
+        (LOCKS_DIR, &s.locks_dir),
+        (DEPLOYMENTS_DIR, &s.deployments_dir),
+    ] {
+        for e in listing.value().into_iter().flatten() {
+            if !well_formed(&e.name) {
+                prop_assert!(
+                    p.refused.iter().any(|r| r.dir == dir && r.name == e.name),
+                    "{dir}{:?} not reported as refused",
+                    e.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plans_keep_every_safety_invariant(s in session()) {
+        let d = s.diagnose(now());
+        prop_assert!(!d.findings.is_empty());
+        let all = FullResetOptions { include_tools: true, include_settings: true, include_active: true };
+        for p in [
+            plan(&s, &d, PlanKind::Targeted),
+            plan(&s, &d, PlanKind::FullReset),
+            plan_full_reset(&s, &d, all),
+        ] {
+            check_plan(&s, &p)?;
+            prop_assert!(p.steps.is_empty() == p.not_offered.is_some(), "{:?}", p.not_offered);
+        }
+    }
+
+    #[test]
+    fn targeted_and_default_reset_never_touch_kept_entries(s in session()) {
+        let d = s.diagnose(now());
+        let active: Vec<String> = s.deployments.value().into_iter().flatten().filter(|d| d.active).filter_map(|d| d.id.clone()).collect();
+        for p in [plan(&s, &d, PlanKind::Targeted), plan(&s, &d, PlanKind::FullReset)] {
+            for step in &p.steps {
+                if let Some((dir, name)) = delete_target(&step.request) && dir == DEPLOYMENTS_DIR {
+                    prop_assert!(!["tools", "settings.xml", "active"].contains(&name), "{name}");
+                    prop_assert!(!active.iter().any(|a| a == name), "active folder {name}");
+                }
+            }
+        }
+    }
+}
+
+/// The properties above must not hold vacuously: a stuck Linux site with hostile names gets a
+/// destructive plan that passes the same checks.
+#[test]
+fn a_stuck_site_with_hostile_names_gets_a_checked_destructive_plan() {
+    let entry = |name: &str, is_dir| VfsEntry {
+        name: name.into(),
+        is_dir,
+        size: 0,
+        modified: None,
+        physical_path: None,
+    };
+    let mut s = Session::new();
+    let acquired = Timestamp::from_unix_millis(NOW_MS - 600_000);
+    s.info_lock = Observed::Value(LockInfo {
+        holder_operation: Some("Performing continuous deployment".into()),
+        worker: None,
+        pid: None,
+        acquired: Some(acquired),
+        expires: Some(acquired.plus_secs(1500)),
+    });
+    s.is_deploying = Observed::Value(IsDeploying {
+        deploying: true,
+        message: "Deployment Underway".into(),
+    });
+    s.deployments = Observed::Value(vec![]);
+    s.locks_dir = Observed::Value(vec![entry("deployment", true), entry("../wwwroot", true)]);
+    s.deployments_dir = Observed::Value(vec![
+        entry("pending", false),
+        entry("temp-ab12cd34", true),
+        entry("temp-x/../..", true),
+        entry("tеmp-12345678", true),
+        entry("tools", true),
+    ]);
+    let d = s.diagnose(now());
+    let p = plan(&s, &d, PlanKind::Targeted);
+    assert_eq!(d.findings[0].cause.as_str(), "stale-lock");
+    assert_eq!(
+        p.steps.iter().filter(|s| s.kind.is_destructive()).count(),
+        3,
+        "{:?}",
+        p.steps
+    );
+    assert_eq!(p.refused.len(), 3);
+    check_plan(&s, &p).unwrap();
+}
