@@ -91,8 +91,7 @@ impl Kudu {
         let mut files = Vec::new();
         let entries = self.home.list(DEPLOYMENTS).unwrap_or_default();
         for entry in entries.iter().filter(|e| e.is_dir && e.name != "tools") {
-            let path = Kudu::status_path(&entry.name);
-            let Some(text) = self.home.read_string(&path) else {
+            let Some(text) = self.status_text(&entry.name) else {
                 continue;
             };
             let Some(mut file) = StatusFile::parse(&text) else {
@@ -108,8 +107,11 @@ impl Kudu {
                 }
             };
             if !file.complete && !held && stale {
+                // VerifyDeployment: log the error, then MarkFailed (facts §1.3).
                 self.log_top(&file.id, MSG_UNKNOWN_ERROR, 2);
                 file.status = DeployStatus::Failed;
+                file.status_text = String::new();
+                file.progress = String::new();
                 file.complete = true;
                 file.end_time = Some(now);
                 self.save_status(&file);

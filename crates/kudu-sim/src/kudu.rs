@@ -331,6 +331,11 @@ impl Kudu {
         self.now = self.now.max(to);
     }
 
+    /// Sub-second noise for scenario timelines, so timestamps carry fractions as Kudu's do.
+    pub fn jitter_ticks(&mut self) -> i64 {
+        self.rng.random_range(0..crate::time::TICKS_PER_SEC)
+    }
+
     pub fn advance_secs(&mut self, secs: i64) {
         let to = self.now.plus_secs(secs);
         self.advance_to(to);
@@ -492,8 +497,23 @@ impl Kudu {
         format!("{DEPLOYMENTS}/{id}/status.xml")
     }
 
+    pub fn complete_path(id: &str) -> String {
+        format!("{DEPLOYMENTS}/{id}/status_complete.xml")
+    }
+
+    /// The text Kudu reads for a deployment: Kudu-W reads `status_complete.xml` first (facts
+    /// §3), so a stale copy masks `status.xml`.
+    pub fn status_text(&self, id: &str) -> Option<String> {
+        if self.personality == Personality::Windows
+            && let Some(text) = self.home.read_string(&Self::complete_path(id))
+        {
+            return Some(text);
+        }
+        self.home.read_string(&Self::status_path(id))
+    }
+
     pub fn read_status(&self, id: &str) -> Option<StatusFile> {
-        StatusFile::parse(&self.home.read_string(&Self::status_path(id))?)
+        StatusFile::parse(&self.status_text(id)?)
     }
 
     /// `DeploymentStatusFile.Save`: writes status.xml and touches `active` (facts §3); on Linux
@@ -504,6 +524,12 @@ impl Kudu {
         let _ = self
             .home
             .write(&Self::status_path(&file.id), xml.as_bytes(), now);
+        if self.personality == Personality::Windows && file.complete {
+            // `DeploymentStatusCompleteFileEnabled` is on by default (facts §3).
+            let _ = self
+                .home
+                .write(&Self::complete_path(&file.id), xml.as_bytes(), now);
+        }
         let _ = self.home.touch(ACTIVE, now);
         self.note_status_lock("Updating deployment status");
     }
@@ -658,7 +684,10 @@ impl Kudu {
         };
         self.save_status(&temp);
         self.log_top(&temp_id, "Fetching changes.", 0);
-        let _ = self.home.touch(PENDING, received);
+        if !self.home.exists(PENDING) {
+            // FetchDeploymentManager recreates the `pending` marker when missing (facts §3).
+            let _ = self.home.write(PENDING, b"", received);
+        }
 
         // The NullRepository commit gives the real id (facts §3.2 step 2, 3).
         let id = self.new_guid();

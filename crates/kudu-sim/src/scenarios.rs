@@ -249,7 +249,9 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     fn advance(&mut self, secs: i64) {
-        self.kudu.advance_secs(secs);
+        let jitter = self.kudu.jitter_ticks();
+        let to = crate::time::VTime(self.kudu.now.plus_secs(secs).0 + jitter);
+        self.kudu.advance_to(to);
     }
 
     /// Earlier successful deployments from three tools, a day and hours apart.

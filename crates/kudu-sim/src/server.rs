@@ -233,7 +233,18 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Re
         .await
         .map(|b| b.to_vec())
         .unwrap_or_default();
-    let scheme = if shared.tls { "https" } else { "http" };
+    // Behind the App Service front end Kudu sees the public scheme in X-Forwarded-Proto; the
+    // fixture capture uses it to get `https://myapp.scm.azurewebsites.net` URLs in bodies.
+    let scheme = match parts
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        Some("http") => "http",
+        _ if shared.tls => "https",
+        _ => "http",
+    };
     // Under HTTP/2 there is no Host header; the authority is in the URI (toolchain.md).
     let authority = parts
         .uri

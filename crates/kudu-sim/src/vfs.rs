@@ -162,7 +162,7 @@ impl Kudu {
         } else {
             format!("{base}/")
         };
-        let list: Vec<VfsStatEntry> = entries
+        let mut list: Vec<VfsStatEntry> = entries
             .iter()
             .map(|e| VfsStatEntry {
                 name: e.name.clone(),
@@ -182,6 +182,21 @@ impl Kudu {
                 path: self.physical_path(&join(rel, &e.name)),
             })
             .collect();
+        if rel.is_empty() && self.personality == Personality::Windows {
+            // Special folders at the root, Windows only (facts §4.1).
+            let stamp = self.home.mtime("").unwrap_or_default().to_json_offset();
+            for (name, path) in [("SystemDrive", "C:\\"), ("LocalSiteRoot", "C:\\local")] {
+                list.push(VfsStatEntry {
+                    name: name.into(),
+                    size: 0,
+                    mtime: stamp.clone(),
+                    crtime: stamp.clone(),
+                    mime: "inode/shortcut".into(),
+                    href: format!("{base}{name}/{query}"),
+                    path: path.into(),
+                });
+            }
+        }
         SimResponse::json(200, &list)
     }
 

@@ -1,0 +1,174 @@
+//! Captures what a diagnosis reads from every scenario × personality, and keeps the committed
+//! copies in `crates/kudu-core/tests/fixtures/` honest: the capture must equal them byte for
+//! byte. `KUDU_UPDATE_FIXTURES=1` rewrites them instead.
+//!
+//! The reads are `kudu_core::reads::diagnosis_reads(1)` in their listed order, except that the
+//! VFS reads go first: they have no side effects, so the files show the locks as they were
+//! before the deployment list's `IsHeld` and VerifyDeployment side effects.
+
+use std::path::PathBuf;
+
+use kudu_core::reads::{ReadId, diagnosis_reads};
+use kudu_sim::{SCENARIOS, Sim, SimConfig};
+use serde::Serialize;
+
+/// The host the captured bodies show (Kudu builds absolute URLs from it).
+const HOST: &str = "myapp.scm.azurewebsites.net";
+/// Response headers kept in fixtures: the ones `HttpReply` cares about, all deterministic.
+const KEPT_HEADERS: &[&str] = &["location", "retry-after", "etag"];
+
+#[derive(Serialize)]
+struct Fixture {
+    scenario: String,
+    personality: String,
+    now: String,
+    replies: Vec<CapturedReply>,
+}
+
+#[derive(Serialize)]
+struct CapturedReply {
+    read: ReadId,
+    path: String,
+    status: u16,
+    content_type: Option<String>,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn is_vfs(id: &ReadId) -> bool {
+    matches!(
+        id,
+        ReadId::LocksDir | ReadId::InfoLock | ReadId::DeploymentsDir | ReadId::WwwrootDir
+    )
+}
+
+async fn capture(scenario: &str, personality: kudu_sim::Personality) -> String {
+    let sim = Sim::start(SimConfig {
+        personality,
+        password: Some("fixture".into()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Sign in like a browser (the Kudu page sets the session cookie), then load the scenario:
+    // `session-expired` then rejects this very cookie.
+    let home = client
+        .get(format!("{}/", sim.url))
+        .header("host", HOST)
+        .send()
+        .await
+        .unwrap();
+    let cookie = home
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    sim.load_scenario_as(scenario, personality).unwrap();
+    let now = sim.now().to_json();
+
+    let reads = diagnosis_reads(1);
+    let ordered = reads
+        .iter()
+        .filter(|r| is_vfs(&r.id))
+        .chain(reads.iter().filter(|r| !is_vfs(&r.id)));
+    let mut replies = Vec::new();
+    for read in ordered {
+        let mut request = client
+            .request(
+                read.method.parse().unwrap(),
+                format!("{}{}", sim.url, read.path),
+            )
+            .header("host", HOST)
+            .header("x-forwarded-proto", "https")
+            .header("cookie", &cookie);
+        for (name, value) in &read.headers {
+            request = request.header(*name, value);
+        }
+        let resp = request.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        let headers = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| {
+                resp.headers()
+                    .get(*name)
+                    .map(|v| ((*name).to_string(), v.to_str().unwrap().to_string()))
+            })
+            .collect();
+        let body = resp.text().await.unwrap();
+        replies.push(CapturedReply {
+            read: read.id.clone(),
+            path: read.path.clone(),
+            status,
+            content_type,
+            headers,
+            body,
+        });
+    }
+    let fixture = Fixture {
+        scenario: scenario.to_string(),
+        personality: personality.name().to_string(),
+        now,
+        replies,
+    };
+    let mut text = serde_json::to_string_pretty(&fixture).unwrap();
+    text.push('\n');
+    text
+}
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kudu-core/tests/fixtures")
+}
+
+#[tokio::test]
+async fn committed_fixtures_match_a_fresh_capture() {
+    let update = std::env::var("KUDU_UPDATE_FIXTURES").is_ok_and(|v| v == "1");
+    let dir = fixture_dir();
+    if update {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    let mut stale = Vec::new();
+    for scenario in SCENARIOS {
+        for personality in scenario.personalities {
+            let text = capture(scenario.name, *personality).await;
+            let file = dir.join(format!("{}-{}.json", scenario.name, personality.name()));
+            if update {
+                std::fs::write(&file, &text).unwrap();
+                continue;
+            }
+            let committed = std::fs::read_to_string(&file).unwrap_or_default();
+            if committed != text {
+                let first_diff = committed
+                    .lines()
+                    .zip(text.lines())
+                    .position(|(a, b)| a != b)
+                    .map(|n| format!("first difference at line {}", n + 1))
+                    .unwrap_or_else(|| "lengths differ".into());
+                stale.push(format!("{} ({first_diff})", file.display()));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "fixtures differ from a fresh capture: {stale:#?}\nrun KUDU_UPDATE_FIXTURES=1 cargo test -p kudu-sim --test fixtures"
+    );
+}
+
+#[tokio::test]
+async fn a_capture_is_deterministic() {
+    let a = capture("stuck-linux", kudu_sim::Personality::Linux).await;
+    let b = capture("stuck-linux", kudu_sim::Personality::Linux).await;
+    assert_eq!(a, b);
+    let a = capture("stale-files-windows", kudu_sim::Personality::Windows).await;
+    let b = capture("stale-files-windows", kudu_sim::Personality::Windows).await;
+    assert_eq!(a, b);
+}
