@@ -18,22 +18,175 @@
 //!   standalone page) or the SCM origin (`https://myapp.scm.azurewebsites.net`) for the
 //!   extension page; `autoOpen` opens the wizard by itself when the site is deploying or locked;
 //!   `embedded` is true on the Kudu page (the wizard is a panel toggled by the launcher) and
-//!   false on full pages (the wizard is always open).
+//!   false on full pages (the wizard is always open). `undefined`/`null` options, or missing
+//!   keys, mean `{ origin: null, autoOpen: true, embedded: false }`. An `origin` that is not an
+//!   http(s) origin makes `mount` throw.
 //! - `launcher`: the plain-JS "409 Doctor" button the loader already created, or `null`. The
 //!   app takes it over: sets `data-state` to the leading cause id once known (`pending` before)
-//!   and toggles the wizard on its clicks.
+//!   and toggles the wizard on its clicks (trusted clicks only). It also mirrors the wizard's
+//!   visibility in the launcher's `aria-expanded`.
+//!
+//! `mount` returns a `MountHandle`; `unmount()` destroys the Yew app, which removes its DOM, its
+//! launcher listener and its timers. Calling it twice is harmless.
+//!
+//! # Test hooks (stable)
+//!
+//! launcher `data-state` (`pending`, then a cause id, `error` when nothing could be read);
+//! `data-testid`: `kudu-doctor` (with `data-open`), `diagnosis` (one `data-cause` element per
+//! finding, the leading one `data-primary="true"`), `timeline` (bars `timeline-bar` with
+//! `data-outcome`, `data-overlap`, `data-conflict`; `timeline-detail`; `timeline-table`),
+//! `lock` (with `data-lock-state`; `lock-countdown` with `data-secs-left`), `guide` (items
+//! with `data-recommendation`; `plan`), `session-expired`, `sign-in`, `retry`, `read-errors`,
+//! `loading`, `polling`, `lock-cleared`, `warnings`, `refresh`, `close`.
 
+mod app;
+mod cause_titles;
+mod components;
+mod hooks;
+mod kudu_http;
+mod round;
+mod runbook;
+mod state;
+mod time_text;
+mod timeline_layout;
+
+use serde::Deserialize;
 use wasm_bindgen::prelude::*;
-use yew::prelude::*;
+use web_sys::{Element, HtmlElement};
+use yew::AppHandle;
 
-#[component]
-fn App() -> Html {
-    html! { <div data-testid="kudu-doctor"><h1>{ "409 Doctor" }</h1></div> }
+use crate::app::{App, AppProps};
+use crate::hooks::ReadSource;
+use crate::state::UiOptions;
+
+/// The options object the loaders pass (`{ origin, autoOpen, embedded }`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct MountOptions {
+    origin: Option<String>,
+    auto_open: bool,
+    embedded: bool,
 }
 
-/// Mounts the app into `host`. Placeholder until the wizard lands.
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            origin: None,
+            auto_open: true,
+            embedded: false,
+        }
+    }
+}
+
+/// A mounted app; `unmount()` removes it with its listeners.
 #[wasm_bindgen]
-pub fn mount(host: web_sys::Element) -> Result<(), JsError> {
-    yew::Renderer::<App>::with_root(host).render();
-    Ok(())
+pub struct MountHandle {
+    app: Option<AppHandle<App>>,
+}
+
+#[wasm_bindgen]
+impl MountHandle {
+    /// Destroys the app: its DOM, the launcher listener, timers. Idempotent.
+    pub fn unmount(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.destroy();
+        }
+    }
+}
+
+/// Mounts the wizard into `container` (see the crate docs for the contract).
+#[wasm_bindgen]
+pub fn mount(
+    container: Element,
+    options: JsValue,
+    launcher: Option<HtmlElement>,
+) -> Result<MountHandle, JsError> {
+    let options: MountOptions = if options.is_undefined() || options.is_null() {
+        MountOptions::default()
+    } else {
+        serde_wasm_bindgen::from_value(options)
+            .map_err(|error| JsError::new(&format!("mount options: {error}")))?
+    };
+    let origin = options.origin.as_deref().map(checked_origin).transpose()?;
+    let scm_origin = match &origin {
+        Some(origin) => origin.clone(),
+        None => page_origin()?,
+    };
+    let ui = UiOptions {
+        auto_open: options.auto_open,
+        embedded: options.embedded,
+    };
+    Ok(render(
+        container,
+        ReadSource::Network { origin },
+        ui,
+        launcher,
+        scm_origin,
+    ))
+}
+
+fn render(
+    container: Element,
+    source: ReadSource,
+    options: UiOptions,
+    launcher: Option<HtmlElement>,
+    scm_origin: String,
+) -> MountHandle {
+    let props = AppProps {
+        source,
+        options,
+        launcher,
+        scm_origin: scm_origin.into(),
+    };
+    let app = yew::Renderer::<App>::with_root_and_props(container, props).render();
+    MountHandle { app: Some(app) }
+}
+
+/// Accepts only an http(s) origin and normalises it (`https://a.scm.azurewebsites.net`), so a
+/// path, query or credentials in the option can never reach a request URL.
+fn checked_origin(origin: &str) -> Result<String, JsError> {
+    let url = web_sys::Url::new(origin)
+        .map_err(|_| JsError::new("mount options: origin is not a URL"))?;
+    let protocol = url.protocol();
+    if protocol != "https:" && protocol != "http:" {
+        return Err(JsError::new("mount options: origin must be http(s)"));
+    }
+    Ok(url.origin())
+}
+
+fn page_origin() -> Result<String, JsError> {
+    web_sys::window()
+        .and_then(|window| window.location().origin().ok())
+        .ok_or_else(|| JsError::new("no page origin"))
+}
+
+/// Test support: mounts the app with a prepared read-round outcome instead of the network.
+/// Not part of the loaders' contract.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::kudu_http::KuduHttpError;
+    pub use crate::round::{ReadFailure, RoundFailure, RoundOutcome, SiteFacts, Snapshot};
+    pub use crate::state::UiOptions;
+
+    use web_sys::{Element, HtmlElement};
+
+    use crate::MountHandle;
+    use crate::hooks::ReadSource;
+
+    /// The `n`-th read round (the first one at mount, then each refresh or poll) ends with
+    /// `outcomes[n - 1]`, and every later round with the last outcome.
+    pub fn mount_with_outcomes(
+        container: Element,
+        options: UiOptions,
+        launcher: Option<HtmlElement>,
+        outcomes: Vec<RoundOutcome>,
+    ) -> MountHandle {
+        crate::render(
+            container,
+            ReadSource::Scripted(outcomes),
+            options,
+            launcher,
+            "https://myapp.scm.azurewebsites.net".to_string(),
+        )
+    }
 }

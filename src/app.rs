@@ -1,0 +1,42 @@
+//! `<App/>`: owns the reducer, wires the hooks to it and renders the wizard with its styles.
+
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+use crate::components::wizard::Wizard;
+use crate::hooks::{ReadSource, use_diagnosis, use_launcher, use_polling};
+use crate::state::{UiOptions, UiState};
+
+/// The wizard's styles; they live in the shadow root, so they neither leak into Kudu nor
+/// inherit Kudu's.
+const STYLE: &str = include_str!("style.css");
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    pub source: ReadSource,
+    pub options: UiOptions,
+    /// The loader's "409 Doctor" button, when there is one.
+    pub launcher: Option<HtmlElement>,
+    /// The SCM site's origin, for the sign-in link.
+    pub scm_origin: AttrValue,
+}
+
+#[component]
+pub fn App(props: &AppProps) -> Html {
+    let options = props.options;
+    let state = use_reducer(move || UiState::new(options));
+    use_diagnosis(&props.source, &state);
+    use_polling(&state);
+    use_launcher(
+        &props.launcher,
+        state.launcher_state(),
+        state.is_open(),
+        state.dispatcher(),
+    );
+    html! {
+        <div class="kd-root">
+            <style>{ STYLE }</style>
+            <Wizard state={state.clone()} scm_origin={props.scm_origin.clone()} />
+        </div>
+    }
+}

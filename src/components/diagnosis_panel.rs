@@ -1,0 +1,67 @@
+//! Step 1: the causes found, the leading one first.
+
+use std::rc::Rc;
+
+use kudu_core::Diagnosis;
+use yew::prelude::*;
+
+use crate::components::finding_card::FindingCard;
+use crate::time_text;
+
+#[derive(Properties, PartialEq)]
+pub struct DiagnosisPanelProps {
+    pub diagnosis: Rc<Diagnosis>,
+}
+
+/// `data-testid="diagnosis"` with one `data-cause` element per finding.
+#[component]
+pub fn DiagnosisPanel(props: &DiagnosisPanelProps) -> Html {
+    let diagnosis = &props.diagnosis;
+    html! {
+        <section
+            class="kd-section"
+            data-testid="diagnosis"
+            data-personality={personality_id(diagnosis.personality)}
+            tabindex="-1"
+            aria-label="Diagnosis"
+        >
+            <h2>{ "Diagnosis" }</h2>
+            <p class="kd-meta">
+                { format!(
+                    "{} · read {}",
+                    personality_words(diagnosis.personality),
+                    time_text::clock_utc(diagnosis.now),
+                ) }
+            </p>
+            if diagnosis.findings.is_empty() {
+                <p>{ "Nothing Kudu answered points to a cause. Refresh to read the site again." }</p>
+            } else {
+                <ol class="kd-findings">
+                    { for diagnosis.findings.iter().enumerate().map(|(index, finding)| html! {
+                        <FindingCard
+                            key={finding.cause.as_str()}
+                            finding={finding.clone()}
+                            primary={index == 0}
+                        />
+                    }) }
+                </ol>
+            }
+        </section>
+    }
+}
+
+fn personality_id(personality: kudu_core::Personality) -> &'static str {
+    match personality {
+        kudu_core::Personality::Linux => "linux",
+        kudu_core::Personality::Windows => "windows",
+        kudu_core::Personality::Unknown => "unknown",
+    }
+}
+
+fn personality_words(personality: kudu_core::Personality) -> &'static str {
+    match personality {
+        kudu_core::Personality::Linux => "App Service on Linux (KuduLite)",
+        kudu_core::Personality::Windows => "App Service on Windows (Kudu)",
+        kudu_core::Personality::Unknown => "Kudu (Linux or Windows not known)",
+    }
+}

@@ -1,0 +1,119 @@
+//! Step 4: the guided path for the leading cause, in runbook order (wait → restart → targeted
+//! cleanup → full reset), each recommendation with what to do on this site.
+
+use std::rc::Rc;
+
+use kudu_core::Recommendation;
+use yew::prelude::*;
+
+use crate::cause_titles::cause_title;
+use crate::components::cleanup_plan::CleanupPlanView;
+use crate::components::pipeline_advice::PipelineAdvice;
+use crate::components::restart_advice::{RestartAppAdvice, RestartKuduAdvice};
+use crate::components::wait_advice::WaitAdvice;
+use crate::round::Snapshot;
+use crate::runbook::runbook;
+
+#[derive(Properties, PartialEq)]
+pub struct GuideProps {
+    pub snapshot: Rc<Snapshot>,
+    /// The wizard re-reads the site every few seconds.
+    pub polling: bool,
+    pub scm_origin: AttrValue,
+}
+
+/// `data-testid="guide"` with one `data-recommendation` item per step.
+#[component]
+pub fn Guide(props: &GuideProps) -> Html {
+    let Some(primary) = props.snapshot.diagnosis.primary() else {
+        return html! {
+            <section class="kd-section" data-testid="guide" tabindex="-1" aria-label="What to do">
+                <h2>{ "What to do" }</h2>
+                <p>{ "Nothing to do until a cause is known. Refresh to read the site again." }</p>
+            </section>
+        };
+    };
+    let steps = runbook(primary);
+    let has_cleanup = steps.contains(&Recommendation::TargetedCleanup);
+    html! {
+        <section class="kd-section" data-testid="guide" data-cause={primary.cause.as_str()}
+            tabindex="-1" aria-label="What to do">
+            <h2>{ "What to do" }</h2>
+            <p class="kd-meta">{ format!("For: {}", cause_title(primary.cause)) }</p>
+            if steps.is_empty() {
+                <p>{ "Nothing blocks a deployment right now: deploy again." }</p>
+            } else {
+                <ol class="kd-runbook">
+                    { for steps.iter().map(|step| html! {
+                        <li class="kd-runbook-step" data-recommendation={kind_id(step)}>
+                            { step_view(step, props) }
+                        </li>
+                    }) }
+                    if has_cleanup {
+                        <li class="kd-runbook-step" data-recommendation="full-reset">
+                            <h3>{ "Last resort: full reset" }</h3>
+                            <p>{ "If the targeted cleanup does not clear the 409, site/deployments can be \
+                                  emptied. That loses the deployment history and logs; it will sit behind \
+                                  its own confirmation and a backup." }</p>
+                        </li>
+                    }
+                </ol>
+            }
+        </section>
+    }
+}
+
+fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
+    let snapshot = &props.snapshot;
+    match step {
+        Recommendation::Wait { until, reason } => html! {
+            <WaitAdvice until={*until} reason={reason.clone()} polling={props.polling} />
+        },
+        Recommendation::ChangeSetting { key, advice } => html! {
+            <>
+                <h3>{ "Change an app setting" }</h3>
+                <p><code>{ key }</code>{ ": " }{ advice }</p>
+            </>
+        },
+        Recommendation::FixPipeline { advice } => html! {
+            <PipelineAdvice advice={advice.clone()} site_name={snapshot.site.name.clone()} />
+        },
+        Recommendation::Redeploy { advice } => html! {
+            <><h3>{ "Deploy again" }</h3><p>{ advice }</p></>
+        },
+        Recommendation::RestartKudu => html! { <RestartKuduAdvice /> },
+        Recommendation::RestartApp => html! { <RestartAppAdvice site={snapshot.site.clone()} /> },
+        Recommendation::TargetedCleanup => {
+            html! { <CleanupPlanView plan={Rc::new(snapshot.plan.clone())} /> }
+        }
+        Recommendation::SignIn => html! {
+            <>
+                <h3>{ "Sign in to the SCM site again" }</h3>
+                <p>
+                    <a href={format!("{}/", props.scm_origin)} target="_blank" rel="noopener noreferrer">
+                        { "Open the SCM site in a new tab" }
+                    </a>
+                    { ", sign in, then come back and refresh." }
+                </p>
+            </>
+        },
+        Recommendation::LookElsewhere { advice } => html! {
+            <><h3>{ "Look outside Kudu" }</h3><p>{ advice }</p></>
+        },
+    }
+}
+
+/// The `data-recommendation` value of a step.
+fn kind_id(step: &Recommendation) -> &'static str {
+    match step {
+        Recommendation::Wait { .. } => "wait",
+        Recommendation::ChangeSetting { .. } => "change-setting",
+        Recommendation::TargetedCleanup => "targeted-cleanup",
+        Recommendation::RestartKudu => "restart-kudu",
+        Recommendation::RestartApp => "restart-app",
+        Recommendation::FixPipeline { .. } => "fix-pipeline",
+        Recommendation::Redeploy { .. } => "redeploy",
+        Recommendation::SignIn => "sign-in",
+        Recommendation::LookElsewhere { .. } => "look-elsewhere",
+    }
+}

@@ -1,0 +1,52 @@
+//! The timeline as a table, for screen readers and for deployments without times.
+
+use std::rc::Rc;
+
+use kudu_core::diagnose::Timeline;
+use yew::prelude::*;
+
+use crate::time_text;
+
+#[derive(Properties, PartialEq)]
+pub struct TimelineTableProps {
+    pub timeline: Rc<Timeline>,
+}
+
+/// A folded table with one row per deployment, newest first.
+#[component]
+pub fn TimelineTable(props: &TimelineTableProps) -> Html {
+    let time =
+        |at: Option<kudu_core::Timestamp>| at.map_or("—".to_string(), time_text::date_time_utc);
+    html! {
+        <details class="kd-details">
+            <summary>{ "Deployments as a table" }</summary>
+            <table class="kd-table" data-testid="timeline-table">
+                <thead>
+                    <tr>
+                        <th scope="col">{ "Status" }</th>
+                        <th scope="col">{ "Began" }</th>
+                        <th scope="col">{ "Ended" }</th>
+                        <th scope="col">{ "Author / deployer" }</th>
+                        <th scope="col">{ "Message" }</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    { for props.timeline.entries.iter().rev().map(|entry| {
+                        let deployment = &entry.deployment;
+                        html! {
+                            <tr data-overlap={(!entry.overlaps.is_empty()).then_some("true")}>
+                                <td>{ deployment.status.as_str() }
+                                    if !entry.overlaps.is_empty() { { " (overlaps)" } }
+                                </td>
+                                <td>{ time(entry.begin) }</td>
+                                <td>{ if entry.end.is_none() { "running".to_string() } else { time(entry.end) } }</td>
+                                <td>{ format!("{} / {}", deployment.author, deployment.deployer) }</td>
+                                <td>{ &deployment.message }</td>
+                            </tr>
+                        }
+                    }) }
+                </tbody>
+            </table>
+        </details>
+    }
+}

@@ -1,0 +1,128 @@
+//! The wizard shell: a right-side drawer on the Kudu page (`role="dialog"`, closed by its
+//! button or Escape) or the whole page, with the step list and the four steps.
+
+use std::rc::Rc;
+
+use web_sys::HtmlElement;
+use yew::prelude::*;
+
+use crate::components::diagnosis_panel::DiagnosisPanel;
+use crate::components::guide::Guide;
+use crate::components::lock_inspector::LockInspector;
+use crate::components::status_banner::StatusBanner;
+use crate::components::step_nav::StepNav;
+use crate::components::timeline::TimelinePanel;
+use crate::components::warnings_details::WarningsDetails;
+use crate::state::{Action, Opener, UiState, WizardStep};
+
+#[derive(Properties, PartialEq)]
+pub struct WizardProps {
+    pub state: UseReducerHandle<UiState>,
+    /// The SCM site's origin, for the sign-in link.
+    pub scm_origin: AttrValue,
+}
+
+/// `data-testid="kudu-doctor"`; hidden (not removed) while closed.
+#[component]
+pub fn Wizard(props: &WizardProps) -> Html {
+    let state = &props.state;
+    let root = use_node_ref();
+    let heading = use_node_ref();
+    {
+        let heading = heading.clone();
+        use_effect_with(state.open, move |open| {
+            // Only a user's own click moves focus; opening by itself must not steal it.
+            if *open == Some(Opener::User)
+                && let Some(heading) = heading.cast::<HtmlElement>()
+            {
+                let _ = heading.focus();
+            }
+        });
+    }
+    let dispatch = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |action: Action| dispatcher.dispatch(action))
+    };
+    let embedded = state.options.embedded;
+    let loading = state.load.is_loading();
+    let onkeydown = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if embedded && event.key() == "Escape" {
+                event.stop_propagation();
+                dispatch.emit(Action::CloseRequested);
+            }
+        })
+    };
+    let on_select = {
+        let dispatch = dispatch.clone();
+        let root = root.clone();
+        Callback::from(move |step: WizardStep| {
+            dispatch.emit(Action::StepSelected(step));
+            focus_section(&root, step);
+        })
+    };
+    let snapshot = state.snapshot().cloned();
+    html! {
+        <div
+            ref={root}
+            class={classes!("kd-wizard", if embedded { "kd-drawer" } else { "kd-page" })}
+            data-testid="kudu-doctor"
+            data-open={if state.is_open() { "true" } else { "false" }}
+            hidden={!state.is_open()}
+            role={if embedded { "dialog" } else { "region" }}
+            aria-label="409 Doctor: why deployments to this site fail with 409 Conflict"
+            aria-busy={if loading { "true" } else { "false" }}
+            {onkeydown}
+        >
+            <header class="kd-header">
+                <h1 ref={heading} tabindex="-1">{ "409 Doctor" }</h1>
+                <button type="button" class="kd-button kd-refresh" data-testid="refresh"
+                    disabled={loading} onclick={dispatch.reform(|_: MouseEvent| Action::RefreshRequested)}>
+                    { if loading { "Reading…" } else { "Refresh" } }
+                </button>
+                if embedded {
+                    <button type="button" class="kd-close" data-testid="close" aria-label="Close 409 Doctor"
+                        onclick={dispatch.reform(|_: MouseEvent| Action::CloseRequested)}>
+                        { "×" }
+                    </button>
+                }
+            </header>
+            <StepNav current={state.step} {on_select} />
+            <div class="kd-body">
+                <StatusBanner
+                    {loading}
+                    failure={state.load.error().cloned()}
+                    snapshot={snapshot.clone()}
+                    polling={state.wants_polling()}
+                    lock_cleared={state.lock_cleared}
+                    scm_origin={props.scm_origin.clone()}
+                    on_retry={dispatch.reform(|()| Action::RefreshRequested)}
+                    on_dismiss={dispatch.reform(|()| Action::NoticeDismissed)}
+                />
+                if let Some(snapshot) = snapshot {
+                    <DiagnosisPanel diagnosis={Rc::new(snapshot.diagnosis.clone())} />
+                    <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
+                        now={snapshot.diagnosis.now} />
+                    <LockInspector lock={Rc::new(snapshot.diagnosis.lock.clone())}
+                        personality={snapshot.diagnosis.personality} />
+                    <Guide snapshot={snapshot.clone()} polling={state.wants_polling()}
+                        scm_origin={props.scm_origin.clone()} />
+                    <WarningsDetails warnings={snapshot.diagnosis.warnings.clone()} />
+                }
+            </div>
+        </div>
+    }
+}
+
+/// Moves focus (and so the scroll position) to a step's section.
+fn focus_section(root: &NodeRef, step: WizardStep) {
+    let selector = format!("[data-testid=\"{}\"]", step.testid());
+    let section = root
+        .cast::<web_sys::Element>()
+        .and_then(|root| root.query_selector(&selector).ok().flatten())
+        .and_then(|section| wasm_bindgen::JsCast::dyn_into::<HtmlElement>(section).ok());
+    if let Some(section) = section {
+        let _ = section.focus();
+    }
+}

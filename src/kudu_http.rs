@@ -1,0 +1,270 @@
+//! The only module that performs network I/O: it sends `kudu-core`'s reads with `fetch` and
+//! turns every outcome, including failures below HTTP, into an [`HttpReply`].
+//!
+//! Requests go to the SCM site the page is on (relative `/api/...` URLs) or to the origin the
+//! extension page was opened for, always with the user's own cookies (`credentials: include`)
+//! and never with an `Authorization` header. Redirects are not followed (`redirect: manual`):
+//! Kudu's JSON endpoints never redirect, so a redirect is the front end sending an expired
+//! session to its login page. `JsValue` errors become text here, once.
+
+use kudu_core::{HttpReply, Read};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// How long one request may take, body included, before it is aborted. A slow SCM site must
+/// not leave the wizard waiting forever; the user gets a visible retry instead.
+pub const REQUEST_TIMEOUT_MS: u32 = 15_000;
+
+/// The `transport_error` text of a request aborted by [`REQUEST_TIMEOUT_MS`].
+pub const TIMED_OUT: &str = "timed out";
+
+/// The `transport_error` text of a redirect that `redirect: manual` stopped.
+pub const REDIRECTED: &str = "redirected (probably to a sign-in page)";
+
+/// Why a read gave nothing the diagnosis can use.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum KuduHttpError {
+    /// No HTTP answer: offline, connection reset, or a CORS failure after a cross-origin
+    /// redirect.
+    Network(String),
+    /// Aborted after [`REQUEST_TIMEOUT_MS`].
+    TimedOut,
+    /// A redirect, 401, 403 or an HTML page where JSON was expected: the SCM session is gone.
+    SessionExpired { status: u16 },
+    /// A server error (5xx). `excerpt` is the start of the body, shown as text.
+    Status { code: u16, excerpt: String },
+}
+
+impl KuduHttpError {
+    /// One line for the user, e.g. `HTTP 503: Service Unavailable`.
+    pub fn describe(&self) -> String {
+        match self {
+            KuduHttpError::Network(reason) => format!("no answer ({reason})"),
+            KuduHttpError::TimedOut => format!("no answer within {} s", REQUEST_TIMEOUT_MS / 1000),
+            KuduHttpError::SessionExpired { status: 0 } => {
+                "redirected to sign-in: the session has expired".to_string()
+            }
+            KuduHttpError::SessionExpired { status } => {
+                format!("HTTP {status}: the session has expired")
+            }
+            KuduHttpError::Status { code, excerpt } if excerpt.is_empty() => {
+                format!("HTTP {code}")
+            }
+            KuduHttpError::Status { code, excerpt } => format!("HTTP {code}: {excerpt}"),
+        }
+    }
+}
+
+/// Longest body excerpt kept in an error.
+const EXCERPT_CHARS: usize = 160;
+
+/// Says whether a reply is unusable and why. 404 and 409 are evidence, not failures: Windows
+/// answers 404 on `/api/isdeploying`, a missing lock file is a 404, and a 409 body names the
+/// lock that refused.
+pub fn classify(reply: &HttpReply) -> Option<KuduHttpError> {
+    if let Some(reason) = &reply.transport_error {
+        return Some(match reason.as_str() {
+            TIMED_OUT => KuduHttpError::TimedOut,
+            REDIRECTED => KuduHttpError::SessionExpired { status: 0 },
+            other => KuduHttpError::Network(other.to_string()),
+        });
+    }
+    let html = reply.content_type.as_deref().is_some_and(|ct| {
+        ct.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("text/html")
+    });
+    match reply.status {
+        0 | 300..=399 | 401 | 403 => Some(KuduHttpError::SessionExpired {
+            status: reply.status,
+        }),
+        200..=299 if html => Some(KuduHttpError::SessionExpired {
+            status: reply.status,
+        }),
+        500..=599 => Some(KuduHttpError::Status {
+            code: reply.status,
+            excerpt: excerpt(&reply.body, html),
+        }),
+        _ => None,
+    }
+}
+
+fn excerpt(body: &str, html: bool) -> String {
+    if html {
+        // An HTML error page says nothing readable in its first characters.
+        return String::new();
+    }
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(EXCERPT_CHARS).collect();
+    if flat.chars().count() > EXCERPT_CHARS {
+        cut.push('…');
+    }
+    cut
+}
+
+/// The URL a read goes to: relative on the SCM page, absolute from the extension page.
+pub fn url_for(origin: Option<&str>, path: &str) -> String {
+    match origin {
+        Some(origin) => format!("{}{path}", origin.trim_end_matches('/')),
+        None => path.to_string(),
+    }
+}
+
+/// Sends one read and returns what came back. Never fails: errors land in
+/// `HttpReply::transport_error`.
+pub async fn send(origin: Option<&str>, read: &Read) -> HttpReply {
+    let controller = web_sys::AbortController::new().ok();
+    let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
+    // Dropping the timeout (when this function returns) cancels it.
+    let _timeout = controller.clone().map(|controller| {
+        let timed_out = timed_out.clone();
+        gloo_timers::callback::Timeout::new(REQUEST_TIMEOUT_MS, move || {
+            timed_out.set(true);
+            controller.abort();
+        })
+    });
+    let signal = controller.as_ref().map(|c| c.signal());
+    match send_once(origin, read, signal.as_ref()).await {
+        Ok(reply) => reply,
+        Err(_) if timed_out.get() => transport_failure(TIMED_OUT.to_string()),
+        Err(error) => transport_failure(js_error_text(&error)),
+    }
+}
+
+async fn send_once(
+    origin: Option<&str>,
+    read: &Read,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<HttpReply, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(read.method);
+    init.set_credentials(web_sys::RequestCredentials::Include);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
+    init.set_signal(signal);
+    let headers = web_sys::Headers::new()?;
+    for (name, value) in &read.headers {
+        headers.set(name, value)?;
+    }
+    init.set_headers_headers(&headers);
+    let url = url_for(origin, &read.path);
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await?
+        .dyn_into()?;
+    if response.type_() == web_sys::ResponseType::Opaqueredirect {
+        return Ok(transport_failure(REDIRECTED.to_string()));
+    }
+    let wanted = ["content-type", "location", "retry-after", "etag"];
+    let mut kept = Vec::new();
+    for name in wanted {
+        if let Some(value) = response.headers().get(name)? {
+            kept.push((name.to_string(), value));
+        }
+    }
+    let body = JsFuture::from(response.text()?).await?;
+    Ok(HttpReply {
+        status: response.status(),
+        content_type: kept
+            .iter()
+            .find(|(name, _)| name == "content-type")
+            .map(|(_, value)| value.clone()),
+        body: body.as_string().unwrap_or_default(),
+        headers: kept
+            .into_iter()
+            .filter(|(name, _)| name != "content-type")
+            .collect(),
+        transport_error: None,
+    })
+}
+
+fn transport_failure(reason: String) -> HttpReply {
+    HttpReply {
+        transport_error: Some(reason),
+        ..HttpReply::default()
+    }
+}
+
+/// The one place a `JsValue` error becomes text: `TypeError: Failed to fetch` and the like.
+fn js_error_text(error: &JsValue) -> String {
+    if let Some(error) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(error.to_string());
+    }
+    error
+        .as_string()
+        .unwrap_or_else(|| "the request failed".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, content_type: &str, body: &str) -> HttpReply {
+        HttpReply {
+            status,
+            content_type: Some(content_type.to_string()),
+            body: body.to_string(),
+            ..HttpReply::default()
+        }
+    }
+
+    #[test]
+    fn json_answers_and_evidence_statuses_are_usable() {
+        for status in [200, 202, 204, 404, 409] {
+            assert_eq!(classify(&reply(status, "application/json", "{}")), None);
+        }
+    }
+
+    #[test]
+    fn login_page_redirect_and_auth_statuses_mean_session_expired() {
+        let html = reply(200, "text/html; charset=utf-8", "<html>sign in</html>");
+        assert_eq!(
+            classify(&html),
+            Some(KuduHttpError::SessionExpired { status: 200 })
+        );
+        for status in [302, 401, 403] {
+            assert_eq!(
+                classify(&reply(status, "application/json", "")),
+                Some(KuduHttpError::SessionExpired { status })
+            );
+        }
+        let redirected = transport_failure(REDIRECTED.to_string());
+        assert_eq!(
+            classify(&redirected),
+            Some(KuduHttpError::SessionExpired { status: 0 })
+        );
+    }
+
+    #[test]
+    fn server_errors_keep_a_short_flat_excerpt() {
+        let long = format!("Service\n  Unavailable {}", "x".repeat(400));
+        let Some(KuduHttpError::Status { code, excerpt }) =
+            classify(&reply(503, "text/plain", &long))
+        else {
+            panic!("503 must be a status error");
+        };
+        assert_eq!(code, 503);
+        assert!(excerpt.starts_with("Service Unavailable x"));
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+    }
+
+    #[test]
+    fn transport_errors_are_network_or_timeout() {
+        assert_eq!(
+            classify(&transport_failure(TIMED_OUT.to_string())),
+            Some(KuduHttpError::TimedOut)
+        );
+        assert_eq!(
+            classify(&transport_failure("TypeError: Failed to fetch".into())),
+            Some(KuduHttpError::Network("TypeError: Failed to fetch".into()))
+        );
+    }
+
+    #[test]
+    fn urls_are_relative_without_an_origin() {
+        assert_eq!(url_for(None, "/api/isdeploying"), "/api/isdeploying");
+        assert_eq!(
+            url_for(Some("https://a.scm.azurewebsites.net/"), "/api/isdeploying"),
+            "https://a.scm.azurewebsites.net/api/isdeploying"
+        );
+    }
+}

@@ -1,0 +1,473 @@
+//! The app's whole UI state and its one reducer. Pure: no web-sys, no clock, no I/O, so every
+//! transition is tested natively (`cargo test -p kudu-doctor --lib`). Hooks dispatch
+//! [`Action`]s; components read [`UiState`].
+
+use std::rc::Rc;
+
+use kudu_core::diagnose::LockState;
+use kudu_core::{CauseId, Diagnosis};
+use yew::Reducible;
+
+use crate::round::{RoundFailure, RoundOutcome, Snapshot};
+
+/// Data that loads, keeping what was shown before while a refresh runs or after it fails.
+#[derive(Clone, PartialEq, Debug)]
+pub enum LoadState<T, E> {
+    Loading { previous: Option<T> },
+    Loaded(T),
+    Failed { previous: Option<T>, error: E },
+}
+
+impl<T, E> LoadState<T, E> {
+    /// The newest data there is, fresh or not.
+    pub fn data(&self) -> Option<&T> {
+        match self {
+            LoadState::Loading { previous } | LoadState::Failed { previous, .. } => {
+                previous.as_ref()
+            }
+            LoadState::Loaded(data) => Some(data),
+        }
+    }
+
+    pub fn error(&self) -> Option<&E> {
+        match self {
+            LoadState::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        matches!(self, LoadState::Loading { .. })
+    }
+}
+
+/// The wizard's steps, in the order they are shown.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WizardStep {
+    Diagnosis,
+    Timeline,
+    Lock,
+    Guide,
+}
+
+impl WizardStep {
+    pub const ALL: [WizardStep; 4] = [
+        WizardStep::Diagnosis,
+        WizardStep::Timeline,
+        WizardStep::Lock,
+        WizardStep::Guide,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            WizardStep::Diagnosis => "Diagnosis",
+            WizardStep::Timeline => "Timeline",
+            WizardStep::Lock => "Lock",
+            WizardStep::Guide => "What to do",
+        }
+    }
+
+    /// The section's `data-testid`, also its anchor.
+    pub fn testid(self) -> &'static str {
+        match self {
+            WizardStep::Diagnosis => "diagnosis",
+            WizardStep::Timeline => "timeline",
+            WizardStep::Lock => "lock",
+            WizardStep::Guide => "guide",
+        }
+    }
+}
+
+/// Who opened the wizard: focus moves into it only when the user did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Opener {
+    User,
+    Itself,
+}
+
+/// How the app was mounted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct UiOptions {
+    /// Open the wizard without a click when the site is deploying or locked.
+    pub auto_open: bool,
+    /// A panel on the Kudu page toggled by the launcher (else a full page, always open).
+    pub embedded: bool,
+}
+
+/// Everything the view needs.
+#[derive(Clone, PartialEq, Debug)]
+pub struct UiState {
+    pub load: LoadState<Rc<Snapshot>, RoundFailure>,
+    /// The round whose answer is awaited or was last taken; hooks start a round when it grows.
+    pub round: u64,
+    pub options: UiOptions,
+    /// Whether the wizard is visible (always on a full page).
+    pub open: Option<Opener>,
+    pub step: WizardStep,
+    /// The site was busy and no longer is: "The lock is gone — you can deploy again".
+    pub lock_cleared: bool,
+    auto_opened: bool,
+}
+
+/// What happened.
+#[derive(Clone, PartialEq, Debug)]
+pub enum Action {
+    /// The user asked to retry or refresh, or the poll timer fired.
+    RefreshRequested,
+    RoundFinished {
+        round: u64,
+        outcome: RoundOutcome,
+    },
+    /// A trusted click on the launcher.
+    LauncherClicked,
+    /// The close button or Escape.
+    CloseRequested,
+    StepSelected(WizardStep),
+    NoticeDismissed,
+}
+
+/// Causes that mean "the site is deploying or locked": the wizard opens by itself for them.
+pub const OPENS_BY_ITSELF: &[CauseId] = &[
+    CauseId::AutoswapInProgress,
+    CauseId::CancelledThenRetried,
+    CauseId::DeploymentInProgress,
+    CauseId::ParallelDeployments,
+    CauseId::ScanUnderway,
+    CauseId::SessionExpired,
+    CauseId::StaleLock,
+    CauseId::StatusLockDenied,
+    CauseId::WindowsLockHeld,
+];
+
+/// Causes that end by themselves, so the wizard keeps watching until they do.
+const ENDS_BY_ITSELF: &[CauseId] = &[
+    CauseId::AutoswapInProgress,
+    CauseId::DeploymentInProgress,
+    CauseId::ScanUnderway,
+];
+
+/// Whether Kudu is busy right now: a deployment, scan or swap in progress, or a live lock.
+pub fn is_busy(diagnosis: &Diagnosis) -> bool {
+    diagnosis.lock.state == LockState::Live
+        || diagnosis
+            .findings
+            .iter()
+            .any(|finding| ENDS_BY_ITSELF.contains(&finding.cause))
+}
+
+impl UiState {
+    /// The state at mount: the first round is already under way.
+    pub fn new(options: UiOptions) -> Self {
+        UiState {
+            load: LoadState::Loading { previous: None },
+            round: 1,
+            options,
+            open: (!options.embedded).then_some(Opener::Itself),
+            step: WizardStep::Diagnosis,
+            lock_cleared: false,
+            auto_opened: false,
+        }
+    }
+
+    pub fn snapshot(&self) -> Option<&Rc<Snapshot>> {
+        self.load.data()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// The launcher's `data-state`: `pending`, then the leading cause id (`session-expired`
+    /// when sign-in is needed, `error` when nothing could be read).
+    pub fn launcher_state(&self) -> &'static str {
+        if let Some(RoundFailure::SessionExpired { .. }) = self.load.error() {
+            return CauseId::SessionExpired.as_str();
+        }
+        match (self.snapshot(), &self.load) {
+            (Some(snapshot), _) => snapshot
+                .diagnosis
+                .primary()
+                .map_or("unknown", |finding| finding.cause.as_str()),
+            (None, LoadState::Failed { .. }) => "error",
+            (None, _) => "pending",
+        }
+    }
+
+    /// Whether the poll timer should run: the last round succeeded and the site is busy.
+    pub fn wants_polling(&self) -> bool {
+        match &self.load {
+            LoadState::Loaded(snapshot) => is_busy(&snapshot.diagnosis),
+            _ => false,
+        }
+    }
+
+    fn finish_round(mut self, outcome: RoundOutcome) -> Self {
+        let previous = self.snapshot().cloned();
+        let leading = match &outcome {
+            RoundOutcome::Diagnosed(snapshot) => {
+                snapshot.diagnosis.primary().map(|finding| finding.cause)
+            }
+            RoundOutcome::Failed(RoundFailure::SessionExpired { .. }) => {
+                Some(CauseId::SessionExpired)
+            }
+            RoundOutcome::Failed(RoundFailure::Unreachable { .. }) => None,
+        };
+        self.load = match outcome {
+            RoundOutcome::Diagnosed(snapshot) => {
+                let was_busy = previous.is_some_and(|p| is_busy(&p.diagnosis));
+                let busy = is_busy(&snapshot.diagnosis);
+                self.lock_cleared = (was_busy || self.lock_cleared) && !busy;
+                LoadState::Loaded(snapshot)
+            }
+            RoundOutcome::Failed(error) => LoadState::Failed { previous, error },
+        };
+        let opens = leading.is_some_and(|cause| OPENS_BY_ITSELF.contains(&cause));
+        if self.options.embedded && self.options.auto_open && !self.auto_opened && opens {
+            self.auto_opened = true;
+            self.open.get_or_insert(Opener::Itself);
+        }
+        self
+    }
+}
+
+impl Reducible for UiState {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            Action::RefreshRequested => {
+                if next.load.is_loading() {
+                    return self;
+                }
+                next.round += 1;
+                next.load = LoadState::Loading {
+                    previous: next.snapshot().cloned(),
+                };
+            }
+            Action::RoundFinished { round, outcome } => {
+                if round != next.round || !next.load.is_loading() {
+                    return self;
+                }
+                next = next.finish_round(outcome);
+            }
+            Action::LauncherClicked => {
+                next.open = match next.open {
+                    Some(_) if next.options.embedded => None,
+                    Some(opener) => Some(opener),
+                    None => Some(Opener::User),
+                };
+                // A user who opened or closed it has decided; never pop it open again.
+                next.auto_opened = true;
+            }
+            Action::CloseRequested => {
+                if next.options.embedded {
+                    next.open = None;
+                    next.auto_opened = true;
+                }
+            }
+            Action::StepSelected(step) => next.step = step,
+            Action::NoticeDismissed => next.lock_cleared = false,
+        }
+        Rc::new(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kudu_core::diagnose::{LockReport, Timeline};
+    use kudu_core::{Confidence, Finding, Personality, Timestamp};
+
+    use super::*;
+    use crate::round::SiteFacts;
+
+    fn lock(state: LockState) -> LockReport {
+        LockReport {
+            state,
+            holder_operation: None,
+            worker: None,
+            pid: None,
+            acquired: None,
+            expires: None,
+            secs_left: None,
+            windows_lock_file: false,
+            explanation: String::new(),
+            others: vec![],
+        }
+    }
+
+    fn diagnosed(cause: CauseId, lock_state: LockState) -> RoundOutcome {
+        let diagnosis = Diagnosis {
+            now: Timestamp::from_unix_millis(0),
+            personality: Personality::Linux,
+            findings: vec![Finding {
+                cause,
+                confidence: Confidence::High,
+                summary: String::new(),
+                evidence: vec![],
+                recommendations: vec![],
+            }],
+            timeline: Timeline::default(),
+            lock: lock(lock_state),
+            warnings: vec![],
+        };
+        RoundOutcome::Diagnosed(Rc::new(Snapshot {
+            diagnosis,
+            plan: kudu_core::CleanupPlan {
+                kind: kudu_core::PlanKind::Targeted,
+                steps: vec![],
+                refused: vec![],
+                verify: vec![],
+                loses: vec![],
+                keeps: vec![],
+                not_offered: None,
+            },
+            site: SiteFacts::default(),
+            failed_reads: vec![],
+        }))
+    }
+
+    fn embedded() -> Rc<UiState> {
+        Rc::new(UiState::new(UiOptions {
+            auto_open: true,
+            embedded: true,
+        }))
+    }
+
+    fn finish(state: Rc<UiState>, outcome: RoundOutcome) -> Rc<UiState> {
+        let round = state.round;
+        state.reduce(Action::RoundFinished { round, outcome })
+    }
+
+    fn unreachable() -> RoundOutcome {
+        RoundOutcome::Failed(RoundFailure::Unreachable { failures: vec![] })
+    }
+
+    #[test]
+    fn launcher_is_pending_until_the_first_round_ends() {
+        let state = embedded();
+        assert_eq!(state.launcher_state(), "pending");
+        let state = finish(state, diagnosed(CauseId::StaleLock, LockState::Orphaned));
+        assert_eq!(state.launcher_state(), "stale-lock");
+    }
+
+    #[test]
+    fn opens_by_itself_once_when_the_site_is_locked() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::StaleLock, LockState::Orphaned),
+        );
+        assert_eq!(state.open, Some(Opener::Itself));
+        let state = state.reduce(Action::CloseRequested);
+        assert!(!state.is_open());
+        let state = state.reduce(Action::RefreshRequested);
+        let state = finish(state, diagnosed(CauseId::StaleLock, LockState::Orphaned));
+        assert!(!state.is_open(), "a closed wizard stays closed on refresh");
+    }
+
+    #[test]
+    fn stays_closed_for_a_healthy_site_or_without_auto_open() {
+        let state = finish(embedded(), diagnosed(CauseId::Healthy, LockState::Free));
+        assert!(!state.is_open());
+        let quiet = Rc::new(UiState::new(UiOptions {
+            auto_open: false,
+            embedded: true,
+        }));
+        let quiet = finish(quiet, diagnosed(CauseId::StaleLock, LockState::Orphaned));
+        assert!(!quiet.is_open());
+    }
+
+    #[test]
+    fn launcher_toggles_an_embedded_wizard_and_full_pages_stay_open() {
+        let state = embedded().reduce(Action::LauncherClicked);
+        assert_eq!(state.open, Some(Opener::User));
+        assert!(!state.clone().reduce(Action::LauncherClicked).is_open());
+        let page = Rc::new(UiState::new(UiOptions::default()));
+        assert!(page.is_open());
+        assert!(page.clone().reduce(Action::CloseRequested).is_open());
+        assert!(page.reduce(Action::LauncherClicked).is_open());
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_the_previous_diagnosis() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::StaleLock, LockState::Orphaned),
+        );
+        let state = finish(state.reduce(Action::RefreshRequested), unreachable());
+        assert!(state.load.error().is_some());
+        let kept = state.snapshot().expect("previous data kept");
+        assert_eq!(
+            kept.diagnosis.primary().map(|f| f.cause),
+            Some(CauseId::StaleLock)
+        );
+        assert_eq!(state.launcher_state(), "stale-lock");
+    }
+
+    #[test]
+    fn session_expiry_leads_the_launcher_and_opens_the_wizard() {
+        let expired = RoundOutcome::Failed(RoundFailure::SessionExpired {
+            endpoint: "/api/deployments".into(),
+        });
+        let state = finish(embedded(), expired);
+        assert_eq!(state.launcher_state(), "session-expired");
+        assert!(state.is_open());
+        let nothing = finish(embedded(), unreachable());
+        assert_eq!(nothing.launcher_state(), "error");
+    }
+
+    #[test]
+    fn stale_and_duplicate_rounds_are_ignored() {
+        let state = embedded();
+        let stale = state.clone().reduce(Action::RoundFinished {
+            round: 0,
+            outcome: diagnosed(CauseId::Healthy, LockState::Free),
+        });
+        assert_eq!(stale.launcher_state(), "pending");
+        let state = state.reduce(Action::RefreshRequested);
+        assert_eq!(state.round, 1, "no second round while one is running");
+    }
+
+    #[test]
+    fn polls_while_busy_and_announces_when_the_lock_clears() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        assert!(state.wants_polling());
+        assert!(!state.lock_cleared);
+        let state = state.reduce(Action::RefreshRequested);
+        assert!(!state.wants_polling(), "no timer while a round runs");
+        let state = finish(state, diagnosed(CauseId::Healthy, LockState::Free));
+        assert!(!state.wants_polling());
+        assert!(state.lock_cleared);
+        let state = state.reduce(Action::NoticeDismissed);
+        assert!(!state.lock_cleared);
+    }
+
+    #[test]
+    fn the_notice_waits_out_a_failed_poll_and_goes_when_busy_again() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        let state = finish(state.reduce(Action::RefreshRequested), unreachable());
+        assert!(!state.wants_polling());
+        let state = finish(
+            state.reduce(Action::RefreshRequested),
+            diagnosed(CauseId::Healthy, LockState::Free),
+        );
+        assert!(state.lock_cleared);
+        let state = finish(
+            state.reduce(Action::RefreshRequested),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        assert!(!state.lock_cleared);
+    }
+
+    #[test]
+    fn steps_are_selected() {
+        let state = embedded().reduce(Action::StepSelected(WizardStep::Lock));
+        assert_eq!(state.step, WizardStep::Lock);
+    }
+}

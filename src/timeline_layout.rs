@@ -1,0 +1,265 @@
+//! Where each deployment's bar goes on the timeline SVG: a time axis with ticks, one bar per
+//! deployment that has a start time, and lanes so that overlapping deployments sit one above
+//! the other instead of hiding each other. Pure geometry, tested natively.
+
+use kudu_core::diagnose::TimelineEntry;
+use kudu_core::{DeployStatus, Timestamp};
+
+use crate::time_text;
+
+/// How a bar is coloured.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    Success,
+    Failed,
+    Cancelled,
+    Running,
+    Partial,
+    Unknown,
+}
+
+impl Outcome {
+    pub fn of(status: DeployStatus) -> Self {
+        match status {
+            DeployStatus::Success => Outcome::Success,
+            DeployStatus::Failed => Outcome::Failed,
+            DeployStatus::Cancelled | DeployStatus::Conflict => Outcome::Cancelled,
+            DeployStatus::Pending | DeployStatus::Building | DeployStatus::Deploying => {
+                Outcome::Running
+            }
+            DeployStatus::PartialSuccess => Outcome::Partial,
+            DeployStatus::Unknown(_) => Outcome::Unknown,
+        }
+    }
+
+    /// The `data-outcome` value and CSS class suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Running => "running",
+            Outcome::Partial => "partial",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// One bar, in SVG user units.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Bar {
+    /// Index into the timeline's entries.
+    pub entry: usize,
+    pub x: f64,
+    pub width: f64,
+    pub lane: usize,
+    pub outcome: Outcome,
+    /// Still running: drawn to the axis end, hatched.
+    pub open_ended: bool,
+    /// Overlaps another deployment.
+    pub overlaps: bool,
+    /// The push that collided: refused with status 5, or the later of an overlapping pair, or
+    /// retried right after ending unsuccessfully.
+    pub conflicting: bool,
+}
+
+/// A labelled tick on the axis.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Tick {
+    pub x: f64,
+    pub label: String,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+pub struct TimelineLayout {
+    pub bars: Vec<Bar>,
+    pub ticks: Vec<Tick>,
+    pub lanes: usize,
+    /// Entries without any time; listed in the table only.
+    pub untimed: usize,
+}
+
+/// Narrowest bar drawn, so an instant deployment stays visible and focusable.
+pub const MIN_BAR_WIDTH: f64 = 4.0;
+const TICK_STEPS_MIN: [i64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
+const MAX_TICKS: i64 = 6;
+
+/// Lays out `entries` (oldest first) across `width` units; open deployments end at `now`.
+pub fn layout(entries: &[TimelineEntry], now: Timestamp, width: f64) -> TimelineLayout {
+    let spans: Vec<Option<(i64, i64)>> = entries
+        .iter()
+        .map(|entry| {
+            let begin = entry.begin.or(entry.deployment.started)?.unix_millis();
+            let end = entry.end.map_or(now.unix_millis(), Timestamp::unix_millis);
+            Some((begin, end.max(begin)))
+        })
+        .collect();
+    let timed: Vec<(i64, i64)> = spans.iter().flatten().copied().collect();
+    let (Some(first), Some(last)) = (
+        timed.iter().map(|s| s.0).min(),
+        timed.iter().map(|s| s.1).max(),
+    ) else {
+        return TimelineLayout {
+            bars: vec![],
+            ticks: vec![],
+            lanes: 0,
+            untimed: entries.len(),
+        };
+    };
+    let pad = ((last - first) / 20).max(2 * 60_000);
+    let (start, end) = (first - pad, last + pad);
+    let scale = width / (end - start) as f64;
+    let x_of = |ms: i64| (ms - start) as f64 * scale;
+
+    let mut lane_ends: Vec<i64> = Vec::new();
+    let mut bars = Vec::new();
+    for (index, (entry, span)) in entries.iter().zip(&spans).enumerate() {
+        let Some((begin, finish)) = *span else {
+            continue;
+        };
+        let lane = match lane_ends.iter().position(|&lane_end| lane_end < begin) {
+            Some(lane) => lane,
+            None => {
+                lane_ends.push(i64::MIN);
+                lane_ends.len() - 1
+            }
+        };
+        lane_ends[lane] = finish;
+        let overlaps = !entry.overlaps.is_empty();
+        let began_after_an_overlap = overlaps
+            && entries.iter().zip(&spans).any(|(other, other_span)| {
+                other_span.is_some_and(|(other_begin, _)| other_begin < begin)
+                    && other
+                        .deployment
+                        .id
+                        .as_ref()
+                        .is_some_and(|id| entry.overlaps.contains(id))
+            });
+        bars.push(Bar {
+            entry: index,
+            x: x_of(begin),
+            width: (x_of(finish) - x_of(begin)).max(MIN_BAR_WIDTH),
+            lane,
+            outcome: Outcome::of(entry.deployment.status),
+            open_ended: entry.end.is_none(),
+            overlaps,
+            conflicting: entry.deployment.status == DeployStatus::Conflict
+                || began_after_an_overlap
+                || entry.ended_unsuccessfully_before_next,
+        });
+    }
+    TimelineLayout {
+        lanes: lane_ends.len(),
+        untimed: entries.len() - bars.len(),
+        ticks: ticks(start, end, x_of),
+        bars,
+    }
+}
+
+fn ticks(start: i64, end: i64, x_of: impl Fn(i64) -> f64) -> Vec<Tick> {
+    let span_min = (end - start) / 60_000;
+    let step_min = TICK_STEPS_MIN
+        .into_iter()
+        .find(|step| span_min / step < MAX_TICKS)
+        .unwrap_or(span_min / MAX_TICKS + 1);
+    let step = step_min * 60_000;
+    let mut at = start.div_euclid(step) * step + step;
+    let mut ticks = Vec::new();
+    while at < end {
+        ticks.push(Tick {
+            x: x_of(at),
+            label: time_text::hh_mm(Timestamp::from_unix_millis(at)),
+        });
+        at += step;
+    }
+    ticks
+}
+
+#[cfg(test)]
+mod tests {
+    use kudu_core::Deployment;
+
+    use super::*;
+
+    const T0: i64 = 1_764_165_600_000; // 2025-11-26 14:00 UTC
+
+    fn entry(
+        id: &str,
+        status: DeployStatus,
+        begin_min: i64,
+        end_min: Option<i64>,
+    ) -> TimelineEntry {
+        TimelineEntry {
+            deployment: Deployment {
+                id: Some(id.to_string()),
+                status,
+                status_code: None,
+                status_text: String::new(),
+                received: None,
+                started: None,
+                ended: None,
+                last_success_end: None,
+                deployer: String::new(),
+                author: String::new(),
+                message: String::new(),
+                progress: String::new(),
+                complete: end_min.is_some(),
+                active: false,
+                temp: false,
+                provisioning_state: None,
+            },
+            begin: Some(Timestamp::from_unix_millis(T0 + begin_min * 60_000)),
+            end: end_min.map(|m| Timestamp::from_unix_millis(T0 + m * 60_000)),
+            overlaps: vec![],
+            ended_unsuccessfully_before_next: false,
+        }
+    }
+
+    #[test]
+    fn overlapping_deployments_get_separate_lanes_and_the_later_is_conflicting() {
+        let mut first = entry("a", DeployStatus::Success, 0, Some(10));
+        let mut second = entry("b", DeployStatus::Failed, 5, Some(12));
+        first.overlaps = vec!["b".into()];
+        second.overlaps = vec!["a".into()];
+        let third = entry("c", DeployStatus::Deploying, 20, None);
+        let now = Timestamp::from_unix_millis(T0 + 30 * 60_000);
+        let layout = layout(&[first, second, third], now, 400.0);
+        assert_eq!(layout.bars.len(), 3);
+        assert_eq!(layout.lanes, 2);
+        let lanes: Vec<usize> = layout.bars.iter().map(|b| b.lane).collect();
+        assert_eq!(lanes, vec![0, 1, 0]);
+        let conflicting: Vec<bool> = layout.bars.iter().map(|b| b.conflicting).collect();
+        assert_eq!(conflicting, vec![false, true, false]);
+        assert!(layout.bars[0].overlaps && layout.bars[1].overlaps);
+        assert!(layout.bars[2].open_ended);
+        assert_eq!(layout.bars[2].outcome, Outcome::Running);
+        assert!(
+            layout
+                .bars
+                .iter()
+                .all(|b| b.x >= 0.0 && b.x + b.width <= 400.0)
+        );
+    }
+
+    #[test]
+    fn ticks_are_round_utc_times_inside_the_axis() {
+        let entries = [entry("a", DeployStatus::Success, 0, Some(60))];
+        let layout = layout(&entries, Timestamp::from_unix_millis(T0), 600.0);
+        let labels: Vec<&str> = layout.ticks.iter().map(|t| t.label.as_str()).collect();
+        assert_eq!(labels, vec!["14:00", "14:15", "14:30", "14:45", "15:00"]);
+        assert!(layout.ticks.windows(2).all(|w| w[0].x < w[1].x));
+    }
+
+    #[test]
+    fn entries_without_times_are_counted_not_drawn() {
+        let mut untimed = entry("x", DeployStatus::Failed, 0, Some(1));
+        untimed.begin = None;
+        let alone = layout(&[untimed.clone()], Timestamp::from_unix_millis(T0), 100.0);
+        assert_eq!((alone.bars.len(), alone.untimed), (0, 1));
+        let timed = entry("y", DeployStatus::Cancelled, 0, Some(0));
+        let mixed = layout(&[untimed, timed], Timestamp::from_unix_millis(T0), 100.0);
+        assert_eq!((mixed.bars.len(), mixed.untimed), (1, 1));
+        assert!(mixed.bars[0].width >= MIN_BAR_WIDTH);
+        assert_eq!(mixed.bars[0].outcome, Outcome::Cancelled);
+    }
+}
