@@ -17,17 +17,20 @@ use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recomme
 use crate::diagnose::{TimelineEntry, timeline::RETRY_WINDOW_SECS};
 use crate::model::Deployment;
 
-/// An unsuccessful deployment and the next one that began after it.
+/// An unsuccessful (or vanished) deployment and the next one that began after it.
 struct Retry<'c> {
-    first: &'c TimelineEntry,
+    /// `deployment 2d464fbb by GitHub (received 22:21:35 UTC) ended as 'failed' at …`.
+    first: String,
     next: &'c TimelineEntry,
     died: bool,
 }
 
 /// Unsuccessful deployments followed by another: within 5 minutes of their end, or (when they
 /// died mid-way, so their end is only when Kudu noticed) within one lock lifetime plus 5
-/// minutes of their begin, which covers a Linux retry that had to wait the lock out.
+/// minutes of their begin, which covers a Linux retry that had to wait the lock out. A
+/// deployment folder Kudu no longer lists counts as one that died at the folder's time.
 fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
+    let window = LINUX_LOCK_LIFETIME_SECS + RETRY_WINDOW_SECS;
     let real: Vec<&TimelineEntry> = ctx
         .timeline
         .entries
@@ -49,9 +52,46 @@ fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
         let waited_out = first
             .begin
             .zip(next.begin)
-            .is_some_and(|(a, b)| a.secs_until(b) <= LINUX_LOCK_LIFETIME_SECS + RETRY_WINDOW_SECS);
+            .is_some_and(|(a, b)| a.secs_until(b) <= window);
         if first.ended_unsuccessfully_before_next || (died && waited_out) {
-            out.push(Retry { first, next, died });
+            let how = if died {
+                "died mid-deployment and was marked"
+            } else {
+                "ended as"
+            };
+            out.push(Retry {
+                first: format!(
+                    "{} {how} '{}'{}",
+                    ctx.describe(&first.deployment),
+                    first.deployment.status.as_str(),
+                    first
+                        .end
+                        .map(|t| format!(" at {}", ctx.at(t)))
+                        .unwrap_or_default()
+                ),
+                next,
+                died,
+            });
+        }
+    }
+    for folder in ctx.unlisted_deployment_folders() {
+        let Some(written) = folder.modified else {
+            continue;
+        };
+        let next = real.iter().find(|n| {
+            n.begin
+                .is_some_and(|b| b >= written && written.secs_until(b) <= window)
+        });
+        if let Some(next) = next {
+            out.push(Retry {
+                first: format!(
+                    "A deployment began at {} (its folder {} is still there, but Kudu no longer lists it: it never finished)",
+                    ctx.at(written),
+                    short_id(&folder.name)
+                ),
+                next,
+                died: true,
+            });
         }
     }
     out
@@ -100,22 +140,12 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             format!("The lock is still held: {}", ctx.lock.explanation),
         ));
     }
-    for r in pairs.iter().rev().take(3) {
-        let how = if r.died {
-            "died mid-deployment and was marked"
-        } else {
-            "ended as"
-        };
+    for r in pairs.iter().take(3) {
         evidence.push(Evidence::new(
             "/api/deployments",
             format!(
-                "{} {how} '{}'{}; {} by {} began at {}.",
-                ctx.describe(&r.first.deployment),
-                r.first.deployment.status.as_str(),
-                r.first
-                    .end
-                    .map(|t| format!(" at {}", ctx.at(t)))
-                    .unwrap_or_default(),
+                "{}; {} by {} began at {}.",
+                r.first,
                 short_id(&display_id(&r.next.deployment)),
                 r.next.deployment.deployer,
                 r.next.begin.map(|t| ctx.at(t)).unwrap_or_default()
@@ -153,8 +183,9 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         ),
         None => (
             format!(
-                "{} deployment(s) ended without success and another began within minutes: the \
-                 cancel-then-retry pattern that makes retries hit the cancelled run's lock.",
+                "{} deployment(s) died or ended without success and the next one began soon after: \
+                 the cancel-then-retry pattern. A retry while the dead run still holds the lock \
+                 gets 409 (on Linux for up to 25 minutes).",
                 pairs.len()
             ),
             vec![fix],
@@ -174,6 +205,35 @@ mod tests {
     use super::*;
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
+
+    #[test]
+    fn a_vanished_deployment_folder_followed_by_a_deploy_is_found() {
+        let mut s = Site::windows()
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(10, 2, 0),
+                Some(at(10, 4, 0)),
+            ))
+            .build();
+        if let crate::session::Observed::Value(list) = &mut s.deployments_dir {
+            list.push(file("x", at(10, 0, 0)));
+            list.push(crate::model::VfsEntry {
+                is_dir: true,
+                ..file("2d464fbba7314c3f8856a8ed229919f2", at(10, 0, 0))
+            });
+        }
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(
+            f.evidence[0]
+                .fact
+                .contains("A deployment began at 10:00:00 UTC (its folder 2d464fbb"),
+            "{}",
+            f.evidence[0].fact
+        );
+    }
 
     #[test]
     fn a_cancelled_run_still_holding_the_lock_is_found() {

@@ -4,6 +4,7 @@
 //! Detectors read only from here, so a rule such as "a deployment silent for 10 minutes is
 //! hung" is decided in one place and every cause agrees on it.
 
+use crate::diagnose::timeline::died_mid_deploy;
 use crate::diagnose::wording;
 use crate::diagnose::{LockReport, Timeline};
 use crate::model::*;
@@ -46,6 +47,15 @@ impl RunningDeployment {
     pub(crate) fn id(&self) -> &str {
         self.deployment.id.as_deref().unwrap_or("(no id)")
     }
+}
+
+/// Entries of `site/deployments/` that are Kudu's own bookkeeping, never a leftover.
+pub const PROTECTED_DEPLOYMENT_ENTRIES: [&str; 4] = ["tools", "settings.xml", "active", "pending"];
+
+/// Kudu names deployment folders after a 32-hex GUID, a dashed GUID or a 40-hex git id.
+pub(crate) fn looks_like_deployment_id(name: &str) -> bool {
+    let hex = name.chars().filter(|c| *c != '-').collect::<String>();
+    matches!(hex.len(), 32 | 40) && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Everything the detectors share.
@@ -122,6 +132,93 @@ impl<'a> Context<'a> {
             "deployment {} by {who}{when}",
             id.as_deref().unwrap_or("(no id)")
         )
+    }
+
+    /// Leftover folders in `site/deployments/`: `temp-` folders, folders of deployments that
+    /// never finished or died mid-way, and deployment folders Kudu no longer lists (it drops a
+    /// deployment that died from its history but may leave the folder). Never `tools/`,
+    /// `settings.xml`, `active`, `pending` or the active deployment's folder, and only names
+    /// that pass the planner's name check. Empty unless the deployment list itself was read:
+    /// without it the active deployment cannot be told apart.
+    pub(crate) fn leftover_folders(&self) -> Vec<(&VfsEntry, String)> {
+        if !self.deployments_known {
+            return vec![];
+        }
+        let active: Vec<&str> = self
+            .deployments
+            .iter()
+            .filter(|d| d.active)
+            .filter_map(|d| d.id.as_deref())
+            .collect();
+        let mut out = vec![];
+        for entry in self.deployments_listing().into_iter().flatten() {
+            let name = entry.name.as_str();
+            if !entry.is_dir
+                || PROTECTED_DEPLOYMENT_ENTRIES.contains(&name)
+                || active.contains(&name)
+                || crate::plan::paths::check_name(name).is_err()
+            {
+                continue;
+            }
+            let progressing = self
+                .progressing()
+                .any(|r| r.deployment.id.as_deref() == Some(name));
+            if progressing {
+                continue;
+            }
+            if name.starts_with("temp-") {
+                out.push((
+                    entry,
+                    "a temp- folder of a push that never finished".to_string(),
+                ));
+                continue;
+            }
+            match self
+                .deployments
+                .iter()
+                .find(|d| d.id.as_deref() == Some(name))
+            {
+                Some(d) if d.status.is_running() || !d.complete || died_mid_deploy(d) => {
+                    out.push((
+                        entry,
+                        format!(
+                            "deployment {} never finished ({})",
+                            wording::short_id(name),
+                            d.status.as_str()
+                        ),
+                    ))
+                }
+                Some(_) => {}
+                None if looks_like_deployment_id(name) => out.push((
+                    entry,
+                    format!(
+                        "deployment {} is no longer in Kudu's history: it never finished",
+                        wording::short_id(name)
+                    ),
+                )),
+                None => {}
+            }
+        }
+        out
+    }
+
+    /// Deployment folders Kudu no longer lists, with the time they were last written.
+    pub(crate) fn unlisted_deployment_folders(&self) -> Vec<&VfsEntry> {
+        if !self.deployments_known {
+            return vec![];
+        }
+        self.deployments_listing()
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.is_dir
+                    && looks_like_deployment_id(&e.name)
+                    && !self
+                        .deployments
+                        .iter()
+                        .any(|d| d.id.as_deref() == Some(e.name.as_str()))
+            })
+            .collect()
     }
 
     /// Running deployments that are not hung.
@@ -228,7 +325,42 @@ fn infer_personality(s: &Session) -> Personality {
     }
 }
 
+/// A `temp-` record's real record begins within this long after it (Kudu creates the temp item
+/// when it takes the lock, and the real one once the artifact is fetched).
+const TEMP_PAIR_SECS: i64 = 5 * 60;
+
 fn running_deployments(
+    session: &Session,
+    deployments: &[Deployment],
+    now: Timestamp,
+) -> Vec<RunningDeployment> {
+    let mut running = judge_running(session, deployments, now);
+    // A temp record stays pending while its real record does the work, so it is exactly as
+    // alive as that record.
+    let real: Vec<(Option<Timestamp>, String, bool)> = running
+        .iter()
+        .filter(|r| !r.deployment.temp)
+        .map(|r| {
+            let begin = r.deployment.received.or(r.deployment.started);
+            (begin, r.deployment.deployer.clone(), r.hung)
+        })
+        .collect();
+    for r in running.iter_mut().filter(|r| r.deployment.temp) {
+        let begin = r.deployment.received.or(r.deployment.started);
+        let pair = real.iter().find(|(b, deployer, _)| {
+            *deployer == r.deployment.deployer
+                && begin
+                    .zip(*b)
+                    .is_some_and(|(t, b)| (0..=TEMP_PAIR_SECS).contains(&t.secs_until(b)))
+        });
+        if let Some((_, _, hung)) = pair {
+            r.hung = *hung;
+        }
+    }
+    running
+}
+
+fn judge_running(
     session: &Session,
     deployments: &[Deployment],
     now: Timestamp,

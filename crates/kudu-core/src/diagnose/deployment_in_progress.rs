@@ -10,7 +10,7 @@
 
 //! Detects a deployment that is really progressing.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::context::{Context, LOG_SILENCE_SECS};
 use crate::diagnose::wording::{duration, relative, short_id};
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 use crate::model::Personality;
@@ -83,7 +83,31 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             format!("/api/isdeploying says True ('{}').", d.message),
         ));
     }
+    // Quiet for longer than a log silence that would count as hung, but the log is unread:
+    // the follow-up read of its log decides, so until then this is only probable.
+    let unconfirmed: Vec<_> = progressing
+        .iter()
+        .filter(|r| {
+            !r.log_read
+                && r.last_activity
+                    .is_some_and(|t| t.secs_until(ctx.now) > LOG_SILENCE_SECS)
+        })
+        .collect();
+    if let Some(r) = unconfirmed.first() {
+        evidence.push(Evidence::new(
+            "/api/deployments/{id}/log",
+            format!(
+                "{} has shown no change for {}; its log has not been read yet, and it tells a \
+                 slow deployment from a hung one.",
+                short_id(r.id()),
+                r.last_activity
+                    .map(|t| duration(t.secs_until(ctx.now)))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
     let confidence = match (progressing.is_empty(), lock_live, ctx.lock.state) {
+        (false, true, _) if !unconfirmed.is_empty() => Confidence::Medium,
         (false, true, _) => Confidence::High,
         (false, false, LockState::Free) => Confidence::Low,
         (false, false, _) => Confidence::Medium,
@@ -218,6 +242,27 @@ mod tests {
             )
             .build();
         assert!(detect(&Context::new(&s, at(12, 0, 0))).is_some());
+    }
+
+    #[test]
+    fn a_quiet_deployment_whose_log_is_unread_is_only_probable() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 52, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 52, 1),
+                None,
+            ))
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.fact.contains("its log has not been read yet"))
+        );
     }
 
     #[test]

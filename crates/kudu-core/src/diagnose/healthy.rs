@@ -8,7 +8,7 @@
 //! The finding for a site with nothing wrong.
 
 use crate::diagnose::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState};
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 
 /// Added when no other finding exists besides `no-lock-found` and the core reads answered.
 pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
@@ -29,13 +29,37 @@ pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
             ),
         ));
     }
+    let leftovers = ctx.leftover_folders();
+    let (summary, recommendations) = if leftovers.is_empty() {
+        (
+            "Ready to deploy: nothing is running, no lock is held and nothing is left over."
+                .to_string(),
+            vec![],
+        )
+    } else {
+        let names: Vec<&str> = leftovers.iter().map(|(e, _)| e.name.as_str()).collect();
+        evidence.push(Evidence::new(
+            "/api/vfs/site/deployments/",
+            format!(
+                "Leftover folders from deployments that never finished: {}.",
+                names.join(", ")
+            ),
+        ));
+        (
+            format!(
+                "Ready to deploy: nothing is running and no lock is held. {} leftover folder(s) \
+                 of unfinished deployments can be cleaned up; they do not block.",
+                names.len()
+            ),
+            vec![Recommendation::TargetedCleanup],
+        )
+    };
     Some(Finding {
         cause: CauseId::Healthy,
         confidence: Confidence::High,
-        summary: "Ready to deploy: nothing is running, no lock is held and nothing is left over."
-            .into(),
+        summary,
         evidence,
-        recommendations: vec![],
+        recommendations,
     })
 }
 

@@ -254,7 +254,9 @@ fn windows(session: &Session, now: Timestamp, running: &[RunningDeployment]) -> 
         // deployment finished and `latest` not 202, the file is a leftover without a handle.
         report.state = LockState::Free;
         report.explanation = format!(
-            "deployments.lock is listed in site/locks/{since}, but Kudu reports no unfinished              deployment, so it is most likely a leftover with no open handle. Windows Kudu              ignores such a file and deletes it at its next check; it does not block."
+            "deployments.lock is listed in site/locks/{since}, but Kudu reports no unfinished \
+             deployment, so it is most likely a leftover with no open handle. Windows Kudu \
+             ignores such a file and deletes it at its next check; it does not block."
         );
         return report;
     }

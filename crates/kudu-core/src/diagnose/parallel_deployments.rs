@@ -36,6 +36,10 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             if died_mid_deploy(&a.deployment) || died_mid_deploy(&b.deployment) {
                 continue;
             }
+            // A temp record stands for its push's real record, which is compared already.
+            if a.deployment.temp || b.deployment.temp {
+                continue;
+            }
             pairs.push((a, b));
         }
     }

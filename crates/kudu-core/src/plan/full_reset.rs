@@ -33,6 +33,12 @@ pub(super) fn plan(
         plan.not_offered = Some("site/deployments/ could not be listed, and nothing is deleted by a name that was not listed.".into());
         return plan;
     };
+    if !ctx.deployments_known && !options.include_active {
+        plan.not_offered = Some(
+            "The deployment list could not be read, so the active deployment's folder cannot be told apart; a full reset would risk it.".into(),
+        );
+        return plan;
+    }
     let active: Vec<&str> = ctx
         .deployments
         .iter()

@@ -46,7 +46,12 @@ pub(super) fn not_offered_reason(ctx: &Context, diagnosis: &Diagnosis) -> Option
     if ctx.personality == Personality::Unknown {
         return Some("Kudu Doctor could not tell whether this is Linux or Windows App Service, so it cannot say what is safe to delete.".into());
     }
-    if !ctx.deployments_known || ctx.lock.state == LockState::Unknown {
+    // A denied status.lock breaks the deployment list itself; with the lock free and
+    // /api/isdeploying saying False, nothing can be deploying, so the list is not needed.
+    let idle_by_isdeploying = ctx.personality == Personality::Linux
+        && ctx.lock.state == LockState::Free
+        && ctx.is_deploying().is_some_and(|d| !d.deploying);
+    if (!ctx.deployments_known && !idle_by_isdeploying) || ctx.lock.state == LockState::Unknown {
         return Some("Kudu Doctor could not read enough (the deployment list or the lock) to be sure nothing is deploying; re-run the diagnosis.".into());
     }
     None

@@ -3,16 +3,12 @@
 
 use crate::diagnose::context::Context;
 use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
-use crate::diagnose::timeline::died_mid_deploy;
 use crate::diagnose::wording::short_id;
 use crate::diagnose::{CauseId, Diagnosis, LockState};
-use crate::model::{Personality, VfsEntry};
+use crate::model::Personality;
 use crate::plan::steps::*;
 use crate::plan::{CleanupPlan, PlanKind};
 use crate::session::Session;
-
-/// Entries of `site/deployments/` no plan deletes without an explicit opt-in.
-pub(super) const PROTECTED: [&str; 4] = ["tools", "settings.xml", "active", "pending"];
 
 pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
     let ctx = Context::new(session, diagnosis.now);
@@ -60,7 +56,7 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
             }
         }
     }
-    for (entry, why) in stale_folders(&ctx) {
+    for (entry, why) in ctx.leftover_folders() {
         leftovers.push(delete_leftover(
             &ctx,
             entry,
@@ -114,53 +110,6 @@ pub(super) fn keeps(ctx: &Context) -> Vec<String> {
         "site/deployments/tools/ (deploy script cache and PostDeploymentActions) and settings.xml."
             .into(),
     );
-    out
-}
-
-/// Leftover folders in `site/deployments/`: `temp-` folders and folders of deployments that
-/// never finished or died mid-way. Never a protected name or the active deployment's folder;
-/// called only when nothing is progressing.
-pub(super) fn stale_folders<'c>(ctx: &'c Context) -> Vec<(&'c VfsEntry, String)> {
-    let active: Vec<&str> = ctx
-        .deployments
-        .iter()
-        .filter(|d| d.active)
-        .filter_map(|d| d.id.as_deref())
-        .collect();
-    let mut out = vec![];
-    for entry in ctx.deployments_listing().into_iter().flatten() {
-        let name = entry.name.as_str();
-        if !entry.is_dir
-            || PROTECTED.contains(&name)
-            || active.contains(&name)
-            || listed(ctx.deployments_listing(), name, true).is_none()
-        {
-            continue;
-        }
-        if name.starts_with("temp-") {
-            out.push((
-                entry,
-                "a temp- folder of a push that never finished".to_string(),
-            ));
-            continue;
-        }
-        let record = ctx
-            .deployments
-            .iter()
-            .find(|d| d.id.as_deref() == Some(name));
-        if let Some(d) = record
-            && (d.status.is_running() || !d.complete || died_mid_deploy(d))
-        {
-            out.push((
-                entry,
-                format!(
-                    "deployment {} never finished ({})",
-                    short_id(name),
-                    d.status.as_str()
-                ),
-            ));
-        }
-    }
     out
 }
 

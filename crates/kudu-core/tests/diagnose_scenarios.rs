@@ -1,0 +1,788 @@
+//! Data-driven diagnosis tests in rust-analyzer's style: one `check(scenario, expect)` helper
+//! loads a captured round of Kudu replies, ingests it, diagnoses at the round's `now`, plans a
+//! targeted cleanup and compares a compact rendering with an inline snapshot.
+//!
+//! Fixtures: `tests/fixtures/<scenario>-<os>.json` are captured from the simulator;
+//! `tests/fixtures/hand/*.json` are written by hand from the fact sheet. Format:
+//! `{"scenario", "personality", "now", "replies": [{"read", "path", "status", "content_type",
+//! "headers": [[name, value]], "body"}]}`. Replies to follow-up reads (deployment logs) may be
+//! part of a round; the shells send them after the first diagnosis.
+
+use std::path::{Path, PathBuf};
+
+use kudu_core::plan::{CleanupPlan, PlanKind, plan};
+use kudu_core::reads::{HttpReply, ReadId};
+use kudu_core::{Diagnosis, Session, Timestamp};
+use serde_json::Value;
+
+/// The cause that must lead for every captured scenario, by fixture file stem. Rounds with the
+/// deployment logs of unfinished deployments are expected to reach the refined answer; rounds
+/// without them, the first-round answer (a deployment silent for minutes is still "in progress"
+/// until its log shows it stopped).
+const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
+    // (fixture stem, first round, with follow-up logs)
+    ("healthy-linux", "healthy", "healthy"),
+    ("healthy-windows", "healthy", "healthy"),
+    (
+        "deploying-linux",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "deploying-windows",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "parallel-linux",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "parallel-windows",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "cancelled-retried-linux",
+        "cancelled-then-retried",
+        "cancelled-then-retried",
+    ),
+    (
+        "cancelled-retried-windows",
+        "cancelled-then-retried",
+        "cancelled-then-retried",
+    ),
+    ("stuck-linux-linux", "deployment-in-progress", "stale-lock"),
+    ("stale-lock-linux-linux", "stale-lock", "stale-lock"),
+    (
+        "stuck-windows-windows",
+        "deployment-in-progress",
+        "windows-lock-held",
+    ),
+    (
+        "stale-files-windows-windows",
+        "cancelled-then-retried",
+        "cancelled-then-retried",
+    ),
+    (
+        "status-lock-denied-linux",
+        "status-lock-denied",
+        "status-lock-denied",
+    ),
+    (
+        "status-lock-denied-windows",
+        "status-lock-denied",
+        "status-lock-denied",
+    ),
+    (
+        "run-from-package-url-linux",
+        "run-from-package-url",
+        "run-from-package-url",
+    ),
+    (
+        "run-from-package-url-windows",
+        "run-from-package-url",
+        "run-from-package-url",
+    ),
+    (
+        "autoswap-linux",
+        "autoswap-in-progress",
+        "autoswap-in-progress",
+    ),
+    (
+        "autoswap-windows",
+        "autoswap-in-progress",
+        "autoswap-in-progress",
+    ),
+    ("scan-underway-linux", "scan-underway", "scan-underway"),
+    ("partial-deploy-linux", "partial-deploy", "partial-deploy"),
+    ("partial-deploy-windows", "partial-deploy", "partial-deploy"),
+    (
+        "session-expired-linux",
+        "session-expired",
+        "session-expired",
+    ),
+    (
+        "session-expired-windows",
+        "session-expired",
+        "session-expired",
+    ),
+    ("hand-healthy-windows", "healthy", "healthy"),
+    (
+        "hand-deploying-linux",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    ("hand-stuck-linux", "deployment-in-progress", "stale-lock"),
+    (
+        "hand-stuck-windows",
+        "deployment-in-progress",
+        "windows-lock-held",
+    ),
+    (
+        "hand-run-from-package-linux",
+        "run-from-package-url",
+        "run-from-package-url",
+    ),
+    (
+        "hand-partial-deploy-linux",
+        "partial-deploy",
+        "partial-deploy",
+    ),
+    (
+        "hand-session-expired-windows",
+        "session-expired",
+        "session-expired",
+    ),
+    (
+        "hand-status-lock-denied-linux",
+        "status-lock-denied",
+        "status-lock-denied",
+    ),
+];
+
+struct Round {
+    now: Timestamp,
+    replies: Vec<(ReadId, String, HttpReply)>,
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    let mut files = vec![];
+    for dir in [fixtures_dir(), fixtures_dir().join("hand")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        files.extend(
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json")),
+        );
+    }
+    files.sort();
+    files
+}
+
+fn load(file: &Path) -> Round {
+    let text = std::fs::read_to_string(file).unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let now_text = fixture["now"].as_str().unwrap();
+    let now = Timestamp::parse_rfc3339(now_text)
+        .unwrap_or_else(|| panic!("{}: bad now {now_text}", file.display()));
+    let replies = fixture["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let headers = r["headers"]
+                .as_array()
+                .map(|hs| {
+                    hs.iter()
+                        .map(|h| {
+                            (
+                                h[0].as_str().unwrap().to_ascii_lowercase(),
+                                h[1].as_str().unwrap().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let reply = HttpReply {
+                status: u16::try_from(r["status"].as_u64().unwrap()).unwrap(),
+                content_type: r["content_type"].as_str().map(str::to_string),
+                body: r["body"].as_str().unwrap_or("").to_string(),
+                headers,
+                transport_error: None,
+            };
+            let read: ReadId = serde_json::from_value(r["read"].clone()).unwrap();
+            (read, r["path"].as_str().unwrap().to_string(), reply)
+        })
+        .collect();
+    Round { now, replies }
+}
+
+fn run(round: &Round) -> (Session, Diagnosis, CleanupPlan) {
+    let mut session = Session::new();
+    for (read, path, reply) in &round.replies {
+        session.ingest(read, path, reply);
+    }
+    let diagnosis = session.diagnose(round.now);
+    let plan = plan(&session, &diagnosis, PlanKind::Targeted);
+    (session, diagnosis, plan)
+}
+
+fn has_logs(round: &Round) -> bool {
+    round
+        .replies
+        .iter()
+        .any(|(r, _, _)| matches!(r, ReadId::DeploymentLog(_)))
+}
+
+/// Primary cause and confidence, every cause id, the lock state, the plan's steps (group,
+/// method, path) or why none is offered, and refused names.
+fn render(d: &Diagnosis, p: &CleanupPlan) -> String {
+    let mut out = String::new();
+    let primary = d.primary().unwrap();
+    out += &format!(
+        "primary: {} ({:?})\n",
+        primary.cause.as_str(),
+        primary.confidence
+    );
+    let ids: Vec<&str> = d.findings.iter().map(|f| f.cause.as_str()).collect();
+    out += &format!("causes: {}\n", ids.join(", "));
+    let lock = &d.lock;
+    out += &format!("lock: {:?}", lock.state);
+    if let Some(op) = &lock.holder_operation {
+        out += &format!(", held by '{op}'");
+    }
+    if let Some(secs) = lock.secs_left {
+        out += &format!(", {secs} s left");
+    }
+    if lock.windows_lock_file {
+        out += ", deployments.lock listed";
+    }
+    let blocking: Vec<&str> = lock
+        .others
+        .iter()
+        .filter(|o| o.blocking)
+        .map(|o| o.name.as_str())
+        .collect();
+    if !blocking.is_empty() {
+        out += &format!(", blocking: {}", blocking.join(" "));
+    }
+    out += "\n";
+    match &p.not_offered {
+        Some(why) => out += &format!("plan: none ({why})\n"),
+        None => {
+            out += "plan:\n";
+            for s in &p.steps {
+                let optional = if s.optional { " (optional)" } else { "" };
+                out += &format!(
+                    "  {} {} {}{optional}\n",
+                    s.group, s.request.method, s.request.path
+                );
+            }
+        }
+    }
+    for r in &p.refused {
+        out += &format!("refused: {}{:?} ({})\n", r.dir, r.name, r.reason);
+    }
+    out
+}
+
+fn check(scenario: &str, expect: &str) {
+    let file = [fixtures_dir(), fixtures_dir().join("hand")]
+        .iter()
+        .map(|dir| dir.join(format!("{scenario}.json")))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("no fixture named {scenario}"));
+    let (_, d, p) = run(&load(&file));
+    let actual = render(&d, &p);
+    let expect = expect.trim_start_matches('\n');
+    assert!(
+        actual == expect,
+        "{scenario}: rendering differs.\n--- expected\n{expect}\n--- actual (paste this)\n{actual}"
+    );
+}
+
+#[test]
+fn every_fixture_leads_with_its_expected_cause() {
+    let files = fixture_files();
+    assert!(!files.is_empty());
+    for file in files {
+        let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+        let Some((_, first, refined)) = EXPECTED_PRIMARY.iter().find(|(s, _, _)| *s == stem) else {
+            panic!("{stem}: add its expected primary cause to EXPECTED_PRIMARY");
+        };
+        let round = load(&file);
+        let expected = if has_logs(&round) { refined } else { first };
+        let (session, d, _) = run(&round);
+        let ids: Vec<&str> = d.findings.iter().map(|f| f.cause.as_str()).collect();
+        assert_eq!(
+            d.primary().unwrap().cause.as_str(),
+            *expected,
+            "{stem}: causes {ids:?}, warnings {:?}",
+            session.warnings
+        );
+    }
+}
+
+#[test]
+fn a_first_round_without_logs_asks_for_them_and_they_refine_it() {
+    let round = load(&fixtures_dir().join("hand/hand-stuck-linux.json"));
+    let first = Round {
+        now: round.now,
+        replies: round
+            .replies
+            .iter()
+            .filter(|(r, _, _)| !matches!(r, ReadId::DeploymentLog(_)))
+            .cloned()
+            .collect(),
+    };
+    let (session, d, p) = run(&first);
+    assert_eq!(
+        d.primary().unwrap().cause.as_str(),
+        "deployment-in-progress"
+    );
+    assert!(p.steps.is_empty());
+    let follow_up: Vec<ReadId> = session
+        .follow_up_reads()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(follow_up.len(), 2, "{follow_up:?}");
+    let (_, d, p) = run(&round);
+    assert_eq!(d.primary().unwrap().cause.as_str(), "stale-lock");
+    assert!(!p.steps.is_empty());
+}
+
+#[test]
+fn hand_stuck_linux() {
+    check(
+        "hand-stuck-linux",
+        r#"
+primary: stale-lock (Medium)
+causes: stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 1095 s left
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-3b9d0a7e/?recursive=true
+  2 DELETE /api/vfs/site/deployments/e51c9b2fe51c9b2fe51c9b2fe51c9b2f/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn hand_stuck_windows() {
+    check(
+        "hand-stuck-windows",
+        r#"
+primary: windows-lock-held (High)
+causes: windows-lock-held
+lock: Held, deployments.lock listed
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
+  2 DELETE /api/vfs/site/deployments/temp-5c6d7e8f/?recursive=true
+  2 DELETE /api/vfs/site/deployments/77ac0e1f77ac0e1f77ac0e1f77ac0e1f/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn hand_deploying_linux() {
+    check(
+        "hand-deploying-linux",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 1380 s left
+plan: none (deployment 9c41e0d2 by GITHUB_ZIP_DEPLOY (received 11:58:01 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn hand_healthy_windows() {
+    check(
+        "hand-healthy-windows",
+        r#"
+primary: healthy (High)
+causes: healthy, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+"#,
+    );
+}
+
+#[test]
+fn hand_run_from_package_linux() {
+    check(
+        "hand-run-from-package-linux",
+        r#"
+primary: run-from-package-url (High)
+causes: run-from-package-url
+lock: Free
+plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
+"#,
+    );
+}
+
+#[test]
+fn hand_partial_deploy_linux() {
+    check(
+        "hand-partial-deploy-linux",
+        r#"
+primary: partial-deploy (High)
+causes: partial-deploy, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+"#,
+    );
+}
+
+#[test]
+fn hand_session_expired_windows() {
+    check(
+        "hand-session-expired-windows",
+        r#"
+primary: session-expired (High)
+causes: session-expired
+lock: Unknown
+plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
+"#,
+    );
+}
+
+#[test]
+fn hand_status_lock_denied_linux() {
+    check(
+        "hand-status-lock-denied-linux",
+        r#"
+primary: status-lock-denied (High)
+causes: status-lock-denied
+lock: Free, blocking: status.lock
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/status.lock
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_autoswap_linux() {
+    check(
+        "autoswap-linux",
+        r#"
+primary: autoswap-in-progress (High)
+causes: autoswap-in-progress
+lock: Free, blocking: autoswap.lock
+plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
+"#,
+    );
+}
+
+#[test]
+fn sim_autoswap_windows() {
+    check(
+        "autoswap-windows",
+        r#"
+primary: autoswap-in-progress (High)
+causes: autoswap-in-progress
+lock: Free, blocking: autoswap.lock
+plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
+"#,
+    );
+}
+
+#[test]
+fn sim_cancelled_retried_linux() {
+    check(
+        "cancelled-retried-linux",
+        r#"
+primary: cancelled-then-retried (Medium)
+causes: cancelled-then-retried, no-lock-found
+lock: Free
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_cancelled_retried_windows() {
+    check(
+        "cancelled-retried-windows",
+        r#"
+primary: cancelled-then-retried (Medium)
+causes: cancelled-then-retried, no-lock-found
+lock: Free
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/a775d3e44e6346af804fe5a3de3becbc/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn sim_deploying_linux() {
+    check(
+        "deploying-linux",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 1434 s left
+plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_deploying_windows() {
+    check(
+        "deploying-windows",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, deployments.lock listed
+plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_healthy_linux() {
+    check(
+        "healthy-linux",
+        r#"
+primary: healthy (High)
+causes: healthy, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+"#,
+    );
+}
+
+#[test]
+fn sim_healthy_windows() {
+    check(
+        "healthy-windows",
+        r#"
+primary: healthy (High)
+causes: healthy, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+"#,
+    );
+}
+
+#[test]
+fn sim_parallel_linux() {
+    check(
+        "parallel-linux",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress, parallel-deployments
+lock: Live, held by 'Performing continuous deployment', 1469 s left
+plan: none (deployment 36585272 by GITHUB_ZIP_DEPLOY (received 22:21:40 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_parallel_windows() {
+    check(
+        "parallel-windows",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, deployments.lock listed
+plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_partial_deploy_linux() {
+    check(
+        "partial-deploy-linux",
+        r#"
+primary: partial-deploy (High)
+causes: partial-deploy, no-lock-found
+lock: Free
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_partial_deploy_windows() {
+    check(
+        "partial-deploy-windows",
+        r#"
+primary: partial-deploy (High)
+causes: partial-deploy, no-lock-found
+lock: Free
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn sim_run_from_package_url_linux() {
+    check(
+        "run-from-package-url-linux",
+        r#"
+primary: run-from-package-url (High)
+causes: run-from-package-url
+lock: Free
+plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
+"#,
+    );
+}
+
+#[test]
+fn sim_run_from_package_url_windows() {
+    check(
+        "run-from-package-url-windows",
+        r#"
+primary: run-from-package-url (High)
+causes: run-from-package-url
+lock: Free
+plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
+"#,
+    );
+}
+
+#[test]
+fn sim_scan_underway_linux() {
+    check(
+        "scan-underway-linux",
+        r#"
+primary: scan-underway (High)
+causes: scan-underway
+lock: Live, held by 'Performing malware scan', 1379 s left
+plan: none (A malware scan holds the deployment lock; wait for it to finish instead of cleaning up.)
+"#,
+    );
+}
+
+#[test]
+fn sim_session_expired_linux() {
+    check(
+        "session-expired-linux",
+        r#"
+primary: session-expired (High)
+causes: session-expired
+lock: Unknown
+plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
+"#,
+    );
+}
+
+#[test]
+fn sim_session_expired_windows() {
+    check(
+        "session-expired-windows",
+        r#"
+primary: session-expired (High)
+causes: session-expired
+lock: Unknown
+plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
+"#,
+    );
+}
+
+#[test]
+fn sim_stale_files_windows_windows() {
+    check(
+        "stale-files-windows-windows",
+        r#"
+primary: cancelled-then-retried (Medium)
+causes: cancelled-then-retried, no-lock-found
+lock: Free, deployments.lock listed
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/a775d3e44e6346af804fe5a3de3becbc/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-531069b7/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn sim_stale_lock_linux_linux() {
+    check(
+        "stale-lock-linux-linux",
+        r#"
+primary: stale-lock (High)
+causes: stale-lock
+lock: Expired, held by 'Performing continuous deployment', -9362 s left
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_status_lock_denied_linux() {
+    check(
+        "status-lock-denied-linux",
+        r#"
+primary: status-lock-denied (High)
+causes: status-lock-denied
+lock: Free, blocking: status.lock
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/status.lock
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_stuck_linux_linux() {
+    check(
+        "stuck-linux-linux",
+        r#"
+primary: deployment-in-progress (Medium)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 1093 s left
+plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_stuck_windows_windows() {
+    check(
+        "stuck-windows-windows",
+        r#"
+primary: deployment-in-progress (Medium)
+causes: deployment-in-progress
+lock: Live, deployments.lock listed
+plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
