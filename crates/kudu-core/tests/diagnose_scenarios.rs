@@ -140,6 +140,23 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "status-lock-denied",
         "status-lock-denied",
     ),
+    // Simulator rounds with the follow-up log reads (top level, then the children of the
+    // newest line), captured by hand from the same scenarios.
+    (
+        "hand-sim-stuck-linux-logs",
+        "deployment-in-progress",
+        "stale-lock",
+    ),
+    (
+        "hand-sim-stuck-windows-logs",
+        "deployment-in-progress",
+        "windows-lock-held",
+    ),
+    (
+        "hand-sim-deploying-linux-logs",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
 ];
 
 struct Round {
@@ -783,6 +800,59 @@ primary: deployment-in-progress (Medium)
 causes: deployment-in-progress
 lock: Live, deployments.lock listed
 plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn hand_sim_stuck_linux_logs() {
+    check(
+        "hand-sim-stuck-linux-logs",
+        r#"
+primary: stale-lock (Medium)
+causes: stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 1093 s left
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn hand_sim_stuck_windows_logs() {
+    check(
+        "hand-sim-stuck-windows-logs",
+        r#"
+primary: windows-lock-held (High)
+causes: windows-lock-held
+lock: Held, deployments.lock listed
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
+  2 DELETE /api/vfs/site/deployments/a775d3e44e6346af804fe5a3de3becbc/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn hand_sim_deploying_linux_logs() {
+    check(
+        "hand-sim-deploying-linux-logs",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 1434 s left
+plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
 }

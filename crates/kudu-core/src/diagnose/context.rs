@@ -325,6 +325,42 @@ fn infer_personality(s: &Session) -> Personality {
     }
 }
 
+/// What a deployment's log says about its activity.
+struct DeploymentLog {
+    /// The newest line, top-level or child.
+    last_line: Option<Timestamp>,
+    /// False when the newest top-level line has children that were not read: a build streams
+    /// its output into children, so the top level alone stays quiet while it works.
+    conclusive: bool,
+}
+
+/// The log of deployment `id` as read so far: `Session::logs[id]` holds the top-level lines and
+/// `Session::logs["<id>/<entry id>"]` the children of one entry (see
+/// `Session::follow_up_reads`).
+fn deployment_log(session: &Session, id: &str) -> Option<DeploymentLog> {
+    let top = session.logs.get(id).and_then(Observed::value)?;
+    let prefix = format!("{id}/");
+    let children = session
+        .logs
+        .iter()
+        .filter(|(key, _)| key.starts_with(&prefix))
+        .filter_map(|(_, o)| o.value())
+        .flatten();
+    let last_line = top.iter().chain(children).filter_map(|e| e.time).max();
+    let newest_top = top.iter().max_by_key(|e| e.time);
+    let conclusive = match newest_top {
+        Some(e) if e.has_details => session
+            .logs
+            .get(&format!("{id}/{}", e.id))
+            .is_some_and(|o| matches!(o, Observed::Value(_) | Observed::Missing)),
+        _ => true,
+    };
+    Some(DeploymentLog {
+        last_line,
+        conclusive,
+    })
+}
+
 /// A `temp-` record's real record begins within this long after it (Kudu creates the temp item
 /// when it takes the lock, and the real one once the artifact is fetched).
 const TEMP_PAIR_SECS: i64 = 5 * 60;
@@ -371,23 +407,21 @@ fn judge_running(
             d.status.is_running() || (matches!(d.status, DeployStatus::Unknown(_)) && !d.complete)
         })
         .map(|d| {
-            let log =
-                d.id.as_ref()
-                    .and_then(|id| session.logs.get(id))
-                    .and_then(Observed::value);
-            let last_log = log.and_then(|entries| entries.iter().filter_map(|e| e.time).max());
+            let log = d.id.as_deref().and_then(|id| deployment_log(session, id));
+            let last_log = log.as_ref().and_then(|l| l.last_line);
             let record_time = [d.received, d.started].into_iter().flatten().max();
             let last_activity = [record_time, last_log].into_iter().flatten().max();
-            let hung = match (last_log, last_activity) {
-                (Some(_), Some(t)) => t.secs_until(now) > LOG_SILENCE_SECS,
-                (None, Some(t)) => t.secs_until(now) > HUNG_AFTER_SECS,
+            let conclusive = log.as_ref().is_some_and(|l| l.conclusive);
+            let hung = match (conclusive, last_activity) {
+                (true, Some(t)) => t.secs_until(now) > LOG_SILENCE_SECS,
+                (false, Some(t)) => t.secs_until(now) > HUNG_AFTER_SECS,
                 // No time at all: we cannot prove a hang, so treat it as alive.
                 (_, None) => false,
             };
             RunningDeployment {
                 deployment: d.clone(),
                 last_activity,
-                log_read: log.is_some(),
+                log_read: conclusive,
                 hung,
             }
         })

@@ -95,7 +95,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         .collect();
     if let Some(r) = unconfirmed.first() {
         evidence.push(Evidence::new(
-            "/api/deployments/{id}/log",
+            &format!("/api/deployments/{}/log", r.id()),
             format!(
                 "{} has shown no change for {}; its log has not been read yet, and it tells a \
                  slow deployment from a hung one.",

@@ -32,10 +32,13 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                 .map(|l| &l.message);
         if let Some(t) = text.or(from_log) {
             evidence.push(Evidence::new(
-                if text.is_some() {
-                    "/api/deployments"
+                &if text.is_some() {
+                    "/api/deployments".to_string()
                 } else {
-                    "/api/deployments/{id}/log"
+                    format!(
+                        "/api/deployments/{}/log",
+                        d.id.as_deref().unwrap_or_default()
+                    )
                 },
                 format!(
                     "{} ended as '{}': \"{}\"",

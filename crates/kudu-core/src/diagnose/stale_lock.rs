@@ -37,10 +37,10 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             })
             .unwrap_or_default();
         evidence.push(Evidence::new(
-            if r.log_read {
-                "/api/deployments/{id}/log"
+            &if r.log_read {
+                format!("/api/deployments/{}/log", r.id())
             } else {
-                "/api/deployments"
+                "/api/deployments".to_string()
             },
             format!(
                 "{} is still '{}'{silent}.",
