@@ -1,0 +1,234 @@
+//! The extension in real Chromium against the simulator: where the loader injects itself, and
+//! that the app mounts wherever it runs (in the SCM page, in the extension page when the page's
+//! CSP forbids wasm, and as the standalone page).
+
+use kudu_e2e::{E2e, browser_sim_config, run, run_with_extension, shipped_extension_dir, site_url};
+use serde_json::json;
+
+/// Every SCM host form of kudu-facts §6.
+const SCM_HOSTS: [&str; 7] = [
+    "myapp.scm.azurewebsites.net",
+    "myapp-staging.scm.azurewebsites.net",
+    "myapp-ds27dh7271aah175.scm.westus-01.azurewebsites.net",
+    "myapp.scm.azurewebsites.us",
+    "myapp.scm.chinacloudsites.cn",
+    "myapp.scm.myase.appserviceenvironment.net",
+    "myapp.scm.myase.p.azurewebsites.net",
+];
+
+/// The apps' own sites (and other non-SCM hosts) under the same suffixes: never injected.
+const APP_HOSTS: [&str; 6] = [
+    "myapp.azurewebsites.net",
+    "myapp-staging.azurewebsites.net",
+    "myapp-ds27dh7271aah175.westus-01.azurewebsites.net",
+    "myapp.azurewebsites.us",
+    "myapp.myase.appserviceenvironment.net",
+    // `scm` in the wrong place: a name that merely contains it.
+    "scm.myapp.azurewebsites.net",
+];
+
+/// The loader mounted the app in the page: the wasm loaded and `mount` returned.
+async fn assert_mounted_in_page(e2e: &E2e) -> anyhow::Result<()> {
+    let launcher = e2e.launcher().await?;
+    assert_eq!(launcher.text().await?, "409 Doctor");
+    let mode = e2e
+        .launcher_attr("data-mode", |mode| !mode.is_empty())
+        .await?;
+    assert_eq!(mode, "in-page", "the app did not mount in the page");
+    let rendered = e2e
+        .in_shadow("return root?.querySelector('.app')?.childElementCount ?? 0;")
+        .await?;
+    assert!(
+        rendered.as_u64().is_some_and(|count| count > 0),
+        "the app rendered nothing into its container"
+    );
+    let hosts = e2e
+        .client
+        .execute(
+            "return document.querySelectorAll('#kudu-doctor-host').length;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(hosts, json!(1), "one loader per page");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_on_a_classic_scm_host() -> anyhow::Result<()> {
+    run(
+        "injected-classic",
+        browser_sim_config()?,
+        |e2e| async move {
+            e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+                .await?;
+            let state = e2e.launcher().await?.attr("data-state").await?;
+            assert!(
+                state.is_some(),
+                "the launcher has a data-state from the start"
+            );
+            assert_mounted_in_page(&e2e).await
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_on_a_regional_unique_host() -> anyhow::Result<()> {
+    run(
+        "injected-regional",
+        browser_sim_config()?,
+        |e2e| async move {
+            e2e.goto(&site_url(
+                "myapp-ds27dh7271aah175.scm.westus-01.azurewebsites.net",
+                "/",
+            ))
+            .await?;
+            assert_mounted_in_page(&e2e).await
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_on_a_slot() -> anyhow::Result<()> {
+    run("injected-slot", browser_sim_config()?, |e2e| async move {
+        e2e.goto(&site_url("myapp-staging.scm.azurewebsites.net", "/"))
+            .await?;
+        assert_mounted_in_page(&e2e).await
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_on_every_scm_host_form() -> anyhow::Result<()> {
+    run(
+        "injected-every-form",
+        browser_sim_config()?,
+        |e2e| async move {
+            for host in SCM_HOSTS {
+                e2e.goto(&site_url(host, "/")).await?;
+                e2e.launcher()
+                    .await
+                    .map_err(|error| error.context(format!("no launcher on {host}")))?;
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_injected_on_the_apps_own_sites() -> anyhow::Result<()> {
+    run(
+        "not-injected-app-sites",
+        browser_sim_config()?,
+        |e2e| async move {
+            for host in APP_HOSTS {
+                e2e.goto(&site_url(host, "/")).await?;
+                e2e.wait_loaded().await?;
+                // Content scripts run by document_idle, at the latest just after `load`; give a
+                // late one time to show itself before concluding it is absent.
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                assert!(!e2e.has_loader_host().await?, "the loader ran on {host}");
+            }
+            // The same browser does inject on an SCM host: the absence above is not a dead
+            // extension.
+            e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+                .await?;
+            e2e.launcher().await?;
+            Ok(())
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_page_csp_still_gets_a_launcher_that_opens_the_extension_page() -> anyhow::Result<()>
+{
+    let mut config = browser_sim_config()?;
+    config.strict_csp = true;
+    run("strict-csp-extension-page", config, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        let mode = e2e
+            .launcher_attr("data-mode", |mode| !mode.is_empty())
+            .await?;
+        assert_eq!(
+            mode, "extension-page",
+            "wasm should not compile under the strict CSP"
+        );
+
+        e2e.launcher().await?.click().await?;
+        let wanted = "/doctor.html?site=https%3A%2F%2Fmyapp.scm.azurewebsites.net";
+        let title = "409 Doctor: myapp.scm.azurewebsites.net";
+        // The title is doctor.js's: the page loaded and accepted the site.
+        let tab = e2e
+            .wait_for("the extension page's tab", || async {
+                let tabs = e2e.tabs().await?;
+                Ok(tabs.into_iter().find(|tab| {
+                    tab.url.starts_with("chrome-extension://")
+                        && tab.url.ends_with(wanted)
+                        && tab.title == title
+                }))
+            })
+            .await?;
+        // Chromedriver cannot attach to that tab (see `E2e::tabs`); open the same URL in the
+        // session's own tab to see the app mount there.
+        e2e.goto(&tab.url).await?;
+        assert_eq!(e2e.client.title().await?, title);
+        e2e.page_element(r#"#app [data-testid="kudu-doctor"]"#)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_page_mounts() -> anyhow::Result<()> {
+    run("standalone-page", browser_sim_config()?, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/doctor/"))
+            .await?;
+        e2e.page_element(r#"#app [data-testid="kudu-doctor"]"#)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The shipped build keeps its shadow root closed and leaves nothing on the page's `window`:
+/// a script on the SCM page can neither look inside nor call into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_build_is_closed_to_page_scripts() -> anyhow::Result<()> {
+    let shipped = shipped_extension_dir()?;
+    run_with_extension(
+        "shipped-closed",
+        browser_sim_config()?,
+        &shipped,
+        |e2e| async move {
+            e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+                .await?;
+            e2e.wait_for("the loader's host element", || async {
+                Ok(e2e.has_loader_host().await?.then_some(()))
+            })
+            .await?;
+            let seen_by_page = e2e
+                .client
+                .execute(
+                    "const host = document.getElementById('kudu-doctor-host');
+                 return {
+                   shadowRoot: host.shadowRoot === null,
+                   globals: Object.keys(window).filter((key) => /kudu/i.test(key)),
+                   children: host.childElementCount,
+                 };",
+                    vec![],
+                )
+                .await?;
+            assert_eq!(
+                seen_by_page,
+                json!({ "shadowRoot": true, "globals": [], "children": 0 })
+            );
+            Ok(())
+        },
+    )
+    .await
+}
