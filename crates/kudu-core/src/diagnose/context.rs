@@ -1,8 +1,8 @@
 //! Facts derived once from a [`Session`] and shared by every cause detector: the personality,
 //! the deployments and which of them are really progressing, the timeline and the lock report.
 //!
-//! Detectors read only from here, so a rule such as "a deployment silent for 10 minutes is
-//! hung" is decided in one place and every cause agrees on it.
+//! Detectors read only from here, so a rule such as "a deployment whose log is silent for 5 minutes
+//! is hung" is decided in one place and every cause agrees on it.
 
 use crate::diagnose::timeline::died_mid_deploy;
 use crate::diagnose::wording;
@@ -38,7 +38,8 @@ pub(crate) struct RunningDeployment {
     pub(crate) deployment: Deployment,
     /// The newest of received, started and (when read) the last log line.
     pub(crate) last_activity: Option<Timestamp>,
-    /// Whether `last_activity` includes the deployment log.
+    /// Whether its log was read far enough to tell when it last grew (the top level, and the
+    /// children of the newest line when it has any).
     pub(crate) log_read: bool,
     pub(crate) hung: bool,
 }

@@ -245,6 +245,46 @@ mod tests {
     }
 
     #[test]
+    fn a_quiet_top_level_with_unread_children_is_not_conclusive() {
+        let mut build = log_line(at(11, 45, 5), "Running oryx build...");
+        build.id = "c332f4ce-0716-4a3f-ae07-b1fe3aaf572b".into();
+        build.has_details = true;
+        let site = || {
+            Site::linux()
+                .linux_lock("Performing continuous deployment", at(11, 45, 0))
+                .deployment(deployment(
+                    "b0b0",
+                    DeployStatus::Building,
+                    "GitHub",
+                    at(11, 45, 1),
+                    None,
+                ))
+                .log("b0b0", vec![build.clone()])
+        };
+        let f = detect(&Context::new(&site().build(), at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        // The children show the build is still writing: progressing, and now certain.
+        let s = site()
+            .log(
+                "b0b0/c332f4ce-0716-4a3f-ae07-b1fe3aaf572b",
+                vec![log_line(at(11, 59, 40), "Copying file")],
+            )
+            .build();
+        assert_eq!(
+            detect(&Context::new(&s, at(12, 0, 0))).unwrap().confidence,
+            Confidence::High
+        );
+        // The children stopped ten minutes ago: hung.
+        let s = site()
+            .log(
+                "b0b0/c332f4ce-0716-4a3f-ae07-b1fe3aaf572b",
+                vec![log_line(at(11, 50, 0), "Copying file")],
+            )
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
     fn a_quiet_deployment_whose_log_is_unread_is_only_probable() {
         let s = Site::linux()
             .linux_lock("Performing continuous deployment", at(11, 52, 0))
