@@ -1,13 +1,19 @@
 //! `kudu-doctor`: the native command line of Kudu Doctor.
 //!
-//! For now it has one subcommand, `parse`, which runs the core's tolerant parsers on a saved
-//! Kudu reply and prints the normalised result as JSON: a way to check what Kudu Doctor makes
-//! of a real site's answers, and a stable contract for scripts. Each subcommand lives in its
-//! own module under `commands/`; `main` only dispatches and turns outcomes into exit codes.
+//! `parse` runs the core's tolerant parsers on a saved Kudu reply and prints the normalised
+//! result as JSON. `diagnose` reads a live SCM site the way the wizard does and prints the
+//! diagnosis; `wait` is the CI guard that blocks until a deployment would not get 409. Each
+//! subcommand lives in its own module under `commands/`; `main` only dispatches and turns
+//! outcomes into exit codes. HTTP lives in `scm`, the read-ingest-diagnose round in
+//! `site_round`.
 
 mod commands;
+mod duration_arg;
 mod exit_code;
 mod report;
+mod scm;
+mod site_round;
+mod terminal_report;
 
 use std::process::ExitCode;
 
@@ -17,9 +23,41 @@ const HELP: &str = "\
 kudu-doctor: diagnose HTTP 409 Conflict on Azure App Service deployments (Kudu)
 
 USAGE:
+    kudu-doctor diagnose URL [--json]
+                                   Read a live SCM site and print the diagnosis
+    kudu-doctor wait URL [--timeout 15m] [--interval 5s]
+                                   Block until a deployment would not get 409 (for CI)
     kudu-doctor parse KIND FILE    Parse a saved Kudu reply and print it as JSON
     kudu-doctor --help             Show this help
     kudu-doctor --version          Show the version
+
+URL is the SCM (Kudu) site's root: https://<app>.scm.azurewebsites.net (http:// is accepted
+for local simulators). Requests go to that host only; redirects are not followed.
+
+CREDENTIALS (environment only, never on the command line):
+    KUDU_USERNAME, KUDU_PASSWORD   publishing credentials (user '$<app>'), sent as Basic auth
+    KUDU_BEARER_TOKEN              an access token (az account get-access-token), as Bearer
+With none set, no Authorization header is sent. The ARRAffinity cookies from the first reply
+are sent back on every later request, so all reads reach the same instance. Each request
+times out after 20 s; broken connections and 429/502/503/504 are retried twice (1 s, 2 s).
+
+DIAGNOSE:
+    Prints the primary cause with its evidence and what to do, other findings, the lock, recent
+    deployments, the targeted cleanup plan (shown, not run) and warnings. With --json:
+    {\"site\", \"now\", \"primary\": \"<cause id>\", \"causes\": [\"<cause id>\", ...],
+     \"personality\", \"clear\", \"blocked_by\": [...], \"findings\", \"lock\", \"timeline\",
+     \"warnings\", \"plan\"}
+    Cause ids: session-expired, run-from-package-url, autoswap-in-progress, scan-underway,
+    deployment-in-progress, status-lock-denied, cancelled-then-retried, stale-lock,
+    windows-lock-held, partial-deploy, restart-raced-deployment, parallel-deployments,
+    client-self-collision, healthy, no-lock-found.
+
+WAIT:
+    Re-diagnoses every --interval until the site is clear: no deployment lock is live, held or
+    orphaned, /api/isdeploying is not True and /api/deployments/latest is not 202 (and no
+    autoswap runs). A Linux lock past its expiry does not count by itself; if Kudu still
+    honours it, isdeploying says True and that counts. Progress goes to stderr; the final
+    line to stdout.
 
 KIND (what FILE holds):
     deployments   GET /api/deployments (a list) or one deployment record
@@ -52,9 +90,14 @@ Fields that could not be used are reported on stderr as warnings
 (`kudu-doctor: warning: FILE: FIELD: PROBLEM`) and do not change the exit code.
 
 EXIT CODES:
-    0    parsed; the JSON is on stdout
-    2    FILE could not be read or used; one line on stderr names the file, the field and
-         the problem (`kudu-doctor: FILE: FIELD: PROBLEM`)
+    0    parse: parsed; diagnose: the report is on stdout; wait: the site is clear
+    1    the site could not be reached, or another error (one line on stderr)
+    2    parse: FILE could not be read or used; one line on stderr names the file, the field
+         and the problem (`kudu-doctor: FILE: FIELD: PROBLEM`)
+    3    wait: still busy when --timeout ran out; the message says what holds it and, when the
+         lock looks stuck, points at the wizard and `kudu-doctor diagnose`
+    4    the site asked for a sign-in (401, 403, a login page or a redirect): set the
+         credential variables above (diagnose still prints its report first)
     64   usage error (unknown subcommand or KIND, wrong number of arguments)
     74   the result could not be written to stdout
 ";
@@ -68,6 +111,8 @@ fn main() -> ExitCode {
             report::stdout_line(&format!("kudu-doctor {}", env!("CARGO_PKG_VERSION")))
         }
         Some("parse") => commands::parse::run(&args[1..]),
+        Some("diagnose") => commands::diagnose::run(&args[1..]),
+        Some("wait") => commands::wait::run(&args[1..]),
         Some(other) => Err(Failure::usage(format!("unknown subcommand '{other}'"))),
     };
     match outcome {

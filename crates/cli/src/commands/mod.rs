@@ -1,3 +1,5 @@
 //! One module per subcommand; each exposes `run(args) -> Result<(), Failure>`.
 
+pub mod diagnose;
 pub mod parse;
+pub mod wait;

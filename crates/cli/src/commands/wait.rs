@@ -1,0 +1,201 @@
+//! `kudu-doctor wait URL [--timeout 15m] [--interval 5s]`: the step before a deploy in CI.
+//! Re-diagnoses the site until a deployment could start without a 409 (see
+//! [`crate::site_round::Round::blockers`] for what "clear" means), printing what it waits for.
+
+use std::time::{Duration, Instant};
+
+use crate::duration_arg;
+use crate::exit_code::{FAILURE, Failure, TIMEOUT, USAGE};
+use crate::report;
+use crate::site_round::{Round, connect, diagnose_site};
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+
+struct Options<'a> {
+    url: &'a str,
+    timeout: Duration,
+    interval: Duration,
+}
+
+fn options(args: &[String]) -> Result<Options<'_>, Failure> {
+    let mut url = None;
+    let mut timeout = DEFAULT_TIMEOUT;
+    let mut interval = DEFAULT_INTERVAL;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        match flag {
+            "--timeout" | "--interval" => {
+                let value = match inline {
+                    Some(v) => v,
+                    None => rest
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| Failure::usage(format!("{flag} needs a duration")))?,
+                };
+                let d = duration_arg::parse(&value)
+                    .map_err(|e| Failure::usage(format!("{flag}: {e}")))?;
+                if flag == "--timeout" {
+                    timeout = d;
+                } else if d.is_zero() {
+                    return Err(Failure::usage("--interval must be more than 0"));
+                } else {
+                    interval = d;
+                }
+            }
+            f if f.starts_with('-') => {
+                return Err(Failure::usage(format!(
+                    "wait: unknown option '{}'",
+                    kudu_core::parse::one_line(f, 40)
+                )));
+            }
+            _ if url.is_some() => return Err(Failure::usage("wait takes one SCM URL")),
+            _ => url = Some(arg.as_str()),
+        }
+    }
+    let url = url.ok_or_else(|| {
+        Failure::new(
+            USAGE,
+            "wait needs the SCM URL, such as https://<app>.scm.azurewebsites.net",
+        )
+    })?;
+    Ok(Options {
+        url,
+        timeout,
+        interval,
+    })
+}
+
+/// Runs the subcommand on `args` (everything after `wait`).
+pub fn run(args: &[String]) -> Result<(), Failure> {
+    let options = options(args)?;
+    let client = connect(options.url)?;
+    let origin = client.origin().as_str().to_string();
+    let started = Instant::now();
+    let deadline = started + options.timeout;
+    progress(&format!(
+        "waiting until {origin} is free to deploy (timeout {}, checking every {})",
+        duration_arg::show(options.timeout),
+        duration_arg::show(options.interval)
+    ));
+    loop {
+        let (blockers, last_round) = match diagnose_site(&client) {
+            Ok(round) => {
+                if round.needs_sign_in() {
+                    return Err(round.auth_failure(&client));
+                }
+                (round.blockers(), Some(round))
+            }
+            // The site answered the warm-up, so a round without any answer is a blip (a Kudu
+            // restart, a front-end hiccup); keep waiting.
+            Err(failure) if failure.code == FAILURE => (vec![failure.message], None),
+            Err(failure) => return Err(failure),
+        };
+        if blockers.is_empty() {
+            return report::stdout_line(&format!(
+                "kudu-doctor: {origin} is clear: nothing is deploying and no lock is held \
+                 (waited {})",
+                duration_arg::show_secs(secs(started.elapsed()))
+            ));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(timed_out(
+                &origin,
+                options.timeout,
+                &blockers,
+                last_round.as_ref(),
+            ));
+        }
+        let left = deadline - now;
+        progress(&format!(
+            "busy: {}; {} left",
+            blockers.join("; "),
+            duration_arg::show_secs(secs(left))
+        ));
+        std::thread::sleep(options.interval.min(left));
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn progress(text: &str) {
+    report::note(&format!("kudu-doctor: {text}"));
+}
+
+/// The exit-3 failure; a stuck-looking lock gets a pointer to the tools that clear it.
+fn timed_out(
+    origin: &str,
+    timeout: Duration,
+    blockers: &[String],
+    round: Option<&Round>,
+) -> Failure {
+    let pointer = format!(
+        "open {origin}/ in a browser with Kudu Doctor installed, or run `kudu-doctor diagnose \
+         {origin}`"
+    );
+    let advice = match round {
+        Some(r) if r.looks_stuck() => {
+            let cause = r
+                .diagnosis
+                .primary()
+                .map(|f| f.cause.as_str())
+                .unwrap_or("unknown");
+            format!(
+                "The lock looks stuck (cause: {cause}); waiting longer will not help. To see \
+                 why and clear it safely, {pointer}."
+            )
+        }
+        _ => format!("To see what it is doing, {pointer}."),
+    };
+    Failure::new(
+        TIMEOUT,
+        format!(
+            "timed out after {}: {origin} is still busy: {}. {advice}",
+            duration_arg::show(timeout),
+            blockers.join("; ")
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_take_both_flag_forms_and_defaults() {
+        let a = args(&["https://a.scm.azurewebsites.net", "--timeout", "2m"]);
+        let o = options(&a).unwrap();
+        assert_eq!(o.timeout, Duration::from_secs(120));
+        assert_eq!(o.interval, DEFAULT_INTERVAL);
+        let a = args(&["--interval=500ms", "https://a.scm.azurewebsites.net"]);
+        let o = options(&a).unwrap();
+        assert_eq!(o.interval, Duration::from_millis(500));
+        assert_eq!(o.timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn bad_options_are_usage_errors() {
+        for a in [
+            &[][..],
+            &["https://a", "--timeout"][..],
+            &["https://a", "--timeout", "soon"][..],
+            &["https://a", "--interval", "0s"][..],
+            &["https://a", "https://b"][..],
+            &["https://a", "--force"][..],
+        ] {
+            let failure = options(&args(a)).err().unwrap();
+            assert_eq!(failure.code, USAGE, "{a:?}");
+        }
+    }
+}
