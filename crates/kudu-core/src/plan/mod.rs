@@ -61,8 +61,10 @@ impl StepKind {
 }
 
 /// What must still hold right before a step runs. The shell re-reads what it names.
-#[derive(Clone, PartialEq, Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+///
+/// Serialises as `{"kind": "still-listed", "dir": …, "name": …}`; `All` as
+/// `{"kind": "all", "all": [...]}` (serde cannot tag a newtype variant holding a list).
+#[derive(Clone, PartialEq, Debug)]
 pub enum Precondition {
     None,
     /// The Linux lock is still held by the same operation since the same time (or still absent).
@@ -72,7 +74,8 @@ pub enum Precondition {
     },
     /// `isdeploying` is False and `latest` is not 202 (Linux), or `latest` is not 202 (Windows).
     NotDeploying,
-    /// The newest deployment is still this one with this status.
+    /// The newest deployment (the first entry of `/api/deployments`) is still this one with
+    /// this status.
     LatestUnchanged {
         id: Option<String>,
         status: String,
@@ -90,7 +93,62 @@ pub enum Precondition {
         deployment_id: String,
         last_line: Option<Timestamp>,
     },
+    /// Every one of these.
     All(Vec<Precondition>),
+}
+
+impl Serialize for Precondition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(tag = "kind", rename_all = "kebab-case")]
+        enum Wire<'a> {
+            None,
+            LockUnchanged {
+                holder_operation: &'a Option<String>,
+                acquired: &'a Option<Timestamp>,
+            },
+            NotDeploying,
+            LatestUnchanged {
+                id: &'a Option<String>,
+                status: &'a str,
+            },
+            StillListed {
+                dir: &'a str,
+                name: &'a str,
+            },
+            BackupVerified,
+            LogUnchanged {
+                deployment_id: &'a str,
+                last_line: &'a Option<Timestamp>,
+            },
+            All {
+                all: &'a [Precondition],
+            },
+        }
+        let wire = match self {
+            Precondition::None => Wire::None,
+            Precondition::LockUnchanged {
+                holder_operation,
+                acquired,
+            } => Wire::LockUnchanged {
+                holder_operation,
+                acquired,
+            },
+            Precondition::NotDeploying => Wire::NotDeploying,
+            Precondition::LatestUnchanged { id, status } => Wire::LatestUnchanged { id, status },
+            Precondition::StillListed { dir, name } => Wire::StillListed { dir, name },
+            Precondition::BackupVerified => Wire::BackupVerified,
+            Precondition::LogUnchanged {
+                deployment_id,
+                last_line,
+            } => Wire::LogUnchanged {
+                deployment_id,
+                last_line,
+            },
+            Precondition::All(all) => Wire::All { all },
+        };
+        wire.serialize(serializer)
+    }
 }
 
 /// The exact HTTP request of a step, relative to the SCM origin.

@@ -219,6 +219,23 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_serialises_with_nested_preconditions() {
+        let s = stuck_linux();
+        let p = plan(&s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted);
+        let json = serde_json::to_value(&p).unwrap();
+        let guard = &json["steps"][2]["precondition"];
+        assert_eq!(guard["kind"], "all");
+        assert_eq!(guard["all"][0]["kind"], "backup-verified");
+        assert!(
+            guard["all"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["kind"] == "lock-unchanged")
+        );
+    }
+
+    #[test]
     fn a_progressing_deployment_gets_no_plan() {
         let s = Site::linux()
             .linux_lock("Performing continuous deployment", at(11, 58, 0))
