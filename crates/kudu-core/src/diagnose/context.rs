@@ -262,9 +262,14 @@ impl<'a> Context<'a> {
             .map(|l| &l.deployment)
     }
 
-    /// The newest deployment by begin time.
+    /// The newest deployment by begin time; on a tie the real record rather than its `temp-`
+    /// twin (Kudu stamps both with the same second).
     pub(crate) fn newest(&self) -> Option<&Deployment> {
-        self.timeline.entries.last().map(|e| &e.deployment)
+        self.timeline
+            .entries
+            .iter()
+            .max_by_key(|e| (e.begin, !e.deployment.temp))
+            .map(|e| &e.deployment)
     }
 
     /// Names of the core reads that failed or were not made, for confidence and wording.

@@ -74,8 +74,8 @@ pub enum Precondition {
     },
     /// `isdeploying` is False and `latest` is not 202 (Linux), or `latest` is not 202 (Windows).
     NotDeploying,
-    /// The newest deployment (the first entry of `/api/deployments`) is still this one with
-    /// this status.
+    /// The newest deployment (latest received time; a real record before its `temp-` twin) is
+    /// still this one with this status.
     LatestUnchanged {
         id: Option<String>,
         status: String,

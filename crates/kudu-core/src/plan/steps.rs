@@ -92,9 +92,8 @@ pub(super) fn listed<'l>(
 /// hung deployment still silent.
 pub(super) fn unchanged_guards(ctx: &Context) -> Vec<Precondition> {
     let mut out = vec![Precondition::BackupVerified];
-    // Kudu lists deployments newest first (by received time); the shell compares that first
-    // entry, so this names the same one.
-    if let Some(d) = ctx.deployments.first() {
+    // `Context::newest` is also what the cleanup run re-checks against, so both sides agree.
+    if let Some(d) = ctx.newest() {
         out.push(Precondition::LatestUnchanged {
             id: d.id.clone(),
             status: d.status.as_str().to_string(),
