@@ -15,6 +15,10 @@ use crate::terminal_report::when;
 use crate::exit_code::{AUTH, FAILURE, Failure};
 use crate::scm::{Credentials, ScmClient, ScmOrigin, auth_failure_message};
 
+/// Rounds of follow-up reads at most; the core asks for two levels today (a log, then the
+/// children of its newest line), and a reply can never make it ask forever.
+const MAX_FOLLOW_UP_ROUNDS: usize = 3;
+
 /// What one round saw and concluded.
 pub struct Round {
     pub session: Session,
@@ -63,8 +67,12 @@ pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
     for (read, reply) in reads.iter().zip(&replies) {
         session.ingest(&read.id, &read.path, reply);
     }
-    let follow_ups = session.follow_up_reads();
-    if !follow_ups.is_empty() {
+    // A deployment's log, then the children of its newest line: each answer can ask for more.
+    for _ in 0..MAX_FOLLOW_UP_ROUNDS {
+        let follow_ups = session.follow_up_reads();
+        if follow_ups.is_empty() {
+            break;
+        }
         let replies = client.send_all(&follow_ups);
         for (read, reply) in follow_ups.iter().zip(&replies) {
             session.ingest(&read.id, &read.path, reply);

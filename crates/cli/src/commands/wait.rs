@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use kudu_core::CauseId;
+
 use crate::duration_arg;
 use crate::exit_code::{FAILURE, Failure, TIMEOUT, USAGE};
 use crate::report;
@@ -96,6 +98,18 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             Err(failure) => return Err(failure),
         };
         if blockers.is_empty() {
+            if let Some(finding) = last_round.as_ref().and_then(|r| {
+                r.diagnosis
+                    .findings
+                    .iter()
+                    .find(|f| f.cause == CauseId::RunFromPackageUrl)
+            }) {
+                // Not a lock, so not ours to wait for; the deploy will say so too.
+                report::warning(&format!(
+                    "no lock is held, but pushes will still get 409: {}",
+                    kudu_core::parse::one_line(&finding.summary, 400)
+                ));
+            }
             return report::stdout_line(&format!(
                 "kudu-doctor: {origin} is clear: nothing is deploying and no lock is held \
                  (waited {})",

@@ -1,0 +1,408 @@
+//! `kudu-doctor diagnose` and `wait` run as processes against the simulator in both
+//! personalities: the JSON contract, waiting out a real deployment, timing out on a stuck
+//! one, credentials from the environment, and the pinned affinity cookie.
+//!
+//! The command line takes `now` from the system clock, so every simulator here is started
+//! with its virtual clock calibrated to end its scenario at the wall-clock now; the clock then
+//! only moves when a test advances it.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use kudu_sim::{Personality, Quirks, Sim, SimConfig, SimHandle, UnauthAnswer, VTime};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kudu-doctor");
+const PASSWORD: &str = "pw";
+const BOTH: [Personality; 2] = [Personality::Linux, Personality::Windows];
+
+/// A simulator and the runtime serving it; the simulator stops first.
+struct TestSim {
+    sim: SimHandle,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn config(personality: Personality, scenario: &str) -> SimConfig {
+    SimConfig {
+        personality,
+        scenario: scenario.into(),
+        password: Some(PASSWORD.into()),
+        ..SimConfig::default()
+    }
+}
+
+/// Starts `config` with `start` moved so that, once the scenario has run, the virtual now is
+/// the wall-clock now. A probe simulator measures how far the scenario moves the clock.
+fn start(mut config: SimConfig) -> TestSim {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let probe = runtime.block_on(Sim::start(config.clone())).unwrap();
+    let scenario_span = probe.now().0 - config.start.0;
+    drop(probe);
+    config.start = VTime(VTime::from_system_time(SystemTime::now()).0 - scenario_span);
+    let sim = runtime.block_on(Sim::start(config)).unwrap();
+    TestSim {
+        sim,
+        _runtime: runtime,
+    }
+}
+
+impl TestSim {
+    /// The command with no credentials in its environment.
+    fn bare(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("KUDU_USERNAME")
+            .env_remove("KUDU_PASSWORD")
+            .env_remove("KUDU_BEARER_TOKEN");
+        cmd
+    }
+
+    /// The command with the site's publishing credentials, as CI would set them.
+    fn signed_in(&self, args: &[&str]) -> Command {
+        let mut cmd = self.bare(args);
+        cmd.env("KUDU_USERNAME", "$myapp")
+            .env("KUDU_PASSWORD", PASSWORD);
+        cmd
+    }
+
+    fn diagnose_json(&self) -> Value {
+        let output = self
+            .signed_in(&["diagnose", &self.sim.url, "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    /// An async zip push, as `azure/webapps-deploy` does it; returns the HTTP status.
+    fn push_async(&self) -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent
+            .post(format!("{}/api/zipdeploy?isAsync=true", self.sim.url))
+            .header("Authorization", self.sim.basic_auth_default())
+            .send(&kudu_sim::app_zip(9)[..])
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn causes(report: &Value) -> Vec<&str> {
+    report["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect()
+}
+
+/// Waits for `child` to exit, killing it after `limit`.
+fn exit_within(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("kudu-doctor did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Forwards the child's stderr lines to a channel (and keeps them all for messages).
+fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stream = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn diagnose_json_on_a_healthy_site_leads_with_healthy() {
+    for personality in BOTH {
+        let t = start(config(personality, "healthy"));
+        let report = t.diagnose_json();
+        assert_eq!(report["primary"], "healthy", "{personality:?}");
+        assert_eq!(causes(&report)[0], "healthy");
+        assert_eq!(report["personality"], personality.name());
+        assert_eq!(report["clear"], true);
+        assert_eq!(report["blocked_by"], serde_json::json!([]));
+        assert_eq!(report["lock"]["state"], "free");
+        assert_eq!(report["site"], t.sim.url.as_str());
+        let timeline = report["timeline"].as_array().unwrap();
+        assert_eq!(timeline.len(), 3, "the scenario has three deployments");
+        assert!(report["plan"]["steps"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn diagnose_json_on_a_stuck_site_names_the_stuck_lock() {
+    for (scenario, primary) in [
+        ("stuck-linux", "stale-lock"),
+        ("stuck-windows", "windows-lock-held"),
+    ] {
+        let t = start(config(Personality::Linux, scenario));
+        let report = t.diagnose_json();
+        assert_eq!(report["primary"], primary, "{scenario}: {report:#}");
+        assert_eq!(report["clear"], false, "{scenario}");
+        assert!(!report["blocked_by"].as_array().unwrap().is_empty());
+        // The follow-up read of the hung deployment's log is what tells hung from slow.
+        assert!(
+            t.sim
+                .requests()
+                .iter()
+                .any(|r| r.path.starts_with("/api/deployments/") && r.path.ends_with("/log")),
+            "{scenario}: no follow-up log read"
+        );
+    }
+}
+
+#[test]
+fn diagnose_prints_a_readable_report() {
+    let t = start(config(Personality::Linux, "stuck-linux"));
+    let output = t.signed_in(&["diagnose", &t.sim.url]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for part in [
+        "PRIMARY CAUSE: stale-lock",
+        "Evidence:",
+        "LOCK: orphaned",
+        "DEPLOY NOW? No",
+        "RECENT DEPLOYMENTS",
+        "CLEANUP PLAN (targeted)",
+        "DELETE /api/vfs/site/locks/deployment/",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn wait_returns_as_soon_as_a_real_deployment_ends() {
+    for personality in BOTH {
+        let t = start(SimConfig {
+            build_ms: 60_000,
+            ..config(personality, "healthy")
+        });
+        assert_eq!(t.push_async(), 202, "{personality:?}");
+        let mut child = t
+            .signed_in(&[
+                "wait",
+                &t.sim.url,
+                "--interval",
+                "200ms",
+                "--timeout",
+                "60s",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = stderr_lines(&mut child);
+        let mut seen = Vec::new();
+        while !seen.iter().any(|l: &String| l.contains("busy:")) {
+            match lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("{personality:?}: no progress line ({e}); saw {seen:#?}"),
+            }
+        }
+        // The build takes 60 virtual seconds; let them pass.
+        t.sim.advance(90);
+        let code = exit_within(&mut child, Duration::from_secs(20));
+        seen.extend(lines.try_iter());
+        assert_eq!(code, Some(0), "{personality:?}: {seen:#?}");
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        assert!(out.contains("is clear"), "{out}");
+    }
+}
+
+#[test]
+fn wait_times_out_on_a_stuck_site_and_points_at_the_wizard() {
+    // stale-lock-linux: past lockExpiry, yet KuduLite still honours it (isdeploying True).
+    for scenario in ["stuck-linux", "stuck-windows", "stale-lock-linux"] {
+        let t = start(config(Personality::Linux, scenario));
+        let output = t
+            .signed_in(&["wait", &t.sim.url, "--timeout", "1s", "--interval", "300ms"])
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{scenario}: {err}");
+        assert!(err.contains("timed out after 1s"), "{err}");
+        assert!(err.contains("looks stuck"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "open {}/ in a browser with Kudu Doctor",
+                t.sim.url
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("kudu-doctor diagnose {}", t.sim.url)),
+            "{err}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn wait_is_clear_at_once_when_leftovers_do_not_block() {
+    // Killed deployments left temp- folders, incomplete records and a deployments.lock file
+    // that no process holds: Windows Kudu deletes such a file when it next checks.
+    let t = start(config(Personality::Windows, "stale-files-windows"));
+    let output = t
+        .signed_in(&["wait", &t.sim.url, "--timeout", "20s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("busy:"), "{}", stderr(&output));
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert!(out.contains("is clear"), "{out}");
+}
+
+#[test]
+fn without_credentials_the_login_page_names_the_variables() {
+    let t = start(config(Personality::Linux, "healthy"));
+    let output = t
+        .bare(&["diagnose", &t.sim.url, "--json"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["primary"], "session-expired");
+    for name in ["KUDU_USERNAME", "KUDU_PASSWORD", "KUDU_BEARER_TOKEN"] {
+        assert!(err.contains(name), "{err}");
+    }
+    assert!(
+        t.sim.requests().iter().all(|r| r.authorization.is_none()),
+        "an Authorization header was sent without credentials"
+    );
+
+    let output = t.bare(&["wait", &t.sim.url]).output().unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no credentials are set"));
+}
+
+#[test]
+fn a_401_or_a_refused_token_is_an_auth_failure() {
+    let t = start(SimConfig {
+        quirks: Quirks {
+            unauthenticated: UnauthAnswer::Unauthorized,
+            ..Quirks::default()
+        },
+        ..config(Personality::Windows, "healthy")
+    });
+    let output = t
+        .bare(&["wait", &t.sim.url])
+        .env("KUDU_USERNAME", "$myapp")
+        .env("KUDU_PASSWORD", "wrong")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("refused Basic auth from KUDU_USERNAME/KUDU_PASSWORD"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong"), "the password leaked: {err}");
+
+    // The simulator accepts Basic only, as a site may for a token without SCM rights.
+    t.sim.clear_requests();
+    let output = t
+        .bare(&["diagnose", &t.sim.url])
+        .env("KUDU_BEARER_TOKEN", "token-value")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    assert!(err.contains("KUDU_BEARER_TOKEN"), "{err}");
+    assert!(!err.contains("token-value"), "the token leaked: {err}");
+    let requests = t.sim.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer"))
+    );
+}
+
+#[test]
+fn basic_auth_from_the_environment_and_the_affinity_cookie_reach_every_read() {
+    let t = start(config(Personality::Linux, "healthy"));
+    t.diagnose_json();
+    let requests = t.sim.requests();
+    // The warm-up `GET /` comes first and sets ARRAffinity (and a session cookie, which is
+    // not kept: the command line authenticates with the environment's credentials only).
+    let (warm_up, reads) = requests.split_first().unwrap();
+    assert_eq!(
+        (warm_up.method.as_str(), warm_up.path.as_str()),
+        ("GET", "/")
+    );
+    assert!(!warm_up.cookie);
+    assert!(reads.len() >= 16, "{} reads", reads.len());
+    for r in reads {
+        assert!(r.path.starts_with("/api/"), "{}", r.path);
+        assert_eq!(r.method, "GET");
+        assert!(r.cookie, "{} without the affinity cookie", r.path);
+        assert!(!r.session_cookie, "{} sent the session cookie", r.path);
+        assert_eq!(r.authorization.as_deref(), Some("Basic"), "{}", r.path);
+        assert!(
+            matches!(r.status, 200 | 404),
+            "{} answered {}",
+            r.path,
+            r.status
+        );
+    }
+}
+
+#[test]
+fn usage_errors_and_an_unreachable_site_have_their_own_codes() {
+    for args in [
+        &["diagnose"][..],
+        &["diagnose", "https://$app:pw@app.scm.azurewebsites.net"][..],
+        &["diagnose", "ftp://app.scm.azurewebsites.net"][..],
+        &[
+            "wait",
+            "https://app.scm.azurewebsites.net",
+            "--timeout",
+            "soon",
+        ][..],
+    ] {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(64),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let output = Command::new(BIN).args(["wait", &url]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains(&format!("cannot reach {url}")));
+}
