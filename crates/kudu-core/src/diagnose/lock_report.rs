@@ -370,3 +370,134 @@ fn meaning_of(session: &Session, now: Timestamp, windows: bool, e: &VfsEntry) ->
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnose::context::Context;
+    use crate::diagnose::test_session::*;
+    use crate::diagnose::{LockReport, LockState};
+    use crate::model::DeployStatus;
+    use crate::session::{Observed, Session};
+
+    fn report(s: &Session) -> LockReport {
+        Context::new(s, at(12, 0, 0)).lock
+    }
+
+    #[test]
+    fn linux_states_follow_expiry_and_progress() {
+        assert_eq!(report(&Site::linux().build()).state, LockState::Free);
+
+        let live = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 50, 1),
+                None,
+            ))
+            .build();
+        let r = report(&live);
+        assert_eq!(r.state, LockState::Live);
+        assert_eq!(r.secs_left, Some(900));
+        assert_eq!(r.pid, Some(93));
+        assert!(r.explanation.starts_with("info.lock held by 'Performing continuous deployment' since 11:50:00 UTC on worker a1b2c3d4e5f6, expires at 12:15:00 UTC (in 15 min)"), "{}", r.explanation);
+
+        let orphaned = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        assert_eq!(report(&orphaned).state, LockState::Orphaned);
+
+        let expired = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 0, 0))
+            .build();
+        let r = report(&expired);
+        assert_eq!(r.state, LockState::Expired);
+        assert_eq!(r.secs_left, Some(-2100));
+    }
+
+    #[test]
+    fn linux_without_the_deployment_list_cannot_call_a_lock_orphaned() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        s.deployments = Observed::Failed {
+            status: 500,
+            reason: "boom".into(),
+        };
+        assert_eq!(report(&s).state, LockState::Unknown);
+    }
+
+    #[test]
+    fn windows_states_follow_the_listed_file() {
+        assert_eq!(report(&Site::windows().build()).state, LockState::Free);
+
+        let held = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 20, 0),
+                None,
+            ))
+            .build();
+        let r = report(&held);
+        assert_eq!(r.state, LockState::Held);
+        assert!(r.windows_lock_file);
+
+        // Listed, but every deployment finished: a leftover file without a handle.
+        let stale = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .build();
+        let r = report(&stale);
+        assert_eq!(r.state, LockState::Free);
+        assert!(r.windows_lock_file);
+        assert!(
+            r.explanation.contains("does not block"),
+            "{}",
+            r.explanation
+        );
+
+        let mut unread = Site::windows().build();
+        unread.locks_dir = Observed::Failed {
+            status: 502,
+            reason: "Bad Gateway".into(),
+        };
+        assert_eq!(report(&unread).state, LockState::Unknown);
+    }
+
+    #[test]
+    fn other_locks_say_what_they_mean() {
+        let s = Site::linux()
+            .setting("WEBSITE_SWAP_SLOTNAME", "production")
+            .list_lock(file("autoswap.lock", at(11, 59, 0)))
+            .list_lock(file("hooks.lock", at(9, 0, 0)))
+            .list_lock(file("mystery.lock", at(9, 0, 0)))
+            .build();
+        let r = report(&s);
+        let by_name = |n: &str| r.others.iter().find(|o| o.name == n).unwrap();
+        assert!(!by_name("status.lock").blocking);
+        assert!(
+            by_name("status.lock")
+                .meaning
+                .contains("normal and harmless")
+        );
+        assert!(by_name("autoswap.lock").blocking);
+        assert!(!by_name("hooks.lock").blocking);
+        assert!(by_name("mystery.lock").meaning.contains("left alone"));
+
+        let mut denied = Site::linux().build();
+        denied.lock_errors.push((
+            crate::reads::ReadId::Deployments,
+            500,
+            "Access to the path '/home/site/locks/status.lock' is denied.".into(),
+        ));
+        let r = report(&denied);
+        assert!(
+            r.others
+                .iter()
+                .any(|o| o.name == "status.lock" && o.blocking)
+        );
+    }
+}
