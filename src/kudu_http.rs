@@ -154,7 +154,8 @@ async fn send_once(
     if response.type_() == web_sys::ResponseType::Opaqueredirect {
         return Ok(transport_failure(REDIRECTED.to_string()));
     }
-    let wanted = ["content-type", "location", "retry-after", "etag"];
+    // `date` is the server's clock; Kudu's times are on it (see `round::Snapshot`).
+    let wanted = ["content-type", "location", "retry-after", "etag", "date"];
     let mut kept = Vec::new();
     for name in wanted {
         if let Some(value) = response.headers().get(name)? {

@@ -34,6 +34,9 @@ pub struct Snapshot {
     pub site: SiteFacts,
     /// Reads that failed this round; the diagnosis was built from the others.
     pub failed_reads: Vec<ReadFailure>,
+    /// The SCM site's clock minus the browser's, from the replies' `Date` headers (0 when
+    /// none had one). Kudu's times are the server's: countdowns add this to the browser clock.
+    pub clock_offset_ms: i64,
 }
 
 /// Why a round produced no diagnosis at all.
@@ -52,19 +55,53 @@ pub enum RoundOutcome {
     Failed(RoundFailure),
 }
 
-/// Builds the outcome of a round from the reads sent and their replies (same order).
+/// A round's replies in a session, kept so the follow-up reads can be added to it.
+pub struct RoundRead {
+    pub session: Session,
+    pub failed_reads: Vec<ReadFailure>,
+    /// Server clock minus browser clock, when a reply said what time it was.
+    pub clock_offset_ms: Option<i64>,
+}
+
+impl RoundRead {
+    /// Adds the replies to [`Session::follow_up_reads`]. They only refine: a failed log read
+    /// is simply not evidence.
+    pub fn add_follow_ups(&mut self, reads: &[Read], replies: &[HttpReply]) {
+        for (read, reply) in reads.iter().zip(replies) {
+            if kudu_http::classify(reply).is_none() {
+                self.session.ingest(&read.id, &read.path, reply);
+            }
+        }
+    }
+
+    /// Diagnoses and plans from what was read, at the server's time for browser time `wall`.
+    pub fn snapshot(&self, wall: Timestamp) -> Snapshot {
+        let offset = self.clock_offset_ms.unwrap_or(0);
+        let now = Timestamp::from_unix_millis(wall.unix_millis().saturating_add(offset));
+        let mut snapshot = snapshot_of(&self.session, now, self.failed_reads.clone());
+        snapshot.clock_offset_ms = offset;
+        snapshot
+    }
+}
+
+/// Ingests a round's replies (the same order as `reads`); `wall` is the browser's clock when
+/// they arrived.
 ///
 /// A single sign-in answer ends the round as [`RoundFailure::SessionExpired`]: diagnosing from
 /// a login page would only invent findings. Otherwise the failed reads are listed and the core
 /// diagnoses from the rest; only when nothing at all came back is the round a failure.
-pub fn outcome_from_replies(reads: &[Read], replies: &[HttpReply], now: Timestamp) -> RoundOutcome {
+pub fn ingest_round(
+    reads: &[Read],
+    replies: &[HttpReply],
+    wall: Timestamp,
+) -> Result<RoundRead, RoundFailure> {
     let mut session = Session::new();
     let mut failed_reads = Vec::new();
     for (read, reply) in reads.iter().zip(replies) {
         let endpoint = endpoint_of(&read.path);
         match kudu_http::classify(reply) {
             Some(KuduHttpError::SessionExpired { .. }) => {
-                return RoundOutcome::Failed(RoundFailure::SessionExpired { endpoint });
+                return Err(RoundFailure::SessionExpired { endpoint });
             }
             Some(error) => failed_reads.push(ReadFailure { endpoint, error }),
             None => {}
@@ -73,11 +110,59 @@ pub fn outcome_from_replies(reads: &[Read], replies: &[HttpReply], now: Timestam
         session.ingest(&read.id, &read.path, reply);
     }
     if !reads.is_empty() && failed_reads.len() >= reads.len() {
-        return RoundOutcome::Failed(RoundFailure::Unreachable {
+        return Err(RoundFailure::Unreachable {
             failures: failed_reads,
         });
     }
-    RoundOutcome::Diagnosed(Rc::new(snapshot_of(&session, now, failed_reads)))
+    let server_now = replies
+        .iter()
+        .filter_map(|reply| reply.header("date").and_then(parse_http_date))
+        .max();
+    Ok(RoundRead {
+        session,
+        failed_reads,
+        clock_offset_ms: server_now.map(|now| now.unix_millis() - wall.unix_millis()),
+    })
+}
+
+/// Parses an HTTP `Date` (IMF-fixdate, `Thu, 26 Nov 2026 10:34:40 GMT`); `None` otherwise.
+pub fn parse_http_date(text: &str) -> Option<Timestamp> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = text.split_ascii_whitespace();
+    let (_weekday, day, month, year, clock, zone) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if zone != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    let day: i64 = day.parse().ok().filter(|d| (1..=31).contains(d))?;
+    let month = MONTHS.iter().position(|m| *m == month)? as i64 + 1;
+    let year: i64 = year.parse().ok().filter(|y| (1970..=9999).contains(y))?;
+    let mut hms = clock.split(':').map(|n| n.parse::<i64>().ok());
+    let (hour, minute, second) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(Timestamp::from_unix_millis(secs * 1000))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 fn snapshot_of(session: &Session, now: Timestamp, failed_reads: Vec<ReadFailure>) -> Snapshot {
@@ -95,6 +180,7 @@ fn snapshot_of(session: &Session, now: Timestamp, failed_reads: Vec<ReadFailure>
             resource_group: setting("WEBSITE_RESOURCE_GROUP"),
         },
         failed_reads,
+        clock_offset_ms: 0,
     }
 }
 
@@ -124,6 +210,17 @@ mod tests {
             content_type: Some("text/plain".into()),
             body: "Service Unavailable".into(),
             ..HttpReply::default()
+        }
+    }
+
+    fn outcome_from_replies(
+        reads: &[Read],
+        replies: &[HttpReply],
+        wall: Timestamp,
+    ) -> RoundOutcome {
+        match ingest_round(reads, replies, wall) {
+            Ok(read) => RoundOutcome::Diagnosed(Rc::new(read.snapshot(wall))),
+            Err(failure) => RoundOutcome::Failed(failure),
         }
     }
 
@@ -170,6 +267,47 @@ mod tests {
             panic!("all reads failed");
         };
         assert_eq!(failures.len(), reads.len());
+    }
+
+    #[test]
+    fn the_diagnosis_runs_on_the_servers_clock() {
+        let reads = diagnosis_reads(1);
+        let mut replies = vec![ok_json(); reads.len()];
+        // NOW is 2025-11-26T09:40:00Z; the server says 09:45:00, five minutes ahead.
+        replies[3]
+            .headers
+            .push(("date".into(), "Wed, 26 Nov 2025 09:45:00 GMT".into()));
+        let RoundOutcome::Diagnosed(snapshot) = outcome_from_replies(&reads, &replies, NOW) else {
+            panic!("diagnosed");
+        };
+        assert_eq!(snapshot.clock_offset_ms, 300_000);
+        assert_eq!(snapshot.diagnosis.now, NOW.plus_secs(300));
+        let RoundOutcome::Diagnosed(no_date) =
+            outcome_from_replies(&reads, &vec![ok_json(); reads.len()], NOW)
+        else {
+            panic!("diagnosed");
+        };
+        assert_eq!((no_date.clock_offset_ms, no_date.diagnosis.now), (0, NOW));
+    }
+
+    #[test]
+    fn http_dates_parse_and_junk_does_not() {
+        assert_eq!(
+            parse_http_date("Thu, 26 Nov 2026 10:34:40 GMT").map(Timestamp::to_rfc3339),
+            Some("2026-11-26T10:34:40Z".to_string())
+        );
+        assert_eq!(
+            parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
+            Some(Timestamp::from_unix_millis(0))
+        );
+        for junk in [
+            "",
+            "yesterday",
+            "Thu, 26 Nov 2026 10:34:40 PST",
+            "Thu, 32 Nov 2026 1:2:3 GMT",
+        ] {
+            assert_eq!(parse_http_date(junk), None, "{junk}");
+        }
     }
 
     #[test]

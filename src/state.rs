@@ -118,6 +118,11 @@ pub enum Action {
         round: u64,
         outcome: RoundOutcome,
     },
+    /// The same round, diagnosed again with the follow-up reads (deployment logs).
+    RoundRefined {
+        round: u64,
+        snapshot: Rc<Snapshot>,
+    },
     /// A trusted click on the launcher.
     LauncherClicked,
     /// The close button or Escape.
@@ -215,19 +220,39 @@ impl UiState {
         self.load = match outcome {
             RoundOutcome::Diagnosed(snapshot) => {
                 let was_busy = previous.is_some_and(|p| is_busy(&p.diagnosis));
-                let busy = is_busy(&snapshot.diagnosis);
-                self.lock_cleared = (was_busy || self.lock_cleared) && !busy;
+                self.lock_cleared =
+                    (was_busy || self.lock_cleared) && is_clear(&snapshot.diagnosis);
                 LoadState::Loaded(snapshot)
             }
             RoundOutcome::Failed(error) => LoadState::Failed { previous, error },
         };
+        self.open_by_itself_for(leading);
+        self
+    }
+
+    /// A better diagnosis of the same round (after the follow-up log reads). It replaces the
+    /// first one but is not a new observation in time: it can withdraw "the lock is gone",
+    /// never announce it.
+    fn refine_round(mut self, snapshot: Rc<Snapshot>) -> Self {
+        self.lock_cleared = self.lock_cleared && is_clear(&snapshot.diagnosis);
+        let leading = snapshot.diagnosis.primary().map(|finding| finding.cause);
+        self.load = LoadState::Loaded(snapshot);
+        self.open_by_itself_for(leading);
+        self
+    }
+
+    fn open_by_itself_for(&mut self, leading: Option<CauseId>) {
         let opens = leading.is_some_and(|cause| OPENS_BY_ITSELF.contains(&cause));
         if self.options.embedded && self.options.auto_open && !self.auto_opened && opens {
             self.auto_opened = true;
             self.open.get_or_insert(Opener::Itself);
         }
-        self
     }
+}
+
+/// Nothing in progress and no lock Kudu honours: a deployment would be accepted.
+fn is_clear(diagnosis: &Diagnosis) -> bool {
+    !is_busy(diagnosis) && matches!(diagnosis.lock.state, LockState::Free | LockState::Expired)
 }
 
 impl Reducible for UiState {
@@ -250,6 +275,12 @@ impl Reducible for UiState {
                     return self;
                 }
                 next = next.finish_round(outcome);
+            }
+            Action::RoundRefined { round, snapshot } => {
+                if round != next.round || !matches!(next.load, LoadState::Loaded(_)) {
+                    return self;
+                }
+                next = next.refine_round(snapshot);
             }
             Action::LauncherClicked => {
                 next.open = match next.open {
@@ -324,6 +355,7 @@ mod tests {
             },
             site: SiteFacts::default(),
             failed_reads: vec![],
+            clock_offset_ms: 0,
         }))
     }
 
@@ -463,6 +495,52 @@ mod tests {
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
         );
         assert!(!state.lock_cleared);
+    }
+
+    #[test]
+    fn a_deployment_that_hangs_is_not_announced_as_gone() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        let state = finish(
+            state.reduce(Action::RefreshRequested),
+            diagnosed(CauseId::StaleLock, LockState::Orphaned),
+        );
+        assert!(!state.lock_cleared);
+        assert!(!state.wants_polling());
+    }
+
+    #[test]
+    fn refinement_replaces_the_snapshot_of_its_own_round_only() {
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        let state = finish(
+            state.reduce(Action::RefreshRequested),
+            diagnosed(CauseId::Healthy, LockState::Free),
+        );
+        assert!(state.lock_cleared);
+        let RoundOutcome::Diagnosed(hung) = diagnosed(CauseId::StaleLock, LockState::Orphaned)
+        else {
+            unreachable!()
+        };
+        let old = state.clone().reduce(Action::RoundRefined {
+            round: state.round - 1,
+            snapshot: hung.clone(),
+        });
+        assert_eq!(
+            old.launcher_state(),
+            "healthy",
+            "an older round's refinement is dropped"
+        );
+        let refined = state.reduce(Action::RoundRefined {
+            round: 2,
+            snapshot: hung,
+        });
+        assert_eq!(refined.launcher_state(), "stale-lock");
+        assert!(!refined.lock_cleared, "a refinement withdraws the notice");
     }
 
     #[test]

@@ -17,6 +17,15 @@ pub fn hh_mm(at: Timestamp) -> String {
     format!("{:02}:{:02}", minutes_of_day / 60, minutes_of_day % 60)
 }
 
+/// `11-26 14:05`, for axis ticks spanning days.
+pub fn month_day_hh_mm(at: Timestamp) -> String {
+    let rfc = at.to_rfc3339();
+    match rfc.get(5..10) {
+        Some(month_day) => format!("{month_day} {}", hh_mm(at)),
+        None => hh_mm(at),
+    }
+}
+
 /// `2026-11-26 14:05 UTC`.
 pub fn date_time_utc(at: Timestamp) -> String {
     let rfc = at.to_rfc3339();
@@ -73,6 +82,7 @@ mod tests {
         assert_eq!(clock_utc(AT), "14:05 UTC");
         assert_eq!(date_time_utc(AT), "2025-11-26 14:05 UTC");
         assert_eq!(hh_mm(Timestamp::from_unix_millis(-60_000)), "23:59");
+        assert_eq!(month_day_hh_mm(AT), "11-26 14:05");
     }
 
     #[test]

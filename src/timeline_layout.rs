@@ -83,6 +83,7 @@ pub struct TimelineLayout {
 pub const MIN_BAR_WIDTH: f64 = 4.0;
 const TICK_STEPS_MIN: [i64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
 const MAX_TICKS: i64 = 6;
+const MS_PER_DAY: i64 = 86_400_000;
 
 /// Lays out `entries` (oldest first) across `width` units; open deployments end at `now`.
 pub fn layout(entries: &[TimelineEntry], now: Timestamp, width: f64) -> TimelineLayout {
@@ -163,12 +164,19 @@ fn ticks(start: i64, end: i64, x_of: impl Fn(i64) -> f64) -> Vec<Tick> {
         .find(|step| span_min / step < MAX_TICKS)
         .unwrap_or(span_min / MAX_TICKS + 1);
     let step = step_min * 60_000;
+    // Past a day, a bare HH:MM is ambiguous: the label carries the date too.
+    let dated = end - start > MS_PER_DAY;
     let mut at = start.div_euclid(step) * step + step;
     let mut ticks = Vec::new();
     while at < end {
+        let when = Timestamp::from_unix_millis(at);
         ticks.push(Tick {
             x: x_of(at),
-            label: time_text::hh_mm(Timestamp::from_unix_millis(at)),
+            label: if dated {
+                time_text::month_day_hh_mm(when)
+            } else {
+                time_text::hh_mm(when)
+            },
         });
         at += step;
     }
@@ -248,6 +256,22 @@ mod tests {
         let labels: Vec<&str> = layout.ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(labels, vec!["14:00", "14:15", "14:30", "14:45", "15:00"]);
         assert!(layout.ticks.windows(2).all(|w| w[0].x < w[1].x));
+    }
+
+    #[test]
+    fn ticks_over_several_days_carry_the_date() {
+        let entries = [
+            entry("a", DeployStatus::Success, 0, Some(1)),
+            entry(
+                "b",
+                DeployStatus::Success,
+                3 * 24 * 60,
+                Some(3 * 24 * 60 + 1),
+            ),
+        ];
+        let layout = layout(&entries, Timestamp::from_unix_millis(T0), 600.0);
+        assert!(layout.ticks.len() <= 6 && !layout.ticks.is_empty());
+        assert_eq!(layout.ticks[0].label, "11-27 00:00");
     }
 
     #[test]

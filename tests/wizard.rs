@@ -127,6 +127,7 @@ fn diagnosed(diagnosis: Diagnosis, plan: CleanupPlan) -> RoundOutcome {
             resource_group: Some("rg-web".to_string()),
         },
         failed_reads: vec![],
+        clock_offset_ms: 0,
     }))
 }
 

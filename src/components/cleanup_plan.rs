@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use kudu_core::CleanupPlan;
+use kudu_core::{CleanupPlan, Step};
 use yew::prelude::*;
 
 use crate::runbook::{describe_precondition, step_title};
@@ -26,22 +26,16 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
             }
             if !plan.steps.is_empty() {
                 <ol class="kd-plan-steps">
-                    { for plan.steps.iter().map(|step| html! {
-                        <li data-step-kind={step_kind_id(step.kind)}
-                            data-destructive={step.kind.is_destructive().then_some("true")}
-                            data-optional={step.optional.then_some("true")}>
-                            <strong>{ step_title(step.kind) }</strong>
-                            if step.optional { { " (optional)" } }
-                            { " " }
-                            <code class="kd-request">{ format!("{} {}", step.request.method, step.request.path) }</code>
-                            <p>{ "Checked first: " }{ describe_precondition(&step.precondition) }</p>
-                            if !step.expect.is_empty() {
-                                <p>{ "Expected: " }{ &step.expect }</p>
-                            }
-                            <p class="kd-risk">{ "Risk: " }{ &step.risk }</p>
-                        </li>
-                    }) }
+                    { for plan.steps.iter().take(STEPS_SHOWN).map(step_view) }
                 </ol>
+                if plan.steps.len() > STEPS_SHOWN {
+                    <details class="kd-details">
+                        <summary>{ format!("{} more steps", plan.steps.len() - STEPS_SHOWN) }</summary>
+                        <ol class="kd-plan-steps" start={(STEPS_SHOWN + 1).to_string()}>
+                            { for plan.steps.iter().skip(STEPS_SHOWN).map(step_view) }
+                        </ol>
+                    </details>
+                }
             }
             { list("It removes", &plan.loses) }
             { list("It keeps", &plan.keeps) }
@@ -67,6 +61,27 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                 </p>
             }
         </div>
+    }
+}
+
+/// Steps listed before the rest fold away (a site can have hundreds of `temp-*` folders).
+const STEPS_SHOWN: usize = 8;
+
+fn step_view(step: &Step) -> Html {
+    html! {
+        <li data-step-kind={step_kind_id(step.kind)}
+            data-destructive={step.kind.is_destructive().then_some("true")}
+            data-optional={step.optional.then_some("true")}>
+            <strong>{ step_title(step.kind) }</strong>
+            if step.optional { { " (optional)" } }
+            { " " }
+            <code class="kd-request">{ format!("{} {}", step.request.method, step.request.path) }</code>
+            <p>{ "Checked first: " }{ describe_precondition(&step.precondition) }</p>
+            if !step.expect.is_empty() {
+                <p>{ "Expected: " }{ &step.expect }</p>
+            }
+            <p class="kd-risk">{ "Risk: " }{ &step.risk }</p>
+        </li>
     }
 }
 

@@ -36,7 +36,7 @@ pub fn Guide(props: &GuideProps) -> Html {
     let steps = runbook(primary);
     let has_cleanup = steps.contains(&Recommendation::TargetedCleanup);
     html! {
-        <section class="kd-section" data-testid="guide" data-cause={primary.cause.as_str()}
+        <section class="kd-section" data-testid="guide" data-for-cause={primary.cause.as_str()}
             tabindex="-1" aria-label="What to do">
             <h2>{ "What to do" }</h2>
             <p class="kd-meta">{ format!("For: {}", cause_title(primary.cause)) }</p>
@@ -67,7 +67,8 @@ fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
     let snapshot = &props.snapshot;
     match step {
         Recommendation::Wait { until, reason } => html! {
-            <WaitAdvice until={*until} reason={reason.clone()} polling={props.polling} />
+            <WaitAdvice until={*until} reason={reason.clone()} polling={props.polling}
+                clock_offset_ms={snapshot.clock_offset_ms} />
         },
         Recommendation::ChangeSetting { key, advice } => html! {
             <>

@@ -14,6 +14,8 @@ use crate::time_text;
 pub struct LockInspectorProps {
     pub lock: Rc<LockReport>,
     pub personality: Personality,
+    /// Server clock minus browser clock.
+    pub clock_offset_ms: i64,
 }
 
 /// `data-testid="lock"` with `data-lock-state`.
@@ -21,7 +23,7 @@ pub struct LockInspectorProps {
 pub fn LockInspector(props: &LockInspectorProps) -> Html {
     let lock = &props.lock;
     let linux_countdown = props.personality != Personality::Windows && lock.expires.is_some();
-    let now = use_clock(linux_countdown);
+    let now = use_clock(linux_countdown, props.clock_offset_ms);
     let explanation = if lock.explanation.is_empty() {
         default_explanation(lock.state).to_string()
     } else {

@@ -17,6 +17,8 @@ const LANE_HEIGHT: f64 = 16.0;
 const LANE_GAP: f64 = 6.0;
 const TOP: f64 = 12.0;
 const AXIS_HEIGHT: f64 = 22.0;
+/// Most deployments drawn (and listed in the table), newest kept.
+pub const MAX_SHOWN: usize = 40;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelinePanelProps {
@@ -29,7 +31,9 @@ pub struct TimelinePanelProps {
 #[component]
 pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
     let focused = use_state(|| None::<usize>);
-    let entries = &props.timeline.entries;
+    let all = &props.timeline.entries;
+    // A site with a huge history must not freeze the page: draw the recent ones only.
+    let entries = &all[all.len().saturating_sub(MAX_SHOWN)..];
     let geometry = layout(entries, props.now, WIDTH);
     let lanes_height = geometry.lanes as f64 * (LANE_HEIGHT + LANE_GAP);
     let axis_y = TOP + lanes_height + 2.0;
@@ -82,6 +86,11 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                     <li><span class="kd-swatch kd-overlap-swatch" aria-hidden="true"></span>{ "overlap" }</li>
                     <li><span class="kd-marker-swatch" aria-hidden="true">{ "▼" }</span>{ "conflicting push" }</li>
                 </ul>
+                if all.len() > entries.len() {
+                    <p class="kd-meta">
+                        { format!("The {} most recent of {} deployments are shown.", entries.len(), all.len()) }
+                    </p>
+                }
                 if geometry.untimed > 0 {
                     <p class="kd-meta">
                         { format!("{} deployment(s) without times are only in the table.", geometry.untimed) }

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use kudu_core::diagnose::Timeline;
 use yew::prelude::*;
 
+use crate::components::timeline::MAX_SHOWN;
 use crate::time_text;
 
 #[derive(Properties, PartialEq)]
@@ -31,7 +32,7 @@ pub fn TimelineTable(props: &TimelineTableProps) -> Html {
                     </tr>
                 </thead>
                 <tbody>
-                    { for props.timeline.entries.iter().rev().map(|entry| {
+                    { for props.timeline.entries.iter().rev().take(MAX_SHOWN).map(|entry| {
                         let deployment = &entry.deployment;
                         html! {
                             <tr data-overlap={(!entry.overlaps.is_empty()).then_some("true")}>

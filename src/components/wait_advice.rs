@@ -12,11 +12,13 @@ pub struct WaitAdviceProps {
     pub until: Option<Timestamp>,
     pub reason: String,
     pub polling: bool,
+    /// Server clock minus browser clock.
+    pub clock_offset_ms: i64,
 }
 
 #[component]
 pub fn WaitAdvice(props: &WaitAdviceProps) -> Html {
-    let now = use_clock(props.until.is_some());
+    let now = use_clock(props.until.is_some(), props.clock_offset_ms);
     html! {
         <>
             <h3>{ "Wait" }</h3>

@@ -105,7 +105,8 @@ pub fn Wizard(props: &WizardProps) -> Html {
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
                         now={snapshot.diagnosis.now} />
                     <LockInspector lock={Rc::new(snapshot.diagnosis.lock.clone())}
-                        personality={snapshot.diagnosis.personality} />
+                        personality={snapshot.diagnosis.personality}
+                        clock_offset_ms={snapshot.clock_offset_ms} />
                     <Guide snapshot={snapshot.clone()} polling={state.wants_polling()}
                         scm_origin={props.scm_origin.clone()} />
                     <WarningsDetails warnings={snapshot.diagnosis.warnings.clone()} />

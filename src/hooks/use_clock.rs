@@ -1,7 +1,7 @@
 //! `use_clock`: the current time, ticking every second while a countdown is on screen.
 //!
 //! ```ignore
-//! let now = use_clock(lock.expires.is_some());
+//! let now = use_clock(lock.expires.is_some(), snapshot.clock_offset_ms);
 //! let secs_left = now.secs_until(expires);
 //! ```
 //!
@@ -19,9 +19,10 @@ pub fn wall_clock() -> Timestamp {
     Timestamp::from_unix_millis(js_sys::Date::now() as i64)
 }
 
-/// Returns the time, refreshed every second while `ticking`.
+/// Returns the time, refreshed every second while `ticking`, shifted by `offset_ms` (the SCM
+/// site's clock minus the browser's, so countdowns agree with Kudu's own times).
 #[hook]
-pub fn use_clock(ticking: bool) -> Timestamp {
+pub fn use_clock(ticking: bool, offset_ms: i64) -> Timestamp {
     let now = use_state(wall_clock);
     let setter = now.setter();
     use_effect_with(ticking, move |ticking| {
@@ -31,5 +32,5 @@ pub fn use_clock(ticking: bool) -> Timestamp {
         });
         move || drop(interval)
     });
-    *now
+    Timestamp::from_unix_millis(now.unix_millis().saturating_add(offset_ms))
 }

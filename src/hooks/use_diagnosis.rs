@@ -1,5 +1,6 @@
 //! `use_diagnosis`: runs a read round whenever [`UiState::round`] grows, and dispatches what it
-//! found. All reads of a round go out at once.
+//! found. All reads of a round go out at once; the follow-up reads (deployment logs) refine
+//! the answer afterwards.
 //!
 //! ```ignore
 //! let state = use_reducer(|| UiState::new(options));
@@ -7,14 +8,17 @@
 //! // later: state.dispatch(Action::RefreshRequested) starts the next round
 //! ```
 
+use std::rc::Rc;
+
 use futures_util::future::join_all;
 use kudu_core::reads::diagnosis_reads;
+use kudu_core::{HttpReply, Read};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::hooks::wall_clock;
 use crate::kudu_http;
-use crate::round::{RoundOutcome, outcome_from_replies};
+use crate::round::{RoundOutcome, ingest_round};
 use crate::state::{Action, UiState};
 
 /// Where a round's answers come from.
@@ -43,16 +47,38 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
                 }
             }
             ReadSource::Network { origin } => spawn_local(async move {
-                let outcome = read_round(origin.as_deref()).await;
-                dispatcher.dispatch(Action::RoundFinished { round, outcome });
+                read_round(origin.as_deref(), round, &dispatcher).await;
             }),
         }
     });
 }
 
-async fn read_round(origin: Option<&str>) -> RoundOutcome {
+/// One round: every diagnosis read at once, a first answer, then the follow-up reads (logs of
+/// unfinished deployments) and a refined answer. The first answer never waits for the logs.
+async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDispatcher<UiState>) {
     let cache_bust = wall_clock().unix_millis().unsigned_abs();
     let reads = diagnosis_reads(cache_bust);
-    let replies = join_all(reads.iter().map(|read| kudu_http::send(origin, read))).await;
-    outcome_from_replies(&reads, &replies, wall_clock())
+    let replies = send_all(origin, &reads).await;
+    let mut read = match ingest_round(&reads, &replies, wall_clock()) {
+        Ok(read) => read,
+        Err(failure) => {
+            let outcome = RoundOutcome::Failed(failure);
+            dispatcher.dispatch(Action::RoundFinished { round, outcome });
+            return;
+        }
+    };
+    let outcome = RoundOutcome::Diagnosed(Rc::new(read.snapshot(wall_clock())));
+    dispatcher.dispatch(Action::RoundFinished { round, outcome });
+    let follow_ups = read.session.follow_up_reads();
+    if follow_ups.is_empty() {
+        return;
+    }
+    let replies = send_all(origin, &follow_ups).await;
+    read.add_follow_ups(&follow_ups, &replies);
+    let snapshot = Rc::new(read.snapshot(wall_clock()));
+    dispatcher.dispatch(Action::RoundRefined { round, snapshot });
+}
+
+async fn send_all(origin: Option<&str>, reads: &[Read]) -> Vec<HttpReply> {
+    join_all(reads.iter().map(|read| kudu_http::send(origin, read))).await
 }

@@ -1,5 +1,7 @@
 //! `use_polling`: while the site is busy (a deployment in progress, a live lock), asks for a
-//! new read round every few seconds, and stops by itself once it is clear.
+//! new read round every few seconds, and stops by itself once it is clear. A Linux lock that
+//! will expire by itself also gets one read right after its expiry, so the countdown ends in a
+//! fresh diagnosis rather than a stale "0:00".
 //!
 //! ```ignore
 //! use_polling(&state); // state: UseReducerHandle<UiState>
@@ -8,20 +10,50 @@
 use gloo_timers::callback::Timeout;
 use yew::prelude::*;
 
+use crate::hooks::wall_clock;
 use crate::state::{Action, UiState};
 
 /// Pause between the end of one round and the start of the next while watching.
 pub const POLL_INTERVAL_MS: u32 = 5_000;
 
-/// Arms one timer after each finished round for as long as [`UiState::wants_polling`] holds.
+/// Reading again this long after a lock's expiry gives Kudu's clock a little slack.
+const AFTER_EXPIRY_MS: i64 = 2_000;
+
+/// The longest single wait for an expiry (an hour; Kudu's Linux lock lives 25 minutes).
+const MAX_WAKE_MS: i64 = 3_600_000;
+
+/// Arms one timer after each finished round: [`POLL_INTERVAL_MS`] while
+/// [`UiState::wants_polling`] holds, else at the lock's expiry when there is one ahead.
 #[hook]
 pub fn use_polling(state: &UseReducerHandle<UiState>) {
     let dispatcher = state.dispatcher();
+    // The expiry on the browser's clock (Kudu's times are on the server's).
+    let lock_expires = state
+        .snapshot()
+        .filter(|_| !state.load.is_loading())
+        .and_then(|snapshot| {
+            let expires = snapshot.diagnosis.lock.expires?;
+            Some(
+                expires
+                    .unix_millis()
+                    .saturating_sub(snapshot.clock_offset_ms),
+            )
+        });
     use_effect_with(
-        (state.wants_polling(), state.round),
-        move |(wants, _round)| {
-            let timer = wants.then(|| {
-                Timeout::new(POLL_INTERVAL_MS, move || {
+        (state.wants_polling(), lock_expires, state.round),
+        move |(wants, lock_expires, _round)| {
+            let delay_ms = if *wants {
+                Some(POLL_INTERVAL_MS)
+            } else {
+                lock_expires.and_then(|expires_ms| {
+                    let ms = expires_ms - wall_clock().unix_millis() + AFTER_EXPIRY_MS;
+                    // Capped: browsers fire a timer at once when its delay overflows an i32, and
+                    // a far-future expiry (a bogus clock) must not turn into a refresh loop.
+                    (ms > 0).then(|| u32::try_from(ms.min(MAX_WAKE_MS)).unwrap_or(POLL_INTERVAL_MS))
+                })
+            };
+            let timer = delay_ms.map(|delay_ms| {
+                Timeout::new(delay_ms, move || {
                     dispatcher.dispatch(Action::RefreshRequested)
                 })
             });
