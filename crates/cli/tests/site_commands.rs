@@ -11,7 +11,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use kudu_sim::{Personality, Quirks, Sim, SimConfig, SimHandle, UnauthAnswer, VTime};
+use kudu_sim::{
+    FaultKind, FaultRule, Personality, Quirks, Sim, SimConfig, SimHandle, UnauthAnswer, VTime,
+};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kudu-doctor");
@@ -280,6 +282,38 @@ fn wait_is_clear_at_once_when_leftovers_do_not_block() {
     assert!(!stderr(&output).contains("busy:"), "{}", stderr(&output));
     let out = String::from_utf8(output.stdout).unwrap();
     assert!(out.contains("is clear"), "{out}");
+}
+
+#[test]
+fn a_503_and_a_dropped_connection_are_retried_visibly() {
+    let t = start(config(Personality::Linux, "healthy"));
+    t.sim.add_fault(FaultRule {
+        prefix: "/api/isdeploying".into(),
+        kind: FaultKind::Status { status: 503 },
+        count: Some(1),
+    });
+    t.sim.add_fault(FaultRule {
+        prefix: "/api/environment".into(),
+        kind: FaultKind::Drop,
+        count: Some(1),
+    });
+    let output = t
+        .signed_in(&["diagnose", &t.sim.url, "--json"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("GET /api/isdeploying: HTTP 503; retrying in 1s (attempt 2 of 3)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("GET /api/environment: ") && err.matches("retrying in 1s").count() == 2,
+        "{err}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["primary"], "healthy");
+    assert_eq!(report["warnings"], serde_json::json!([]));
 }
 
 #[test]
