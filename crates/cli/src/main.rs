@@ -40,6 +40,7 @@ CREDENTIALS (environment only, never on the command line):
 With none set, no Authorization header is sent. The ARRAffinity cookies from the first reply
 are sent back on every later request, so all reads reach the same instance. Each request
 times out after 20 s; broken connections and 429/502/503/504 are retried twice (1 s, 2 s).
+HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.
 
 DIAGNOSE:
     Prints the primary cause with its evidence and what to do, other findings, the lock, recent
@@ -59,7 +60,7 @@ WAIT:
     honours it, isdeploying says True and that counts. Progress goes to stderr; the final
     line to stdout.
 
-KIND (what FILE holds):
+PARSE: KIND (what FILE holds):
     deployments   GET /api/deployments (a list) or one deployment record
     log           GET /api/deployments/<id>/log (JSON) or a log.log file
     vfs           GET /api/vfs/<dir>/ (a directory listing)

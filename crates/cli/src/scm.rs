@@ -646,14 +646,25 @@ mod tests {
     }
 
     #[test]
-    fn a_refused_connection_is_not_retried_and_says_why() {
+    fn a_refused_connection_is_a_transport_error() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let origin = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let client = ScmClient::new(ScmOrigin::parse(&origin).unwrap(), Credentials::None)
-            .with_backoff(Duration::from_secs(60));
+        let client = ScmClient::new(ScmOrigin::parse(&origin).unwrap(), Credentials::None);
         let reply = client.send(&read_latest());
         assert_eq!(reply.status, 0);
         assert!(reply.transport_error.is_some());
+    }
+
+    #[test]
+    fn only_broken_connections_and_timeouts_are_retried() {
+        use std::io::{Error, ErrorKind};
+        let io = |kind| ureq::Error::Io(Error::from(kind));
+        assert!(is_transient(&io(ErrorKind::ConnectionReset)));
+        assert!(is_transient(&io(ErrorKind::UnexpectedEof)));
+        assert!(is_transient(&ureq::Error::ConnectionFailed));
+        assert!(!is_transient(&io(ErrorKind::ConnectionRefused)));
+        assert!(!is_transient(&ureq::Error::HostNotFound));
+        assert!(!is_transient(&ureq::Error::BadUri("x".into())));
     }
 }

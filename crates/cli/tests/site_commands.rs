@@ -440,3 +440,23 @@ fn usage_errors_and_an_unreachable_site_have_their_own_codes() {
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains(&format!("cannot reach {url}")));
 }
+
+#[test]
+fn help_documents_the_ci_guard() {
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "kudu-doctor diagnose URL [--json]",
+        "kudu-doctor wait URL [--timeout 15m] [--interval 5s]",
+        "KUDU_USERNAME, KUDU_PASSWORD",
+        "KUDU_BEARER_TOKEN",
+        "ARRAffinity",
+        "\"primary\": \"<cause id>\"",
+        "    3    wait: still busy when --timeout ran out",
+        "    4    the site asked for a sign-in",
+        "    1    the site could not be reached",
+    ] {
+        assert!(help.contains(needle), "{needle}");
+    }
+}
