@@ -42,8 +42,6 @@ pub struct Snapshot {
 /// Why a round produced no diagnosis at all.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum RoundFailure {
-    /// The SCM site wants the user to sign in again.
-    SessionExpired { endpoint: String },
     /// Every read failed (network down, site down, all 5xx).
     Unreachable { failures: Vec<ReadFailure> },
 }
@@ -87,9 +85,9 @@ impl RoundRead {
 /// Ingests a round's replies (the same order as `reads`); `wall` is the browser's clock when
 /// they arrived.
 ///
-/// A single sign-in answer ends the round as [`RoundFailure::SessionExpired`]: diagnosing from
-/// a login page would only invent findings. Otherwise the failed reads are listed and the core
-/// diagnoses from the rest; only when nothing at all came back is the round a failure.
+/// Failed reads are listed and the core diagnoses from all replies: a sign-in page where JSON
+/// was expected is the core's `session-expired` finding, which then leads. The round fails
+/// only when no read got an answer from Kudu or its front end at all (network, 5xx).
 pub fn ingest_round(
     reads: &[Read],
     replies: &[HttpReply],
@@ -99,17 +97,15 @@ pub fn ingest_round(
     let mut failed_reads = Vec::new();
     for (read, reply) in reads.iter().zip(replies) {
         let endpoint = endpoint_of(&read.path);
-        match kudu_http::classify(reply) {
-            Some(KuduHttpError::SessionExpired { .. }) => {
-                return Err(RoundFailure::SessionExpired { endpoint });
-            }
-            Some(error) => failed_reads.push(ReadFailure { endpoint, error }),
-            None => {}
+        if let Some(error) = kudu_http::classify(reply) {
+            failed_reads.push(ReadFailure { endpoint, error });
         }
         // Failed replies go in too: the core records them as observations it cannot use.
         session.ingest(&read.id, &read.path, reply);
     }
-    if !reads.is_empty() && failed_reads.len() >= reads.len() {
+    let expired =
+        |failure: &ReadFailure| matches!(failure.error, KuduHttpError::SessionExpired { .. });
+    if !reads.is_empty() && failed_reads.len() >= reads.len() && !failed_reads.iter().any(expired) {
         return Err(RoundFailure::Unreachable {
             failures: failed_reads,
         });
@@ -227,20 +223,34 @@ mod tests {
     const NOW: Timestamp = Timestamp::from_unix_millis(1_764_150_000_000);
 
     #[test]
-    fn one_login_page_ends_the_round_as_session_expired() {
+    fn a_login_page_is_listed_and_the_core_names_the_expired_session() {
         let reads = diagnosis_reads(1);
         let mut replies = vec![ok_json(); reads.len()];
-        replies[2] = HttpReply {
+        let login = HttpReply {
             status: 200,
             content_type: Some("text/html".into()),
             body: "<html>Sign in</html>".into(),
             ..HttpReply::default()
         };
+        replies[0] = login.clone();
+        let RoundOutcome::Diagnosed(snapshot) = outcome_from_replies(&reads, &replies, NOW) else {
+            panic!("a sign-in page is a diagnosis, not a failed round");
+        };
         assert_eq!(
-            outcome_from_replies(&reads, &replies, NOW),
-            RoundOutcome::Failed(RoundFailure::SessionExpired {
-                endpoint: endpoint_of(&reads[2].path)
-            })
+            snapshot.failed_reads,
+            vec![ReadFailure {
+                endpoint: "/api/deployments".into(),
+                error: KuduHttpError::SessionExpired { status: 200 },
+            }]
+        );
+        let everything = vec![login; reads.len()];
+        let RoundOutcome::Diagnosed(snapshot) = outcome_from_replies(&reads, &everything, NOW)
+        else {
+            panic!("all sign-in pages: still the core's diagnosis");
+        };
+        assert_eq!(
+            snapshot.diagnosis.primary().map(|f| f.cause),
+            Some(kudu_core::CauseId::SessionExpired)
         );
     }
 

@@ -185,9 +185,6 @@ impl UiState {
     /// The launcher's `data-state`: `pending`, then the leading cause id (`session-expired`
     /// when sign-in is needed, `error` when nothing could be read).
     pub fn launcher_state(&self) -> &'static str {
-        if let Some(RoundFailure::SessionExpired { .. }) = self.load.error() {
-            return CauseId::SessionExpired.as_str();
-        }
         match (self.snapshot(), &self.load) {
             (Some(snapshot), _) => snapshot
                 .diagnosis
@@ -211,9 +208,6 @@ impl UiState {
         let leading = match &outcome {
             RoundOutcome::Diagnosed(snapshot) => {
                 snapshot.diagnosis.primary().map(|finding| finding.cause)
-            }
-            RoundOutcome::Failed(RoundFailure::SessionExpired { .. }) => {
-                Some(CauseId::SessionExpired)
             }
             RoundOutcome::Failed(RoundFailure::Unreachable { .. }) => None,
         };
@@ -438,10 +432,10 @@ mod tests {
 
     #[test]
     fn session_expiry_leads_the_launcher_and_opens_the_wizard() {
-        let expired = RoundOutcome::Failed(RoundFailure::SessionExpired {
-            endpoint: "/api/deployments".into(),
-        });
-        let state = finish(embedded(), expired);
+        let state = finish(
+            embedded(),
+            diagnosed(CauseId::SessionExpired, LockState::Unknown),
+        );
         assert_eq!(state.launcher_state(), "session-expired");
         assert!(state.is_open());
         let nothing = finish(embedded(), unreachable());

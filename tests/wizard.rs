@@ -622,9 +622,25 @@ async fn markup_from_kudu_renders_as_text_and_runs_nothing() {
 
 #[wasm_bindgen_test]
 async fn expired_session_offers_sign_in_and_retry() {
-    let expired = RoundOutcome::Failed(RoundFailure::SessionExpired {
-        endpoint: "/api/deployments".to_string(),
-    });
+    let mut d = diagnosis(
+        vec![finding(
+            CauseId::SessionExpired,
+            vec![Recommendation::SignIn],
+        )],
+        vec![],
+        lock(LockState::Unknown),
+    );
+    d.personality = Personality::Unknown;
+    let expired = RoundOutcome::Diagnosed(Rc::new(Snapshot {
+        diagnosis: d,
+        plan: empty_plan(),
+        site: SiteFacts::default(),
+        failed_reads: vec![ReadFailure {
+            endpoint: "/api/deployments".to_string(),
+            error: KuduHttpError::SessionExpired { status: 0 },
+        }],
+        clock_offset_ms: 0,
+    }));
     let app = mount_script(drawer(), vec![expired]).await;
     assert!(app.wizard_open(), "an expired session opens the wizard");
     assert_eq!(
@@ -633,6 +649,16 @@ async fn expired_session_offers_sign_in_and_retry() {
     );
     let panel = app.text("[data-testid=session-expired]");
     assert!(panel.contains("Sign in to the SCM site again"), "{panel}");
+    assert!(panel.contains("/api/deployments"), "{panel}");
+    assert!(
+        app.all("[data-testid=read-errors]").is_empty(),
+        "no raw error list"
+    );
+    assert_eq!(
+        app.all("[data-cause=session-expired][data-primary=true]")
+            .len(),
+        1
+    );
     assert_eq!(
         app.attr("[data-testid=sign-in]", "href").as_deref(),
         Some("https://myapp.scm.azurewebsites.net/")

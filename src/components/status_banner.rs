@@ -4,9 +4,11 @@
 
 use std::rc::Rc;
 
+use kudu_core::CauseId;
 use yew::prelude::*;
 
 use crate::hooks::POLL_INTERVAL_MS;
+use crate::kudu_http::KuduHttpError;
 use crate::round::{ReadFailure, RoundFailure, Snapshot};
 use crate::time_text;
 
@@ -32,11 +34,24 @@ pub fn StatusBanner(props: &StatusBannerProps) -> Html {
             { if props.loading { "Retrying…" } else { "Retry" } }
         </button>
     };
-    let primary_expired = props.snapshot.as_ref().is_some_and(|s| {
-        s.diagnosis
-            .primary()
-            .is_some_and(|f| f.cause == kudu_core::CauseId::SessionExpired)
+    // A diagnosis of this round (not one kept from before a failed refresh).
+    let fresh = props.snapshot.as_ref().filter(|_| props.failure.is_none());
+    let expired_read = fresh.and_then(|snapshot| {
+        snapshot
+            .failed_reads
+            .iter()
+            .find(|failure| matches!(failure.error, KuduHttpError::SessionExpired { .. }))
     });
+    let primary_expired = fresh.is_some_and(|snapshot| {
+        snapshot
+            .diagnosis
+            .primary()
+            .is_some_and(|finding| finding.cause == CauseId::SessionExpired)
+    });
+    let other_failures = fresh
+        .filter(|_| expired_read.is_none() && !primary_expired)
+        .map(|snapshot| snapshot.failed_reads.as_slice())
+        .filter(|failures| !failures.is_empty());
     let shown_from = props
         .snapshot
         .as_ref()
@@ -48,10 +63,8 @@ pub fn StatusBanner(props: &StatusBannerProps) -> Html {
                     { "Reading this site's deployments and locks…" }
                 </p>
             }
-            if let Some(RoundFailure::SessionExpired { endpoint }) = &props.failure {
-                { session_expired(Some(endpoint), &props.scm_origin, retry_button.clone()) }
-            } else if primary_expired && props.failure.is_none() {
-                { session_expired(None, &props.scm_origin, retry_button.clone()) }
+            if expired_read.is_some() || primary_expired {
+                { session_expired(expired_read.map(|read| &read.endpoint), &props.scm_origin, retry_button.clone()) }
             }
             if let Some(RoundFailure::Unreachable { failures }) = &props.failure {
                 <div class="kd-alert" data-testid="read-errors" role="alert">
@@ -62,10 +75,10 @@ pub fn StatusBanner(props: &StatusBannerProps) -> Html {
                     }
                     { retry_button.clone() }
                 </div>
-            } else if let Some(snapshot) = props.snapshot.as_ref().filter(|s| !s.failed_reads.is_empty() && props.failure.is_none()) {
+            } else if let Some(failures) = other_failures {
                 <div class="kd-warn" data-testid="read-errors" role="status">
                     <p>{ "Some reads failed; the diagnosis below uses the others." }</p>
-                    { failure_list(&snapshot.failed_reads) }
+                    { failure_list(failures) }
                     { retry_button.clone() }
                 </div>
             }
