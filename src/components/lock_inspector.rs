@@ -29,13 +29,16 @@ pub fn LockInspector(props: &LockInspectorProps) -> Html {
     } else {
         lock.explanation.clone()
     };
-    let text = |value: &Option<String>| value.clone().unwrap_or_else(|| "—".to_string());
     let worker = match (&lock.worker, lock.pid) {
-        (Some(worker), Some(pid)) => format!("{worker} (pid {pid})"),
-        (Some(worker), None) => worker.clone(),
-        (None, Some(pid)) => format!("pid {pid}"),
-        (None, None) => "—".to_string(),
+        (Some(worker), Some(pid)) => Some(format!("{worker} (pid {pid})")),
+        (Some(worker), None) => Some(worker.clone()),
+        (None, Some(pid)) => Some(format!("pid {pid}")),
+        (None, None) => None,
     };
+    let has_facts = lock.holder_operation.is_some()
+        || worker.is_some()
+        || lock.acquired.is_some()
+        || (linux_countdown && lock.expires.is_some());
     html! {
         <section class="kd-section" data-testid="lock" data-lock-state={state_id(lock.state)}
             tabindex="-1" aria-label="Lock">
@@ -47,14 +50,20 @@ pub fn LockInspector(props: &LockInspectorProps) -> Html {
                 { " " }
                 { explanation }
             </p>
-            if lock.state != LockState::Free {
+            if lock.state != LockState::Free && has_facts {
                 <dl class="kd-facts">
-                    <dt>{ "Held for" }</dt>
-                    <dd>{ text(&lock.holder_operation) }</dd>
-                    <dt>{ "Worker" }</dt>
-                    <dd>{ worker }</dd>
-                    <dt>{ "Since" }</dt>
-                    <dd>{ lock.acquired.map_or("—".to_string(), |at| format!("{} ({})", time_text::date_time_utc(at), time_text::relative(at, now))) }</dd>
+                    if let Some(holder) = &lock.holder_operation {
+                        <dt>{ "Held for" }</dt>
+                        <dd>{ holder }</dd>
+                    }
+                    if let Some(worker) = &worker {
+                        <dt>{ "Worker" }</dt>
+                        <dd>{ worker }</dd>
+                    }
+                    if let Some(acquired) = lock.acquired {
+                        <dt>{ "Since" }</dt>
+                        <dd>{ format!("{} ({})", time_text::date_time_utc(acquired), time_text::relative(acquired, now)) }</dd>
+                    }
                     if let Some(expires) = lock.expires.filter(|_| linux_countdown) {
                         <dt>{ "Until" }</dt>
                         <dd>
@@ -65,7 +74,8 @@ pub fn LockInspector(props: &LockInspectorProps) -> Html {
                     }
                 </dl>
             }
-            if props.personality == Personality::Windows {
+            // The core's explanation already says this when it has one.
+            if props.personality == Personality::Windows && lock.explanation.is_empty() {
                 <p class="kd-note" data-testid="windows-lock">
                     { if lock.windows_lock_file {
                         "deployments.lock is listed in site/locks. "

@@ -83,7 +83,7 @@ pub fn StatusBanner(props: &StatusBannerProps) -> Html {
                 </div>
             }
             if props.lock_cleared {
-                <div class="kd-success" data-testid="lock-cleared" role="status">
+                <div class="kd-notice-ok" data-testid="lock-cleared" role="status">
                     <strong>{ "The lock is gone — you can deploy again." }</strong>
                     <button type="button" class="kd-link-button" aria-label="Dismiss"
                         onclick={props.on_dismiss.reform(|_: MouseEvent| ())}>{ "Dismiss" }</button>

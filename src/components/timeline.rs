@@ -67,7 +67,7 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                             <line x1={tick.x.to_string()} x2={tick.x.to_string()}
                                 y1={(TOP - 4.0).to_string()} y2={(axis_y + 3.0).to_string()} />
                             <text x={tick.x.to_string()} y={(axis_y + 15.0).to_string()}
-                                text-anchor="middle">{ &tick.label }</text>
+                                text-anchor={tick_anchor(tick.x)}>{ &tick.label }</text>
                         </g>
                     }) }
                     { for geometry.bars.iter().map(|bar| {
@@ -142,6 +142,18 @@ fn bar_view(
                 <path class="kd-marker" d={marker} />
             }
         </g>
+    }
+}
+
+/// Labels near an edge grow inwards so they are not cut off.
+fn tick_anchor(x: f64) -> &'static str {
+    const EDGE: f64 = 36.0;
+    if x < EDGE {
+        "start"
+    } else if x > WIDTH - EDGE {
+        "end"
+    } else {
+        "middle"
     }
 }
 
