@@ -99,6 +99,22 @@ impl ScmOrigin {
         )))
     }
 
+    /// `http://` to anything but this machine (a simulator on loopback is fine).
+    pub fn is_plain_http_to_another_machine(&self) -> bool {
+        let Some(authority) = self.0.strip_prefix("http://") else {
+            return false;
+        };
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.split(':').next().unwrap_or(""),
+        };
+        let loopback = host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        !loopback
+    }
+
     /// `https://myapp.scm.azurewebsites.net`, no trailing slash.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -463,6 +479,21 @@ mod tests {
             ScmOrigin::parse("http://[::1]:8080").unwrap().as_str(),
             "http://[::1]:8080"
         );
+    }
+
+    #[test]
+    fn plain_http_is_flagged_unless_it_stays_on_this_machine() {
+        let flagged = |url: &str| {
+            ScmOrigin::parse(url)
+                .unwrap()
+                .is_plain_http_to_another_machine()
+        };
+        assert!(flagged("http://app.scm.azurewebsites.net"));
+        assert!(flagged("http://10.0.0.5:8080"));
+        assert!(!flagged("http://127.0.0.1:8080"));
+        assert!(!flagged("http://localhost:8080"));
+        assert!(!flagged("http://[::1]:8080"));
+        assert!(!flagged("https://app.scm.azurewebsites.net"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use kudu_core::session::Observed;
 use kudu_core::{CauseId, Diagnosis, HttpReply, Session, Timestamp};
 
 use crate::duration_arg::show_secs;
+use crate::report;
 use crate::terminal_report::when;
 
 use crate::exit_code::{AUTH, FAILURE, Failure};
@@ -205,6 +206,12 @@ impl Round {
 pub fn connect(url: &str) -> Result<ScmClient, Failure> {
     let origin = ScmOrigin::parse(url).map_err(Failure::usage)?;
     let credentials = Credentials::from_env(|name| std::env::var(name).ok())?;
+    if origin.is_plain_http_to_another_machine() && credentials != Credentials::None {
+        report::warning(&format!(
+            "{} is plain http://: the credentials cross the network unencrypted",
+            origin.as_str()
+        ));
+    }
     let client = ScmClient::new(origin, credentials);
     client.warm_up().map_err(|e| {
         Failure::new(
