@@ -11,6 +11,7 @@
 //! Nothing in here may depend on web-sys, js-sys, gloo, yew or tokio, or call
 //! `Instant::now`/`SystemTime::now`; a tidy test in xtask enforces it.
 
+pub mod cleanup;
 pub mod diagnose;
 pub mod model;
 pub mod parse;

@@ -1,0 +1,456 @@
+//! The re-check right before a group of destructive steps: every precondition of the group's
+//! steps against a fresh read, plus the guards that hold for every group (nothing progresses,
+//! no scan, nobody new holds the lock).
+//!
+//! A precondition that cannot be confirmed counts as changed: nothing is deleted on a guess.
+//! The only differences accepted are those the run's own finished steps explain: after the
+//! lock was released or Kudu restarted, a hung deployment may show as ended, and on Windows the
+//! old `deployments.lock` (same write time as before the restart) may linger until Kudu's next
+//! check deletes it.
+
+use crate::diagnose::LockState;
+use crate::diagnose::context::Context;
+use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
+use crate::model::Personality;
+use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
+use crate::plan::{Precondition, Step, StepKind};
+use crate::session::{Observed, Session};
+use crate::time::Timestamp;
+
+/// What the run knows besides the fresh read.
+pub(super) struct RecheckInput<'a> {
+    pub(super) group: u32,
+    pub(super) steps: Vec<&'a Step>,
+    /// Some destructive step of an earlier group already finished.
+    pub(super) own_changes_made: bool,
+    /// Windows: `deployments.lock` at the diagnosis or the previous re-check (`None`: not known).
+    pub(super) windows_lock_before: Option<LockFileSeen>,
+    /// Windows: `deployments.lock` in this survey's first listing, when it was listed again.
+    pub(super) windows_lock_first_look: Option<LockFileSeen>,
+}
+
+/// Proof that a group's preconditions held on a fresh read. Only [`evaluate`] builds one, and
+/// a delete stage cannot start without it.
+#[derive(Debug)]
+pub(super) struct RecheckPassed {
+    group: u32,
+    notes: Vec<String>,
+    windows_lock: Option<LockFileSeen>,
+}
+
+impl RecheckPassed {
+    pub(super) fn group(&self) -> u32 {
+        self.group
+    }
+
+    /// Differences that the run's own steps explain, for the activity view.
+    pub(super) fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    pub(super) fn windows_lock(&self) -> Option<LockFileSeen> {
+        self.windows_lock
+    }
+}
+
+/// `Ok` with the proof when every precondition still holds; otherwise everything that changed
+/// or could not be confirmed, in plain sentences.
+pub(super) fn evaluate(
+    session: &Session,
+    now: Timestamp,
+    input: &RecheckInput<'_>,
+) -> Result<RecheckPassed, Vec<String>> {
+    let ctx = Context::new(session, now);
+    let mut check = Check {
+        ctx: &ctx,
+        input,
+        changes: vec![],
+        notes: vec![],
+    };
+    check.guards();
+    for step in &input.steps {
+        check.precondition(&step.precondition, step);
+    }
+    if check.changes.is_empty() {
+        Ok(RecheckPassed {
+            group: input.group,
+            notes: check.notes,
+            windows_lock: windows_lock_file(session),
+        })
+    } else {
+        Err(check.changes)
+    }
+}
+
+/// Windows' `deployments.lock` as a listing showed it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum LockFileSeen {
+    NotListed,
+    /// Listed, with its write time.
+    Written(Option<Timestamp>),
+}
+
+/// `None` when `site/locks/` could not be listed.
+pub(super) fn windows_lock_file(session: &Session) -> Option<LockFileSeen> {
+    let list = match &session.locks_dir {
+        Observed::Value(list) => list,
+        Observed::Missing => return Some(LockFileSeen::NotListed),
+        _ => return None,
+    };
+    Some(
+        match list
+            .iter()
+            .find(|e| !e.is_dir && e.name.eq_ignore_ascii_case(WINDOWS_LOCK_FILE))
+        {
+            Some(e) => LockFileSeen::Written(e.modified),
+            None => LockFileSeen::NotListed,
+        },
+    )
+}
+
+struct Check<'c, 'i> {
+    ctx: &'c Context<'c>,
+    input: &'c RecheckInput<'i>,
+    changes: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Check<'_, '_> {
+    fn change(&mut self, what: String) {
+        if !self.changes.contains(&what) {
+            self.changes.push(what);
+        }
+    }
+
+    fn note(&mut self, what: String) {
+        if !self.notes.contains(&what) {
+            self.notes.push(what);
+        }
+    }
+
+    fn unreadable<T>(&mut self, what: &str, observed: &Observed<T>) {
+        let why = match observed {
+            Observed::SessionExpired => "the SCM session expired".to_string(),
+            Observed::Failed { reason, .. } => reason.clone(),
+            Observed::NotRead => "it was not read".to_string(),
+            Observed::Missing => "it does not exist".to_string(),
+            Observed::Value(_) => return,
+        };
+        self.change(format!(
+            "Kudu Doctor could not re-read {what} ({why}), so it cannot confirm that nothing changed."
+        ));
+    }
+
+    fn releases_linux_lock(&self) -> bool {
+        self.input.steps.iter().any(|s| {
+            s.kind == StepKind::DeleteDir
+                && delete_target(&s.request) == Some((LOCKS_DIR, LINUX_LOCK_DIR))
+        })
+    }
+
+    fn restarts_kudu(&self) -> bool {
+        self.input
+            .steps
+            .iter()
+            .any(|s| s.kind == StepKind::RestartKudu)
+    }
+
+    /// What must hold before any group, whatever its steps declare.
+    fn guards(&mut self) {
+        let ctx = self.ctx;
+        let session = ctx.session;
+        if let Some(r) = ctx.progressing().next() {
+            self.change(format!(
+                "{} is progressing now; deleting anything could break it.",
+                ctx.describe(&r.deployment)
+            ));
+        }
+        if ctx.scan_underway() {
+            self.change("A malware scan holds the deployment lock now (/api/isdeploying says 'Scan Underway').".into());
+        }
+        if let Some(latest) = ctx.latest_pending()
+            && latest.id.is_some()
+            && !ctx.deployments.iter().any(|d| d.id == latest.id)
+        {
+            self.change(format!(
+                "/api/deployments/latest now reports {}, which the deployment list did not show: a new deployment began.",
+                ctx.describe(latest)
+            ));
+        }
+        match ctx.personality {
+            Personality::Linux => {
+                let releases = self.releases_linux_lock();
+                match &session.is_deploying {
+                    Observed::Value(d) if d.deploying && !releases => self.change(
+                        "/api/isdeploying says True now: a deployment or scan holds the lock."
+                            .into(),
+                    ),
+                    Observed::Value(_) => {}
+                    other => self.unreadable("/api/isdeploying", other),
+                }
+                match &session.info_lock {
+                    Observed::Value(_) if !releases => self.change(
+                        "site/locks/deployment/info.lock exists now: someone took the deployment lock."
+                            .into(),
+                    ),
+                    Observed::Value(_) | Observed::Missing => {}
+                    other => self.unreadable("site/locks/deployment/info.lock", other),
+                }
+                let lock_dir_listed = session.locks_dir.value().is_some_and(|list| {
+                    list.iter().any(|e| e.is_dir && e.name == LINUX_LOCK_DIR)
+                });
+                if lock_dir_listed && !releases {
+                    self.change(
+                        "site/locks/deployment/ is listed now: someone took the deployment lock."
+                            .into(),
+                    );
+                }
+            }
+            Personality::Windows => self.windows_lock_guard(),
+            Personality::Unknown => self.change(
+                "Kudu Doctor could not tell from the fresh read whether this is Linux or Windows, so it cannot confirm that nothing changed."
+                    .into(),
+            ),
+        }
+    }
+
+    /// The survey listed `site/locks/` again after reading `latest`, which makes Windows Kudu
+    /// delete a lock file nobody holds; a file still listed then is held by a live process.
+    fn windows_lock_guard(&mut self) {
+        let ctx = self.ctx;
+        match ctx.lock.state {
+            LockState::Unknown => return self.unreadable("site/locks/", &ctx.session.locks_dir),
+            LockState::Live => {
+                return self.change(format!(
+                    "A live process holds deployments.lock now: {}",
+                    ctx.lock.explanation
+                ));
+            }
+            _ => {}
+        }
+        // Either listing showing a file written since the last look means someone took the
+        // lock, even when Kudu deleted the file in between.
+        let looks = [
+            self.input.windows_lock_first_look,
+            windows_lock_file(ctx.session),
+        ];
+        for written in looks.into_iter().flatten().filter_map(|seen| match seen {
+            LockFileSeen::Written(w) => Some(w),
+            LockFileSeen::NotListed => None,
+        }) {
+            match self.input.windows_lock_before {
+                Some(LockFileSeen::Written(seen)) if seen != written => self.change(format!(
+                    "deployments.lock was written again (at {}): another process took the deployment lock.",
+                    time(written)
+                )),
+                Some(LockFileSeen::NotListed) => self.change(
+                    "deployments.lock is listed again: another process took the deployment lock."
+                        .into(),
+                ),
+                _ => {}
+            }
+        }
+        let Some(LockFileSeen::Written(_)) = windows_lock_file(ctx.session) else {
+            return;
+        };
+        if !self.restarts_kudu() {
+            let after_restart = if self.input.own_changes_made {
+                ", so the restart did not release it"
+            } else {
+                ""
+            };
+            self.change(format!(
+                "deployments.lock is still listed after Kudu checked it: a process holds the deployment lock{after_restart}."
+            ));
+        }
+    }
+
+    fn precondition(&mut self, p: &Precondition, step: &Step) {
+        let ctx = self.ctx;
+        let session = ctx.session;
+        match p {
+            Precondition::None | Precondition::BackupVerified => {}
+            Precondition::All(all) => {
+                for p in all {
+                    self.precondition(p, step);
+                }
+            }
+            Precondition::LockUnchanged {
+                holder_operation,
+                acquired,
+            } => match &session.info_lock {
+                Observed::Value(info)
+                    if info.holder_operation == *holder_operation && info.acquired == *acquired => {}
+                Observed::Value(info) => self.change(format!(
+                    "The deployment lock changed hands: it was held by {} since {}, and is now held by {} since {}.",
+                    quoted(holder_operation.as_deref()),
+                    time(*acquired),
+                    quoted(info.holder_operation.as_deref()),
+                    time(info.acquired)
+                )),
+                Observed::Missing if holder_operation.is_none() && acquired.is_none() => {}
+                Observed::Missing => self.change(format!(
+                    "The deployment lock held by {} was released by something else since the diagnosis.",
+                    quoted(holder_operation.as_deref())
+                )),
+                other => self.unreadable("site/locks/deployment/info.lock", other),
+            },
+            Precondition::NotDeploying => {
+                if ctx.lock.state == LockState::Live {
+                    self.change(format!("A deployment holds the lock now: {}", ctx.lock.explanation));
+                }
+                if ctx.personality == Personality::Linux {
+                    match &session.is_deploying {
+                        Observed::Value(d) if !d.deploying => {}
+                        Observed::Value(_) => self.change(
+                            "/api/isdeploying says True: the deployment lock is held.".into(),
+                        ),
+                        other => self.unreadable("/api/isdeploying", other),
+                    }
+                }
+            }
+            Precondition::LatestUnchanged { id, status } => self.latest_unchanged(id, status),
+            Precondition::StillListed { dir, name } => self.still_listed(dir, name, step),
+            Precondition::LogUnchanged {
+                deployment_id,
+                last_line,
+            } => self.log_unchanged(deployment_id, *last_line),
+        }
+    }
+
+    fn latest_unchanged(&mut self, id: &Option<String>, status: &str) {
+        let ctx = self.ctx;
+        match ctx.newest() {
+            Some(d) if d.id == *id && d.status.as_str() == status => {}
+            Some(d)
+                if d.id == *id
+                    && self.input.own_changes_made
+                    && was_unfinished(status)
+                    && d.status.is_unsuccessful_end() =>
+            {
+                self.note(format!(
+                    "{} now shows '{}' (it was '{status}'): ended by the earlier steps.",
+                    ctx.describe(d),
+                    d.status.as_str()
+                ));
+            }
+            Some(d) => self.change(format!(
+                "The newest deployment changed: it was {} ('{status}'), it is now {} ('{}').",
+                id.as_deref().unwrap_or("(no id)"),
+                ctx.describe(d),
+                d.status.as_str()
+            )),
+            None if !ctx.deployments_known => {
+                self.unreadable("/api/deployments", &ctx.session.deployments)
+            }
+            None => self.change(format!(
+                "The deployment list no longer shows {}.",
+                id.as_deref().unwrap_or("the newest deployment")
+            )),
+        }
+    }
+
+    fn still_listed(&mut self, dir: &str, name: &str, step: &Step) {
+        let session = self.ctx.session;
+        let listing = match dir {
+            LOCKS_DIR => &session.locks_dir,
+            DEPLOYMENTS_DIR => &session.deployments_dir,
+            _ => {
+                self.change(format!(
+                    "The plan names a folder Kudu Doctor does not re-check: {dir}"
+                ));
+                return;
+            }
+        };
+        let list = match listing {
+            Observed::Value(list) => list,
+            Observed::Missing => {
+                self.change(format!("{dir} no longer exists."));
+                return;
+            }
+            other => {
+                self.unreadable(dir, other);
+                return;
+            }
+        };
+        let Some(entry) = list.iter().find(|e| e.name == name) else {
+            self.change(format!("{dir}{name} is no longer listed."));
+            return;
+        };
+        let targets_it = delete_target(&step.request) == Some((dir_const(dir), name));
+        let wants_dir = step.kind == StepKind::DeleteDir;
+        if targets_it && entry.is_dir != wants_dir {
+            self.change(format!(
+                "{dir}{name} is now a {} where the plan saw a {}.",
+                kind(entry.is_dir),
+                kind(wants_dir)
+            ));
+        }
+    }
+
+    fn log_unchanged(&mut self, deployment_id: &str, last_line: Option<Timestamp>) {
+        let ctx = self.ctx;
+        let id = Some(deployment_id.to_string());
+        if let Some(r) = ctx.running.iter().find(|r| r.deployment.id == id) {
+            let newer = match (r.last_activity, last_line) {
+                (Some(now), Some(then)) => now > then,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if newer {
+                self.change(format!(
+                    "{} shows activity at {} since the diagnosis: it is still working.",
+                    ctx.describe(&r.deployment),
+                    time(r.last_activity)
+                ));
+            }
+            return;
+        }
+        match ctx.deployments.iter().find(|d| d.id == id) {
+            Some(d) if self.input.own_changes_made && d.status.is_unsuccessful_end() => {
+                self.note(format!(
+                    "{} now shows '{}': ended by the earlier steps.",
+                    ctx.describe(d),
+                    d.status.as_str()
+                ));
+            }
+            Some(d) => self.change(format!(
+                "{} is no longer running: it now shows '{}'.",
+                ctx.describe(d),
+                d.status.as_str()
+            )),
+            None if !ctx.deployments_known => {
+                self.unreadable("/api/deployments", &ctx.session.deployments)
+            }
+            None => self.change(format!(
+                "Deployment {deployment_id} is no longer in the deployment list."
+            )),
+        }
+    }
+}
+
+fn was_unfinished(status: &str) -> bool {
+    matches!(status, "pending" | "building" | "deploying" | "unknown")
+}
+
+fn dir_const(dir: &str) -> &'static str {
+    if dir == LOCKS_DIR {
+        LOCKS_DIR
+    } else {
+        DEPLOYMENTS_DIR
+    }
+}
+
+fn kind(is_dir: bool) -> &'static str {
+    if is_dir { "folder" } else { "file" }
+}
+
+fn quoted(op: Option<&str>) -> String {
+    op.map(|o| format!("'{o}'"))
+        .unwrap_or_else(|| "an unnamed operation".into())
+}
+
+fn time(t: Option<Timestamp>) -> String {
+    t.map(Timestamp::to_rfc3339)
+        .unwrap_or_else(|| "an unknown time".into())
+}

@@ -1,0 +1,1304 @@
+//! The cleanup runner's safety invariants against a fake, in-memory Kudu under random fault
+//! schedules (500/503, dropped connections, truncated bodies, HTML sign-in pages, corrupt or
+//! empty zips, Kudu slow to come back after a restart) and a deployment starting or the lock
+//! changing hands before any request:
+//!
+//! 1. every DELETE the fake receives is exactly a chosen plan step's request, each at most once;
+//! 2. no DELETE before both archives were served intact and the run holds its backup file;
+//! 3. no DELETE after a re-check read showed the injected change (the fake answers every read
+//!    twice, from its real state and from a shadow without the change, to know when a re-check
+//!    could see it);
+//! 4. no DELETE of a later group after a step failed;
+//! 5. `Fixed` only when the fake's lock was free and nothing deployed when the final read began.
+//!
+//! The plan is the real planner's, from a real diagnosis of the fake's replies.
+
+use std::collections::BTreeMap;
+
+use kudu_core::cleanup::zip_index::read_index;
+use kudu_core::cleanup::zip_writer::{StoredZip, ZipTime};
+use kudu_core::cleanup::{
+    CleanupRun, Confirmation, Outcome, RequestPurpose, RunReply, RunRequest, StepState,
+};
+use kudu_core::plan::{CleanupPlan, PlanKind, StepKind, plan};
+use kudu_core::reads::{Read, diagnosis_reads};
+use kudu_core::{Session, Timestamp};
+use proptest::prelude::*;
+use serde_json::json;
+
+/// 2026-11-26T12:00:00Z.
+const T0: i64 = 1_795_694_400_000;
+
+fn at_secs(secs: i64) -> Timestamp {
+    Timestamp::from_unix_millis(T0 + secs * 1000)
+}
+
+// ---------------------------------------------------------------------------- the fake
+
+#[derive(Clone, PartialEq, Debug)]
+struct FsEntry {
+    is_dir: bool,
+    mtime: Timestamp,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+struct Record {
+    id: String,
+    /// 0 pending, 1 building, 2 deploying, 3 failed, 4 success.
+    status: i64,
+    received: Timestamp,
+    ended: Option<Timestamp>,
+    active: bool,
+    deployer: String,
+    log_last: Timestamp,
+}
+
+impl Record {
+    fn running(&self) -> bool {
+        (0..=2).contains(&self.status)
+    }
+}
+
+/// HOME as far as a cleanup can see it.
+#[derive(Clone, PartialEq, Debug)]
+struct Home {
+    windows: bool,
+    locks: BTreeMap<String, FsEntry>,
+    deployments: BTreeMap<String, FsEntry>,
+    /// Linux `info.lock`: holder operation and when it was taken.
+    lock: Option<(String, Timestamp)>,
+    /// Windows: a live process holds `deployments.lock` open.
+    handle_open: bool,
+    records: Vec<Record>,
+    /// Requests still answered 503 after a Kudu restart.
+    down_for: u32,
+}
+
+const LINUX_OP: &str = "Performing continuous deployment";
+
+impl Home {
+    fn lock_free(&self) -> bool {
+        if self.windows {
+            !self.handle_open
+        } else {
+            self.lock.is_none()
+        }
+    }
+
+    fn deploying(&self) -> bool {
+        self.records
+            .iter()
+            .any(|r| r.running() && self.deployments.contains_key(&r.id))
+    }
+
+    fn set_linux_lock(&mut self, op: &str, taken: Timestamp) {
+        self.lock = Some((op.to_string(), taken));
+        self.locks.entry("deployment".into()).or_insert(FsEntry {
+            is_dir: true,
+            mtime: taken,
+        });
+    }
+
+    fn take_windows_lock(&mut self, taken: Timestamp) {
+        self.handle_open = true;
+        self.locks.insert(
+            "deployments.lock".into(),
+            FsEntry {
+                is_dir: false,
+                mtime: taken,
+            },
+        );
+    }
+
+    fn add_record(&mut self, record: Record) {
+        self.deployments.insert(
+            record.id.clone(),
+            FsEntry {
+                is_dir: true,
+                mtime: record.received,
+            },
+        );
+        self.records.push(record);
+    }
+
+    fn listed_records(&self) -> Vec<&Record> {
+        self.records
+            .iter()
+            .filter(|r| self.deployments.contains_key(&r.id))
+            .collect()
+    }
+}
+
+/// A change from outside injected before one request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Change {
+    DeploymentStarts,
+    LockChangesHands,
+}
+
+fn apply_change(home: &mut Home, change: Change, now: Timestamp) {
+    match change {
+        Change::DeploymentStarts => {
+            home.add_record(Record {
+                id: "d00dfeedd00dfeedd00dfeedd00dfeed".into(),
+                status: 1,
+                received: now,
+                ended: None,
+                active: false,
+                deployer: "GITHUB_ZIP_DEPLOY".into(),
+                log_last: now,
+            });
+            if home.windows {
+                home.take_windows_lock(now);
+            } else {
+                home.lock = None;
+                home.set_linux_lock(LINUX_OP, now);
+            }
+        }
+        Change::LockChangesHands => {
+            if home.windows {
+                home.take_windows_lock(now);
+            } else {
+                home.set_linux_lock("Performing zip deployment", now);
+                home.lock = Some(("Performing zip deployment".into(), now));
+            }
+        }
+    }
+}
+
+/// A fault for one request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Fault {
+    None,
+    Status500,
+    Status503,
+    Transport,
+    Truncated,
+    LoginPage,
+    CorruptZip,
+    EmptyZip,
+}
+
+fn fault_from(n: u32) -> Fault {
+    match n % 8 {
+        0 => Fault::Status500,
+        1 => Fault::Status503,
+        2 => Fault::Transport,
+        3 => Fault::Truncated,
+        4 => Fault::LoginPage,
+        5 => Fault::CorruptZip,
+        6 => Fault::EmptyZip,
+        _ => Fault::None,
+    }
+}
+
+/// A tiny deterministic generator for schedules (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0.max(1);
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+}
+
+/// One reply as data, before faults.
+#[derive(Clone, PartialEq, Debug)]
+enum Body {
+    Json(serde_json::Value),
+    Text(String),
+    Zip(Vec<u8>),
+    Empty,
+}
+
+#[derive(Clone, PartialEq, Debug)]
+struct Answer {
+    status: u16,
+    body: Body,
+}
+
+fn answer(status: u16, body: Body) -> Answer {
+    Answer { status, body }
+}
+
+fn physical(home: &Home, dir: &str, name: &str) -> String {
+    if home.windows {
+        format!("D:\\home\\site\\{dir}\\{name}")
+    } else {
+        format!("/home/site/{dir}/{name}")
+    }
+}
+
+fn listing(home: &Home, dir: &str, entries: &BTreeMap<String, FsEntry>) -> serde_json::Value {
+    serde_json::Value::Array(
+        entries
+            .iter()
+            .map(|(name, e)| {
+                json!({
+                    "name": name,
+                    "size": 0,
+                    "mtime": e.mtime.to_rfc3339(),
+                    "crtime": e.mtime.to_rfc3339(),
+                    "mime": if e.is_dir { "inode/directory" } else { "application/octet-stream" },
+                    "href": format!("https://fake.scm.azurewebsites.net/api/vfs/site/{dir}/{name}{}", if e.is_dir { "/" } else { "" }),
+                    "path": physical(home, dir, name),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn record_json(r: &Record) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "status": r.status,
+        "status_text": "",
+        "author": "N/A",
+        "deployer": r.deployer,
+        "message": "Created via a push deployment",
+        "progress": "",
+        "received_time": r.received.to_rfc3339(),
+        "start_time": r.received.to_rfc3339(),
+        "end_time": r.ended.map(Timestamp::to_rfc3339),
+        "complete": !r.running(),
+        "active": r.active,
+        "is_temp": r.id.starts_with("temp-"),
+    })
+}
+
+fn not_found(home: &Home, what: &str) -> Answer {
+    let path = if home.windows {
+        format!("D:\\home\\{}", what.replace('/', "\\"))
+    } else {
+        format!("/home/{what}")
+    };
+    answer(
+        404,
+        Body::Json(json!({ "Message": format!("'{path}' not found.") })),
+    )
+}
+
+fn zip_of(entries: &[(String, Vec<u8>)], dirs: &[String]) -> Vec<u8> {
+    let mut zip = StoredZip::new(ZipTime::default());
+    for d in dirs {
+        zip.add_dir(&format!("{d}/")).unwrap();
+    }
+    for (name, data) in entries {
+        zip.add_file(name, data).unwrap();
+    }
+    zip.finish().unwrap()
+}
+
+/// The true answer to a GET, from `home` (no side effects).
+fn answer_get(home: &Home, path: &str, now: Timestamp) -> Answer {
+    let bare = path.split('?').next().unwrap_or(path);
+    match bare {
+        "/api/deployments" => answer(
+            200,
+            Body::Json(serde_json::Value::Array(
+                home.listed_records().into_iter().map(record_json).collect(),
+            )),
+        ),
+        "/api/deployments/latest" => {
+            let listed = home.listed_records();
+            if let Some(r) = listed
+                .iter()
+                .filter(|r| r.running())
+                .max_by_key(|r| r.received)
+            {
+                answer(202, Body::Json(record_json(r)))
+            } else if let Some(r) = listed.iter().max_by_key(|r| r.received) {
+                answer(200, Body::Json(record_json(r)))
+            } else {
+                answer(404, Body::Json(json!({"Message": "No deployments"})))
+            }
+        }
+        "/api/isdeploying" if home.windows => answer(
+            404,
+            Body::Json(json!("No route registered for '/api/isdeploying'")),
+        ),
+        "/api/isdeploying" => {
+            let held = home.lock.is_some();
+            answer(
+                200,
+                Body::Json(json!({
+                    "value": if held { "True" } else { "False" },
+                    "msg": if held { "Deployment Underway" } else { "" },
+                })),
+            )
+        }
+        "/api/vfs/site/locks/" => answer(200, Body::Json(listing(home, "locks", &home.locks))),
+        "/api/vfs/site/deployments/" => answer(
+            200,
+            Body::Json(listing(home, "deployments", &home.deployments)),
+        ),
+        "/api/vfs/site/wwwroot/" => {
+            let mut files = BTreeMap::new();
+            files.insert(
+                "app.py".to_string(),
+                FsEntry {
+                    is_dir: false,
+                    mtime: at_secs(-7200),
+                },
+            );
+            answer(200, Body::Json(listing(home, "wwwroot", &files)))
+        }
+        "/api/vfs/site/locks/deployment/info.lock" => match &home.lock {
+            Some((op, taken)) if !home.windows => answer(
+                200,
+                Body::Text(
+                    json!({
+                        "lockExpiry": taken.plus_secs(1500).to_rfc3339(),
+                        "heldByPID": 77,
+                        "heldByTID": 1,
+                        "heldByOp": op,
+                        "heldByWorker": "w0",
+                    })
+                    .to_string(),
+                ),
+            ),
+            _ => not_found(home, "site/locks/deployment/info.lock"),
+        },
+        "/api/environment" => answer(200, Body::Json(json!({"version": "1.0.0"}))),
+        "/api/zip/site/locks/" => {
+            let mut files = vec![];
+            let mut dirs = vec![];
+            for (name, e) in &home.locks {
+                if e.is_dir {
+                    dirs.push(name.clone());
+                    if name == "deployment"
+                        && let Some((op, _)) = &home.lock
+                    {
+                        files.push((format!("{name}/info.lock"), op.as_bytes().to_vec()));
+                    }
+                } else {
+                    files.push((name.clone(), b"{}".to_vec()));
+                }
+            }
+            answer(200, Body::Zip(zip_of(&files, &dirs)))
+        }
+        "/api/zip/site/deployments/" => {
+            let mut files = vec![];
+            let mut dirs = vec![];
+            for (name, e) in &home.deployments {
+                if e.is_dir {
+                    dirs.push(name.clone());
+                    files.push((format!("{name}/status.xml"), b"<deployment/>".to_vec()));
+                } else {
+                    files.push((name.clone(), vec![]));
+                }
+            }
+            answer(200, Body::Zip(zip_of(&files, &dirs)))
+        }
+        _ => {
+            if let Some(key) = bare.strip_prefix("/api/settings/") {
+                return answer(
+                    404,
+                    Body::Json(json!({"Message": format!("The setting '{key}' does not exist.")})),
+                );
+            }
+            if let Some(rest) = bare.strip_prefix("/api/deployments/")
+                && let Some(id) = rest.strip_suffix("/log")
+                && let Some(r) = home.listed_records().into_iter().find(|r| r.id == id)
+            {
+                return answer(
+                    200,
+                    Body::Json(json!([{
+                        "log_time": r.log_last.to_rfc3339(),
+                        "id": "6b1d0000-0000-0000-0000-000000000000",
+                        "message": "Running deployment command...",
+                        "type": 0,
+                        "details_url": null,
+                    }])),
+                );
+            }
+            let _ = now;
+            answer(404, Body::Json(json!({"Message": "No HTTP resource"})))
+        }
+    }
+}
+
+/// Side effects of a GET (Windows Kudu deletes a lock file nobody holds when it checks).
+fn after_get(home: &mut Home, path: &str) {
+    if home.windows && path.starts_with("/api/deployments/latest") && !home.handle_open {
+        home.locks.remove("deployments.lock");
+    }
+}
+
+/// Applies a DELETE; the true answer.
+fn apply_delete(home: &mut Home, req: &RunRequest, now: Timestamp) -> Answer {
+    let path = req.path.as_str();
+    if path == "/api/processes/0" {
+        if !home.windows {
+            return answer(400, Body::Json(json!("Not supported on Linux")));
+        }
+        home.handle_open = false;
+        for r in &mut home.records {
+            if r.running() {
+                r.status = 3;
+                r.ended = Some(now);
+            }
+        }
+        return answer(200, Body::Empty);
+    }
+    if path == "/api/processes/-1" {
+        return answer(200, Body::Empty);
+    }
+    for (prefix, dir) in [
+        ("/api/vfs/site/locks/", "locks"),
+        ("/api/vfs/site/deployments/", "deployments"),
+    ] {
+        let Some(rest) = path.strip_prefix(prefix) else {
+            continue;
+        };
+        let (name, wants_dir) = match rest.strip_suffix("/?recursive=true") {
+            Some(name) => (name, true),
+            None => (rest, false),
+        };
+        if !wants_dir
+            && !req
+                .headers
+                .iter()
+                .any(|(k, v)| *k == "If-Match" && v == "*")
+        {
+            return answer(412, Body::Json(json!({"Message": "If-Match required"})));
+        }
+        let map = if dir == "locks" {
+            &mut home.locks
+        } else {
+            &mut home.deployments
+        };
+        match map.get(name) {
+            Some(e) if e.is_dir == wants_dir => {}
+            _ => return not_found(home, &format!("site/{dir}/{name}")),
+        }
+        if dir == "locks" && name == "deployments.lock" && home.handle_open {
+            // Kudu answers 404 for a delete that threw (the file is held).
+            return not_found(home, "site/locks/deployments.lock");
+        }
+        map.remove(name);
+        if dir == "locks" && name == "deployment" {
+            home.lock = None;
+        }
+        return answer(200, Body::Empty);
+    }
+    answer(405, Body::Empty)
+}
+
+/// Answers one request from `home` without faults, side effects included.
+fn serve(home: &mut Home, req: &RunRequest, now: Timestamp) -> RunReply {
+    if req.method == "DELETE" {
+        return reply_from(&apply_delete(home, req, now));
+    }
+    let a = answer_get(home, &req.path, now);
+    after_get(home, &req.path);
+    reply_from(&a)
+}
+
+fn reply_from(answer: &Answer) -> RunReply {
+    match &answer.body {
+        Body::Json(v) => RunReply::text(
+            answer.status,
+            "application/json; charset=utf-8",
+            v.to_string(),
+        ),
+        Body::Text(t) => RunReply::text(answer.status, "text/plain", t.clone()),
+        Body::Zip(z) => RunReply::bytes(answer.status, "application/zip", z.clone()),
+        Body::Empty => RunReply::text(answer.status, "text/plain", ""),
+    }
+}
+
+fn faulted(answer: &Answer, fault: Fault) -> RunReply {
+    let login = || {
+        RunReply::text(
+            200,
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html><html><head><title>Sign in to your account</title></head><body>login.microsoftonline.com</body></html>",
+        )
+    };
+    match fault {
+        Fault::None => reply_from(answer),
+        Fault::Status500 => RunReply::text(
+            500,
+            "application/json",
+            r#"{"Message":"An error has occurred."}"#,
+        ),
+        Fault::Status503 => RunReply::text(
+            503,
+            "text/html",
+            "<html><body>Service Unavailable</body></html>",
+        ),
+        Fault::Transport => RunReply::transport_error("connection reset"),
+        Fault::LoginPage => login(),
+        Fault::Truncated => {
+            let mut r = reply_from(answer);
+            r.body = match r.body {
+                kudu_core::cleanup::ReplyBody::Bytes(b) => {
+                    kudu_core::cleanup::ReplyBody::Bytes(b[..b.len() / 2].to_vec())
+                }
+                kudu_core::cleanup::ReplyBody::Text(t) => {
+                    let cut = (0..=t.len() / 2)
+                        .rev()
+                        .find(|&i| t.is_char_boundary(i))
+                        .unwrap_or(0);
+                    kudu_core::cleanup::ReplyBody::Text(t[..cut].to_string())
+                }
+            };
+            r
+        }
+        Fault::CorruptZip => {
+            let mut r = reply_from(answer);
+            if let kudu_core::cleanup::ReplyBody::Bytes(b) = &mut r.body {
+                let len = b.len();
+                // Scramble the end-of-central-directory record's offsets.
+                for byte in b.iter_mut().skip(len.saturating_sub(10)).take(6) {
+                    *byte ^= 0x5A;
+                }
+            }
+            r
+        }
+        Fault::EmptyZip => {
+            let mut r = reply_from(answer);
+            if let kudu_core::cleanup::ReplyBody::Bytes(b) = &mut r.body {
+                *b = StoredZip::new(ZipTime::default()).finish().unwrap();
+            }
+            r
+        }
+    }
+}
+
+/// Whether a fault leaves a reply's content as the true one.
+fn harmless(fault: Fault, answer: &Answer) -> bool {
+    match fault {
+        Fault::None => true,
+        Fault::CorruptZip | Fault::EmptyZip => !matches!(answer.body, Body::Zip(_)),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------- sites
+
+fn linux_base(lock_age_secs: i64, temps: usize) -> Home {
+    let mut home = Home {
+        windows: false,
+        locks: BTreeMap::new(),
+        deployments: BTreeMap::new(),
+        lock: None,
+        handle_open: false,
+        records: vec![],
+        down_for: 0,
+    };
+    home.locks.insert(
+        "status.lock".into(),
+        FsEntry {
+            is_dir: false,
+            mtime: at_secs(-86_400),
+        },
+    );
+    for name in ["pending", "active", "settings.xml"] {
+        home.deployments.insert(
+            name.into(),
+            FsEntry {
+                is_dir: false,
+                mtime: at_secs(-86_400),
+            },
+        );
+    }
+    home.deployments.insert(
+        "tools".into(),
+        FsEntry {
+            is_dir: true,
+            mtime: at_secs(-86_400),
+        },
+    );
+    home.add_record(Record {
+        id: "a1b2c3d4e5f60718293a4b5c6d7e8f90".into(),
+        status: 4,
+        received: at_secs(-86_400),
+        ended: Some(at_secs(-86_300)),
+        active: true,
+        deployer: "GITHUB_ZIP_DEPLOY".into(),
+        log_last: at_secs(-86_300),
+    });
+    home.add_record(Record {
+        id: "e51c9b2e51c9b2e51c9b2e51c9b2e51c".into(),
+        status: 1,
+        received: at_secs(-lock_age_secs),
+        ended: None,
+        active: false,
+        deployer: "GITHUB_ZIP_DEPLOY".into(),
+        log_last: at_secs(-lock_age_secs + 30),
+    });
+    for i in 0..temps {
+        home.deployments.insert(
+            format!("temp-{i:08x}"),
+            FsEntry {
+                is_dir: true,
+                mtime: at_secs(-lock_age_secs),
+            },
+        );
+    }
+    home.set_linux_lock(LINUX_OP, at_secs(-lock_age_secs));
+    home
+}
+
+fn windows_base(lock_age_secs: i64) -> Home {
+    let mut home = linux_base(lock_age_secs, 1);
+    home.windows = true;
+    home.lock = None;
+    home.locks.remove("deployment");
+    home.locks.remove("status.lock");
+    home.take_windows_lock(at_secs(-lock_age_secs));
+    home
+}
+
+/// The sites: stale (expired) Linux lock, orphaned Linux lock, many temp folders, held
+/// Windows lock.
+fn site(kind: u8) -> Home {
+    match kind % 4 {
+        0 => linux_base(40 * 60, 1),
+        1 => linux_base(10 * 60, 2),
+        2 => linux_base(60 * 60, 40),
+        _ => windows_base(30 * 60),
+    }
+}
+
+/// A real diagnosis of the fake (no faults), and the planner's plan.
+fn diagnose(home: &mut Home, kind: PlanKind) -> (kudu_core::Diagnosis, CleanupPlan, Session) {
+    let mut session = Session::new();
+    let now = at_secs(0);
+    let mut reads: Vec<Read> = diagnosis_reads(1);
+    for _round in 0..3 {
+        for read in &reads {
+            let a = answer_get(home, &read.path, now);
+            after_get(home, &read.path);
+            let r = reply_from(&a);
+            let body = match &r.body {
+                kudu_core::cleanup::ReplyBody::Text(t) => t.clone(),
+                kudu_core::cleanup::ReplyBody::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            };
+            session.ingest(
+                &read.id,
+                &read.path,
+                &kudu_core::HttpReply {
+                    status: r.status,
+                    content_type: r.content_type.clone(),
+                    body,
+                    headers: vec![],
+                    transport_error: None,
+                },
+            );
+        }
+        reads = session.follow_up_reads();
+    }
+    let diagnosis = session.diagnose(now);
+    let plan = plan(&session, &diagnosis, kind);
+    (diagnosis, plan, session)
+}
+
+// ---------------------------------------------------------------------------- the harness
+
+#[derive(Clone, Copy, Debug)]
+struct Schedule {
+    seed: u64,
+    site: u8,
+    full_reset: bool,
+    optional: bool,
+    max_in_flight: usize,
+    /// Per mille of requests that get a fault.
+    fault_rate: u64,
+    change: Option<(Change, usize)>,
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    deletes: Vec<(String, String)>,
+    outcome: Option<Outcome>,
+    planned_destructive: usize,
+}
+
+fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
+    let mut rng = Rng(s.seed ^ 0x9E37_79B9_7F4A_7C15);
+    let mut real = site(s.site);
+    let kind = if s.full_reset {
+        PlanKind::FullReset
+    } else {
+        PlanKind::Targeted
+    };
+    let (diagnosis, plan, _) = diagnose(&mut real, kind);
+    let mut shadow = real.clone();
+    let site_name = "fake-site";
+    let mut run = if s.full_reset {
+        let confirmation = Confirmation::typed(site_name, site_name).unwrap();
+        CleanupRun::new_full_reset(plan.clone(), confirmation, at_secs(0))
+    } else {
+        CleanupRun::new(plan.clone(), site_name, at_secs(0))
+    }
+    .with_optional_steps(s.optional)
+    .with_max_in_flight(s.max_in_flight)
+    .with_before(diagnosis);
+
+    let mut report = Report {
+        planned_destructive: plan
+            .steps
+            .iter()
+            .filter(|st| st.kind.is_destructive())
+            .count(),
+        ..Report::default()
+    };
+    let mut now = at_secs(0);
+    let mut queue: Vec<RunRequest> = vec![];
+    let mut served = 0usize;
+    let mut change_applied = false;
+    let mut change_seen_in_recheck = false;
+    let mut zips_ok: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut failed_group: Option<u32> = None;
+    let mut sent_steps: Vec<usize> = vec![];
+    let mut truth_at_verify: Option<Home> = None;
+
+    for _ in 0..20_000 {
+        queue.extend(run.poll_requests(now));
+        if run.outcome().is_some() {
+            break;
+        }
+        if queue.is_empty() {
+            let Some(t) = run.poll_timeout() else {
+                return Err(TestCaseError::fail(
+                    "the run stalled: nothing to send, no timeout, no outcome",
+                ));
+            };
+            now = now.max(t);
+            continue;
+        }
+        let req = queue.remove(rng.below(queue.len() as u64) as usize);
+        now = Timestamp::from_unix_millis(now.unix_millis() + 50 + rng.below(400) as i64);
+        if let Some((change, at)) = s.change
+            && !change_applied
+            && served >= at
+        {
+            apply_change(&mut real, change, now);
+            change_applied = true;
+        }
+        served += 1;
+        let fault = if rng.chance(s.fault_rate) {
+            fault_from(rng.below(8) as u32)
+        } else {
+            Fault::None
+        };
+        if matches!(req.purpose, RequestPurpose::Verify) && truth_at_verify.is_none() {
+            truth_at_verify = Some(real.clone());
+        }
+        let reply = if real.down_for > 0 {
+            real.down_for -= 1;
+            shadow.down_for = shadow.down_for.saturating_sub(1);
+            RunReply::text(
+                503,
+                "text/html",
+                "<html><body>Service Unavailable</body></html>",
+            )
+        } else if req.method == "DELETE" {
+            // Invariant 1: exactly a chosen plan step's request, once.
+            let Some(step) = plan.steps.iter().position(|st| {
+                st.request.method == req.method
+                    && st.request.path == req.path
+                    && st.request.headers == req.headers
+                    && st.kind.is_destructive()
+                    && (!st.optional || s.optional)
+            }) else {
+                return Err(TestCaseError::fail(format!(
+                    "DELETE outside the plan: {}",
+                    req.path
+                )));
+            };
+            prop_assert!(!sent_steps.contains(&step), "{} sent twice", req.path);
+            sent_steps.push(step);
+            // Invariant 2: both archives served intact and the backup file exists.
+            prop_assert!(
+                zips_ok.len() == 2 && run.backup_file().is_some(),
+                "DELETE {} before a verified backup",
+                req.path
+            );
+            // Invariant 3: nothing after a re-check could see the change.
+            prop_assert!(
+                !change_seen_in_recheck,
+                "DELETE {} after a re-check showed {:?}",
+                req.path,
+                s.change
+            );
+            // Invariant 4: no later group after a failure.
+            if let Some(g) = failed_group {
+                prop_assert!(
+                    plan.steps[step].group <= g,
+                    "DELETE {} of group {} after group {g} failed",
+                    req.path,
+                    plan.steps[step].group
+                );
+            }
+            report
+                .deletes
+                .push((req.method.to_string(), req.path.clone()));
+            let restart = req.path == "/api/processes/0";
+            let reply = match fault {
+                // The front end may answer 503 or drop the connection while Kudu dies: the
+                // request may or may not have run.
+                Fault::Transport | Fault::Status503 if restart || fault == Fault::Transport => {
+                    if rng.chance(500) {
+                        apply_delete(&mut real, &req, now);
+                        apply_delete(&mut shadow, &req, now);
+                    }
+                    faulted(&answer(200, Body::Empty), fault)
+                }
+                Fault::Status500 | Fault::Status503 | Fault::LoginPage => {
+                    faulted(&answer(200, Body::Empty), fault)
+                }
+                _ => {
+                    let a = apply_delete(&mut real, &req, now);
+                    apply_delete(&mut shadow, &req, now);
+                    if req.path == "/api/processes/0" && a.status == 200 {
+                        let down = rng.below(4) as u32;
+                        real.down_for = down;
+                        shadow.down_for = down;
+                    }
+                    reply_from(&a)
+                }
+            };
+            let ok = reply.transport_error.is_none()
+                && (matches!(reply.status, 200 | 204 | 404)
+                    && !reply.content_type.as_deref().unwrap_or("").contains("html"));
+            let ambiguous_restart =
+                restart && (reply.transport_error.is_some() || matches!(reply.status, 502 | 503));
+            if !ok && !ambiguous_restart {
+                failed_group.get_or_insert(plan.steps[step].group);
+            }
+            reply
+        } else {
+            let a = answer_get(&real, &req.path, now);
+            if let RequestPurpose::Recheck { .. } = req.purpose {
+                let b = answer_get(&shadow, &req.path, now);
+                let judged = [
+                    "/api/deployments",
+                    "/api/isdeploying",
+                    "/api/vfs/site/locks/",
+                ];
+                let bare = req.path.split('?').next().unwrap_or("");
+                let relevant = judged.contains(&bare)
+                    || bare.starts_with("/api/deployments/")
+                    || bare == "/api/vfs/site/locks/deployment/info.lock";
+                if relevant && a != b && harmless(fault, &a) {
+                    change_seen_in_recheck = true;
+                }
+            }
+            if let RequestPurpose::Backup { .. } = req.purpose {
+                if harmless(fault, &a) {
+                    if let Body::Zip(z) = &a.body {
+                        zips_ok.insert(req.path.clone(), z.clone());
+                    }
+                } else {
+                    zips_ok.remove(&req.path);
+                }
+            }
+            after_get(&mut real, &req.path);
+            after_get(&mut shadow, &req.path);
+            faulted(&a, fault)
+        };
+        if std::env::var_os("CLEANUP_TRACE").is_some() {
+            eprintln!(
+                "{served:3} {:?} {} {} -> {} {:?} seen={change_seen_in_recheck} applied={change_applied}",
+                req.purpose, req.method, req.path, reply.status, fault
+            );
+        }
+        run.handle_reply(req.id, reply, now);
+    }
+    let Some(outcome) = run.outcome().cloned() else {
+        return Err(TestCaseError::fail("no outcome after 20,000 replies"));
+    };
+    // Invariant 5: Fixed only when the site was fixed when the final read began.
+    if outcome == Outcome::Fixed {
+        let truth = truth_at_verify.unwrap_or_else(|| real.clone());
+        prop_assert!(
+            truth.lock_free() && !truth.deploying(),
+            "Fixed, but the fake's lock free={} deploying={} ({:?})",
+            truth.lock_free(),
+            truth.deploying(),
+            s
+        );
+        prop_assert!(report.deletes.len() == sent_steps.len());
+    }
+    // A finished run leaves no step running, and the backup file (when made) nests both
+    // archives byte for byte.
+    prop_assert!(!run.step_states().contains(&StepState::Running));
+    if let Some((name, bytes)) = run.backup_file() {
+        prop_assert!(name.starts_with("fake-site-kudu-backup-20261126T120000Z"));
+        let index = read_index(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let names: Vec<&str> = index.entries.iter().map(|e| e.name.as_str()).collect();
+        prop_assert_eq!(
+            names,
+            vec!["README.txt", "site-locks.zip", "site-deployments.zip"]
+        );
+        for (entry, path) in index.entries[1..]
+            .iter()
+            .zip(["/api/zip/site/locks/", "/api/zip/site/deployments/"])
+        {
+            let served = zips_ok.get(path).cloned().unwrap_or_default();
+            prop_assert_eq!(entry.crc32, kudu_core::cleanup::crc32::crc32(&served));
+        }
+    }
+    report.outcome = Some(outcome);
+    Ok(report)
+}
+
+fn schedule() -> impl Strategy<Value = Schedule> {
+    (
+        any::<u64>(),
+        0u8..4,
+        prop::bool::weighted(0.25),
+        any::<bool>(),
+        1usize..10,
+        prop_oneof![2 => Just(0u64), 3 => 1u64..60, 1 => 60u64..300],
+        prop::option::weighted(
+            0.5,
+            (
+                prop_oneof![
+                    Just(Change::DeploymentStarts),
+                    Just(Change::LockChangesHands)
+                ],
+                0usize..60,
+            ),
+        ),
+    )
+        .prop_map(
+            |(seed, site, full_reset, optional, max_in_flight, fault_rate, change)| Schedule {
+                seed,
+                site,
+                full_reset,
+                optional,
+                max_in_flight,
+                fault_rate,
+                change,
+            },
+        )
+}
+
+#[test]
+fn trace_one_schedule() {
+    let Some(seed) = std::env::var("CLEANUP_TRACE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    else {
+        return;
+    };
+    let r = run_schedule(Schedule {
+        seed,
+        site: 3,
+        full_reset: false,
+        optional: false,
+        max_in_flight: 1,
+        fault_rate: 0,
+        change: Some((Change::LockChangesHands, 10)),
+    });
+    eprintln!("{r:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_under_random_fault_schedules(s in schedule()) {
+        run_schedule(s)?;
+    }
+}
+
+// ---------------------------------------------------------------------------- scenarios
+
+fn clean(site_kind: u8) -> Schedule {
+    Schedule {
+        seed: 7,
+        site: site_kind,
+        full_reset: false,
+        optional: false,
+        max_in_flight: 8,
+        fault_rate: 0,
+        change: None,
+    }
+}
+
+#[test]
+fn every_site_is_fixed_without_faults() {
+    for site_kind in 0..4 {
+        let report = run_schedule(clean(site_kind)).unwrap();
+        assert_eq!(report.outcome, Some(Outcome::Fixed), "site {site_kind}");
+        assert_eq!(
+            report.deletes.len(),
+            report.planned_destructive - usize::from(site_kind == 3)
+        );
+    }
+}
+
+#[test]
+fn a_full_reset_is_fixed_too() {
+    for site_kind in 0..4 {
+        let report = run_schedule(Schedule {
+            full_reset: true,
+            optional: true,
+            ..clean(site_kind)
+        })
+        .unwrap();
+        assert_eq!(report.outcome, Some(Outcome::Fixed), "site {site_kind}");
+    }
+}
+
+#[test]
+fn many_temp_folders_go_in_few_rounds() {
+    let mut home = site(2);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let deletes = plan.steps.iter().filter(|s| s.group == 2).count();
+    assert!(deletes >= 40, "{deletes}");
+    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let mut widest = 0;
+    let mut now = at_secs(0);
+    while run.outcome().is_none() {
+        let batch = run.poll_requests(now);
+        assert!(!batch.is_empty());
+        widest = widest.max(batch.iter().filter(|r| r.method == "DELETE").count());
+        now = now.plus_secs(1);
+        for req in batch {
+            let reply = serve(&mut home, &req, now);
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    assert_eq!(widest, 8);
+    assert_eq!(run.outcome(), Some(&Outcome::Fixed));
+}
+
+#[test]
+fn a_deployment_that_begins_before_the_click_stops_everything() {
+    for site_kind in 0..4 {
+        let report = run_schedule(Schedule {
+            change: Some((Change::DeploymentStarts, 0)),
+            ..clean(site_kind)
+        })
+        .unwrap();
+        assert!(
+            report.deletes.is_empty(),
+            "site {site_kind}: {:?}",
+            report.deletes
+        );
+        let Some(Outcome::Aborted { changes, .. }) = report.outcome else {
+            panic!("site {site_kind}: {:?}", report.outcome)
+        };
+        assert!(!changes.is_empty());
+    }
+}
+
+#[test]
+fn a_failing_backup_deletes_nothing() {
+    let mut home = site(0);
+    let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    for fault in [
+        Fault::Status500,
+        Fault::LoginPage,
+        Fault::CorruptZip,
+        Fault::EmptyZip,
+        Fault::Truncated,
+    ] {
+        let mut run = CleanupRun::new(plan.clone(), "x", at_secs(0));
+        let mut deletes = 0;
+        for _ in 0..100 {
+            let batch = run.poll_requests(at_secs(1));
+            if run.outcome().is_some() {
+                break;
+            }
+            for req in batch {
+                deletes += usize::from(req.method == "DELETE");
+                let a = answer_get(&home, &req.path, at_secs(1));
+                let reply = if req.path == "/api/zip/site/deployments/" {
+                    faulted(&a, fault)
+                } else {
+                    reply_from(&a)
+                };
+                run.handle_reply(req.id, reply, at_secs(1));
+            }
+        }
+        assert_eq!(deletes, 0);
+        let Some(Outcome::Aborted { reason, .. }) = run.outcome() else {
+            panic!("{fault:?}: {:?}", run.outcome())
+        };
+        assert!(reason.contains("Nothing was deleted"), "{reason}");
+        assert!(run.backup_file().is_none());
+    }
+}
+
+#[test]
+fn a_500_on_one_delete_is_reported_and_verified() {
+    let mut home = site(0);
+    let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut now = at_secs(0);
+    while run.outcome().is_none() {
+        now = now.plus_secs(1);
+        for req in run.poll_requests(now) {
+            let reply = if req.method == "DELETE" && req.path.contains("temp-") {
+                RunReply::text(500, "application/json", r#"{"Message":"disk full"}"#)
+            } else {
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    let Some(Outcome::Failed {
+        step: Some(step),
+        state_description,
+    }) = run.outcome()
+    else {
+        panic!("{:?}", run.outcome())
+    };
+    assert_eq!(step.status, 500);
+    assert!(step.path.contains("temp-00000000"));
+    assert!(
+        state_description.contains("disk full"),
+        "{state_description}"
+    );
+    assert!(run.after().is_some());
+    assert!(run.log().iter().all(|e| e.status.is_some()));
+}
+
+#[test]
+fn windows_waits_for_kudu_to_answer_again() {
+    let mut home = site(3);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let mut now = at_secs(0);
+    let mut restarted_at = None;
+    let mut probes = 0;
+    let mut kudu_back_at = None;
+    while run.outcome().is_none() {
+        let batch = run.poll_requests(now);
+        if batch.is_empty() {
+            let t = run.poll_timeout().expect("a timeout while waiting");
+            assert!(t > now);
+            now = t;
+            continue;
+        }
+        for req in batch {
+            let reply = if req.purpose == RequestPurpose::WaitForKudu {
+                probes += 1;
+                // Kudu answers again 20 s after the restart.
+                if now < restarted_at.unwrap_or(now).plus_secs(20) {
+                    RunReply::text(503, "text/html", "<html>Service Unavailable</html>")
+                } else {
+                    kudu_back_at.get_or_insert(now);
+                    serve(&mut home, &req, now)
+                }
+            } else {
+                if req.path == "/api/processes/0" {
+                    restarted_at = Some(now);
+                } else if let (Some(r), None) = (restarted_at, kudu_back_at) {
+                    panic!(
+                        "{} at {:?} before Kudu answered (restart {r:?})",
+                        req.path, now
+                    );
+                }
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    assert!(probes >= 3, "{probes}");
+    assert_eq!(run.outcome(), Some(&Outcome::Fixed));
+}
+
+#[test]
+fn kudu_that_never_comes_back_fails_after_the_deadline() {
+    let mut home = site(3);
+    let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut now = at_secs(0);
+    let mut restarted = false;
+    while run.outcome().is_none() {
+        let batch = run.poll_requests(now);
+        if batch.is_empty() {
+            now = run.poll_timeout().expect("a timeout while waiting");
+            continue;
+        }
+        for req in batch {
+            let reply = if restarted {
+                RunReply::transport_error("connection refused")
+            } else {
+                restarted |= req.method == "DELETE";
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    let Some(Outcome::Failed { step, .. }) = run.outcome() else {
+        panic!("{:?}", run.outcome())
+    };
+    assert!(step.as_ref().unwrap().reason.contains("120 s"));
+    assert!(now >= at_secs(120));
+}
+
+#[test]
+fn a_full_reset_needs_the_typed_site_name() {
+    assert!(Confirmation::typed("my-app", "my-app").is_some());
+    assert!(Confirmation::typed("my-app", "my-app ").is_none());
+    assert!(Confirmation::typed("my-app", "My-App").is_none());
+    assert!(Confirmation::typed("", "").is_none());
+    let mut home = site(0);
+    let (_, plan, _) = diagnose(&mut home, PlanKind::FullReset);
+    assert_eq!(plan.kind, PlanKind::FullReset);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    assert!(run.poll_requests(at_secs(0)).is_empty());
+    assert!(matches!(run.outcome(), Some(Outcome::Aborted { .. })));
+}
+
+#[test]
+fn a_plan_without_steps_or_outside_the_allow_list_is_refused() {
+    let mut home = site(0);
+    let (_, mut plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let mut empty = plan.clone();
+    empty.steps.clear();
+    empty.not_offered = Some("Nothing here is stale".into());
+    let run = CleanupRun::new(empty, "x", at_secs(0));
+    assert!(
+        matches!(run.outcome(), Some(Outcome::Aborted { reason, .. }) if reason.contains("stale"))
+    );
+    let step = plan
+        .steps
+        .iter_mut()
+        .find(|s| s.kind == StepKind::DeleteDir)
+        .unwrap();
+    step.request.path = "/api/vfs/site/wwwroot/?recursive=true".into();
+    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    assert!(run.poll_requests(at_secs(0)).is_empty());
+    assert!(matches!(run.outcome(), Some(Outcome::Aborted { .. })));
+}
+
+#[test]
+fn zip_reader_never_panics_on_arbitrary_bytes() {
+    let mut rng = Rng(42);
+    for len in [0usize, 1, 21, 22, 23, 100, 4096, 70_000] {
+        for _ in 0..50 {
+            let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            if len >= 22 && rng.chance(500) {
+                // A plausible end record with random fields.
+                let at = len - 22;
+                bytes[at..at + 4].copy_from_slice(&0x0605_4b50u32.to_le_bytes());
+                bytes[at + 20] = 0;
+                bytes[at + 21] = 0;
+            }
+            let _ = read_index(&bytes);
+        }
+    }
+}
