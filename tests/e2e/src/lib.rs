@@ -234,6 +234,27 @@ impl E2e {
         .await
     }
 
+    /// Waits for the launcher's `data-state` to become `expected` (a cause id once the app has
+    /// diagnosed the site); on timeout the error names the last state seen.
+    pub async fn wait_for_launcher_state(&self, expected: &str) -> anyhow::Result<()> {
+        let launcher = self.launcher().await?;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let state = launcher.attr("data-state").await?;
+            if state.as_deref() == Some(expected) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{}: waited {} s for the launcher's data-state {expected}; it is {state:?}",
+                    self.name,
+                    WAIT.as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits for `selector` to match inside the loader's shadow root.
     pub async fn shadow_element(&self, selector: &str) -> anyhow::Result<Element> {
         self.wait_for(selector, || async {

@@ -2,6 +2,7 @@
 //! that the app mounts wherever it runs (in the SCM page, in the extension page when the page's
 //! CSP forbids wasm, and as the standalone page).
 
+use kudu_e2e::kudu_sim::{Personality, SimConfig};
 use kudu_e2e::{E2e, browser_sim_config, run, run_with_extension, shipped_extension_dir, site_url};
 use serde_json::json;
 
@@ -231,4 +232,83 @@ async fn shipped_build_is_closed_to_page_scripts() -> anyhow::Result<()> {
         },
     )
     .await
+}
+
+/// Opens the SCM page of a simulator loaded with `scenario`, waits for the launcher to name
+/// `cause` (the refined answer, after the follow-up reads), opens the wizard if it did not open
+/// by itself, and checks the diagnosis leads with the same cause.
+async fn leads_with(
+    scenario: &str,
+    personality: Personality,
+    cause: &'static str,
+) -> anyhow::Result<()> {
+    let config = SimConfig {
+        scenario: scenario.to_owned(),
+        personality,
+        ..browser_sim_config()?
+    };
+    let name = format!("scenario-{scenario}-{}", personality.name());
+    run(&name, config, move |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        let launcher = e2e.launcher().await?;
+        e2e.wait_for_launcher_state(cause).await?;
+
+        let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
+        if wizard.attr("data-open").await?.as_deref() != Some("true") {
+            launcher.click().await?;
+        }
+        e2e.wait_for("the wizard to open", || async {
+            let open = wizard.attr("data-open").await?;
+            Ok((open.as_deref() == Some("true")).then_some(()))
+        })
+        .await?;
+        if cause == "session-expired" {
+            e2e.shadow_element(r#"[data-testid="sign-in"]"#).await?;
+            return Ok(());
+        }
+        let primary = e2e
+            .shadow_element(r#"[data-testid="diagnosis"] [data-primary="true"]"#)
+            .await?;
+        assert_eq!(primary.attr("data-cause").await?.as_deref(), Some(cause));
+        Ok(())
+    })
+    .await
+}
+
+/// One test per scenario and personality the simulator offers, with the cause that must lead
+/// (kudu-core's `EXPECTED_PRIMARY`, refined column).
+macro_rules! scenario_tests {
+    ($($test:ident: $scenario:literal, $personality:ident => $cause:literal;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $test() -> anyhow::Result<()> {
+            leads_with($scenario, Personality::$personality, $cause).await
+        }
+    )*};
+}
+
+scenario_tests! {
+    scenario_healthy_linux: "healthy", Linux => "healthy";
+    scenario_healthy_windows: "healthy", Windows => "healthy";
+    scenario_deploying_linux: "deploying", Linux => "deployment-in-progress";
+    scenario_deploying_windows: "deploying", Windows => "deployment-in-progress";
+    scenario_parallel_linux: "parallel", Linux => "deployment-in-progress";
+    scenario_parallel_windows: "parallel", Windows => "deployment-in-progress";
+    scenario_cancelled_retried_linux: "cancelled-retried", Linux => "cancelled-then-retried";
+    scenario_cancelled_retried_windows: "cancelled-retried", Windows => "cancelled-then-retried";
+    scenario_stuck_linux: "stuck-linux", Linux => "stale-lock";
+    scenario_stale_lock_linux: "stale-lock-linux", Linux => "stale-lock";
+    scenario_stuck_windows: "stuck-windows", Windows => "windows-lock-held";
+    scenario_stale_files_windows: "stale-files-windows", Windows => "cancelled-then-retried";
+    scenario_status_lock_denied_linux: "status-lock-denied", Linux => "status-lock-denied";
+    scenario_status_lock_denied_windows: "status-lock-denied", Windows => "status-lock-denied";
+    scenario_run_from_package_url_linux: "run-from-package-url", Linux => "run-from-package-url";
+    scenario_run_from_package_url_windows: "run-from-package-url", Windows => "run-from-package-url";
+    scenario_autoswap_linux: "autoswap", Linux => "autoswap-in-progress";
+    scenario_autoswap_windows: "autoswap", Windows => "autoswap-in-progress";
+    scenario_scan_underway_linux: "scan-underway", Linux => "scan-underway";
+    scenario_partial_deploy_linux: "partial-deploy", Linux => "partial-deploy";
+    scenario_partial_deploy_windows: "partial-deploy", Windows => "partial-deploy";
+    scenario_session_expired_linux: "session-expired", Linux => "session-expired";
+    scenario_session_expired_windows: "session-expired", Windows => "session-expired";
 }
