@@ -164,13 +164,17 @@ impl Kudu {
     }
 
     fn to_result(&self, req: &SimRequest, file: &StatusFile, active: &str) -> DeployResult {
-        DeployResult::from_status(
+        let mut result = DeployResult::from_status(
             file,
             !active.is_empty() && file.id == active,
             &req.base_url,
             &self.site,
             self.personality,
-        )
+        );
+        if self.quirks.extra_deploy_fields {
+            result.build_summary = Some(serde_json::json!({ "errors": [], "warnings": [] }));
+        }
+        result
     }
 
     /// `hash(PathAndQuery) XOR ticks(active mtime)` (facts §1.3).
@@ -195,7 +199,7 @@ impl Kudu {
     }
 
     fn list_deployments(&mut self, req: &SimRequest) -> SimResponse {
-        if self.status_lock_denied {
+        if self.status_lock_blocked() {
             return self.status_lock_failure(req, "Getting deployment status");
         }
         let etag = self.list_etag(req);
@@ -220,7 +224,7 @@ impl Kudu {
     }
 
     fn get_deployment(&mut self, req: &SimRequest, id: &str) -> SimResponse {
-        if self.status_lock_denied {
+        if self.status_lock_blocked() {
             return self.status_lock_failure(req, "Getting deployment status");
         }
         let (files, held) = self.collect_results(false);

@@ -35,8 +35,9 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// Builds a zip from `(path, bytes)` pairs (scenario pushes and tests).
 pub fn zip_files(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    // Stored, not deflated: scenario zips are tiny and debug-build deflate is slow.
     let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default());
     for (name, bytes) in files {
         if writer.start_file(*name, options).is_err() || writer.write_all(bytes).is_err() {

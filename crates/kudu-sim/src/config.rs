@@ -82,6 +82,12 @@ pub struct Quirks {
     pub status_lock_wait_ms: u64,
     /// [I] §5.2: how long (real ms) Kudu answers 503 after `DELETE /api/processes/0`.
     pub restart_downtime_ms: u64,
+    /// [V] §2.4 (Oct-Dec 2020 builds): on Linux a `status.lock` that merely exists blocks
+    /// every status operation, and Kudu deletes it on release.
+    pub status_lock_exists_means_locked: bool,
+    /// [I] §1.2, §8.6: production adds fields the public source lacks; clients must ignore
+    /// them. Adds `build_summary` to every `DeployResult`.
+    pub extra_deploy_fields: bool,
 }
 
 impl Default for Quirks {
@@ -100,6 +106,8 @@ impl Default for Quirks {
             windows_retry_after_secs: 30,
             status_lock_wait_ms: 0,
             restart_downtime_ms: 300,
+            status_lock_exists_means_locked: false,
+            extra_deploy_fields: false,
         }
     }
 }

@@ -145,6 +145,27 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
                 None => SimResponse::text(404, "no running deployment"),
             }
         }
+        ("POST", ["deployment-status"]) => {
+            let (Some(id), Some(status)) = (req.param("id"), req.param("status")) else {
+                return SimResponse::text(400, "id=<deployment id>&status=<number> required");
+            };
+            let Some(status) = status.parse::<i32>().ok().and_then(crate::DeployStatus::from_number)
+            else {
+                return SimResponse::text(400, "status must be one of -1, 0, 1, 2, 3, 4, 5, 6");
+            };
+            if lock(&shared.kudu).set_status(&id, status) {
+                ok_state(shared)
+            } else {
+                SimResponse::text(404, "no such deployment")
+            }
+        }
+        ("POST", ["latency"]) => {
+            let Some(ms) = req.param("ms").and_then(|v| v.parse::<u64>().ok()) else {
+                return SimResponse::text(400, "ms=N required");
+            };
+            lock(&shared.config).latency_ms = ms;
+            ok_state(shared)
+        }
         ("POST", ["kudu", "restart"]) => {
             {
                 let mut kudu = lock(&shared.kudu);

@@ -47,6 +47,22 @@ impl DeployStatus {
         }
     }
 
+    /// The status with this JSON number.
+    pub fn from_number(n: i32) -> Option<DeployStatus> {
+        [
+            DeployStatus::Cancelled,
+            DeployStatus::Pending,
+            DeployStatus::Building,
+            DeployStatus::Deploying,
+            DeployStatus::Failed,
+            DeployStatus::Success,
+            DeployStatus::Conflict,
+            DeployStatus::PartialSuccess,
+        ]
+        .into_iter()
+        .find(|s| s.number() == n)
+    }
+
     /// `Enum.TryParse` with the facts §3.1 fallback: an unknown name reads as Pending.
     pub fn parse(name: &str) -> DeployStatus {
         [
@@ -271,6 +287,9 @@ pub struct DeployResult {
     pub site_name: String,
     #[serde(rename = "provisioningState", skip_serializing_if = "Option::is_none")]
     pub provisioning_state: Option<String>,
+    /// A production-only field (switch `extra_deploy_fields`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_summary: Option<serde_json::Value>,
 }
 
 impl DeployResult {
@@ -311,6 +330,7 @@ impl DeployResult {
                 }
                 .to_string()
             }),
+            build_summary: None,
         }
     }
 }

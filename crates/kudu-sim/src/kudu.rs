@@ -106,6 +106,8 @@ pub struct Worker {
     /// Next virtual time a progress line is logged (a stuck deployment's log stops growing).
     next_log: VTime,
     log_lines: u32,
+    /// The worker still thinks it holds the deployment lock (it releases it when done).
+    locked: bool,
     parent_log_id: String,
 }
 
@@ -534,12 +536,38 @@ impl Kudu {
         self.note_status_lock("Updating deployment status");
     }
 
-    /// Linux leaves `status.lock` after every status operation (facts §2.4).
+    /// Whether status operations fail on `status.lock` (facts §2.4): a denied file, or under
+    /// the 2020 switch, a file that merely exists.
+    pub fn status_lock_blocked(&self) -> bool {
+        self.personality == Personality::Linux
+            && (self.status_lock_denied
+                || (self.quirks.status_lock_exists_means_locked && self.home.is_file(STATUS_LOCK)))
+    }
+
+    /// Linux leaves `status.lock` after every status operation (facts §2.4), except under the
+    /// 2020 switch, whose release deleted it.
     fn note_status_lock(&mut self, op: &str) {
-        if self.personality == Personality::Linux && !self.status_lock_denied {
+        if self.personality == Personality::Linux
+            && !self.status_lock_denied
+            && !self.quirks.status_lock_exists_means_locked
+        {
             let text = windows_lock_json(op, self.now, &self.instance_id[..8]);
             let _ = self.home.write(STATUS_LOCK, text.as_bytes(), self.now);
         }
+    }
+
+    /// Rewrites a deployment's status (for the production-only values -1, 5, 6, facts §1.2).
+    pub fn set_status(&mut self, id: &str, status: DeployStatus) -> bool {
+        let Some(mut file) = self.read_status(id) else {
+            return false;
+        };
+        file.status = status;
+        file.complete = status.is_terminal();
+        if file.complete && file.end_time.is_none() {
+            file.end_time = Some(self.now);
+        }
+        self.save_status(&file);
+        true
     }
 
     pub fn append_log(&mut self, id: &str, line: LogLine) {
@@ -656,8 +684,8 @@ impl Kudu {
         if self.lock_acquire(OP_DEPLOY, Holder::Worker(key)).is_err() {
             return Reply::Now(self.conflict(req, MSG_IN_PROGRESS));
         }
-        if self.status_lock_denied {
-            // Every status write times out on the denied status.lock (facts §2.4).
+        if self.status_lock_blocked() {
+            // Every status write times out on the blocked status.lock (facts §2.4).
             self.lock_release();
             return Reply::Now(self.status_lock_failure(req, "Updating deployment status"));
         }
@@ -752,6 +780,7 @@ impl Kudu {
             fail,
             next_log: received.plus_secs(20),
             log_lines: 0,
+            locked: true,
             parent_log_id: parent,
         });
         if !is_async
@@ -760,6 +789,9 @@ impl Kudu {
         {
             // The sync path's lock is released at the lambda's first await (facts §1.9).
             self.lock_release();
+            if let Some(worker) = self.workers.last_mut() {
+                worker.locked = false;
+            }
         }
         if is_async {
             let mut resp = SimResponse::new(202).with_header(
@@ -890,6 +922,10 @@ impl Kudu {
         let holder = Holder::Worker(worker.key);
         if end == WorkerEnd::Killed {
             self.lock_holder_died(&holder);
+        } else if self.personality == Personality::Linux && worker.locked {
+            // Release deletes the dir without an ownership check: a late finisher frees a
+            // newer holder's lock (facts §2.3).
+            self.lock_release();
         } else if self.holds_lock(&holder) {
             self.lock_release();
         }

@@ -1,0 +1,425 @@
+//! Every scenario loads in each of its personalities and shows the state kudu-facts.md
+//! describes for it (§3.3 and friends). Also the smaller read APIs.
+
+mod common;
+
+use common::{BOTH, Fixture, start, start_with};
+use kudu_sim::{Personality, Quirks, SCENARIOS, SimConfig};
+
+/// What a scenario must look like through the API.
+struct Expect {
+    lock_file: bool,
+    is_deploying: Option<&'static str>,
+    latest: u16,
+    push: u16,
+}
+
+async fn observe(f: &Fixture, p: Personality) -> (bool, Option<String>, u16) {
+    let lock_path = match p {
+        Personality::Linux => "/api/vfs/site/locks/deployment/info.lock",
+        Personality::Windows => "/api/vfs/site/locks/deployments.lock",
+    };
+    let lock_file = f.get(lock_path).await.status == 200;
+    let is_deploying = match p {
+        Personality::Linux => Some(
+            f.get_json("/api/isdeploying").await.json()["msg"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        ),
+        Personality::Windows => None,
+    };
+    let latest = f.get_json("/api/deployments/latest").await.status;
+    (lock_file, is_deploying, latest)
+}
+
+fn expectation(name: &str, p: Personality) -> Expect {
+    let linux = p == Personality::Linux;
+    let busy = |msg: &'static str| Expect {
+        lock_file: true,
+        is_deploying: linux.then_some(msg),
+        latest: 202,
+        push: 409,
+    };
+    let free = |push: u16| Expect {
+        lock_file: false,
+        is_deploying: linux.then_some(""),
+        latest: 200,
+        push,
+    };
+    match name {
+        "healthy" | "session-expired" => free(202),
+        "deploying" | "stuck-linux" | "stuck-windows" | "stale-lock-linux" => {
+            busy("Deployment Underway")
+        }
+        "parallel" => busy("Deployment Underway"),
+        "cancelled-retried" | "partial-deploy" => free(202),
+        // The stale file is there until IsHeld deletes it; `latest` marks the incomplete
+        // records Failed at once (Windows VerifyDeployment), so it is 200.
+        "stale-files-windows" => Expect {
+            lock_file: true,
+            is_deploying: None,
+            latest: 200,
+            push: 202,
+        },
+        "run-from-package-url" | "autoswap" => free(409),
+        "scan-underway" => Expect {
+            lock_file: true,
+            is_deploying: Some("Scan Underway"),
+            latest: 200,
+            push: 409,
+        },
+        "status-lock-denied" => Expect {
+            lock_file: false,
+            is_deploying: Some(""),
+            latest: 500,
+            push: 500,
+        },
+        other => panic!("no expectation for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_scenario_shows_its_state() {
+    for scenario in SCENARIOS {
+        for &p in scenario.personalities {
+            let f = start(p, scenario.name).await;
+            if scenario.name == "session-expired" {
+                // Basic auth still works; the browser's cookie does not (tested in shell.rs).
+                assert_eq!(f.sim.state().scenario, "session-expired");
+            }
+            let expect = expectation(scenario.name, p);
+            let (lock_file, is_deploying, latest) = observe(&f, p).await;
+            let label = format!("{} ({})", scenario.name, p.name());
+            assert_eq!(lock_file, expect.lock_file, "{label}: lock file");
+            assert_eq!(
+                is_deploying.as_deref(),
+                expect.is_deploying,
+                "{label}: isdeploying"
+            );
+            assert_eq!(latest, expect.latest, "{label}: latest");
+            assert_eq!(
+                f.push_async("probe").await.status,
+                expect.push,
+                "{label}: push"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn os_specific_scenarios_switch_personality() {
+    let f = start(Personality::Windows, "stuck-linux").await;
+    assert_eq!(f.sim.state().personality, "linux");
+    f.sim.load_scenario("stuck-windows").unwrap();
+    assert_eq!(f.sim.state().personality, "windows");
+    assert!(f.sim.load_scenario("nope").is_err());
+}
+
+#[tokio::test]
+async fn stuck_log_stopped_growing_while_deploying_keeps_growing() {
+    for (scenario, p) in [
+        ("deploying", Personality::Linux),
+        ("stuck-linux", Personality::Linux),
+        ("stuck-windows", Personality::Windows),
+    ] {
+        let f = start(p, scenario).await;
+        let id = f.get_json("/api/deployments").await.json()[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("/api/vfs/site/deployments/{id}/log.log");
+        let before = f.get(&path).await.body;
+        f.sim.advance(60);
+        let after = f.get(&path).await.body;
+        assert_eq!(before == after, scenario != "deploying", "{scenario}");
+    }
+}
+
+#[tokio::test]
+async fn stale_files_windows_has_leftovers_that_the_first_list_cleans() {
+    let f = start(Personality::Windows, "stale-files-windows").await;
+    let dir = f.get("/api/vfs/site/deployments/").await.json();
+    let temps = dir
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"].as_str().unwrap().starts_with("temp-"))
+        .count();
+    assert_eq!(temps, 2);
+    let list = f.get_json("/api/deployments").await.json();
+    assert_eq!(
+        list[0]["status"], 3,
+        "the newest incomplete one is marked Failed and kept"
+    );
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["complete"] == true)
+    );
+}
+
+#[tokio::test]
+async fn partial_deploy_leaves_only_the_artifact() {
+    for p in BOTH {
+        let f = start(p, "partial-deploy").await;
+        let names: Vec<String> = f
+            .get("/api/vfs/site/wwwroot/")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, [".ostype", "hostingstart.html", "output.tar.zst"]);
+        let latest = f.get_json("/api/deployments/latest").await.json();
+        assert_eq!(latest["status"], 3);
+        assert_eq!(latest["deployer"], "OneDeploy");
+    }
+}
+
+#[tokio::test]
+async fn cancelled_retried_ends_with_a_success_after_the_cancel() {
+    for p in BOTH {
+        let f = start(p, "cancelled-retried").await;
+        let list = f.get_json("/api/deployments").await.json();
+        assert_eq!(list[0]["status"], 4);
+        assert!(list[0]["message"].as_str().unwrap().contains("re-run"));
+    }
+}
+
+#[tokio::test]
+async fn scenarios_are_deterministic() {
+    let a = start(Personality::Linux, "parallel").await;
+    let b = start(Personality::Linux, "parallel").await;
+    assert_eq!(
+        a.get_json("/api/deployments")
+            .await
+            .body
+            .replace(&a.sim.url, ""),
+        b.get_json("/api/deployments")
+            .await
+            .body
+            .replace(&b.sim.url, "")
+    );
+    assert_eq!(a.sim.now(), b.sim.now());
+}
+
+#[tokio::test]
+async fn settings_environment_and_scm_info() {
+    for p in BOTH {
+        let f = start(p, "run-from-package-url").await;
+        let rfp = f.get_json("/api/settings/WEBSITE_RUN_FROM_PACKAGE").await;
+        assert_eq!(rfp.status, 200);
+        assert!(rfp.json().as_str().unwrap().starts_with("https://"));
+        let missing = f.get("/api/settings/NOPE").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.body.contains("The setting 'NOPE' does not exist."));
+        let owner = f.get_json("/api/settings/WEBSITE_OWNER_NAME").await.json();
+        assert!(
+            owner
+                .as_str()
+                .unwrap()
+                .ends_with("+myapp-rg-WestEuropewebspace")
+        );
+        let all = f.get_json("/api/settings").await.json();
+        assert_eq!(all["WEBSITE_SITE_NAME"], "myapp");
+        assert_eq!(all["ScmType"], "None");
+        assert!(all["WEBSITE_RUN_FROM_PACKAGE"].is_string());
+        let env = f.get_json("/api/environment").await.json();
+        assert!(env["version"].is_string());
+        let scm = f.get_json("/api/scm/info").await.json();
+        assert_eq!(scm["Type"], 0);
+        assert_eq!(scm["GitUrl"], format!("{}/myapp.git", f.sim.url));
+    }
+    let mut config = SimConfig {
+        password: Some("pw".into()),
+        quirks: Quirks {
+            hide_site_identity_settings: true,
+            ..Quirks::default()
+        },
+        ..SimConfig::default()
+    };
+    config.personality = Personality::Linux;
+    let f = start_with(config).await;
+    assert_eq!(
+        f.get("/api/settings/WEBSITE_RESOURCE_GROUP").await.status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn settings_post_takes_the_deployment_lock() {
+    for p in BOTH {
+        let f = start(p, "deploying").await;
+        let r = f
+            .send(
+                "POST",
+                "/api/settings",
+                &[("content-type", "application/json")],
+                br#"{"branch":"main"}"#.to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, 409);
+        assert!(r.body.contains("The 'Updating deployment setting' operation conflicts with the pending 'Performing continuous deployment' operation"));
+        let f = start(p, "healthy").await;
+        let r = f
+            .send(
+                "POST",
+                "/api/settings",
+                &[("content-type", "application/json")],
+                br#"{"branch":"main"}"#.to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, 204);
+        assert_eq!(f.get_json("/api/settings/branch").await.json(), "main");
+        let xml = f.get("/api/vfs/site/deployments/settings.xml").await.body;
+        assert!(xml.contains("<add key=\"branch\" value=\"main\" />"));
+    }
+}
+
+#[tokio::test]
+async fn control_api_loads_scenarios_and_drives_workers() {
+    let f = start(Personality::Linux, "healthy").await;
+    let post = |path: &str| f.client.post(f.url(path)).send();
+    let r = post("/_sim/scenario/deploying?personality=windows")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let state: kudu_sim::SimState = r.json().await.unwrap();
+    assert_eq!(
+        (state.personality.as_str(), state.scenario.as_str()),
+        ("windows", "deploying")
+    );
+    assert_eq!(state.workers.len(), 1);
+    assert_eq!(post("/_sim/deployment/hang").await.unwrap().status(), 200);
+    assert!(f.sim.state().workers[0].2, "hung");
+    assert_eq!(post("/_sim/deployment/kill").await.unwrap().status(), 200);
+    assert!(f.sim.state().workers.is_empty());
+    assert_eq!(post("/_sim/deployment/kill").await.unwrap().status(), 404);
+    assert_eq!(post("/_sim/scenario/nope").await.unwrap().status(), 404);
+    let r = f
+        .client
+        .post(f.url("/_sim/faults"))
+        .body(r#"{"prefix":"/api/environment","kind":"status","status":500,"count":1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(f.get("/api/environment").await.status, 500);
+    let r = f
+        .client
+        .post(f.url("/_sim/settings"))
+        .body(r#"{"WEBSITE_SWAP_SLOTNAME":"production"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        f.get_json("/api/settings/WEBSITE_SWAP_SLOTNAME")
+            .await
+            .json(),
+        "production"
+    );
+    assert_eq!(post("/_sim/kudu/restart").await.unwrap().status(), 200);
+    assert_eq!(f.sim.state().kudu_restarts, 1);
+    let clock: serde_json::Value = f
+        .client
+        .get(f.url("/_sim/clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["now"], f.sim.now().to_json());
+    let list: serde_json::Value = f
+        .client
+        .get(f.url("/_sim/scenarios"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), SCENARIOS.len());
+}
+
+#[tokio::test]
+async fn realtime_mode_moves_virtual_time_with_the_wall_clock() {
+    let f = start_with(SimConfig {
+        realtime: true,
+        build_ms: 300,
+        password: Some("pw".into()),
+        ..SimConfig::default()
+    })
+    .await;
+    let before = f.sim.now();
+    assert_eq!(f.push_async("rt").await.status, 202);
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(f.sim.now() > before);
+    let latest = f.get_json("/api/deployments/latest").await;
+    assert_eq!(
+        (latest.status, latest.json()["deployer"].as_str()),
+        (200, Some("rt"))
+    );
+}
+
+#[tokio::test]
+async fn production_only_knobs_emit_unknown_statuses_and_fields() {
+    let f = start_with(SimConfig {
+        password: Some("pw".into()),
+        quirks: Quirks {
+            extra_deploy_fields: true,
+            ..Quirks::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let list = f.get_json("/api/deployments").await.json();
+    assert!(list[0]["build_summary"].is_object());
+    let id = list[1]["id"].as_str().unwrap().to_string();
+    for status in [-1, 5, 6] {
+        let r = f
+            .client
+            .post(f.url(&format!("/_sim/deployment-status?id={id}&status={status}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let item = f.get_json(&format!("/api/deployments/{id}")).await.json();
+        assert_eq!(item["status"], status);
+    }
+}
+
+#[tokio::test]
+async fn status_lock_2020_mode_blocks_on_a_leftover_file() {
+    let f = start_with(SimConfig {
+        password: Some("pw".into()),
+        quirks: Quirks {
+            status_lock_exists_means_locked: true,
+            ..Quirks::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    // In that build release deleted the file: no leftover, reads work.
+    assert_eq!(f.get("/api/vfs/site/locks/status.lock").await.status, 404);
+    assert_eq!(f.get("/api/deployments").await.status, 200);
+    // A crash leaves one behind.
+    let put = f
+        .send(
+            "PUT",
+            "/api/vfs/site/locks/status.lock",
+            &[],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(put.status, 201);
+    assert_eq!(f.get("/api/deployments?_=1").await.status, 500);
+    f.delete("/api/vfs/site/locks/status.lock", &[("if-match", "*")])
+        .await;
+    assert_eq!(f.get("/api/deployments?_=2").await.status, 200);
+}
