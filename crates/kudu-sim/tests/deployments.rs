@@ -124,7 +124,7 @@ async fn sync_push_waits_for_the_build_on_the_virtual_clock() {
             kudu_sim::app_zip(3),
         );
         let advance = async {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            f.wait_for_workers(1).await;
             f.sim.advance(45);
         };
         let (resp, ()) = tokio::join!(push, advance);
@@ -147,7 +147,7 @@ async fn linux_sync_push_barely_holds_the_lock_by_default() {
     .await;
     let sync = f.send("POST", "/api/zipdeploy", &[], kudu_sim::app_zip(2));
     let second = async {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        f.wait_for_workers(1).await;
         // The sync push released its lock early (facts §1.9 [I]), so this one is not a 409.
         let r = f.push_async("second").await;
         f.sim.advance(60);

@@ -188,7 +188,17 @@ async fn windows_isheld_deletes_the_stale_file_itself() {
 
 #[tokio::test]
 async fn processes_api_restarts_kudu_on_windows_and_is_400_on_linux() {
-    let f = start(Personality::Windows, "stuck-windows").await;
+    let f = start_with(SimConfig {
+        personality: Personality::Windows,
+        scenario: "stuck-windows".into(),
+        password: Some("pw".into()),
+        quirks: Quirks {
+            restart_downtime_ms: 1500,
+            ..Quirks::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
     let list = f.get_json("/api/processes").await.json();
     assert_eq!(list.as_array().unwrap().len(), 2);
     let scm = f.get_json("/api/processes/0").await.json();
@@ -209,8 +219,15 @@ async fn processes_api_restarts_kudu_on_windows_and_is_400_on_linux() {
     assert_eq!(kill.status, 200);
     // Kudu is briefly unavailable, then answers again with the lock released.
     assert_eq!(f.get("/api/environment").await.status, 503);
-    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
-    assert_eq!(f.get("/api/environment").await.status, 200);
+    let mut status = 503;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = f.get("/api/environment").await.status;
+        if status != 503 {
+            break;
+        }
+    }
+    assert_eq!(status, 200);
     assert_eq!(f.push_async("x").await.status, 202);
 
     let f = start(Personality::Linux, "healthy").await;
@@ -289,12 +306,18 @@ async fn cancelling_leaves_the_state_kudu_leaves() {
 #[tokio::test]
 async fn client_disconnect_on_a_sync_push_kills_its_worker() {
     let f = start_with(config(Personality::Windows)).await;
-    let push = f.send("POST", "/api/zipdeploy", &[], kudu_sim::app_zip(1));
-    let timed_out = tokio::time::timeout(std::time::Duration::from_millis(300), push).await;
-    assert!(timed_out.is_err(), "the sync push waits for the build");
+    {
+        let push = f.send("POST", "/api/zipdeploy", &[], kudu_sim::app_zip(1));
+        tokio::pin!(push);
+        tokio::select! {
+            _ = &mut push => panic!("the sync push must wait for its build"),
+            () = f.wait_for_workers(1) => {}
+        }
+        // Leaving the block drops the request: the client hangs up.
+    }
     // Give the server a moment to notice the closed connection.
     let mut workers = f.sim.state().workers.len();
-    for _ in 0..50 {
+    for _ in 0..500 {
         if workers == 0 {
             break;
         }

@@ -111,3 +111,20 @@ impl Fixture {
 }
 
 pub const BOTH: [Personality; 2] = [Personality::Linux, Personality::Windows];
+
+impl Fixture {
+    /// Waits (up to 10 s of real time) until `n` deployments are running, so a test never
+    /// advances the clock before a concurrent push has reached the simulator.
+    pub async fn wait_for_workers(&self, n: usize) {
+        for _ in 0..1000 {
+            if self.sim.state().workers.len() == n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!(
+            "expected {n} running deployments, have {:?}",
+            self.sim.state().workers
+        );
+    }
+}
