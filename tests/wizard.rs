@@ -165,6 +165,17 @@ async fn mount_script(options: UiOptions, outcomes: Vec<RoundOutcome>) -> Mounte
     let launcher: HtmlElement = new_element("button").dyn_into().unwrap();
     launcher.set_attribute("data-testid", "launcher").unwrap();
     let handle = mount_with_outcomes(container.clone(), options, Some(launcher.clone()), outcomes);
+    // The first round ends in an effect after the first render; on a busy machine that can
+    // take longer than one settle.
+    for _ in 0..50 {
+        settle().await;
+        if launcher
+            .get_attribute("data-state")
+            .is_some_and(|s| s != "pending")
+        {
+            break;
+        }
+    }
     settle().await;
     Mounted {
         container,
@@ -894,15 +905,20 @@ fn mount_refuses_an_origin_that_is_not_http() {
 }
 
 #[wasm_bindgen_test]
-async fn mount_with_default_options_reads_the_page_origin_and_settles() {
+async fn mount_reads_the_given_origin_and_shows_what_failed() {
+    // Nothing listens on 127.0.0.1:9, so every read fails below HTTP at once: the real fetch
+    // path, without depending on a server.
     let container = new_element("div");
     let launcher: HtmlElement = new_element("button").dyn_into().unwrap();
-    let mut handle = mount(
-        container.clone(),
-        JsValue::UNDEFINED,
-        Some(launcher.clone()),
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(
+        &options,
+        &"origin".into(),
+        &"http://127.0.0.1:9/ignored/path".into(),
     )
     .unwrap();
+    js_sys::Reflect::set(&options, &"embedded".into(), &true.into()).unwrap();
+    let mut handle = mount(container.clone(), options.into(), Some(launcher.clone())).unwrap();
     let mut state = launcher.get_attribute("data-state");
     for _ in 0..100 {
         if state.as_deref().is_some_and(|s| s != "pending") {
@@ -911,17 +927,114 @@ async fn mount_with_default_options_reads_the_page_origin_and_settles() {
         yew::platform::time::sleep(Duration::from_millis(50)).await;
         state = launcher.get_attribute("data-state");
     }
-    // The test server has no Kudu API: every read is a 404, which is evidence, not an error.
-    let state = state.unwrap_or_default();
-    assert!(
-        state != "pending" && state != "error" && state != "session-expired",
-        "{state}"
-    );
+    assert_eq!(state.as_deref(), Some("error"));
+    let errors = container
+        .query_selector("[data-testid=read-errors]")
+        .unwrap()
+        .expect("the failed reads are listed")
+        .text_content()
+        .unwrap();
+    assert!(errors.contains("/api/deployments: no answer"), "{errors}");
     assert!(
         container
-            .query_selector("[data-testid=kudu-doctor]")
+            .query_selector("[data-testid=retry]")
             .unwrap()
             .is_some()
     );
     handle.unmount();
+    settle().await;
+    assert!(
+        container
+            .query_selector("[data-testid=kudu-doctor]")
+            .unwrap()
+            .is_none()
+    );
+}
+
+// ---- large and partial answers ------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_partial_round_lists_what_failed_beside_the_diagnosis() {
+    let RoundOutcome::Diagnosed(snapshot) = simple(CauseId::StaleLock, LockState::Orphaned) else {
+        unreachable!()
+    };
+    let mut snapshot = (*snapshot).clone();
+    snapshot.failed_reads = vec![ReadFailure {
+        endpoint: "/api/vfs/site/wwwroot/".to_string(),
+        error: KuduHttpError::Network("TypeError: Failed to fetch".to_string()),
+    }];
+    let app = page(RoundOutcome::Diagnosed(Rc::new(snapshot))).await;
+    let errors = app.one("[data-testid=read-errors]");
+    assert_eq!(errors.get_attribute("role").as_deref(), Some("status"));
+    let text = errors.text_content().unwrap();
+    assert!(
+        text.contains("/api/vfs/site/wwwroot/") && text.contains("Failed to fetch"),
+        "{text}"
+    );
+    assert_eq!(
+        app.all("[data-cause=stale-lock][data-primary=true]").len(),
+        1
+    );
+    assert!(app.all("[data-testid=session-expired]").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn long_histories_and_plans_stay_readable() {
+    let entries: Vec<TimelineEntry> = (0..100)
+        .map(|i| {
+            entry(
+                deployment(&format!("dep{i:03}"), DeployStatus::Success),
+                300 - i,
+                Some(300 - i),
+            )
+        })
+        .collect();
+    let delete = |i: usize| Step {
+        kind: StepKind::DeleteDir,
+        request: StepRequest {
+            method: "DELETE",
+            path: format!("/api/vfs/site/deployments/temp-{i:04}/?recursive=true"),
+            headers: vec![],
+        },
+        precondition: Precondition::StillListed {
+            dir: "site/deployments/".to_string(),
+            name: format!("temp-{i:04}"),
+        },
+        expect: String::new(),
+        risk: "Low.".to_string(),
+        group: 2,
+        optional: false,
+    };
+    let mut plan = empty_plan();
+    plan.steps = (0..300).map(delete).collect();
+    let outcome = diagnosed(
+        diagnosis(
+            vec![finding(
+                CauseId::StaleLock,
+                vec![Recommendation::TargetedCleanup],
+            )],
+            entries,
+            lock(LockState::Orphaned),
+        ),
+        plan,
+    );
+    let app = page(outcome).await;
+    let bars = app.all("[data-testid=timeline-bar]");
+    assert_eq!(bars.len(), 40, "the 40 most recent are drawn");
+    assert_eq!(
+        bars[39].get_attribute("data-deployment-id").as_deref(),
+        Some("dep099")
+    );
+    assert!(
+        app.text("[data-testid=timeline]")
+            .contains("The 40 most recent of 100")
+    );
+    let folded = app.one("[data-testid=plan] details");
+    assert!(!folded.has_attribute("open"));
+    assert!(folded.text_content().unwrap().contains("292 more steps"));
+    assert_eq!(
+        app.all("[data-testid=plan] [data-step-kind=delete-dir]")
+            .len(),
+        300
+    );
 }
