@@ -3,6 +3,7 @@
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
+use crate::cause_titles::cause_title;
 use crate::components::wizard::Wizard;
 use crate::hooks::{ReadSource, use_diagnosis, use_launcher, use_polling};
 use crate::state::{UiOptions, UiState};
@@ -27,9 +28,14 @@ pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(move || UiState::new(options));
     use_diagnosis(&props.source, &state);
     use_polling(&state);
+    let tooltip = state
+        .snapshot()
+        .and_then(|snapshot| snapshot.diagnosis.primary())
+        .map(|finding| cause_title(finding.cause));
     use_launcher(
         &props.launcher,
         state.launcher_state(),
+        tooltip,
         state.is_open(),
         state.dispatcher(),
     );

@@ -33,11 +33,15 @@
 //!
 //! launcher `data-state` (`pending`, then a cause id, `error` when nothing could be read);
 //! `data-testid`: `kudu-doctor` (with `data-open`), `diagnosis` (one `data-cause` element per
-//! finding, the leading one `data-primary="true"`), `timeline` (bars `timeline-bar` with
-//! `data-outcome`, `data-overlap`, `data-conflict`; `timeline-detail`; `timeline-table`),
-//! `lock` (with `data-lock-state`; `lock-countdown` with `data-secs-left`), `guide` (items
-//! with `data-recommendation`; `plan`), `session-expired`, `sign-in`, `retry`, `read-errors`,
-//! `loading`, `polling`, `lock-cleared`, `warnings`, `refresh`, `close`.
+//! finding, the leading one `data-primary="true"`, with `data-confidence`; `evidence` lists;
+//! no other element carries `data-cause`), `timeline` (bars `timeline-bar` with
+//! `data-deployment-id`, `data-outcome`, `data-overlap`, `data-conflict`; `timeline-detail`;
+//! `timeline-table`), `lock` (with `data-lock-state`; `lock-countdown` with `data-secs-left`;
+//! `windows-lock`), `guide` (with `data-for-cause`; items with `data-recommendation`; `plan`
+//! with `data-step-kind` items; `plan-not-offered`; `wait-until`; `pipeline-advice`),
+//! `session-expired`, `sign-in`, `retry`, `read-errors`, `loading`, `polling`,
+//! `lock-cleared`, `warnings`, `refresh`, `close`. Wizard steps: `data-step` buttons, the
+//! current one `aria-current="step"`. No `cleanup` hook yet: running the plan is issue 5.
 
 mod app;
 mod cause_titles;

@@ -11,6 +11,12 @@ pub fn clock_utc(at: Timestamp) -> String {
     format!("{} UTC", hh_mm(at))
 }
 
+/// `14:05:09 UTC`, for "read at" lines that change every few seconds while watching.
+pub fn clock_secs_utc(at: Timestamp) -> String {
+    let secs = at.unix_millis().rem_euclid(MS_PER_DAY) / 1000;
+    format!("{}:{:02} UTC", hh_mm(at), secs % 60)
+}
+
 /// `14:05`, for axis ticks.
 pub fn hh_mm(at: Timestamp) -> String {
     let minutes_of_day = at.unix_millis().rem_euclid(MS_PER_DAY) / MS_PER_MINUTE;
@@ -80,6 +86,7 @@ mod tests {
     fn clock_and_date_are_utc() {
         assert_eq!(hh_mm(AT), "14:05");
         assert_eq!(clock_utc(AT), "14:05 UTC");
+        assert_eq!(clock_secs_utc(AT), "14:05:09 UTC");
         assert_eq!(date_time_utc(AT), "2025-11-26 14:05 UTC");
         assert_eq!(hh_mm(Timestamp::from_unix_millis(-60_000)), "23:59");
         assert_eq!(month_day_hh_mm(AT), "11-26 14:05");

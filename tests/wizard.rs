@@ -275,6 +275,10 @@ async fn every_cause_has_an_element_and_the_leading_one_is_primary() {
         app.launcher.get_attribute("data-state").as_deref(),
         Some("stale-lock")
     );
+    assert_eq!(
+        app.launcher.get_attribute("title").as_deref(),
+        Some("409 Doctor: A stale deployment lock blocks deployments")
+    );
 }
 
 #[wasm_bindgen_test]

@@ -30,7 +30,7 @@ pub fn DiagnosisPanel(props: &DiagnosisPanelProps) -> Html {
                 { format!(
                     "{} · read {}",
                     personality_words(diagnosis.personality),
-                    time_text::clock_utc(diagnosis.now),
+                    time_text::clock_secs_utc(diagnosis.now),
                 ) }
             </p>
             if diagnosis.findings.is_empty() {

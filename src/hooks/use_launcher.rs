@@ -1,9 +1,9 @@
 //! `use_launcher`: takes over the loader's "409 Doctor" button. It mirrors the diagnosis in
-//! the button's `data-state`, the wizard's visibility in `aria-expanded`, and turns the user's
-//! clicks into [`Action::LauncherClicked`].
+//! the button's `data-state` (and, in words, its `title` tooltip), the wizard's visibility in
+//! `aria-expanded`, and turns the user's clicks into [`Action::LauncherClicked`].
 //!
 //! ```ignore
-//! use_launcher(&props.launcher, state.launcher_state(), state.is_open(), state.dispatcher());
+//! use_launcher(&props.launcher, state.launcher_state(), tooltip, state.is_open(), state.dispatcher());
 //! ```
 //!
 //! Only trusted clicks count: a script on the SCM page can call `launcher.click()`, but
@@ -20,6 +20,7 @@ use crate::state::{Action, UiState};
 pub fn use_launcher(
     launcher: &Option<HtmlElement>,
     data_state: &'static str,
+    tooltip: Option<&'static str>,
     open: bool,
     dispatcher: UseReducerDispatcher<UiState>,
 ) {
@@ -33,13 +34,19 @@ pub fn use_launcher(
         });
         move || drop(listener)
     });
-    use_effect_with((launcher.clone(), data_state), |(launcher, data_state)| {
-        if let Some(launcher) = launcher {
-            // Setting an attribute on our own button cannot fail in practice; if it did, the
-            // launcher would only show a stale state.
-            let _ = launcher.set_attribute("data-state", data_state);
-        }
-    });
+    use_effect_with(
+        (launcher.clone(), data_state, tooltip),
+        |(launcher, data_state, tooltip)| {
+            if let Some(launcher) = launcher {
+                // Setting an attribute on our own button cannot fail in practice; if it did,
+                // the launcher would only show a stale state.
+                let _ = launcher.set_attribute("data-state", data_state);
+                if let Some(tooltip) = tooltip {
+                    let _ = launcher.set_attribute("title", &format!("409 Doctor: {tooltip}"));
+                }
+            }
+        },
+    );
     let was_open = use_mut_ref(|| false);
     use_effect_with((launcher.clone(), open), move |(launcher, open)| {
         if let Some(launcher) = launcher {
