@@ -10,11 +10,10 @@ use kudu_core::session::Observed;
 use kudu_core::{CauseId, Diagnosis, HttpReply, Session, Timestamp};
 
 use crate::duration_arg::show_secs;
-use crate::report;
-use crate::terminal_report::when;
-
 use crate::exit_code::{AUTH, FAILURE, Failure};
+use crate::report;
 use crate::scm::{Credentials, ScmClient, ScmOrigin, auth_failure_message};
+use crate::terminal_report::when;
 
 /// Rounds of follow-up reads at most; the core asks for two levels today (a log, then the
 /// children of its newest line), and a reply can never make it ask forever.
