@@ -75,20 +75,22 @@ pub fn Wizard(props: &WizardProps) -> Html {
             aria-busy={if loading { "true" } else { "false" }}
             {onkeydown}
         >
-            <header class="kd-header">
-                <h1 ref={heading} tabindex="-1">{ "409 Doctor" }</h1>
-                <button type="button" class="kd-button kd-refresh" data-testid="refresh"
-                    disabled={loading} onclick={dispatch.reform(|_: MouseEvent| Action::RefreshRequested)}>
-                    { if loading { "Reading…" } else { "Refresh" } }
-                </button>
-                if embedded {
-                    <button type="button" class="kd-close" data-testid="close" aria-label="Close 409 Doctor"
-                        onclick={dispatch.reform(|_: MouseEvent| Action::CloseRequested)}>
-                        { "×" }
+            <div class="kd-top">
+                <header class="kd-header">
+                    <h1 ref={heading} tabindex="-1">{ "409 Doctor" }</h1>
+                    <button type="button" class="kd-button kd-refresh" data-testid="refresh"
+                        disabled={loading} onclick={dispatch.reform(|_: MouseEvent| Action::RefreshRequested)}>
+                        { if loading { "Reading…" } else { "Refresh" } }
                     </button>
-                }
-            </header>
-            <StepNav current={state.step} {on_select} />
+                    if embedded {
+                        <button type="button" class="kd-close" data-testid="close" aria-label="Close 409 Doctor"
+                            onclick={dispatch.reform(|_: MouseEvent| Action::CloseRequested)}>
+                            { "×" }
+                        </button>
+                    }
+                </header>
+                <StepNav current={state.step} {on_select} />
+            </div>
             <div class="kd-body">
                 <StatusBanner
                     {loading}
