@@ -430,10 +430,42 @@ fn answer_get(home: &Home, path: &str, now: Timestamp) -> Answer {
     }
 }
 
-/// Side effects of a GET (Windows Kudu deletes a lock file nobody holds when it checks).
-fn after_get(home: &mut Home, path: &str) {
-    if home.windows && path.starts_with("/api/deployments/latest") && !home.handle_open {
+/// What Kudu does before answering a deployment read (facts §1.3, §2.2): Windows deletes a
+/// lock file nobody holds; with the lock free, unfinished records older than 15 minutes are
+/// marked failed (with a log line), and failed records other than the newest are purged with
+/// their folders.
+///
+/// `lock_free` is passed in so the shadow copy (the world without the injected change) does the
+/// same bookkeeping as the real one: the shadow stands for what a re-check could see directly.
+fn prepare_get(home: &mut Home, path: &str, now: Timestamp, lock_free: bool) {
+    let bare = path.split('?').next().unwrap_or(path);
+    if bare != "/api/deployments" && bare != "/api/deployments/latest" {
+        return;
+    }
+    if home.windows && !home.handle_open {
         home.locks.remove("deployments.lock");
+    }
+    if !lock_free {
+        return;
+    }
+    for r in &mut home.records {
+        if r.running() && r.received.secs_until(now) > 15 * 60 {
+            r.status = 3;
+            r.ended = Some(now);
+            r.log_last = now;
+        }
+    }
+    let mut listed: Vec<(Timestamp, String, bool)> = home
+        .listed_records()
+        .iter()
+        .map(|r| (r.received, r.id.clone(), r.status == 3 && !r.active))
+        .collect();
+    listed.sort();
+    let newest = listed.last().map(|(_, id, _)| id.clone());
+    for (_, id, failed) in listed {
+        if failed && Some(&id) != newest.as_ref() {
+            home.deployments.remove(&id);
+        }
     }
 }
 
@@ -502,9 +534,9 @@ fn serve(home: &mut Home, req: &RunRequest, now: Timestamp) -> RunReply {
     if req.method == "DELETE" {
         return reply_from(&apply_delete(home, req, now));
     }
-    let a = answer_get(home, &req.path, now);
-    after_get(home, &req.path);
-    reply_from(&a)
+    let free = home.lock_free();
+    prepare_get(home, &req.path, now, free);
+    reply_from(&answer_get(home, &req.path, now))
 }
 
 fn reply_from(answer: &Answer) -> RunReply {
@@ -642,13 +674,15 @@ fn linux_base(lock_age_secs: i64, temps: usize) -> Home {
         log_last: at_secs(-lock_age_secs + 30),
     });
     for i in 0..temps {
-        home.deployments.insert(
-            format!("temp-{i:08x}"),
-            FsEntry {
-                is_dir: true,
-                mtime: at_secs(-lock_age_secs),
-            },
-        );
+        home.add_record(Record {
+            id: format!("temp-{i:08x}"),
+            status: 0,
+            received: at_secs(-lock_age_secs),
+            ended: None,
+            active: false,
+            deployer: "GITHUB_ZIP_DEPLOY".into(),
+            log_last: at_secs(-lock_age_secs),
+        });
     }
     home.set_linux_lock(LINUX_OP, at_secs(-lock_age_secs));
     home
@@ -682,8 +716,9 @@ fn diagnose(home: &mut Home, kind: PlanKind) -> (kudu_core::Diagnosis, CleanupPl
     let mut reads: Vec<Read> = diagnosis_reads(1);
     for _round in 0..3 {
         for read in &reads {
+            let free = home.lock_free();
+            prepare_get(home, &read.path, now, free);
             let a = answer_get(home, &read.path, now);
-            after_get(home, &read.path);
             let r = reply_from(&a);
             let body = match &r.body {
                 kudu_core::cleanup::ReplyBody::Text(t) => t.clone(),
@@ -884,6 +919,9 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             }
             reply
         } else {
+            let free = real.lock_free();
+            prepare_get(&mut real, &req.path, now, free);
+            prepare_get(&mut shadow, &req.path, now, free);
             let a = answer_get(&real, &req.path, now);
             if let RequestPurpose::Recheck { .. } = req.purpose {
                 let b = answer_get(&shadow, &req.path, now);
@@ -909,8 +947,6 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                     zips_ok.remove(&req.path);
                 }
             }
-            after_get(&mut real, &req.path);
-            after_get(&mut shadow, &req.path);
             faulted(&a, fault)
         };
         if std::env::var_os("CLEANUP_TRACE").is_some() {
@@ -993,20 +1029,26 @@ fn schedule() -> impl Strategy<Value = Schedule> {
 
 #[test]
 fn trace_one_schedule() {
-    let Some(seed) = std::env::var("CLEANUP_TRACE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    else {
+    // CLEANUP_TRACE=seed,site,change(0 none, 1 deployment starts, 2 lock changes hands),at
+    let Some(args) = std::env::var("CLEANUP_TRACE").ok() else {
+        return;
+    };
+    let n: Vec<u64> = args.split(',').filter_map(|a| a.parse().ok()).collect();
+    let Some(&[seed, site, change, at]) = n.get(..4) else {
         return;
     };
     let r = run_schedule(Schedule {
         seed,
-        site: 3,
+        site: site as u8,
         full_reset: false,
         optional: false,
         max_in_flight: 1,
         fault_rate: 0,
-        change: Some((Change::LockChangesHands, 10)),
+        change: match change {
+            1 => Some((Change::DeploymentStarts, at as usize)),
+            2 => Some((Change::LockChangesHands, at as usize)),
+            _ => None,
+        },
     });
     eprintln!("{r:?}");
 }
@@ -1018,6 +1060,68 @@ proptest! {
     fn invariants_hold_under_random_fault_schedules(s in schedule()) {
         run_schedule(s)?;
     }
+}
+
+/// The schedules reach every outcome, so the properties above are not vacuous: faults do
+/// fail steps, changes do stop runs, and runs with faults still get fixed.
+#[test]
+fn schedules_reach_every_outcome() {
+    let mut rng = Rng(2026);
+    let (mut fixed, mut failed_step, mut failed_state, mut aborted_backup, mut aborted_change) =
+        (0, 0, 0, 0, 0);
+    let mut aborted_after_deletes = 0;
+    for _ in 0..400 {
+        let s = Schedule {
+            seed: rng.next(),
+            site: rng.below(4) as u8,
+            full_reset: rng.chance(200),
+            optional: rng.chance(500),
+            max_in_flight: 1 + rng.below(9) as usize,
+            fault_rate: [0, 10, 40, 150][rng.below(4) as usize],
+            change: rng.chance(500).then(|| {
+                (
+                    if rng.chance(500) {
+                        Change::DeploymentStarts
+                    } else {
+                        Change::LockChangesHands
+                    },
+                    rng.below(40) as usize,
+                )
+            }),
+        };
+        let report = run_schedule(s).unwrap();
+        if s.fault_rate == 0 && s.change.is_none() {
+            assert_eq!(report.outcome, Some(Outcome::Fixed), "{s:?}");
+        }
+        match report.outcome.unwrap() {
+            Outcome::Fixed => fixed += 1,
+            Outcome::Failed { step: Some(_), .. } => failed_step += 1,
+            Outcome::Failed {
+                step: None,
+                state_description,
+            } => {
+                if std::env::var_os("CLEANUP_TRACE_STATES").is_some() {
+                    eprintln!("{s:?}\n  {state_description}");
+                }
+                failed_state += 1
+            }
+            Outcome::Aborted { changes, .. } if changes.is_empty() => aborted_backup += 1,
+            Outcome::Aborted { .. } => {
+                aborted_change += 1;
+                aborted_after_deletes += usize::from(!report.deletes.is_empty());
+            }
+        }
+    }
+    eprintln!(
+        "fixed {fixed}, failed at a step {failed_step}, failed by state {failed_state}, \
+         aborted at backup {aborted_backup}, aborted on a change {aborted_change} \
+         ({aborted_after_deletes} after some deletes)"
+    );
+    assert!(fixed > 50, "{fixed}");
+    assert!(failed_step > 5, "{failed_step}");
+    assert!(aborted_backup > 5, "{aborted_backup}");
+    assert!(aborted_change > 20, "{aborted_change}");
+    assert!(aborted_after_deletes > 0);
 }
 
 // ---------------------------------------------------------------------------- scenarios

@@ -42,7 +42,7 @@ mod verdict;
 pub mod zip_index;
 pub mod zip_writer;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 
@@ -63,8 +63,8 @@ pub const KUDU_RESTART_DEADLINE_SECS: i64 = 120;
 /// The first probe waits this long: the dying process may still answer for a moment.
 pub const KUDU_FIRST_PROBE_SECS: i64 = 5;
 pub const KUDU_PROBE_INTERVAL_SECS: i64 = 3;
-/// A read that failed below HTTP or with 502/503/504 is sent again, at most this many times in
-/// all. Deletes are never repeated.
+/// A read that failed below HTTP or with 500/502/503/504 is sent again, at most this many times
+/// in all. Deletes are never repeated.
 pub const MAX_READ_ATTEMPTS: u8 = 3;
 /// The activity log keeps this much of each answer.
 pub const EXCERPT_CHARS: usize = 200;
@@ -175,9 +175,9 @@ impl RunReply {
         }
     }
 
-    /// Worth sending a read again: no answer, or a gateway/unavailable status.
+    /// Worth sending a read again: no answer, a server error or a gateway/unavailable status.
     fn is_transient(&self) -> bool {
-        self.transport_error.is_some() || matches!(self.status, 502..=504)
+        self.transport_error.is_some() || matches!(self.status, 500 | 502..=504)
     }
 
     fn looks_like_html(&self) -> bool {
@@ -434,6 +434,8 @@ pub struct CleanupRun {
     /// Destructive steps that finished, in words.
     done: Vec<String>,
     failure: Option<StepFailure>,
+    /// Deployment ids at the first re-check that read the list: later, a new id is a change.
+    known_deployments: Option<BTreeSet<String>>,
     /// Windows: `deployments.lock` as last seen (diagnosis or re-check).
     windows_lock_before: Option<LockFileSeen>,
     started: bool,
@@ -491,6 +493,7 @@ impl CleanupRun {
             done: vec![],
             failure: None,
             windows_lock_before: None,
+            known_deployments: None,
             started: false,
             surveys: 0,
         };
@@ -1050,11 +1053,15 @@ impl CleanupRun {
             own_changes_made: !self.done.is_empty(),
             windows_lock_before: self.windows_lock_before,
             windows_lock_first_look: survey.first_look,
+            known_deployments: self.known_deployments.as_ref(),
         };
         match recheck::evaluate(&survey.session, now, &input) {
             Ok(passed) => {
                 if let Some(seen) = passed.windows_lock() {
                     self.windows_lock_before = Some(seen);
+                }
+                if self.known_deployments.is_none() {
+                    self.known_deployments = passed.deployment_ids().cloned();
                 }
                 self.events.push(RunEvent::RecheckPassed {
                     group,

@@ -9,6 +9,8 @@
 //! check deletes it.
 
 use crate::diagnose::LockState;
+use std::collections::BTreeSet;
+
 use crate::diagnose::context::Context;
 use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
 use crate::model::Personality;
@@ -27,6 +29,8 @@ pub(super) struct RecheckInput<'a> {
     pub(super) windows_lock_before: Option<LockFileSeen>,
     /// Windows: `deployments.lock` in this survey's first listing, when it was listed again.
     pub(super) windows_lock_first_look: Option<LockFileSeen>,
+    /// Deployment ids listed at the first re-check that could read the list.
+    pub(super) known_deployments: Option<&'a BTreeSet<String>>,
 }
 
 /// Proof that a group's preconditions held on a fresh read. Only [`evaluate`] builds one, and
@@ -36,9 +40,15 @@ pub(super) struct RecheckPassed {
     group: u32,
     notes: Vec<String>,
     windows_lock: Option<LockFileSeen>,
+    deployment_ids: Option<BTreeSet<String>>,
 }
 
 impl RecheckPassed {
+    /// The deployment ids listed, when the list was read.
+    pub(super) fn deployment_ids(&self) -> Option<&BTreeSet<String>> {
+        self.deployment_ids.as_ref()
+    }
+
     pub(super) fn group(&self) -> u32 {
         self.group
     }
@@ -76,6 +86,12 @@ pub(super) fn evaluate(
             group: input.group,
             notes: check.notes,
             windows_lock: windows_lock_file(session),
+            deployment_ids: ctx.deployments_known.then(|| {
+                ctx.deployments
+                    .iter()
+                    .filter_map(|d| d.id.clone())
+                    .collect()
+            }),
         })
     } else {
         Err(check.changes)
@@ -320,6 +336,11 @@ impl Check<'_, '_> {
 
     fn latest_unchanged(&mut self, id: &Option<String>, status: &str) {
         let ctx = self.ctx;
+        if self.input.own_changes_made
+            && let Some(known) = self.input.known_deployments
+        {
+            return self.deployments_after_own_changes(known, id, status);
+        }
         match ctx.newest() {
             Some(d) if d.id == *id && d.status.as_str() == status => {}
             Some(d)
@@ -350,6 +371,48 @@ impl Check<'_, '_> {
         }
     }
 
+    /// Once the run released the lock or restarted Kudu, Kudu reacts: it marks unfinished
+    /// deployments failed and purges records and their folders. Only a deployment it did not
+    /// list at the first re-check is a change, or a known one that did anything but end.
+    fn deployments_after_own_changes(
+        &mut self,
+        known: &BTreeSet<String>,
+        id: &Option<String>,
+        status: &str,
+    ) {
+        let ctx = self.ctx;
+        if !ctx.deployments_known {
+            return self.unreadable("/api/deployments", &ctx.session.deployments);
+        }
+        for d in &ctx.deployments {
+            if d.id.as_ref().is_some_and(|i| !known.contains(i)) {
+                self.change(format!(
+                    "{} began after the cleanup started.",
+                    ctx.describe(d)
+                ));
+            }
+        }
+        match ctx.deployments.iter().find(|d| d.id == *id) {
+            None => self.note(format!(
+                "Deployment {} is no longer listed: Kudu removed its record after the earlier steps.",
+                id.as_deref().unwrap_or("(no id)")
+            )),
+            Some(d) if d.status.as_str() == status => {}
+            Some(d) if was_unfinished(status) && d.status.is_unsuccessful_end() => {
+                self.note(format!(
+                    "{} now shows '{}' (it was '{status}'): ended by the earlier steps.",
+                    ctx.describe(d),
+                    d.status.as_str()
+                ))
+            }
+            Some(d) => self.change(format!(
+                "{} now shows '{}' (it was '{status}').",
+                ctx.describe(d),
+                d.status.as_str()
+            )),
+        }
+    }
+
     fn still_listed(&mut self, dir: &str, name: &str, step: &Step) {
         let session = self.ctx.session;
         let listing = match dir {
@@ -374,7 +437,14 @@ impl Check<'_, '_> {
             }
         };
         let Some(entry) = list.iter().find(|e| e.name == name) else {
-            self.change(format!("{dir}{name} is no longer listed."));
+            if self.input.own_changes_made {
+                // Kudu purges folders of deployments it marked failed after the lock went.
+                self.note(format!(
+                    "{dir}{name} is already gone: Kudu removed it after the earlier steps."
+                ));
+            } else {
+                self.change(format!("{dir}{name} is no longer listed."));
+            }
             return;
         };
         let targets_it = delete_target(&step.request) == Some((dir_const(dir), name));
@@ -422,6 +492,9 @@ impl Check<'_, '_> {
             None if !ctx.deployments_known => {
                 self.unreadable("/api/deployments", &ctx.session.deployments)
             }
+            None if self.input.own_changes_made => self.note(format!(
+                "Deployment {deployment_id} is no longer listed: Kudu removed its record after the earlier steps."
+            )),
             None => self.change(format!(
                 "Deployment {deployment_id} is no longer in the deployment list."
             )),
