@@ -1042,3 +1042,54 @@ async fn long_histories_and_plans_stay_readable() {
         300
     );
 }
+
+// ---- hostile input, one field at a time ---------------------------------------------------------
+
+/// Mounts a timeline of one deployment with `set` applied, focuses its bar, and checks that the
+/// markup shows as text in the detail line and the table and creates no element.
+async fn hostile_deployment_field(set: fn(&mut Deployment, String)) {
+    let markup = format!("{HOSTILE_IMG}{HOSTILE_SCRIPT}");
+    let mut evil = deployment("hostile1", DeployStatus::Failed);
+    set(&mut evil, markup.clone());
+    let outcome = diagnosed(
+        diagnosis(
+            vec![finding(CauseId::ParallelDeployments, vec![])],
+            vec![entry(evil, 20, Some(18))],
+            lock(LockState::Free),
+        ),
+        empty_plan(),
+    );
+    let app = page(outcome).await;
+    let bar: web_sys::SvgElement = app.one("[data-deployment-id=hostile1]").dyn_into().unwrap();
+    bar.focus().unwrap();
+    settle().await;
+    assert!(
+        app.all("img, script").is_empty(),
+        "no element from the markup"
+    );
+    assert!(app.text("[data-testid=timeline-detail]").contains(&markup));
+    assert!(app.text("[data-testid=timeline-table]").contains(&markup));
+    let title = bar.query_selector("title").unwrap().unwrap();
+    assert!(title.text_content().unwrap().contains(&markup));
+    assert_eq!(title.child_element_count(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn hostile_message_is_text() {
+    hostile_deployment_field(|d, markup| d.message = markup).await;
+}
+
+#[wasm_bindgen_test]
+async fn hostile_author_is_text() {
+    hostile_deployment_field(|d, markup| d.author = markup).await;
+}
+
+#[wasm_bindgen_test]
+async fn hostile_deployer_is_text() {
+    hostile_deployment_field(|d, markup| d.deployer = markup).await;
+}
+
+#[wasm_bindgen_test]
+async fn hostile_status_text_is_text() {
+    hostile_deployment_field(|d, markup| d.status_text = markup).await;
+}

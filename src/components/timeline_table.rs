@@ -37,6 +37,9 @@ pub fn TimelineTable(props: &TimelineTableProps) -> Html {
                         html! {
                             <tr data-overlap={(!entry.overlaps.is_empty()).then_some("true")}>
                                 <td>{ deployment.status.as_str() }
+                                    if !deployment.status_text.is_empty() {
+                                        <br /><span class="kd-meta">{ &deployment.status_text }</span>
+                                    }
                                     if !entry.overlaps.is_empty() { { " (overlaps)" } }
                                 </td>
                                 <td>{ time(entry.begin) }</td>
