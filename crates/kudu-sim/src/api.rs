@@ -85,7 +85,7 @@ impl Kudu {
 
     /// `GetResults` with its side effects: corrupt records deleted, stale incomplete ones
     /// marked Failed (VerifyDeployment), then purge (facts §1.3).
-    fn collect_results(&mut self, purge: bool) -> (Vec<StatusFile>, bool) {
+    pub(crate) fn collect_results(&mut self, purge: bool) -> (Vec<StatusFile>, bool) {
         let held = self.lock_is_held();
         let now = self.now;
         let mut files = Vec::new();
@@ -126,32 +126,52 @@ impl Kudu {
         (files, held)
     }
 
-    /// PurgeDeployments (facts §1.3).
+    /// PurgeDeployments (facts §1.3), input newest first: temporary items when more than one
+    /// is in flight, failed items that never succeeded (except a newest-first one), and
+    /// ever-succeeded items beyond 10 (keeping the active and in-flight ones).
     fn purge(&mut self, files: Vec<StatusFile>) -> Vec<StatusFile> {
         let active = self.active_id();
-        let pending = files
-            .iter()
-            .filter(|f| f.status == DeployStatus::Pending)
-            .count();
-        let mut remove = Vec::new();
-        let mut kept_success = 0;
-        for (index, file) in files.iter().enumerate() {
-            let drop = if pending > 1 && file.is_temp {
-                true
-            } else if file.status == DeployStatus::Failed && file.last_success_end_time.is_none() {
-                index != 0
-            } else if file.last_success_end_time.is_some() {
-                kept_success += 1;
-                kept_success > 10 && file.id != active
+        let newest = files.first().map(|f| f.id.clone()).unwrap_or_default();
+        let mut remove: Vec<String> = Vec::new();
+
+        let in_flight: Vec<&StatusFile> =
+            files.iter().filter(|f| !f.status.is_terminal()).collect();
+        if in_flight.len() > 1 {
+            if in_flight.iter().any(|f| !f.is_temp) {
+                remove.extend(in_flight.iter().filter(|f| f.is_temp).map(|f| f.id.clone()));
             } else {
-                false
-            };
-            if drop {
-                remove.push(file.id.clone());
+                let skip = usize::from(in_flight[0].id == newest);
+                remove.extend(in_flight.iter().skip(skip).map(|f| f.id.clone()));
             }
         }
+
+        let failed: Vec<&StatusFile> = files
+            .iter()
+            .filter(|f| f.status == DeployStatus::Failed && f.last_success_end_time.is_none())
+            .collect();
+        let skip = usize::from(failed.first().is_some_and(|f| f.id == newest));
+        remove.extend(failed.iter().skip(skip).map(|f| f.id.clone()));
+
+        let succeeded: Vec<&StatusFile> = files
+            .iter()
+            .filter(|f| f.last_success_end_time.is_some())
+            .collect();
+        if succeeded.len() > 10 {
+            remove.extend(
+                succeeded
+                    .iter()
+                    .skip(10)
+                    .filter(|f| {
+                        f.id != active
+                            && matches!(f.status, DeployStatus::Failed | DeployStatus::Success)
+                    })
+                    .map(|f| f.id.clone()),
+            );
+        }
+
         let now = self.now;
         for id in &remove {
+            // DeploymentStatusManager.Delete removes the folder and touches `active`.
             let _ = self
                 .home
                 .remove_dir_all(&format!("{DEPLOYMENTS}/{id}"), now);
@@ -161,6 +181,11 @@ impl Kudu {
             .into_iter()
             .filter(|f| !remove.contains(&f.id))
             .collect()
+    }
+
+    /// `MarkStatusComplete` ends with `PurgeAndGetDeployments` (facts §1.3).
+    pub fn purge_after_completion(&mut self) {
+        let _ = self.collect_results(true);
     }
 
     fn to_result(&self, req: &SimRequest, file: &StatusFile, active: &str) -> DeployResult {
@@ -227,7 +252,8 @@ impl Kudu {
         if self.status_lock_blocked() {
             return self.status_lock_failure(req, "Getting deployment status");
         }
-        let (files, held) = self.collect_results(false);
+        // `latest` goes through GetResults (with purge); one id only through VerifyDeployment.
+        let (files, held) = self.collect_results(id.eq_ignore_ascii_case("latest"));
         let active = self.active_id();
         let linux = self.personality == Personality::Linux;
         if id.eq_ignore_ascii_case("latest") {

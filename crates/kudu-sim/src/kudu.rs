@@ -717,7 +717,11 @@ impl Kudu {
             let _ = self.home.write(PENDING, b"", received);
         }
 
-        // The NullRepository commit gives the real id (facts §3.2 step 2, 3).
+        // Receiving and extracting the body takes a moment before the NullRepository commit
+        // gives the real id (facts §3.2 step 2, 3), so the real record is the newer one.
+        let fetch_ms = self.rng.random_range(150..900);
+        let fetched = self.now.plus_millis(fetch_ms);
+        self.advance_to(fetched);
         let id = self.new_guid();
         let mut file = StatusFile {
             id: id.clone(),
@@ -729,8 +733,8 @@ impl Kudu {
             status: DeployStatus::Pending,
             status_text: String::new(),
             last_success_end_time: None,
-            received_time: received,
-            start_time: received,
+            received_time: fetched,
+            start_time: fetched,
             end_time: None,
             complete: false,
             is_temp: false,
@@ -769,7 +773,7 @@ impl Kudu {
         self.save_status(&file);
 
         let hung = std::mem::take(&mut self.hang_next);
-        let due = (!hung).then(|| received.plus_millis(self.build_ms as i64));
+        let due = (!hung).then(|| fetched.plus_millis(self.build_ms as i64));
         let fail = self.fail_next.take();
         self.workers.push(Worker {
             key,
@@ -778,7 +782,7 @@ impl Kudu {
             due,
             artifact,
             fail,
-            next_log: received.plus_secs(20),
+            next_log: fetched.plus_secs(20),
             log_lines: 0,
             locked: true,
             parent_log_id: parent,
@@ -888,6 +892,7 @@ impl Kudu {
                 file.complete = true;
                 file.end_time = Some(now);
                 self.save_status(&file);
+                self.purge_after_completion();
                 self.end_worker(&worker, WorkerEnd::Failed);
             }
             None => {
@@ -905,6 +910,7 @@ impl Kudu {
                 file.end_time = Some(now);
                 file.last_success_end_time = Some(now);
                 self.save_status(&file);
+                self.purge_after_completion();
                 let _ = self.home.write(ACTIVE, worker.id.as_bytes(), now);
                 let _ = self
                     .home

@@ -184,14 +184,13 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
         }
         "stale-files-windows" => {
             d.history();
+            // Two VS Code deploys killed mid-build (the window was closed), with no list or
+            // completed deployment in between to purge their leftovers.
             d.push_async("/api/zipdeploy?isAsync=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 4, 120);
             d.advance(30);
             d.kudu.kill_worker(None);
             d.advance(10 * 60);
-            d.push_async("/api/zipdeploy?isAsync=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 5, 90);
-            d.advance(95);
-            d.advance(2 * 3600);
-            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%2077ac0e1%20(main)&author=octocat", 6, 120);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=ms-azuretools-vscode&author=ms-azuretools-vscode", 5, 120);
             d.advance(20);
             d.kudu.kill_worker(None);
             d.advance(15 * 60);

@@ -125,7 +125,7 @@ async fn sync_push_waits_for_the_build_on_the_virtual_clock() {
         );
         let advance = async {
             f.wait_for_workers(1).await;
-            f.sim.advance(45);
+            f.sim.advance(46);
         };
         let (resp, ()) = tokio::join!(push, advance);
         assert_eq!(resp.status, 200);
@@ -150,7 +150,7 @@ async fn linux_sync_push_barely_holds_the_lock_by_default() {
         f.wait_for_workers(1).await;
         // The sync push released its lock early (facts §1.9 [I]), so this one is not a 409.
         let r = f.push_async("second").await;
-        f.sim.advance(60);
+        f.sim.advance(61);
         r
     };
     let (first, second) = tokio::join!(sync, second);
