@@ -1207,6 +1207,34 @@ fn a_deployment_that_begins_before_the_click_stops_everything() {
 }
 
 #[test]
+fn a_lock_that_changes_hands_before_the_click_stops_everything() {
+    for site_kind in 0..4 {
+        let report = run_schedule(Schedule {
+            change: Some((Change::LockChangesHands, 0)),
+            ..clean(site_kind)
+        })
+        .unwrap();
+        assert!(
+            report.deletes.is_empty(),
+            "site {site_kind}: {:?}",
+            report.deletes
+        );
+        let Some(Outcome::Aborted { changes, .. }) = report.outcome else {
+            panic!("site {site_kind}: {:?}", report.outcome)
+        };
+        let expected = if site_kind == 3 {
+            "deployments.lock"
+        } else {
+            "changed hands"
+        };
+        assert!(
+            changes.iter().any(|c| c.contains(expected)),
+            "site {site_kind}: {changes:?}"
+        );
+    }
+}
+
+#[test]
 fn a_failing_backup_deletes_nothing() {
     let mut home = site(0);
     let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);

@@ -151,7 +151,7 @@ fn find_end_record(bytes: &[u8]) -> Option<usize> {
             continue;
         }
         let Some(comment) = r.u16(20) else { continue };
-        let end = at + EOCD_LEN + usize::from(comment);
+        let end = at.saturating_add(EOCD_LEN + usize::from(comment));
         if end == bytes.len() {
             return Some(at);
         }
@@ -226,9 +226,10 @@ fn central_entry(
     let extra_len = usize::from(get16(30)?);
     let comment_len = usize::from(get16(32)?);
     let mut local_header_offset = u64::from(get32(42)?);
-    let name_at = at + CENTRAL_LEN;
-    let extra_at = name_at + name_len;
-    let next = extra_at + extra_len + comment_len;
+    let name_at = at.saturating_add(CENTRAL_LEN);
+    let extra_at = name_at.saturating_add(name_len);
+    let extra_end = extra_at.saturating_add(extra_len);
+    let next = extra_end.saturating_add(comment_len);
     if next > cd_end {
         return Err(ZipError::OutOfBounds(WHAT));
     }
@@ -236,7 +237,7 @@ fn central_entry(
         .get(name_at..extra_at)
         .ok_or(ZipError::OutOfBounds(WHAT))?;
     let extra = bytes
-        .get(extra_at..extra_at + extra_len)
+        .get(extra_at..extra_end)
         .ok_or(ZipError::OutOfBounds(WHAT))?;
     apply_zip64_extra(
         extra,
@@ -277,15 +278,15 @@ fn central_entry(
 /// Replaces the 0xFFFFFFFF placeholders with the zip64 extra field's values, in the order the
 /// format fixes (uncompressed, compressed, offset), each present only when its placeholder is.
 fn apply_zip64_extra(extra: &[u8], uncompressed: &mut u64, compressed: &mut u64, offset: &mut u64) {
-    let mut at = 0;
+    let mut at: usize = 0;
     while let (Some(id), Some(len)) = (Reader::at(extra, at).u16(0), Reader::at(extra, at).u16(2)) {
-        let body_at = at + 4;
+        let body_at = at.saturating_add(4);
         let len = usize::from(len);
         if id == 0x0001 {
             let body = Reader::at(extra, body_at);
-            let mut off = 0;
+            let mut off: usize = 0;
             for slot in [uncompressed, compressed, offset] {
-                if *slot == 0xFFFF_FFFF && off + 8 <= len {
+                if *slot == 0xFFFF_FFFF && off.saturating_add(8) <= len {
                     if let Some(v) = body.u64(off) {
                         *slot = v;
                     }
@@ -294,7 +295,7 @@ fn apply_zip64_extra(extra: &[u8], uncompressed: &mut u64, compressed: &mut u64,
             }
             return;
         }
-        at = body_at + len;
+        at = body_at.saturating_add(len);
     }
 }
 
@@ -364,6 +365,38 @@ mod tests {
             crate::cleanup::crc32::crc32(b"{\"heldByOp\":\"x\"}")
         );
         assert_eq!(index.file_count(), 2);
+    }
+
+    /// A deflated archive with a folder entry and a comment, written by Python's zipfile.
+    #[test]
+    fn a_foreign_deflated_archive_is_read() {
+        let hex: String = [
+        "504b0304140000000000000021000000000000000000000000000b0000006465706c6f796d656e742f504b0304140000",
+        "0008000b567a5d97aba7bb58000000f9000000140000006465706c6f796d656e742f696e666f2e6c6f636bab56cac94f",
+        "ce76ad28c82caa54b25232323032d33534d435320b3134b23232b532308852d251ca48cd4971aaf42f00aa08482d4acb",
+        "2fcacdcc4b5748cecf2bc9cc2bcd2f2d5648492dc8c9afcc4dcd2b51aaad1e12460200504b03041400000008000b567a",
+        "5d0000000002000000000000000b0000007374617475732e6c6f636b0300504b01021403140000000000000021000000",
+        "000000000000000000000b00000000000000000000008001000000006465706c6f796d656e742f504b01021403140000",
+        "0008000b567a5d97aba7bb58000000f90000001400000000000000000000008001290000006465706c6f796d656e742f",
+        "696e666f2e6c6f636b504b010214031400000008000b567a5d0000000002000000000000000b00000000000000000000",
+        "008001b30000007374617475732e6c6f636b504b05060000000003000300b4000000de0000000e006d61646520627920",
+        "707974686f6e",
+        ]
+        .concat();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let index = read_index(&bytes).unwrap();
+        let names: Vec<_> = index.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["deployment/", "deployment/info.lock", "status.lock"]
+        );
+        assert_eq!(index.entries[1].method, 8);
+        assert_eq!(index.entries[1].uncompressed_size, 249);
+        assert!(index.entries[1].compressed_size < 249);
+        assert!(index.has_dir("deployment") && index.has_file("status.lock"));
     }
 
     #[test]
