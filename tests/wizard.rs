@@ -674,6 +674,10 @@ async fn expired_session_offers_sign_in_and_retry() {
             .len(),
         1
     );
+    assert!(
+        app.text("[data-testid=timeline]")
+            .contains("could not be read")
+    );
     assert_eq!(
         app.attr("[data-testid=sign-in]", "href").as_deref(),
         Some("https://myapp.scm.azurewebsites.net/")

@@ -25,6 +25,9 @@ pub struct TimelinePanelProps {
     pub timeline: Rc<Timeline>,
     /// When the diagnosis was made: open deployments are drawn up to it.
     pub now: Timestamp,
+    /// The deployment list could not be read (an empty list then says nothing).
+    #[prop_or_default]
+    pub unread: bool,
 }
 
 /// `data-testid="timeline"`: the SVG, a detail line and a table fallback.
@@ -45,7 +48,9 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
     html! {
         <section class="kd-section" data-testid="timeline" tabindex="-1" aria-label="Timeline">
             <h2>{ "Timeline" }</h2>
-            if entries.is_empty() {
+            if entries.is_empty() && props.unread {
+                <p>{ "The deployment list could not be read." }</p>
+            } else if entries.is_empty() {
                 <p>{ "Kudu lists no deployments for this site." }</p>
             } else {
                 <svg

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use kudu_core::CauseId;
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
@@ -13,6 +14,7 @@ use crate::components::status_banner::StatusBanner;
 use crate::components::step_nav::StepNav;
 use crate::components::timeline::TimelinePanel;
 use crate::components::warnings_details::WarningsDetails;
+use crate::round::Snapshot;
 use crate::state::{Action, Opener, UiState, WizardStep};
 
 #[derive(Properties, PartialEq)]
@@ -105,7 +107,7 @@ pub fn Wizard(props: &WizardProps) -> Html {
                 if let Some(snapshot) = snapshot {
                     <DiagnosisPanel diagnosis={Rc::new(snapshot.diagnosis.clone())} />
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
-                        now={snapshot.diagnosis.now} />
+                        now={snapshot.diagnosis.now} unread={deployments_unread(&snapshot)} />
                     <LockInspector lock={Rc::new(snapshot.diagnosis.lock.clone())}
                         personality={snapshot.diagnosis.personality}
                         clock_offset_ms={snapshot.clock_offset_ms} />
@@ -116,6 +118,18 @@ pub fn Wizard(props: &WizardProps) -> Html {
             </div>
         </div>
     }
+}
+
+/// Whether the deployment list is missing from this round (failed, or the session expired).
+fn deployments_unread(snapshot: &Snapshot) -> bool {
+    snapshot
+        .failed_reads
+        .iter()
+        .any(|failure| failure.endpoint == "/api/deployments")
+        || snapshot
+            .diagnosis
+            .primary()
+            .is_some_and(|finding| finding.cause == CauseId::SessionExpired)
 }
 
 /// Moves focus (and so the scroll position) to a step's section.
