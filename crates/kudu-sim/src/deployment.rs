@@ -21,6 +21,7 @@ pub enum DeployStatus {
 }
 
 impl DeployStatus {
+    /// The enum name status.xml stores.
     pub fn name(self) -> &'static str {
         match self {
             DeployStatus::Cancelled => "Cancelled",
@@ -34,6 +35,7 @@ impl DeployStatus {
         }
     }
 
+    /// The number the JSON APIs show.
     pub fn number(self) -> i32 {
         match self {
             DeployStatus::Cancelled => -1,
@@ -208,6 +210,7 @@ fn element(xml: &str, name: &str) -> Option<String> {
     Some(xml_unescape(&xml[start..end]))
 }
 
+/// The line end .NET writes on that OS.
 pub fn newline(personality: Personality) -> &'static str {
     match personality {
         Personality::Windows => "\r\n",
@@ -228,6 +231,7 @@ pub struct LogLine {
 }
 
 impl LogLine {
+    /// The line as `StructuredTextLogger` writes it, with its line end.
     pub fn to_line(&self, personality: Personality) -> String {
         let message = self
             .message
@@ -245,6 +249,7 @@ impl LogLine {
         )
     }
 
+    /// Reads one line; `None` when it is not in the format.
     pub fn parse(line: &str) -> Option<LogLine> {
         let depth = line.chars().take_while(|c| *c == '\t').count();
         let rest = line[depth..].trim_end_matches(['\r', '\n']);
@@ -293,6 +298,7 @@ pub struct DeployResult {
 }
 
 impl DeployResult {
+    /// The API view of a status file.
     pub fn from_status(
         file: &StatusFile,
         active: bool,

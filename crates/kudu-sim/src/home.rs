@@ -25,6 +25,7 @@ pub struct DirEntry {
 }
 
 impl Home {
+    /// A fresh, empty HOME in a new tempdir.
     pub fn new() -> io::Result<Home> {
         Ok(Home {
             dir: tempfile::Builder::new().prefix("kudu-sim-home").tempdir()?,
@@ -60,22 +61,27 @@ impl Home {
         Ok(())
     }
 
+    /// Whether anything exists at `rel`.
     pub fn exists(&self, rel: &str) -> bool {
         self.abs(rel).exists()
     }
 
+    /// Whether `rel` is a directory.
     pub fn is_dir(&self, rel: &str) -> bool {
         self.abs(rel).is_dir()
     }
 
+    /// Whether `rel` is a file.
     pub fn is_file(&self, rel: &str) -> bool {
         self.abs(rel).is_file()
     }
 
+    /// A file's bytes.
     pub fn read(&self, rel: &str) -> io::Result<Vec<u8>> {
         fs::read(self.abs(rel))
     }
 
+    /// A file's text; `None` when missing or unreadable.
     pub fn read_string(&self, rel: &str) -> Option<String> {
         fs::read_to_string(self.abs(rel)).ok()
     }
@@ -131,6 +137,7 @@ impl Home {
         Ok(())
     }
 
+    /// Deletes a file, stamping its directory.
     pub fn remove_file(&mut self, rel: &str, now: VTime) -> io::Result<()> {
         fs::remove_file(self.abs(rel))?;
         self.created.remove(&normalise(rel));
@@ -138,6 +145,7 @@ impl Home {
         Ok(())
     }
 
+    /// Deletes a directory tree, stamping its parent.
     pub fn remove_dir_all(&mut self, rel: &str, now: VTime) -> io::Result<()> {
         fs::remove_dir_all(self.abs(rel))?;
         let key = normalise(rel);
@@ -155,11 +163,13 @@ impl Home {
         Ok(())
     }
 
+    /// Last write time (virtual).
     pub fn mtime(&self, rel: &str) -> Option<VTime> {
         let meta = fs::metadata(self.abs(rel)).ok()?;
         Some(VTime::from_system_time(meta.modified().ok()?))
     }
 
+    /// Creation time (virtual), falling back to the mtime.
     pub fn crtime(&self, rel: &str) -> Option<VTime> {
         self.created
             .get(&normalise(rel))

@@ -13,39 +13,61 @@ use crate::config::{Personality, Quirks, SimConfig};
 use crate::deployment::{DeployResult, DeployStatus, LogLine, StatusFile};
 use crate::home::Home;
 use crate::time::VTime;
-use crate::wire::{JSON, SimRequest, SimResponse, TEXT};
+use crate::wire::{SimRequest, SimResponse};
 
-/// Relative paths inside HOME (facts §2.1, §3).
+// Relative paths inside HOME.
+/// The locks folder (facts §2.1).
 pub const LOCKS: &str = "site/locks";
+/// KuduLite's deployment lock directory (facts §2.3).
 pub const LINUX_LOCK_DIR: &str = "site/locks/deployment";
+/// KuduLite's lock info file (facts §2.3).
 pub const LINUX_LOCK_FILE: &str = "site/locks/deployment/info.lock";
+/// Kudu-W's handle-held deployment lock (facts §2.2).
 pub const WINDOWS_LOCK_FILE: &str = "site/locks/deployments.lock";
+/// The status lock (facts §2.4).
 pub const STATUS_LOCK: &str = "site/locks/status.lock";
+/// The auto swap marker (facts §2.6).
 pub const AUTOSWAP_LOCK: &str = "site/locks/autoswap.lock";
+/// The deployments folder (facts §3).
 pub const DEPLOYMENTS: &str = "site/deployments";
+/// The active deployment id file (facts §3).
 pub const ACTIVE: &str = "site/deployments/active";
+/// The redeploy marker (facts §3).
 pub const PENDING: &str = "site/deployments/pending";
+/// The site's content.
 pub const WWWROOT: &str = "site/wwwroot";
 
-/// Lock operation names (facts §1.9, §2.1).
+// Lock operation names.
+/// Push/fetch deployments (facts §1.9).
 pub const OP_DEPLOY: &str = "Performing continuous deployment";
+/// Kudu-W saving a pushed body (facts §1.9 step 1).
 pub const OP_PREPARE_ZIP: &str = "Preparing zip package";
-pub const OP_SCAN: &str = "Performing malware scan";
+/// The malware scan (KuduLite `ScanManager.PerformBackgroundScan`; the lock message is set to
+/// `Scan Underway` while it runs, facts §1.6).
+pub const OP_SCAN: &str = "Performing continuous scan";
 /// Linux lock lifetime (facts §2.3, `defaultLockTimeout`).
 pub const LINUX_LOCK_SECS: i64 = 1500;
 
-/// Kudu's exact 409 texts (facts §2.5, §1.9).
+// Kudu's exact texts (facts §2.5, §1.9, §4).
+/// `Error_DeploymentInProgress`.
 pub const MSG_IN_PROGRESS: &str =
     "There is a deployment currently in progress. Please try again when it completes.";
+/// `Error_AutoSwapDeploymentOngoing`.
 pub const MSG_AUTOSWAP: &str =
     "There is an auto swap deployment currently ongoing please try again when it completes.";
+/// Kudu-W `Error_RunFromRemoteZipConfigured`.
 pub const MSG_RFP_WINDOWS: &str = "Run-From-Zip is set to a remote URL using WEBSITE_USE_ZIP app setting. Deployment is not supported in this configuration.";
+/// Kudu-L `Error_RunFromRemoteZipConfigured`.
 pub const MSG_RFP_LINUX: &str = "Run-From-Zip is set to a remote URL using WEBSITE_RUN_FROM_PACKAGE or WEBSITE_USE_ZIP app setting. Deployment is not supported in this configuration.";
+/// What VerifyDeployment logs (facts §1.3).
 pub const MSG_UNKNOWN_ERROR: &str =
     "An unknown error has occurred. Check the diagnostic log for details.";
+/// VFS 412 without If-Match (facts §4.4).
 pub const MSG_VFS_NO_IF_MATCH: &str =
     "Updating an existing resource requires an If-Match header carrying a single, strong ETag.";
+/// VFS ETag mismatch (facts §4.4).
 pub const MSG_VFS_ETAG_MISMATCH: &str = "ETag does not represent the latest state of the resource.";
+/// VFS directory delete failure (facts §4.5).
 pub const MSG_DIR_DELETE: &str =
     "Cannot delete directory. It is either not empty or access is not allowed.";
 
@@ -338,6 +360,7 @@ impl Kudu {
         self.rng.random_range(0..crate::time::TICKS_PER_SEC)
     }
 
+    /// Advances the clock by `secs`, running due transitions.
     pub fn advance_secs(&mut self, secs: i64) {
         let to = self.now.plus_secs(secs);
         self.advance_to(to);
@@ -495,10 +518,12 @@ impl Kudu {
 
     // ---------------------------------------------------------------- status files
 
+    /// HOME-relative path of a deployment's `status.xml`.
     pub fn status_path(id: &str) -> String {
         format!("{DEPLOYMENTS}/{id}/status.xml")
     }
 
+    /// HOME-relative path of a deployment's `status_complete.xml` (Kudu-W).
     pub fn complete_path(id: &str) -> String {
         format!("{DEPLOYMENTS}/{id}/status_complete.xml")
     }
@@ -514,6 +539,7 @@ impl Kudu {
         self.home.read_string(&Self::status_path(id))
     }
 
+    /// A deployment's status as Kudu reads it; `None` when missing or corrupt.
     pub fn read_status(&self, id: &str) -> Option<StatusFile> {
         StatusFile::parse(&self.status_text(id)?)
     }
@@ -570,6 +596,7 @@ impl Kudu {
         true
     }
 
+    /// Appends one line to a deployment's `log.log`.
     pub fn append_log(&mut self, id: &str, line: LogLine) {
         let text = line.to_line(self.personality);
         let now = self.now;
@@ -594,6 +621,7 @@ impl Kudu {
         entry_id
     }
 
+    /// Logs a child line (one tab deep, empty id).
     pub fn log_child(&mut self, id: &str, message: &str, kind: u8) {
         self.append_log(
             id,
@@ -607,6 +635,7 @@ impl Kudu {
         );
     }
 
+    /// The content of `active` (empty when none).
     pub fn active_id(&self) -> String {
         self.home.read_string(ACTIVE).unwrap_or_default()
     }
@@ -1092,20 +1121,15 @@ impl Kudu {
         self.linux_string(req, 500, &text)
     }
 
+    /// The static deployments-list cache (facts §1.3).
     pub fn list_cache_mut(&mut self) -> &mut Option<(String, Vec<DeployResult>)> {
         &mut self.list_cache
     }
 
+    /// This process's string-hash seed.
     pub fn etag_seed(&self) -> u64 {
         self.etag_seed
     }
-
-    pub fn json_ok(value: &impl serde::Serialize) -> SimResponse {
-        SimResponse::json(200, value)
-    }
-
-    pub const TEXT_TYPE: &'static str = TEXT;
-    pub const JSON_TYPE: &'static str = JSON;
 }
 
 /// `OperationLockInfo` as `WriteLockInfo` writes it (indented, facts §2.4).

@@ -152,6 +152,7 @@ impl SimHandle {
         lock(&self.shared.log).clone()
     }
 
+    /// Empties the request log.
     pub fn clear_requests(&self) {
         lock(&self.shared.log).clear();
     }
@@ -215,6 +216,7 @@ impl SimHandle {
         lock(&self.shared.faults).rules.push(rule);
     }
 
+    /// Removes every fault rule.
     pub fn clear_faults(&self) {
         lock(&self.shared.faults).rules.clear();
     }

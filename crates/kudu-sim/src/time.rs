@@ -24,14 +24,17 @@ impl VTime {
         VTime::from_ymd_hms(2026, 11, 26, 12, 0, 0)
     }
 
+    /// This instant plus `secs` seconds.
     pub fn plus_secs(self, secs: i64) -> VTime {
         VTime(self.0 + secs * TICKS_PER_SEC)
     }
 
+    /// This instant plus `ms` milliseconds.
     pub fn plus_millis(self, ms: i64) -> VTime {
         VTime(self.0 + ms * 10_000)
     }
 
+    /// Whole seconds from `earlier` to this instant.
     pub fn secs_since(self, earlier: VTime) -> i64 {
         (self.0 - earlier.0).div_euclid(TICKS_PER_SEC)
     }
@@ -41,6 +44,7 @@ impl VTime {
         self.0 + DOTNET_EPOCH_TICKS
     }
 
+    /// Seconds since the Unix epoch.
     pub fn unix_secs(self) -> i64 {
         self.0.div_euclid(TICKS_PER_SEC)
     }
@@ -156,6 +160,7 @@ impl VTime {
         }
     }
 
+    /// A `SystemTime` (a file mtime) as a virtual instant.
     pub fn from_system_time(t: std::time::SystemTime) -> VTime {
         match t.duration_since(std::time::UNIX_EPOCH) {
             Ok(d) => VTime((d.as_nanos() / 100) as i64),

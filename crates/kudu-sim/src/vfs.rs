@@ -108,6 +108,7 @@ impl Kudu {
         Some(format!("\"{hex}\""))
     }
 
+    /// `/api/vfs/...`: GET, PUT and DELETE.
     pub fn vfs(&mut self, req: &SimRequest) -> SimResponse {
         let Some(path) = parse_path(req, "/api/vfs/") else {
             return self.error(req, 400, "Invalid path.");

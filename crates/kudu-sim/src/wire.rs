@@ -35,17 +35,20 @@ impl SimRequest {
         }
     }
 
+    /// Sets the body.
     pub fn with_body(mut self, body: Vec<u8>) -> SimRequest {
         self.body = body;
         self
     }
 
+    /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> SimRequest {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
+    /// A header's value by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -74,6 +77,7 @@ impl SimRequest {
         out
     }
 
+    /// One decoded query parameter (case-insensitive name).
     pub fn param(&self, name: &str) -> Option<String> {
         self.params().get(&name.to_ascii_lowercase()).cloned()
     }
@@ -94,11 +98,15 @@ pub struct SimResponse {
     pub body: Vec<u8>,
 }
 
+/// Kudu's JSON content type.
 pub const JSON: &str = "application/json; charset=utf-8";
+/// A string body's content type.
 pub const TEXT: &str = "text/plain; charset=utf-8";
+/// HTML pages.
 pub const HTML: &str = "text/html; charset=utf-8";
 
 impl SimResponse {
+    /// An empty response.
     pub fn new(status: u16) -> SimResponse {
         SimResponse {
             status,
@@ -107,6 +115,7 @@ impl SimResponse {
         }
     }
 
+    /// A JSON body with Kudu's content type.
     pub fn json(status: u16, value: &impl serde::Serialize) -> SimResponse {
         // Serialising plain data structs cannot fail; an empty body would show up in tests.
         let body = serde_json::to_vec(value).unwrap_or_default();
@@ -115,29 +124,34 @@ impl SimResponse {
             .with_body(body)
     }
 
+    /// A `text/plain` body.
     pub fn text(status: u16, text: &str) -> SimResponse {
         SimResponse::new(status)
             .with_header("content-type", TEXT)
             .with_body(text.as_bytes().to_vec())
     }
 
+    /// A `text/html` body.
     pub fn html(status: u16, html: &str) -> SimResponse {
         SimResponse::new(status)
             .with_header("content-type", HTML)
             .with_body(html.as_bytes().to_vec())
     }
 
+    /// Adds a header.
     pub fn with_header(mut self, name: &str, value: &str) -> SimResponse {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_string()));
         self
     }
 
+    /// Sets the body.
     pub fn with_body(mut self, body: Vec<u8>) -> SimResponse {
         self.body = body;
         self
     }
 
+    /// A header's value by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -145,6 +159,7 @@ impl SimResponse {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body as (lossy) text.
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
