@@ -7,7 +7,7 @@
 //! use_polling(&state); // state: UseReducerHandle<UiState>
 //! ```
 
-use gloo_timers::callback::Timeout;
+use gloo_timers::callback::{Interval, Timeout};
 use yew::prelude::*;
 
 use crate::hooks::wall_clock;
@@ -22,8 +22,9 @@ const AFTER_EXPIRY_MS: i64 = 2_000;
 /// The longest single wait for an expiry (an hour; Kudu's Linux lock lives 25 minutes).
 const MAX_WAKE_MS: i64 = 3_600_000;
 
-/// Arms one timer after each finished round: [`POLL_INTERVAL_MS`] while
-/// [`UiState::wants_polling`] holds, else at the lock's expiry when there is one ahead.
+/// While [`UiState::wants_polling`] holds, asks for a round every [`POLL_INTERVAL_MS`] (not
+/// while the tab is hidden: nobody is watching, and Kudu need not answer for nothing); else
+/// arms one timer for the lock's expiry when there is one ahead.
 #[hook]
 pub fn use_polling(state: &UseReducerHandle<UiState>) {
     let dispatcher = state.dispatcher();
@@ -42,23 +43,34 @@ pub fn use_polling(state: &UseReducerHandle<UiState>) {
     use_effect_with(
         (state.wants_polling(), lock_expires, state.round),
         move |(wants, lock_expires, _round)| {
-            let delay_ms = if *wants {
-                Some(POLL_INTERVAL_MS)
-            } else {
-                lock_expires.and_then(|expires_ms| {
-                    let ms = expires_ms - wall_clock().unix_millis() + AFTER_EXPIRY_MS;
-                    // Capped: browsers fire a timer at once when its delay overflows an i32, and
-                    // a far-future expiry (a bogus clock) must not turn into a refresh loop.
-                    (ms > 0).then(|| u32::try_from(ms.min(MAX_WAKE_MS)).unwrap_or(POLL_INTERVAL_MS))
+            let poll = wants.then(|| {
+                let dispatcher = dispatcher.clone();
+                // A refresh asked for while a round runs is dropped by the reducer.
+                Interval::new(POLL_INTERVAL_MS, move || {
+                    if !page_hidden() {
+                        dispatcher.dispatch(Action::RefreshRequested);
+                    }
                 })
-            };
-            let timer = delay_ms.map(|delay_ms| {
+            });
+            let wake_ms = lock_expires.filter(|_| !wants).and_then(|expires_ms| {
+                let ms = expires_ms - wall_clock().unix_millis() + AFTER_EXPIRY_MS;
+                // Capped: browsers fire a timer at once when its delay overflows an i32, and
+                // a far-future expiry (a bogus clock) must not turn into a refresh loop.
+                (ms > 0).then(|| u32::try_from(ms.min(MAX_WAKE_MS)).unwrap_or(POLL_INTERVAL_MS))
+            });
+            let wake = wake_ms.map(|delay_ms| {
                 Timeout::new(delay_ms, move || {
                     dispatcher.dispatch(Action::RefreshRequested)
                 })
             });
-            // Dropping the timeout cancels it: a manual refresh or an unmount ends the watch.
-            move || drop(timer)
+            // Dropping the timers cancels them: a manual refresh or an unmount ends the watch.
+            move || drop((poll, wake))
         },
     );
+}
+
+fn page_hidden() -> bool {
+    web_sys::window()
+        .and_then(|window| window.document())
+        .is_some_and(|document| document.hidden())
 }
