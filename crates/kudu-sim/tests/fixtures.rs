@@ -129,32 +129,42 @@ fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kudu-core/tests/fixtures")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_fixtures_match_a_fresh_capture() {
     let update = std::env::var("KUDU_UPDATE_FIXTURES").is_ok_and(|v| v == "1");
     let dir = fixture_dir();
     if update {
         std::fs::create_dir_all(&dir).unwrap();
     }
+    // Each capture has its own simulator, so they can run side by side.
+    let captures = futures_util::future::join_all(SCENARIOS.iter().flat_map(|scenario| {
+        scenario
+            .personalities
+            .iter()
+            .map(move |personality| async move {
+                let text = tokio::spawn(capture(scenario.name, *personality))
+                    .await
+                    .unwrap();
+                (scenario.name, *personality, text)
+            })
+    }))
+    .await;
     let mut stale = Vec::new();
-    for scenario in SCENARIOS {
-        for personality in scenario.personalities {
-            let text = capture(scenario.name, *personality).await;
-            let file = dir.join(format!("{}-{}.json", scenario.name, personality.name()));
-            if update {
-                std::fs::write(&file, &text).unwrap();
-                continue;
-            }
-            let committed = std::fs::read_to_string(&file).unwrap_or_default();
-            if committed != text {
-                let first_diff = committed
-                    .lines()
-                    .zip(text.lines())
-                    .position(|(a, b)| a != b)
-                    .map(|n| format!("first difference at line {}", n + 1))
-                    .unwrap_or_else(|| "lengths differ".into());
-                stale.push(format!("{} ({first_diff})", file.display()));
-            }
+    for (name, personality, text) in captures {
+        let file = dir.join(format!("{}-{}.json", name, personality.name()));
+        if update {
+            std::fs::write(&file, &text).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&file).unwrap_or_default();
+        if committed != text {
+            let first_diff = committed
+                .lines()
+                .zip(text.lines())
+                .position(|(a, b)| a != b)
+                .map(|n| format!("first difference at line {}", n + 1))
+                .unwrap_or_else(|| "lengths differ".into());
+            stale.push(format!("{} ({first_diff})", file.display()));
         }
     }
     assert!(

@@ -334,3 +334,45 @@ async fn control_api_lists_requests_and_advances_the_clock() {
         assert!(f.sim.requests().is_empty());
     }
 }
+
+#[tokio::test]
+async fn http2_takes_the_site_from_the_uri_authority() {
+    // Chromium speaks HTTP/2 to the simulator, so there is no Host header (toolchain.md).
+    let f = start_with(SimConfig {
+        tls: true,
+        site: "fallback".into(),
+        password: Some("pw".into()),
+        ..SimConfig::default()
+    })
+    .await;
+    let host = "myapp.scm.azurewebsites.net";
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve(host, f.sim.addr)
+        .build()
+        .unwrap();
+    let url = format!("https://{host}:{}/api/deployments", f.sim.addr.port());
+    let resp = client
+        .get(&url)
+        .basic_auth("$myapp", Some("pw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), 200);
+    let list: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(list[0]["site_name"], "myapp");
+    assert!(
+        list[0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("https://{host}:"))
+    );
+    let wrong_site = client
+        .get(&url)
+        .basic_auth("$fallback", Some("pw"))
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong_site.text().await.unwrap().contains("Sign in"));
+}
