@@ -29,9 +29,16 @@
 //! `mount` returns a `MountHandle`; `unmount()` destroys the Yew app, which removes its DOM, its
 //! launcher listener and its timers. Calling it twice is harmless.
 //!
+//! Reads go out all at once (a second round reads the logs of unfinished deployments and
+//! refines the answer). The diagnosis runs on the SCM site's clock, taken from the replies'
+//! `Date` header when there is one, so a skewed browser clock (or a simulator with its own
+//! virtual time) does not misjudge a lock's age. While the site is busy the app re-reads every
+//! 5 s (not while the tab is hidden) and once right after a Linux lock's expiry.
+//!
 //! # Test hooks (stable)
 //!
-//! launcher `data-state` (`pending`, then a cause id, `error` when nothing could be read);
+//! launcher `data-state` (`pending`, then a cause id, `error` when nothing could be read,
+//! `unknown` if the core named no cause) and `title`;
 //! `data-testid`: `kudu-doctor` (with `data-open`), `diagnosis` (one `data-cause` element per
 //! finding, the leading one `data-primary="true"`, with `data-confidence`; `evidence` lists;
 //! no other element carries `data-cause`), `timeline` (bars `timeline-bar` with
