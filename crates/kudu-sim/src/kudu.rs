@@ -148,6 +148,8 @@ pub enum Reply {
     /// A synchronous push: answer 200 when worker `key` ends (see [`Kudu::sync_answer`]).
     WaitFor {
         key: u64,
+        /// The id for the `SCM-DEPLOYMENT-ID` header, when tracking was asked for.
+        tracked_id: Option<String>,
     },
 }
 
@@ -751,7 +753,16 @@ impl Kudu {
         let fetch_ms = self.rng.random_range(150..900);
         let fetched = self.now.plus_millis(fetch_ms);
         self.advance_to(fetched);
-        let id = self.new_guid();
+        // `trackDeploymentProgress=true` uses the dashed GUID it returns in `SCM-DEPLOYMENT-ID`
+        // as the deployment id (facts §1.2, §1.9).
+        let tracked = params
+            .get("trackdeploymentprogress")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let id = if tracked {
+            self.new_dashed_guid()
+        } else {
+            self.new_guid()
+        };
         let mut file = StatusFile {
             id: id.clone(),
             author,
@@ -806,7 +817,7 @@ impl Kudu {
         let fail = self.fail_next.take();
         self.workers.push(Worker {
             key,
-            id,
+            id: id.clone(),
             temp_id,
             due,
             artifact,
@@ -842,9 +853,15 @@ impl Kudu {
                     &self.quirks.windows_retry_after_secs.to_string(),
                 );
             }
+            if tracked {
+                resp = resp.with_header("scm-deployment-id", &id);
+            }
             Reply::Now(resp)
         } else {
-            Reply::WaitFor { key }
+            Reply::WaitFor {
+                key,
+                tracked_id: tracked.then_some(id),
+            }
         }
     }
 

@@ -405,7 +405,13 @@ async fn answer(
             }
             resp
         }
-        Reply::WaitFor { key } => wait_for_sync(shared, key).await,
+        Reply::WaitFor { key, tracked_id } => {
+            let resp = wait_for_sync(shared, key).await;
+            match tracked_id {
+                Some(id) => resp.with_header("scm-deployment-id", &id),
+                None => resp,
+            }
+        }
     }
 }
 

@@ -668,3 +668,33 @@ async fn isdeploying_is_linux_only() {
     let r = f.get_json("/api/isdeploying").await;
     assert_eq!(r.body, r#"{"value":"True","msg":"Deployment Underway"}"#);
 }
+
+#[tokio::test]
+async fn track_deployment_progress_returns_the_id_header() {
+    for p in BOTH {
+        let f = start(p, "healthy").await;
+        let resp = f
+            .send(
+                "POST",
+                "/api/zipdeploy?isAsync=true&trackDeploymentProgress=true",
+                &[],
+                kudu_sim::app_zip(4),
+            )
+            .await;
+        assert_eq!(resp.status, 202);
+        let id = resp.header("scm-deployment-id").unwrap().to_string();
+        assert_eq!(id.len(), 36, "a dashed GUID: {id}");
+        let item = f.get_json(&format!("/api/deployments/{id}")).await;
+        assert_eq!(item.status, 200);
+        // VS Code's `trackDeploymentId` is not what public Kudu reads (facts §7.3).
+        let plain = f
+            .send(
+                "POST",
+                "/api/zipdeploy?isAsync=true&trackDeploymentId=true",
+                &[],
+                kudu_sim::app_zip(5),
+            )
+            .await;
+        assert!(plain.header("scm-deployment-id").is_none());
+    }
+}
