@@ -55,6 +55,7 @@ mod cause_titles;
 mod components;
 mod hooks;
 mod kudu_http;
+mod report_text;
 mod round;
 mod runbook;
 mod state;

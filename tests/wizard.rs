@@ -264,6 +264,7 @@ async fn every_cause_has_an_element_and_the_leading_one_is_primary() {
     );
     assert_eq!(causes[1].get_attribute("data-primary"), None);
     assert_eq!(app.all("[data-primary=true]").len(), 1);
+    assert_eq!(app.all("[data-testid=diagnosis] button.kd-copy").len(), 1);
     let primary = causes[0].text_content().unwrap();
     assert!(primary.contains("Summary for stale-lock."), "{primary}");
     assert!(primary.contains("high confidence"), "{primary}");

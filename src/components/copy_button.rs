@@ -9,6 +9,9 @@ pub struct CopyButtonProps {
     pub text: AttrValue,
     /// What is copied, for the accessible name ("Copy the concurrency snippet").
     pub what: AttrValue,
+    /// The button's text before it is used.
+    #[prop_or(AttrValue::Static("Copy"))]
+    pub label: AttrValue,
 }
 
 /// Copies `text`; shows "Copied" or "Copy failed" for the user.
@@ -31,9 +34,9 @@ pub fn CopyButton(props: &CopyButtonProps) -> Html {
         })
     };
     let label = match *outcome {
-        None => "Copy",
-        Some(true) => "Copied",
-        Some(false) => "Copy failed: select the text instead",
+        None => props.label.clone(),
+        Some(true) => AttrValue::Static("Copied"),
+        Some(false) => AttrValue::Static("Copy failed: select the text instead"),
     };
     html! {
         <button type="button" class="kd-copy" aria-label={format!("Copy {}", props.what)} {onclick}>

@@ -5,7 +5,9 @@ use std::rc::Rc;
 use kudu_core::Diagnosis;
 use yew::prelude::*;
 
+use crate::components::copy_button::CopyButton;
 use crate::components::finding_card::FindingCard;
+use crate::report_text::diagnosis_text;
 use crate::time_text;
 
 #[derive(Properties, PartialEq)]
@@ -45,6 +47,10 @@ pub fn DiagnosisPanel(props: &DiagnosisPanelProps) -> Html {
                         />
                     }) }
                 </ol>
+                <p>
+                    <CopyButton text={diagnosis_text(diagnosis)} what="the diagnosis as text"
+                        label="Copy the diagnosis as text" />
+                </p>
             }
         </section>
     }
