@@ -875,13 +875,13 @@ impl Kudu {
     }
 
     /// The answer to a sync push once its worker ended: 200 empty on success; Kudu answers a
-    /// failed sync deployment with 500 and the log's last error [I].
+    /// failed sync deployment with 500 and the log's last error [I]; a killed process answers
+    /// nothing (the shell drops the connection on `x-sim-drop`).
     pub fn sync_answer(&self, key: u64) -> Option<SimResponse> {
         match self.ended.get(&key)? {
             WorkerEnd::Succeeded => Some(SimResponse::new(200)),
-            WorkerEnd::Failed | WorkerEnd::Killed => {
-                Some(SimResponse::text(500, "Deployment Failed."))
-            }
+            WorkerEnd::Failed => Some(SimResponse::text(500, "Deployment Failed.")),
+            WorkerEnd::Killed => Some(SimResponse::new(502).with_header("x-sim-drop", "1")),
         }
     }
 

@@ -292,7 +292,13 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Re
     if sleep_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sleep_ms)).await;
     }
-    let resp = answer(&shared, &sim_req, &site, &faults).await;
+    let mut faults = faults;
+    let mut resp = answer(&shared, &sim_req, &site, &faults).await;
+    if resp.header("x-sim-drop").is_some() {
+        // The process serving this request died: no answer at all.
+        resp.headers.retain(|(n, _)| n != "x-sim-drop");
+        faults.push(FaultKind::Drop);
+    }
     record(&shared, &sim_req, &resp, &faults);
     to_axum(resp, &faults).await
 }

@@ -345,3 +345,25 @@ async fn expiry_switch_can_be_flipped_at_run_time() {
     f.sim.advance(4000);
     assert_eq!(f.push_async("y").await.status, 409);
 }
+
+#[tokio::test]
+async fn killing_a_sync_push_drops_its_connection() {
+    let f = start_with(config(Personality::Linux)).await;
+    let push = f
+        .client
+        .post(f.url("/api/zipdeploy"))
+        .header("authorization", &f.auth)
+        .body(kudu_sim::app_zip(1))
+        .send();
+    let kill = async {
+        f.wait_for_workers(1).await;
+        f.sim.kill_deployment();
+    };
+    let (resp, ()) = tokio::join!(push, kill);
+    let complete = match resp {
+        Err(_) => false,
+        Ok(r) => r.text().await.is_ok(),
+    };
+    assert!(!complete, "a killed Kudu process sends no answer");
+    assert_eq!(f.sim.requests().last().unwrap().status, 0);
+}
