@@ -23,12 +23,15 @@
 //!    [`StepRequest`](crate::plan::StepRequest), cloned, never rebuilt from text; a plan with a
 //!    step outside [`paths::is_allowed`](crate::plan::paths::is_allowed) is refused whole.
 //! 2. **No delete before a verified backup.** The delete stage can only be built from a
-//!    [`backup::VerifiedBackup`], which only exists once both archives opened, were non-empty
+//!    `backup::VerifiedBackup`, which only exists once both archives opened, were non-empty
 //!    where the listing was, and held every name the plan deletes.
 //! 3. **No delete on a precondition that no longer holds.** Before each group of destructive
-//!    steps the site is read afresh and every precondition re-checked
-//!    ([`recheck::RecheckPassed`] is the delete stage's other ingredient). Anything changed or
-//!    unconfirmable stops the run with nothing more sent.
+//!    steps the site is read afresh and every precondition re-checked (`recheck::RecheckPassed`
+//!    is the delete stage's other ingredient), along with guards that hold for every group:
+//!    nothing progresses, no scan, nobody new holds the lock. Anything changed or
+//!    unconfirmable stops the run with nothing more sent. The only differences accepted are
+//!    Kudu's own reactions to the run's finished steps (hung deployments marked failed and
+//!    purged, Windows' old lock file lingering until Kudu's next check); they show as notes.
 //! 4. **A failed step stops the destructive part.** Later groups are not run; the site is read
 //!    again so the outcome states its true state.
 //! 5. **Never claim success.** [`Outcome::Fixed`] only when every step succeeded and the final
