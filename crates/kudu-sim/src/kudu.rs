@@ -1156,3 +1156,84 @@ fn windows_lock_json(op: &str, at: VTime, instance: &str) -> String {
         at.to_roundtrip()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenarios::app_zip;
+
+    fn kudu(personality: Personality) -> Kudu {
+        Kudu::new(&SimConfig {
+            personality,
+            build_ms: 60_000,
+            ..SimConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn push(k: &mut Kudu, query: &str) -> Reply {
+        let req = SimRequest::new("POST", &format!("/api/zipdeploy?{query}")).with_body(app_zip(1));
+        k.push(&req, false)
+    }
+
+    #[test]
+    fn linux_lock_expires_after_1500_s_and_isheld_deletes_it() {
+        let mut k = kudu(Personality::Linux);
+        assert!(matches!(push(&mut k, "isAsync=true"), Reply::Now(r) if r.status == 202));
+        k.hang_worker(None);
+        k.advance_secs(1499);
+        assert!(k.lock_is_held());
+        k.advance_secs(2);
+        assert!(!k.lock_is_held());
+        assert!(!k.home.exists(LINUX_LOCK_DIR));
+    }
+
+    #[test]
+    fn windows_lock_is_the_handle_not_the_file() {
+        let mut k = kudu(Personality::Windows);
+        assert!(matches!(push(&mut k, "isAsync=true"), Reply::Now(r) if r.status == 202));
+        assert!(k.lock_is_held());
+        k.kill_worker(None);
+        assert!(
+            k.home.is_file(WINDOWS_LOCK_FILE),
+            "the dead process leaves the file"
+        );
+        assert!(!k.lock_is_held());
+        assert!(
+            !k.home.exists(WINDOWS_LOCK_FILE),
+            "IsHeld deleted the stale file"
+        );
+    }
+
+    #[test]
+    fn a_build_finishes_when_the_clock_passes_its_due_time() {
+        let mut k = kudu(Personality::Linux);
+        let _ = push(&mut k, "isAsync=true");
+        let id = k.workers[0].id.clone();
+        k.advance_secs(59);
+        assert_eq!(k.read_status(&id).unwrap().status, DeployStatus::Building);
+        k.advance_secs(2);
+        let done = k.read_status(&id).unwrap();
+        assert_eq!(done.status, DeployStatus::Success);
+        assert_eq!(k.active_id(), id);
+        assert!(!k.home.exists(LINUX_LOCK_DIR));
+        assert!(k.home.is_file(&format!("{WWWROOT}/index.html")));
+    }
+
+    #[test]
+    fn conflict_text_names_the_holder() {
+        let mut k = kudu(Personality::Windows);
+        let _ = push(&mut k, "isAsync=true");
+        let Reply::Now(resp) = push(&mut k, "isAsync=true") else {
+            panic!("a conflict is immediate");
+        };
+        assert_eq!(resp.status, 409);
+        assert_eq!(
+            resp.body_text(),
+            format!(
+                "The 'Preparing zip package' operation conflicts with the pending 'Performing continuous deployment' operation started at {}.  Please retry operation later.",
+                k.lock_info().1
+            )
+        );
+    }
+}

@@ -376,3 +376,16 @@ async fn http2_takes_the_site_from_the_uri_authority() {
         .unwrap();
     assert!(wrong_site.text().await.unwrap().contains("Sign in"));
 }
+
+#[tokio::test]
+async fn same_site_is_configurable() {
+    let mut config = SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    };
+    config.quirks.same_site = "Lax".into();
+    let f = start_with(config).await;
+    let home = f.client.get(f.url("/")).send().await.unwrap();
+    let cookie = home.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.ends_with("; Secure; SameSite=Lax"), "{cookie}");
+}

@@ -284,3 +284,22 @@ async fn zip_put_extracts_over_an_existing_folder() {
     );
     assert_eq!(f.get("/api/vfs/site/wwwroot/index.html").await.status, 200);
 }
+
+#[tokio::test]
+async fn linux_missing_if_match_can_be_a_409() {
+    let f = common::start_with(kudu_sim::SimConfig {
+        password: Some("pw".into()),
+        quirks: kudu_sim::Quirks {
+            linux_missing_if_match_is_409: true,
+            ..kudu_sim::Quirks::default()
+        },
+        ..kudu_sim::SimConfig::default()
+    })
+    .await;
+    let r = f.delete("/api/vfs/site/wwwroot/app.js", &[]).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.body,
+        "ETag does not represent the latest state of the resource."
+    );
+}
