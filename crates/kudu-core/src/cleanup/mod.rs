@@ -553,11 +553,16 @@ impl CleanupRun {
         self.after.as_ref()
     }
 
-    /// `(file name, bytes)` of the one backup file, once both archives were checked.
+    /// `(file name, bytes)` of the one backup file, once both archives were checked (a copy;
+    /// see [`CleanupRun::backup_file_ref`]).
     pub fn backup_file(&self) -> Option<(String, Vec<u8>)> {
-        self.backup
-            .as_ref()
-            .map(|b| (b.file_name().to_string(), b.bytes().to_vec()))
+        self.backup_file_ref()
+            .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+    }
+
+    /// The backup file without copying it.
+    pub fn backup_file_ref(&self) -> Option<(&str, &[u8])> {
+        self.backup.as_ref().map(|b| (b.file_name(), b.bytes()))
     }
 
     pub fn outcome(&self) -> Option<&Outcome> {

@@ -478,11 +478,13 @@ impl Check<'_, '_> {
         }
         match ctx.deployments.iter().find(|d| d.id == id) {
             Some(d) if self.input.own_changes_made && d.status.is_unsuccessful_end() => {
-                self.note(format!(
-                    "{} now shows '{}': ended by the earlier steps.",
-                    ctx.describe(d),
-                    d.status.as_str()
-                ));
+                let said = ctx.describe(d);
+                if !self.notes.iter().any(|n| n.starts_with(&said)) {
+                    self.note(format!(
+                        "{said} now shows '{}': ended by the earlier steps.",
+                        d.status.as_str()
+                    ));
+                }
             }
             Some(d) => self.change(format!(
                 "{} is no longer running: it now shows '{}'.",
