@@ -26,6 +26,8 @@ pub const LINUX_LOCK_FILE: &str = "site/locks/deployment/info.lock";
 pub const WINDOWS_LOCK_FILE: &str = "site/locks/deployments.lock";
 /// The status lock (facts §2.4).
 pub const STATUS_LOCK: &str = "site/locks/status.lock";
+/// The webhooks lock (facts §2.1).
+pub const HOOKS_LOCK: &str = "site/locks/hooks.lock";
 /// The auto swap marker (facts §2.6).
 pub const AUTOSWAP_LOCK: &str = "site/locks/autoswap.lock";
 /// The deployments folder (facts §3).
@@ -461,7 +463,7 @@ impl Kudu {
                 self.linux_holder = Some(holder);
             }
             Personality::Windows => {
-                let info = windows_lock_json(op, now, &self.instance_id[..8]);
+                let info = lock_info_json(self.personality, op, now, &self.instance_id[..8]);
                 let _ = self.home.write(WINDOWS_LOCK_FILE, info.as_bytes(), now);
                 self.windows_handle = Some(HeldLock {
                     holder,
@@ -579,7 +581,7 @@ impl Kudu {
             && !self.status_lock_denied
             && !self.quirks.status_lock_exists_means_locked
         {
-            let text = windows_lock_json(op, self.now, &self.instance_id[..8]);
+            let text = lock_info_json(self.personality, op, self.now, &self.instance_id[..8]);
             let _ = self.home.write(STATUS_LOCK, text.as_bytes(), self.now);
         }
     }
@@ -961,6 +963,17 @@ impl Kudu {
                 let _ = self
                     .home
                     .remove_dir_all(&format!("{DEPLOYMENTS}/{}", worker.temp_id), now);
+                if self.personality == Personality::Linux {
+                    // Post-deployment webhooks take hooks.lock, which Linux never deletes
+                    // (facts §2.4, §3.3 "leftovers that look alarming").
+                    let text = lock_info_json(
+                        self.personality,
+                        "Getting WebHooks",
+                        now,
+                        &self.instance_id[..8],
+                    );
+                    let _ = self.home.write(HOOKS_LOCK, text.as_bytes(), now);
+                }
                 // Auto swap is requested after a successful deployment (facts §2.6).
                 if self.app_settings.contains_key("WEBSITE_SWAP_SLOTNAME") {
                     let _ = self.home.write(AUTOSWAP_LOCK, b"", now);
@@ -1149,10 +1162,20 @@ impl Kudu {
     }
 }
 
-/// `OperationLockInfo` as `WriteLockInfo` writes it (indented, facts §2.4).
-fn windows_lock_json(op: &str, at: VTime, instance: &str) -> String {
+/// `OperationLockInfo` as `WriteLockInfo` writes it (indented JSON, facts §2.4), with the
+/// personality's line ends.
+fn lock_info_json(personality: Personality, op: &str, at: VTime, instance: &str) -> String {
+    let nl = crate::deployment::newline(personality);
+    let stack = match personality {
+        Personality::Windows => {
+            "   at Kudu.Core.Infrastructure.LockFile.TryLockOperation(Action operation, String operationName, TimeSpan timeout)\\r\\n   at Kudu.Services.Deployment.PushDeploymentController.ZipPushDeploy()"
+        }
+        Personality::Linux => {
+            "   at Kudu.Core.Infrastructure.LockFile.TryLockOperation(Action operation, String operationName, TimeSpan timeout)\\n   at Kudu.Core.Deployment.DeploymentStatusManager.Open(String id)"
+        }
+    };
     format!(
-        "{{\r\n  \"OperationName\": \"{op}\",\r\n  \"AcquiredDateTime\": \"{}\",\r\n  \"StackTrace\": \"   at Kudu.Core.Infrastructure.LockFile.TryLockOperation(Action operation, String operationName, TimeSpan timeout)\\r\\n   at Kudu.Services.Deployment.PushDeploymentController.ZipPushDeploy()\",\r\n  \"InstanceId\": \"{instance}\"\r\n}}",
+        "{{{nl}  \"OperationName\": \"{op}\",{nl}  \"AcquiredDateTime\": \"{}\",{nl}  \"StackTrace\": \"{stack}\",{nl}  \"InstanceId\": \"{instance}\"{nl}}}",
         at.to_roundtrip()
     )
 }
