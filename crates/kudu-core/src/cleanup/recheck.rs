@@ -529,3 +529,194 @@ fn time(t: Option<Timestamp>) -> String {
     t.map(Timestamp::to_rfc3339)
         .unwrap_or_else(|| "an unknown time".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+    use crate::model::{DeployStatus, IsDeploying};
+    use crate::plan::{CleanupPlan, PlanKind, plan};
+
+    fn stuck() -> Session {
+        Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .deployment(deployment(
+                "temp-ab12cd34",
+                DeployStatus::Pending,
+                "GITHUB_ZIP_DEPLOY",
+                at(11, 50, 0),
+                None,
+            ))
+            .deployment(deployment(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                DeployStatus::Building,
+                "GITHUB_ZIP_DEPLOY",
+                at(11, 50, 2),
+                None,
+            ))
+            .log(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                vec![log_line(at(11, 50, 45), "Running oryx build...")],
+            )
+            .log(
+                "temp-ab12cd34",
+                vec![log_line(at(11, 50, 1), "Fetching changes.")],
+            )
+            .build()
+    }
+
+    fn the_plan(s: &Session) -> CleanupPlan {
+        plan(s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted)
+    }
+
+    fn check(
+        session: &Session,
+        plan: &CleanupPlan,
+        group: u32,
+        own_changes_made: bool,
+    ) -> Result<RecheckPassed, Vec<String>> {
+        let input = RecheckInput {
+            group,
+            steps: plan.steps.iter().filter(|s| s.group == group).collect(),
+            own_changes_made,
+            windows_lock_before: None,
+            windows_lock_first_look: None,
+            known_deployments: None,
+        };
+        evaluate(session, at(12, 1, 0), &input)
+    }
+
+    /// The site after the lock was deleted.
+    fn released(mut s: Session) -> Session {
+        s.info_lock = Observed::Missing;
+        s.is_deploying = Observed::Value(IsDeploying {
+            deploying: false,
+            message: String::new(),
+        });
+        if let Observed::Value(list) = &mut s.locks_dir {
+            list.retain(|e| e.name != "deployment");
+        }
+        s
+    }
+
+    #[test]
+    fn an_unchanged_site_passes() {
+        let s = stuck();
+        let p = the_plan(&s);
+        assert!(check(&s, &p, 1, false).is_ok());
+        assert!(check(&released(s), &p, 2, true).is_ok());
+    }
+
+    #[test]
+    fn a_lock_that_changed_hands_stops_the_release() {
+        let s = stuck();
+        let p = the_plan(&s);
+        let mut changed = s.clone();
+        if let Observed::Value(info) = &mut changed.info_lock {
+            info.holder_operation = Some("Performing zip deployment".into());
+            info.acquired = Some(at(12, 0, 30));
+        }
+        let changes = check(&changed, &p, 1, false).unwrap_err();
+        assert!(
+            changes.iter().any(|c| c.contains("changed hands")),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_lock_taken_after_the_release_stops_the_leftovers() {
+        let s = stuck();
+        let p = the_plan(&s);
+        let mut retaken = released(s);
+        retaken.is_deploying = Observed::Value(IsDeploying {
+            deploying: true,
+            message: "Deployment Underway".into(),
+        });
+        let changes = check(&retaken, &p, 2, true).unwrap_err();
+        assert!(
+            changes.iter().any(|c| c.contains("isdeploying")),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_vanished_entry_is_a_change_until_the_run_changed_something() {
+        let s = released(stuck());
+        let p = the_plan(&stuck());
+        let mut gone = s.clone();
+        if let Observed::Value(list) = &mut gone.deployments_dir {
+            list.retain(|e| e.name != "temp-ab12cd34");
+        }
+        let changes = check(&gone, &p, 2, false).unwrap_err();
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.contains("temp-ab12cd34 is no longer listed")),
+            "{changes:?}"
+        );
+        let passed = check(&gone, &p, 2, true).unwrap();
+        assert!(
+            passed.notes().iter().any(|n| n.contains("already gone")),
+            "{:?}",
+            passed.notes()
+        );
+    }
+
+    #[test]
+    fn a_new_log_line_means_the_deployment_is_still_working() {
+        let s = stuck();
+        let p = the_plan(&s);
+        let mut moving = s.clone();
+        moving.logs.insert(
+            "e51c9b2e51c9b2e51c9b2e51c9b2e51c".into(),
+            Observed::Value(vec![
+                log_line(at(11, 50, 45), "Running oryx build..."),
+                log_line(at(11, 59, 0), "Copying files"),
+            ]),
+        );
+        let changes = check(&moving, &p, 1, false).unwrap_err();
+        assert!(
+            changes.iter().any(|c| c.contains("still working")),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_read_cannot_confirm_anything() {
+        let s = stuck();
+        let p = the_plan(&s);
+        let mut failed = s.clone();
+        failed.info_lock = Observed::Failed {
+            status: 500,
+            reason: "HTTP 500: boom".into(),
+        };
+        let changes = check(&failed, &p, 1, false).unwrap_err();
+        assert!(
+            changes.iter().any(|c| c.contains("could not re-read")),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_windows_lock_still_listed_after_kudu_checked_it_is_held() {
+        let s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 20, 0),
+                None,
+            ))
+            .build();
+        let p = the_plan(&s);
+        assert!(check(&s, &p, 1, false).is_ok());
+        let changes = check(&s, &p, 2, true).unwrap_err();
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.contains("restart did not release it")),
+            "{changes:?}"
+        );
+    }
+}
