@@ -1010,7 +1010,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
                     Just(Change::DeploymentStarts),
                     Just(Change::LockChangesHands)
                 ],
-                0usize..60,
+                prop_oneof![3 => 0usize..40, 1 => 40usize..160],
             ),
         ),
     )

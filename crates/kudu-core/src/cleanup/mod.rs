@@ -8,10 +8,11 @@
 //!    [`Confirmation`], built only from the site name typed exactly), then optionally
 //!    [`CleanupRun::with_optional_steps`], [`CleanupRun::with_max_in_flight`],
 //!    [`CleanupRun::with_before`];
-//! 2. loop: send every request of `poll_requests(now)`; for each answer call
-//!    `handle_reply(id, reply, now)`; drain [`CleanupRun::poll_event`] for progress; when
-//!    nothing is in flight and [`CleanupRun::poll_timeout`] is `Some(t)`, call `poll_requests`
-//!    again at `t` (only while waiting for Kudu to come back after a restart);
+//! 2. loop: send every request of `poll_requests(now)` (any order, concurrently); for each
+//!    answer call `handle_reply(id, reply, now)` and then `poll_requests(now)` again, since an
+//!    answer usually releases the next requests; drain [`CleanupRun::poll_event`] for
+//!    progress; when nothing is in flight and [`CleanupRun::poll_timeout`] is `Some(t)`, call
+//!    `poll_requests` again at `t` (only while waiting for Kudu to come back after a restart);
 //! 3. stop when [`CleanupRun::outcome`] is `Some`. [`CleanupRun::backup_file`] is the download
 //!    as soon as the backup was checked; [`CleanupRun::log`] is every request and its answer.
 //!
