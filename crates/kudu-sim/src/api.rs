@@ -33,6 +33,7 @@ impl Kudu {
             ("GET", ["api", "deployments"]) => self.list_deployments(req),
             ("GET", ["api", "deployments", id]) => self.get_deployment(req, id),
             ("DELETE", ["api", "deployments", id]) => self.delete_deployment(req, id),
+            ("PUT", ["api", "deployments", id]) => self.put_deployment(req, id),
             ("GET", ["api", "deployments", id, "log"]) => self.get_log(req, id, None),
             ("GET", ["api", "deployments", id, "log", log_id]) => {
                 self.get_log(req, id, Some(log_id))
@@ -336,6 +337,68 @@ impl Kudu {
                 Personality::Windows => SimResponse::new(204),
                 Personality::Linux => SimResponse::new(200),
             }
+        };
+        self.lock_release();
+        resp
+    }
+
+    /// `PUT /api/deployments/{id}` with a JSON body creates a history record under the lock
+    /// (facts §1.8; WAD does this for container deploys). Redeploying a commit is not modelled.
+    fn put_deployment(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
+            return self.error(
+                req,
+                400,
+                "Redeploying a commit is not modelled by the simulator.",
+            );
+        };
+        let status = match body.get("status").and_then(serde_json::Value::as_i64) {
+            Some(3) => DeployStatus::Failed,
+            Some(4) => DeployStatus::Success,
+            _ => return self.error(req, 400, "Invalid deployment status."),
+        };
+        if id.is_empty() || id.contains("..") || id.contains('/') {
+            return self.error(req, 400, "Invalid deployment id.");
+        }
+        if let Err(text) = self.lock_acquire("Performing deployment", Holder::Request) {
+            return match self.personality {
+                Personality::Windows => SimResponse::text(409, &text),
+                Personality::Linux => self.linux_string(req, 409, &text),
+            };
+        }
+        let resp = if self.home.exists(&format!("{DEPLOYMENTS}/{id}")) {
+            self.error(req, 409, &format!("Deployment with id '{id}' exists"))
+        } else {
+            let text = |key: &str, default: &str| {
+                body.get(key)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or(default)
+                    .to_string()
+            };
+            let now = self.now;
+            let file = StatusFile {
+                id: id.to_string(),
+                author: text("author", "N/A"),
+                deployer: text("deployer", "N/A"),
+                author_email: text("author_email", "N/A"),
+                message: text("message", ""),
+                progress: String::new(),
+                status,
+                status_text: String::new(),
+                last_success_end_time: (status == DeployStatus::Success).then_some(now),
+                received_time: now,
+                start_time: now,
+                end_time: Some(now),
+                complete: true,
+                is_temp: false,
+                is_readonly: false,
+            };
+            self.save_status(&file);
+            if body.get("active").and_then(serde_json::Value::as_bool) == Some(true) {
+                let _ = self.home.write(ACTIVE, id.as_bytes(), now);
+            }
+            let active = self.active_id();
+            SimResponse::json(200, &self.to_result(req, &file, &active))
         };
         self.lock_release();
         resp

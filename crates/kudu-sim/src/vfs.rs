@@ -51,6 +51,40 @@ pub fn mime_for(name: &str) -> &'static str {
     }
 }
 
+/// What a `Range` header asks for.
+enum RangeAnswer {
+    /// Not a single byte range we understand: send the whole file.
+    Ignore,
+    /// Inclusive byte offsets.
+    Part(usize, usize),
+    Unsatisfiable,
+}
+
+fn byte_range(header: &str, len: usize) -> RangeAnswer {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeAnswer::Ignore;
+    };
+    if spec.contains(',') {
+        return RangeAnswer::Ignore;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return RangeAnswer::Ignore;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.parse::<usize>(), last.parse::<usize>()) {
+        (Ok(a), Ok(b)) if a <= b => Some((a, b.min(len.saturating_sub(1)))),
+        (Ok(a), Err(_)) if last.is_empty() => Some((a, len.saturating_sub(1))),
+        (Err(_), Ok(n)) if first.is_empty() && n > 0 => {
+            Some((len.saturating_sub(n), len.saturating_sub(1)))
+        }
+        _ => return RangeAnswer::Ignore,
+    };
+    match range {
+        Some((a, b)) if a < len && a <= b => RangeAnswer::Part(a, b),
+        _ => RangeAnswer::Unsatisfiable,
+    }
+}
+
 #[derive(Serialize)]
 struct VfsStatEntry {
     name: String,
@@ -141,11 +175,25 @@ impl Kudu {
                 return SimResponse::new(304).with_header("etag", &etag);
             }
             let modified = self.home.mtime(rel).unwrap_or_default().to_http_date();
-            return SimResponse::new(200)
+            let resp = SimResponse::new(200)
                 .with_header("content-type", mime_for(rel))
                 .with_header("etag", &etag)
                 .with_header("last-modified", &modified)
-                .with_body(bytes);
+                .with_header("accept-ranges", "bytes");
+            // A single byte range is honoured (facts §4.3: 206/416).
+            return match req.header("range").map(|r| byte_range(r, bytes.len())) {
+                None | Some(RangeAnswer::Ignore) => resp.with_body(bytes),
+                Some(RangeAnswer::Part(start, end)) => {
+                    let mut part = resp.with_body(bytes[start..=end].to_vec());
+                    part.status = 206;
+                    part.with_header(
+                        "content-range",
+                        &format!("bytes {start}-{end}/{}", bytes.len()),
+                    )
+                }
+                Some(RangeAnswer::Unsatisfiable) => SimResponse::new(416)
+                    .with_header("content-range", &format!("bytes */{}", bytes.len())),
+            };
         }
         self.vfs_not_found(req, rel)
     }

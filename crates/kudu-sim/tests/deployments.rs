@@ -698,3 +698,33 @@ async fn track_deployment_progress_returns_the_id_header() {
         assert!(plain.header("scm-deployment-id").is_none());
     }
 }
+
+#[tokio::test]
+async fn put_deployment_records_history_like_webapps_deploy() {
+    for p in BOTH {
+        let f = start(p, "healthy").await;
+        let body = br#"{"status":4,"message":"Container image updated","deployer":"GitHub","author":"octocat","active":true}"#;
+        let r = f
+            .send(
+                "PUT",
+                "/api/deployments/container-1",
+                &[("content-type", "application/json")],
+                body.to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["deployer"], "GitHub");
+        let latest = f.get_json("/api/deployments/latest").await.json();
+        assert_eq!(latest["id"], "container-1");
+        assert_eq!(latest["active"], true);
+        let again = f
+            .send("PUT", "/api/deployments/container-1", &[], body.to_vec())
+            .await;
+        assert_eq!(again.status, 409);
+        assert!(
+            again
+                .body
+                .contains("Deployment with id 'container-1' exists")
+        );
+    }
+}

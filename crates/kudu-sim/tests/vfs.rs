@@ -303,3 +303,38 @@ async fn linux_missing_if_match_can_be_a_409() {
         "ETag does not represent the latest state of the resource."
     );
 }
+
+#[tokio::test]
+async fn file_get_honours_a_single_byte_range() {
+    let f = start(Personality::Linux, "healthy").await;
+    let whole = f.get("/api/vfs/site/deployments/active").await.body;
+    let part = f
+        .send(
+            "GET",
+            "/api/vfs/site/deployments/active",
+            &[("range", "bytes=0-3")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.body, whole[..4]);
+    assert_eq!(part.header("content-range"), Some("bytes 0-3/32"));
+    let tail = f
+        .send(
+            "GET",
+            "/api/vfs/site/deployments/active",
+            &[("range", "bytes=-2")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(tail.body, whole[30..]);
+    let beyond = f
+        .send(
+            "GET",
+            "/api/vfs/site/deployments/active",
+            &[("range", "bytes=99-")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(beyond.status, 416);
+}
