@@ -1,6 +1,6 @@
 //! `use_diagnosis`: runs a read round whenever [`UiState::round`] grows, and dispatches what it
-//! found. All reads of a round go out at once; the follow-up reads (deployment logs) refine
-//! the answer afterwards.
+//! found. All reads of a round go out at once; rounds of follow-up reads (deployment logs, then
+//! the children of their newest lines) refine the answer afterwards.
 //!
 //! ```ignore
 //! let state = use_reducer(|| UiState::new(options));
@@ -53,8 +53,13 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
     });
 }
 
-/// One round: every diagnosis read at once, a first answer, then the follow-up reads (logs of
-/// unfinished deployments) and a refined answer. The first answer never waits for the logs.
+/// Rounds of follow-up reads at most: the core asks for two levels today, and no reply can
+/// make it ask forever.
+const MAX_FOLLOW_UP_ROUNDS: usize = 3;
+
+/// One round: every diagnosis read at once, a first answer, then rounds of follow-up reads
+/// until the core asks for nothing more, each refining the answer. The first answer never
+/// waits for the logs.
 async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDispatcher<UiState>) {
     let cache_bust = wall_clock().unix_millis().unsigned_abs();
     let reads = diagnosis_reads(cache_bust);
@@ -69,14 +74,18 @@ async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDis
     };
     let outcome = RoundOutcome::Diagnosed(Rc::new(read.snapshot(wall_clock())));
     dispatcher.dispatch(Action::RoundFinished { round, outcome });
-    let follow_ups = read.session.follow_up_reads();
-    if follow_ups.is_empty() {
-        return;
+    // A deployment's log, then the children of its newest line: each answer can ask for more,
+    // and a stuck deployment is only told apart from a running one after the second level.
+    for _ in 0..MAX_FOLLOW_UP_ROUNDS {
+        let follow_ups = read.session.follow_up_reads();
+        if follow_ups.is_empty() {
+            return;
+        }
+        let replies = send_all(origin, &follow_ups).await;
+        read.add_follow_ups(&follow_ups, &replies);
+        let snapshot = Rc::new(read.snapshot(wall_clock()));
+        dispatcher.dispatch(Action::RoundRefined { round, snapshot });
     }
-    let replies = send_all(origin, &follow_ups).await;
-    read.add_follow_ups(&follow_ups, &replies);
-    let snapshot = Rc::new(read.snapshot(wall_clock()));
-    dispatcher.dispatch(Action::RoundRefined { round, snapshot });
 }
 
 async fn send_all(origin: Option<&str>, reads: &[Read]) -> Vec<HttpReply> {
