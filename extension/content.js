@@ -33,6 +33,11 @@
     .launcher:hover { background: #084a8c; }
     .launcher:focus-visible { outline: 3px solid #ffb900; outline-offset: 2px; }
     .launcher[aria-busy="true"] { cursor: progress; }
+    /* The open wizard is a panel min(460px, 100vw) wide on the right (src/style.css); keep the
+       launcher beside it rather than over it while there is room. */
+    @media (min-width: 560px) {
+      .launcher[aria-expanded="true"] { right: calc(460px + 16px); }
+    }
   `;
 
   const host = document.createElement("div");

@@ -2,6 +2,7 @@
 //! that the app mounts wherever it runs (in the SCM page, in the extension page when the page's
 //! CSP forbids wasm, and as the standalone page).
 
+use kudu_e2e::fantoccini;
 use kudu_e2e::kudu_sim::{Personality, SimConfig};
 use kudu_e2e::{E2e, browser_sim_config, run, run_with_extension, shipped_extension_dir, site_url};
 use serde_json::json;
@@ -159,8 +160,22 @@ async fn strict_page_csp_still_gets_a_launcher_that_opens_the_extension_page() -
             "wasm should not compile under the strict CSP"
         );
 
-        e2e.launcher().await?.click().await?;
         let wanted = "/doctor.html?site=https%3A%2F%2Fmyapp.scm.azurewebsites.net";
+        let doctor_tabs = || async {
+            let tabs = e2e.tabs().await?;
+            anyhow::Ok(tabs.iter().filter(|tab| tab.url.ends_with(wanted)).count())
+        };
+        // A click a script makes (untrusted) opens nothing; only the user's own click does.
+        e2e.in_shadow("root.querySelector('[data-testid=\"launcher\"]').click(); return null;")
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        assert_eq!(
+            doctor_tabs().await?,
+            0,
+            "a scripted click opened the extension page"
+        );
+
+        e2e.launcher().await?.click().await?;
         let title = "409 Doctor: myapp.scm.azurewebsites.net";
         // The title is doctor.js's: the page loaded and accepted the site.
         let tab = e2e
@@ -191,6 +206,78 @@ async fn standalone_page_mounts() -> anyhow::Result<()> {
             .await?;
         e2e.page_element(r#"#app [data-testid="kudu-doctor"]"#)
             .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Reloading and navigating between Kudu pages never stacks two loaders or two launchers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_and_navigation_keep_one_launcher() -> anyhow::Result<()> {
+    run("one-launcher", browser_sim_config()?, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        assert_mounted_in_page(&e2e).await?;
+        e2e.client.refresh().await?;
+        assert_mounted_in_page(&e2e).await?;
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/?page=2"))
+            .await?;
+        assert_mounted_in_page(&e2e).await?;
+        e2e.client.back().await?;
+        assert_mounted_in_page(&e2e).await?;
+        let launchers = e2e
+            .in_shadow("return root.querySelectorAll('[data-testid=\"launcher\"]').length;")
+            .await?;
+        assert_eq!(launchers, json!(1));
+        Ok(())
+    })
+    .await
+}
+
+/// Markup a pipeline puts in a deployment's message, author or deployer is shown as text and
+/// never runs: the push is a real one, made from the signed-in page like a user's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_deployment_message_renders_as_text_and_runs_nothing() -> anyhow::Result<()> {
+    run("hostile-message", browser_sim_config()?, |e2e| async move {
+        const MESSAGE: &str = r#"<img src=x onerror="window.kuduPwned=1">"#;
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/")).await?;
+        e2e.wait_loaded().await?;
+        // An empty zip (just the end-of-central-directory record) is a valid artifact.
+        let pushed = e2e
+            .client
+            .execute_async(
+                "const [message, done] = arguments;
+                 const zip = new Uint8Array(22); zip.set([0x50, 0x4b, 0x05, 0x06]);
+                 const query = new URLSearchParams({ message, author: message, deployer: '<b>ci</b>' });
+                 fetch('/api/zipdeploy?' + query, { method: 'POST', body: zip, credentials: 'include' })
+                   .then((reply) => done(reply.status), (error) => done(String(error)));",
+                vec![json!(MESSAGE)],
+            )
+            .await?;
+        assert!(
+            pushed.as_u64().is_some_and(|status| (200..300).contains(&status)),
+            "the push answered {pushed}"
+        );
+
+        e2e.client.refresh().await?;
+        e2e.launcher_attr("data-state", |state| state != "pending")
+            .await?;
+        open_wizard(&e2e).await?;
+        let table = e2e
+            .shadow_element(r#"[data-testid="timeline-table"]"#)
+            .await?;
+        let text = e2e
+            .in_shadow("return root.querySelector('[data-testid=\"timeline-table\"]').textContent;")
+            .await?;
+        assert!(
+            text.as_str().is_some_and(|text| text.contains(MESSAGE) && text.contains("<b>ci</b>")),
+            "the message is not shown as text: {text}"
+        );
+        assert_eq!(table.find_all(fantoccini::Locator::Css("img, b")).await?.len(), 0);
+        let ran = e2e
+            .in_shadow("return { images: root.querySelectorAll('img').length, pwned: window.kuduPwned ?? null };")
+            .await?;
+        assert_eq!(ran, json!({ "images": 0, "pwned": null }));
         Ok(())
     })
     .await
@@ -234,6 +321,19 @@ async fn shipped_build_is_closed_to_page_scripts() -> anyhow::Result<()> {
     .await
 }
 
+/// Opens the wizard with the launcher unless it opened by itself.
+async fn open_wizard(e2e: &E2e) -> anyhow::Result<()> {
+    let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
+    if wizard.attr("data-open").await?.as_deref() != Some("true") {
+        e2e.launcher().await?.click().await?;
+    }
+    e2e.wait_for("the wizard to open", || async {
+        let open = wizard.attr("data-open").await?;
+        Ok((open.as_deref() == Some("true")).then_some(()))
+    })
+    .await
+}
+
 /// Opens the SCM page of a simulator loaded with `scenario`, waits for the launcher to name
 /// `cause` (the refined answer, after the follow-up reads), opens the wizard if it did not open
 /// by itself, and checks the diagnosis leads with the same cause.
@@ -251,18 +351,9 @@ async fn leads_with(
     run(&name, config, move |e2e| async move {
         e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
             .await?;
-        let launcher = e2e.launcher().await?;
         e2e.wait_for_launcher_state(cause).await?;
 
-        let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
-        if wizard.attr("data-open").await?.as_deref() != Some("true") {
-            launcher.click().await?;
-        }
-        e2e.wait_for("the wizard to open", || async {
-            let open = wizard.attr("data-open").await?;
-            Ok((open.as_deref() == Some("true")).then_some(()))
-        })
-        .await?;
+        open_wizard(&e2e).await?;
         if cause == "session-expired" {
             e2e.shadow_element(r#"[data-testid="sign-in"]"#).await?;
             return Ok(());
