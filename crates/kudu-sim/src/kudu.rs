@@ -132,7 +132,6 @@ pub struct Worker {
     log_lines: u32,
     /// The worker still thinks it holds the deployment lock (it releases it when done).
     locked: bool,
-    parent_log_id: String,
 }
 
 /// How a finished worker ended.
@@ -790,28 +789,27 @@ impl Kudu {
         );
         file.status = DeployStatus::Building;
         file.status_text = format!("Building and Deploying '{id}'.");
-        let parent = match self.personality {
+        match self.personality {
             Personality::Linux => {
-                let parent = self.log_top(&id, "Repository path is /tmp/zipdeploy/extracted", 0);
+                self.log_top(&id, "Repository path is /tmp/zipdeploy/extracted", 0);
                 file.progress = "Running oryx build...".into();
                 self.log_top(&id, "Running oryx build...", 0);
-                self.log_child(&id, "Command: oryx build /tmp/zipdeploy/extracted -o /home/site/wwwroot --platform python --platform-version 3.12 -p virtualenv_name=antenv --log-file /tmp/build-debug.log  -i /tmp/8dd0e2a5c2e0b7c --compress-destination-dir | tee /tmp/oryx-build.log", 0);
-                let _ = parent;
-                self.new_dashed_guid()
+                // Oryx's intermediate dir is named after ticks in hex.
+                let intermediate: String = self.new_guid().chars().take(15).collect();
+                self.log_child(&id, &format!("Command: oryx build /tmp/zipdeploy/extracted -o /home/site/wwwroot --platform python --platform-version 3.12 -p virtualenv_name=antenv --log-file /tmp/build-debug.log  -i /tmp/{intermediate} --compress-destination-dir | tee /tmp/oryx-build.log"), 0);
             }
             Personality::Windows => {
                 self.log_top(&id, "Generating deployment script.", 0);
                 self.log_child(&id, "Using cached version of deployment script (command: 'azure -y --no-dot-deployment -r \"C:\\local\\Temp\\zipdeploy\\extracted\" -o \"D:\\home\\site\\deployments\\tools\" --basic --sitePath \"C:\\local\\Temp\\zipdeploy\\extracted\"').", 0);
                 file.progress = "Running deployment command...".into();
-                let parent = self.log_top(&id, "Running deployment command...", 0);
+                self.log_top(&id, "Running deployment command...", 0);
                 self.log_child(
                     &id,
                     "Command: \"D:\\home\\site\\deployments\\tools\\deploy.cmd\"",
                     0,
                 );
-                parent
             }
-        };
+        }
         self.save_status(&file);
 
         let hung = std::mem::take(&mut self.hang_next);
@@ -827,7 +825,6 @@ impl Kudu {
             next_log: fetched.plus_secs(20),
             log_lines: 0,
             locked: true,
-            parent_log_id: parent,
         });
         if !is_async
             && self.personality == Personality::Linux
@@ -897,7 +894,6 @@ impl Kudu {
         self.workers[pos].log_lines = n;
         self.workers[pos].next_log = self.now.plus_secs(20);
         self.log_child(&id, &format!("Copying file: 'static\\asset-{n:03}.js'"), 0);
-        let _ = self.workers[pos].parent_log_id.len();
     }
 
     /// A build reached its due time: success or failure as Kudu writes it (facts §3.2 step 4).

@@ -12,8 +12,6 @@ use crate::wire::{SimRequest, SimResponse, path_decode, percent_encode};
 struct VfsPath {
     rel: String,
     slash: bool,
-    /// The request path up to and including `/api/vfs/` (or `/api/zip/`).
-    prefix: &'static str,
 }
 
 fn parse_path(req: &SimRequest, prefix: &'static str) -> Option<VfsPath> {
@@ -29,7 +27,6 @@ fn parse_path(req: &SimRequest, prefix: &'static str) -> Option<VfsPath> {
     Some(VfsPath {
         rel: parts.join("/"),
         slash: raw.is_empty() || raw.ends_with('/'),
-        prefix,
     })
 }
 
@@ -424,7 +421,6 @@ impl Kudu {
         if !path.slash {
             return Self::redirect(req, format!("{}/", req.path));
         }
-        let _ = path.prefix;
         match req.method.as_str() {
             "GET" => {
                 let dir_name = rel
