@@ -262,25 +262,23 @@ impl Kudu {
                 return self.error(req, 404, "Deployment 'latest' not found.");
             }
             if let Some(pending) = files.iter().find(|f| !f.status.is_terminal()) {
+                // 202 with Location = the request URL (facts §1.4).
                 let mut result = self.to_result(req, pending, &active);
                 let location = format!("{}{}", req.base_url, req.path_and_query());
-                let mut resp;
                 if linux {
+                    // Kudu-L forces status 0 and sends no Retry-After.
                     result.status = 0;
-                    resp = SimResponse::json(202, &result);
-                } else {
-                    // The pending branch leaves url/log_url unset (facts §1.4 [I]).
-                    result.url = None;
-                    result.log_url = None;
-                    resp = SimResponse::json(202, &result).with_header("location", &location);
-                    resp = resp.with_header(
+                    return SimResponse::json(202, &result).with_header("location", &location);
+                }
+                // Kudu-W's pending branch leaves url/log_url unset [I] and adds Retry-After.
+                result.url = None;
+                result.log_url = None;
+                return SimResponse::json(202, &result)
+                    .with_header("location", &location)
+                    .with_header(
                         "retry-after",
                         &self.quirks.windows_retry_after_secs.to_string(),
                     );
-                    return resp;
-                }
-                resp = resp.with_header("location", &location);
-                return resp;
             }
             let Some(last) = files
                 .iter()
