@@ -367,7 +367,16 @@ async fn answer(
         return SimResponse::new(307).with_header("location", "/doctor/");
     }
     if let Some(rest) = path.strip_prefix("/doctor/") {
-        return serve_static(shared, rest);
+        let resp = serve_static(shared, rest);
+        // Opening the standalone page counts as a signed-in browser visit too, like `/`.
+        let is_page = resp
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"));
+        let expired = lock(&shared.auth).expired;
+        if resp.status == 200 && is_page && !expired && !authorised_by_cookie(shared, req) {
+            return with_session_cookies(shared, resp);
+        }
+        return resp;
     }
     if let Some(fault) = faults.iter().find_map(|f| match f {
         FaultKind::Status { status } => Some(*status),

@@ -205,6 +205,13 @@ async fn static_dir_is_served_under_doctor_with_mime_types() {
     .await;
     let index = f.client.get(f.url("/doctor/")).send().await.unwrap();
     assert_eq!(index.headers()["content-type"], "text/html; charset=utf-8");
+    // The standalone page signs the browser in like `/` does.
+    assert!(
+        index.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with("KuduSimSession=")
+    );
     let wasm = f
         .client
         .get(f.url("/doctor/app_bg.wasm"))
