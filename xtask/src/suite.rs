@@ -167,7 +167,7 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<ExitCode> {
             None,
         ));
     }
-    if options.runs(Only::Wasm) || options.runs(Only::E2e) {
+    if options.runs(Only::E2e) {
         steps.push(Step {
             name: "dist",
             action: Action::Dist,

@@ -68,8 +68,44 @@ fn built_extension(name: &str) -> anyhow::Result<PathBuf> {
     if !dir.join("manifest.json").is_file() || !dir.join("pkg").is_dir() {
         bail!("{} is missing: run cargo xtask dist first", dir.display());
     }
+    warn_if_older_than_sources(&dir.join("manifest.json"));
     dir.canonicalize()
         .with_context(|| format!("resolving {}", dir.display()))
+}
+
+/// A build older than the app's or the extension's sources tests yesterday's code; say so
+/// (a warning only: the build may be right when only comments changed).
+fn warn_if_older_than_sources(built: &Path) {
+    let Ok(built_at) = built.metadata().and_then(|meta| meta.modified()) else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut pending: Vec<PathBuf> = ["src", "extension", "static", "crates/kudu-core/src"]
+        .iter()
+        .map(|dir| root.join(dir))
+        .collect();
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if entry
+                .metadata()
+                .and_then(|meta| meta.modified())
+                .is_ok_and(|modified| modified > built_at)
+            {
+                eprintln!(
+                    "kudu-e2e: warning: {} is newer than {}; run cargo xtask dist to test it",
+                    path.display(),
+                    built.display()
+                );
+                return;
+            }
+        }
+    }
 }
 
 /// The standalone page `cargo xtask dist` writes, for `SimConfig::static_dir`.
