@@ -224,6 +224,8 @@ impl Kudu {
         format!("\"{:x}\"", hash ^ ticks)
     }
 
+    /// `GET /api/deployments`: 304 on a matching If-None-Match, the static cache keyed by the
+    /// ETag, else GetResults with its side effects (facts §1.3).
     fn list_deployments(&mut self, req: &SimRequest) -> SimResponse {
         if self.status_lock_blocked() {
             return self.status_lock_failure(req, "Getting deployment status");
@@ -547,6 +549,7 @@ impl Kudu {
         all
     }
 
+    /// `GET /api/settings/{key}`: a JSON string, or 404 (facts §5.1).
     fn get_setting(&self, req: &SimRequest, key: &str) -> SimResponse {
         match self.all_settings().get(key) {
             Some(value) => SimResponse::json(200, value),
@@ -590,6 +593,7 @@ impl Kudu {
         SimResponse::new(204)
     }
 
+    /// `GET /api/environment` (facts §5.1; the version numbers are made up [I]).
     fn environment(&self) -> SimResponse {
         let version = match self.personality {
             Personality::Windows => "104.1.0.79",
@@ -636,6 +640,7 @@ impl Kudu {
         value
     }
 
+    /// `GET /api/processes`: the SCM w3wp and the site's w3wp (facts §5.1).
     fn list_processes(&self, req: &SimRequest) -> SimResponse {
         SimResponse::json(
             200,

@@ -480,6 +480,7 @@ fn authorised_by_cookie(shared: &Shared, req: &SimRequest) -> bool {
         .is_some_and(|v| auth.sessions.contains(v))
 }
 
+/// A valid session cookie or Basic `$<site>:<password>` (facts §5.3).
 fn authorised(shared: &Shared, req: &SimRequest, site: &str) -> bool {
     if authorised_by_cookie(shared, req) {
         return true;
@@ -498,6 +499,7 @@ fn authorised(shared: &Shared, req: &SimRequest, site: &str) -> bool {
     text == format!("${site}:{password}")
 }
 
+/// The front end's answer without credentials (facts §5.3 [I], switch `unauthenticated`).
 fn unauthenticated(shared: &Shared, req: &SimRequest) -> SimResponse {
     let answer = lock(&shared.config).quirks.unauthenticated;
     match answer {
@@ -518,6 +520,7 @@ fn unauthenticated(shared: &Shared, req: &SimRequest) -> SimResponse {
     }
 }
 
+/// A new session plus the `ARRAffinity` cookie (facts §5.3).
 fn with_session_cookies(shared: &Shared, resp: SimResponse) -> SimResponse {
     let session = shared.new_session();
     let instance = lock(&shared.kudu).instance_id.clone();

@@ -152,6 +152,8 @@ impl Kudu {
         }
     }
 
+    /// GET: directory listing (facts §4.2) or file bytes with ETag (facts §4.3); 307 when the
+    /// trailing slash does not match the kind, 404 when missing.
     fn vfs_get(&mut self, req: &SimRequest, path: &VfsPath) -> SimResponse {
         let rel = &path.rel;
         if self.home.is_dir(rel) {
@@ -195,6 +197,7 @@ impl Kudu {
         self.vfs_not_found(req, rel)
     }
 
+    /// `VfsStatEntry` array (facts §4.2).
     fn vfs_listing(&self, req: &SimRequest, rel: &str) -> SimResponse {
         let entries = self.home.list(rel).unwrap_or_default();
         let query = if req.query.is_empty() {
@@ -274,6 +277,7 @@ impl Kudu {
         }
     }
 
+    /// PUT: file 201/204 with If-Match, directory 201/409 (facts §4.7).
     fn vfs_put(&mut self, req: &SimRequest, path: &VfsPath) -> SimResponse {
         let rel = path.rel.clone();
         let now = self.now;
@@ -325,6 +329,8 @@ impl Kudu {
         )
     }
 
+    /// DELETE: files need If-Match (facts §4.4), directories need `recursive=true` when not
+    /// empty (facts §4.5); a held Windows lock file is a 404 (facts §2.2).
     fn vfs_delete(&mut self, req: &SimRequest, path: &VfsPath) -> SimResponse {
         let rel = path.rel.clone();
         let now = self.now;
