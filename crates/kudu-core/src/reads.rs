@@ -89,8 +89,14 @@ pub fn diagnosis_reads(cache_bust: u64) -> Vec<Read> {
         headers: json(),
     };
     let mut reads = vec![
-        get(ReadId::Deployments, format!("/api/deployments?_={cache_bust}")),
-        get(ReadId::Latest, format!("/api/deployments/latest?_={cache_bust}")),
+        get(
+            ReadId::Deployments,
+            format!("/api/deployments?_={cache_bust}"),
+        ),
+        get(
+            ReadId::Latest,
+            format!("/api/deployments/latest?_={cache_bust}"),
+        ),
         get(ReadId::IsDeploying, "/api/isdeploying".into()),
         get(ReadId::LocksDir, "/api/vfs/site/locks/".into()),
         get(
