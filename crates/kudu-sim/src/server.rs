@@ -229,10 +229,16 @@ fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
 /// The one axum handler: everything goes through here.
 pub(crate) async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 30)
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_default();
+    let Ok(body) = axum::body::to_bytes(body, 1 << 30).await else {
+        // The client went away (or sent more than 1 GiB) before the body arrived: nothing
+        // reaches Kudu.
+        return to_axum(
+            SimResponse::text(400, "Failed to read the request body."),
+            &[],
+        )
+        .await;
+    };
+    let body = body.to_vec();
     // Behind the App Service front end Kudu sees the public scheme in X-Forwarded-Proto; the
     // fixture capture uses it to get `https://myapp.scm.azurewebsites.net` URLs in bodies.
     let scheme = match parts
