@@ -91,7 +91,12 @@ impl Kudu {
         let now = self.now;
         let mut files = Vec::new();
         let entries = self.home.list(DEPLOYMENTS).unwrap_or_default();
-        for entry in entries.iter().filter(|e| e.is_dir && e.name != "tools") {
+        // Kudu-W skips `tools` by name; Kudu-L only because it has no status.xml (facts §1.3).
+        let skip_tools = self.personality == Personality::Windows;
+        for entry in entries
+            .iter()
+            .filter(|e| e.is_dir && !(skip_tools && e.name == "tools"))
+        {
             let Some(text) = self.status_text(&entry.name) else {
                 continue;
             };
