@@ -96,8 +96,25 @@ async fn main() {
     );
     let _ = writeln!(out, "control API: {}/_sim/state", handle.url);
     let _ = out.flush();
-    let _ = tokio::signal::ctrl_c().await;
+    wait_for_shutdown().await;
+    // Dropping the handle stops the server and removes the simulated HOME.
     drop(handle);
+}
+
+/// Ctrl-C or SIGTERM (what test harnesses and `kill` send), so HOME is cleaned up either way.
+async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
