@@ -64,6 +64,7 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
     let method = req.method.as_str();
     match (method, &segs[1..]) {
         ("GET", [] | ["state"]) => ok_state(shared),
+        ("GET", ["ui"]) => SimResponse::html(200, &control_page(shared)),
         ("GET", ["scenarios"]) => SimResponse::json(
             200,
             &SCENARIOS
@@ -225,4 +226,45 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
             "unknown /_sim route; see crates/kudu-sim/README.md (Control API)",
         ),
     }
+}
+
+/// A small HTML page for demos: the state, and one button per scenario and action.
+fn control_page(shared: &Shared) -> String {
+    let st = state(shared);
+    let mut page = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>kudu-sim control</title></head><body>\
+<h1>kudu-sim</h1><p>{} · scenario <b>{}</b> · virtual now {} · lock {} · running deployments {}</p><h2>Scenarios</h2>",
+        st.personality,
+        st.scenario,
+        st.now,
+        if st.lock_held { "held" } else { "free" },
+        st.workers.len()
+    );
+    for scenario in SCENARIOS {
+        for p in scenario.personalities {
+            page.push_str(&format!(
+                "<form method=\"post\" action=\"/_sim/scenario/{name}?personality={os}\" style=\"display:inline\"><button title=\"{summary}\">{name} ({os})</button></form> ",
+                name = scenario.name,
+                os = p.name(),
+                summary = scenario.summary.replace('"', "&quot;"),
+            ));
+        }
+    }
+    page.push_str("<h2>Actions</h2>");
+    for (label, action) in [
+        ("advance 60 s", "/_sim/clock/advance?secs=60"),
+        ("advance 30 min", "/_sim/clock/advance?secs=1800"),
+        ("kill the running deployment", "/_sim/deployment/kill"),
+        ("hang the running deployment", "/_sim/deployment/hang"),
+        ("restart Kudu", "/_sim/kudu/restart"),
+        ("expire sessions", "/_sim/session/expire"),
+    ] {
+        page.push_str(&format!(
+            "<form method=\"post\" action=\"{action}\" style=\"display:inline\"><button>{label}</button></form> "
+        ));
+    }
+    page.push_str(
+        "<p><a href=\"/_sim/requests\">request log</a> · <a href=\"/\">Kudu</a></p></body></html>",
+    );
+    page
 }

@@ -345,6 +345,16 @@ async fn control_api_loads_scenarios_and_drives_workers() {
         .await
         .unwrap();
     assert_eq!(list.as_array().unwrap().len(), SCENARIOS.len());
+    let ui = f
+        .client
+        .get(f.url("/_sim/ui"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ui.contains("action=\"/_sim/scenario/stuck-linux?personality=linux\""));
 }
 
 #[tokio::test]
