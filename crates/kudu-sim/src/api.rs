@@ -18,6 +18,21 @@ const SUBSCRIPTION: &str = "2f6f2f7e-6c5b-4d1a-9e7f-3b8a1c2d4e5f";
 impl Kudu {
     /// Routes one request. Time-driven transitions due by now have already run.
     pub fn handle(&mut self, req: &SimRequest) -> Reply {
+        // "Dual" routes also answer without `/api` (facts §1.1); deployments, vfs and zip are
+        // the ones the simulator serves both ways.
+        let first = req
+            .path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or("");
+        if matches!(first, "deployments" | "vfs" | "zip") {
+            let dual = SimRequest {
+                path: format!("/api{}", req.path),
+                ..req.clone()
+            };
+            return self.handle(&dual);
+        }
         let path = req.path.trim_end_matches('/');
         let segs: Vec<String> = req
             .path

@@ -338,3 +338,17 @@ async fn file_get_honours_a_single_byte_range() {
         .await;
     assert_eq!(beyond.status, 416);
 }
+
+#[tokio::test]
+async fn dual_routes_answer_without_api() {
+    for p in BOTH {
+        let f = start(p, "healthy").await;
+        assert_eq!(
+            f.get("/deployments").await.json().as_array().unwrap().len(),
+            3
+        );
+        assert_eq!(f.get("/vfs/site/deployments/pending").await.status, 200);
+        assert_eq!(f.get("/zip/site/wwwroot/").await.status, 200);
+        assert_eq!(f.get("/nothing-here").await.status, 404);
+    }
+}
