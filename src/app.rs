@@ -5,8 +5,11 @@ use yew::prelude::*;
 
 use crate::cause_titles::cause_title;
 use crate::components::wizard::Wizard;
-use crate::hooks::{ReadSource, use_diagnosis, use_launcher, use_polling};
+use crate::hooks::{
+    CleanupTransport, ReadSource, use_cleanup_run, use_diagnosis, use_launcher, use_polling,
+};
 use crate::state::{UiOptions, UiState};
+use crate::trusted_input::TrustGate;
 
 /// The wizard's styles; they live in the shadow root, so they neither leak into Kudu nor
 /// inherit Kudu's.
@@ -20,6 +23,10 @@ pub struct AppProps {
     pub launcher: Option<HtmlElement>,
     /// The SCM site's origin, for the sign-in link.
     pub scm_origin: AttrValue,
+    /// Where a cleanup run's requests go.
+    pub cleanup: CleanupTransport,
+    /// Which destructive buttons accept synthetic events (none, except in tests).
+    pub gate: TrustGate,
 }
 
 #[component]
@@ -28,6 +35,7 @@ pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(move || UiState::new(options));
     use_diagnosis(&props.source, &state);
     use_polling(&state);
+    let cleanup = use_cleanup_run(&props.cleanup, state.dispatcher());
     let tooltip = state
         .snapshot()
         .and_then(|snapshot| snapshot.diagnosis.primary())
@@ -42,7 +50,9 @@ pub fn App(props: &AppProps) -> Html {
     html! {
         <div class="kd-root">
             <style>{ STYLE }</style>
-            <Wizard state={state.clone()} scm_origin={props.scm_origin.clone()} />
+            <ContextProvider<TrustGate> context={props.gate}>
+                <Wizard state={state.clone()} scm_origin={props.scm_origin.clone()} {cleanup} />
+            </ContextProvider<TrustGate>>
         </div>
     }
 }

@@ -1,5 +1,6 @@
-//! The only module that performs network I/O: it sends `kudu-core`'s reads with `fetch` and
-//! turns every outcome, including failures below HTTP, into an [`HttpReply`].
+//! The only module that performs network I/O: it sends `kudu-core`'s reads and a cleanup run's
+//! requests with `fetch` and turns every outcome, including failures below HTTP, into an
+//! [`HttpReply`] (or a [`RunReply`], whose zip bodies stay bytes).
 //!
 //! Requests go to the SCM site the page is on (relative `/api/...` URLs) or to the origin the
 //! extension page was opened for, always with the user's own cookies (`credentials: include`)
@@ -7,6 +8,7 @@
 //! Kudu's JSON endpoints never redirect, so a redirect is the front end sending an expired
 //! session to its login page. `JsValue` errors become text here, once.
 
+use kudu_core::cleanup::{ReplyBody, RunReply, RunRequest};
 use kudu_core::{HttpReply, Read};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -136,23 +138,64 @@ async fn send_once(
     read: &Read,
     signal: Option<&web_sys::AbortSignal>,
 ) -> Result<HttpReply, JsValue> {
+    let request = Outgoing {
+        method: read.method,
+        path: &read.path,
+        headers: &read.headers,
+    };
+    let Some((status, content_type, headers, response)) =
+        fetch_head(origin, &request, signal).await?
+    else {
+        return Ok(transport_failure(REDIRECTED.to_string()));
+    };
+    let body = JsFuture::from(response.text()?).await?;
+    Ok(HttpReply {
+        status,
+        content_type,
+        body: body.as_string().unwrap_or_default(),
+        headers,
+        transport_error: None,
+    })
+}
+
+/// One request as `fetch` needs it.
+struct Outgoing<'a> {
+    method: &'a str,
+    path: &'a str,
+    headers: &'a [(&'static str, String)],
+}
+
+/// Status, content type, kept headers and the response whose body is still unread; `None` for
+/// a redirect that `redirect: manual` stopped.
+type Head = (
+    u16,
+    Option<String>,
+    Vec<(String, String)>,
+    web_sys::Response,
+);
+
+async fn fetch_head(
+    origin: Option<&str>,
+    request: &Outgoing<'_>,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<Option<Head>, JsValue> {
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
     let init = web_sys::RequestInit::new();
-    init.set_method(read.method);
+    init.set_method(request.method);
     init.set_credentials(web_sys::RequestCredentials::Include);
     init.set_redirect(web_sys::RequestRedirect::Manual);
     init.set_signal(signal);
     let headers = web_sys::Headers::new()?;
-    for (name, value) in &read.headers {
+    for (name, value) in request.headers {
         headers.set(name, value)?;
     }
     init.set_headers_headers(&headers);
-    let url = url_for(origin, &read.path);
+    let url = url_for(origin, request.path);
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
         .await?
         .dyn_into()?;
     if response.type_() == web_sys::ResponseType::Opaqueredirect {
-        return Ok(transport_failure(REDIRECTED.to_string()));
+        return Ok(None);
     }
     // `date` is the server's clock; Kudu's times are on it (see `round::Snapshot`).
     let wanted = ["content-type", "location", "retry-after", "etag", "date"];
@@ -162,18 +205,79 @@ async fn send_once(
             kept.push((name.to_string(), value));
         }
     }
-    let body = JsFuture::from(response.text()?).await?;
-    Ok(HttpReply {
-        status: response.status(),
-        content_type: kept
-            .iter()
-            .find(|(name, _)| name == "content-type")
-            .map(|(_, value)| value.clone()),
-        body: body.as_string().unwrap_or_default(),
-        headers: kept
-            .into_iter()
-            .filter(|(name, _)| name != "content-type")
-            .collect(),
+    let content_type = kept
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .map(|(_, value)| value.clone());
+    let headers = kept
+        .into_iter()
+        .filter(|(name, _)| name != "content-type")
+        .collect();
+    Ok(Some((response.status(), content_type, headers, response)))
+}
+
+/// How long a cleanup request may take. A zip of `site/deployments` can be large, so
+/// downloads get longer than reads; a restart's answer may never come (Kudu dies under it),
+/// which the run treats like any transport failure.
+pub fn run_timeout_ms(request: &RunRequest) -> u32 {
+    if request.keep_bytes {
+        BACKUP_TIMEOUT_MS
+    } else {
+        REQUEST_TIMEOUT_MS
+    }
+}
+
+/// How long one backup archive may take to download.
+pub const BACKUP_TIMEOUT_MS: u32 = 120_000;
+
+/// Sends one request of a cleanup run (reads, zip downloads, `DELETE`s with their headers)
+/// and returns what came back, the body as bytes when the run asked for them. Never fails:
+/// errors land in `RunReply::transport_error`.
+pub async fn send_run(origin: Option<&str>, request: &RunRequest) -> RunReply {
+    let controller = web_sys::AbortController::new().ok();
+    let timed_out = std::rc::Rc::new(std::cell::Cell::new(false));
+    let _timeout = controller.clone().map(|controller| {
+        let timed_out = timed_out.clone();
+        gloo_timers::callback::Timeout::new(run_timeout_ms(request), move || {
+            timed_out.set(true);
+            controller.abort();
+        })
+    });
+    let signal = controller.as_ref().map(|c| c.signal());
+    match send_run_once(origin, request, signal.as_ref()).await {
+        Ok(reply) => reply,
+        Err(_) if timed_out.get() => RunReply::transport_error(TIMED_OUT),
+        Err(error) => RunReply::transport_error(js_error_text(&error)),
+    }
+}
+
+async fn send_run_once(
+    origin: Option<&str>,
+    request: &RunRequest,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<RunReply, JsValue> {
+    let outgoing = Outgoing {
+        method: request.method,
+        path: &request.path,
+        headers: &request.headers,
+    };
+    let Some((status, content_type, headers, response)) =
+        fetch_head(origin, &outgoing, signal).await?
+    else {
+        return Ok(RunReply::transport_error(REDIRECTED));
+    };
+    let body = if request.keep_bytes {
+        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        ReplyBody::Bytes(js_sys::Uint8Array::new(&buffer).to_vec())
+    } else {
+        let text = JsFuture::from(response.text()?).await?;
+        ReplyBody::Text(text.as_string().unwrap_or_default())
+    };
+    Ok(RunReply {
+        status,
+        content_type,
+        headers,
+        body,
         transport_error: None,
     })
 }

@@ -48,19 +48,37 @@
 //! with `data-step-kind` items; `plan-not-offered`; `wait-until`; `pipeline-advice`),
 //! `session-expired`, `sign-in`, `retry`, `read-errors`, `loading`, `polling`,
 //! `lock-cleared`, `warnings`, `refresh`, `close`. Wizard steps: `data-step` buttons, the
-//! current one `aria-current="step"`. No `cleanup` hook yet: running the plan is issue 5.
+//! current one `aria-current="step"`.
+//!
+//! Cleanup (issue 5): `cleanup` (starts the targeted cleanup; only when the plan has steps, is
+//! offered, and the cause is not `deployment-in-progress`), its confirmation `confirm-panel`
+//! (`role="alertdialog"`, lists `confirm-backups` and `confirm-deletes`, checkbox
+//! `restart-app`, buttons `confirm` and `cancel`; Escape cancels); the run `cleanup-run`
+//! (`data-running`; `cleanup-progress`, `backup-ready` with `data-file-name`, `save-backup`,
+//! `run-steps` items with `data-step-state`, `activity-log` with `activity-entry` items carrying
+//! `data-method`, `data-path`, `data-status`), the outcome `cleanup-result` with `data-outcome`
+//! `fixed`|`failed`|`aborted` (`failed-step`, `true-state`, `abort-reason`, `changes`,
+//! `before-after` with `before-cause`, `after-cause`, `before-lock`, `after-lock`); the full
+//! reset `full-reset-section` (collapsed; `full-reset-loses`, `full-reset-keeps`, option
+//! boxes `full-reset-tools`, `full-reset-settings`, `full-reset-active`), `full-reset` (opens
+//! its confirmation), `full-reset-name` (the typed site name), `full-reset-confirm`; the
+//! restart hand-off `restart-handoff` with `portal-link` (`data-deep`) and `restart-command`.
+//! `cleanup`, `confirm`, `full-reset` and `full-reset-confirm` act on trusted input only.
+//! After a run ends the wizard reads the site again; the outcome stays on screen.
 
 mod app;
 mod cause_titles;
 mod components;
 mod hooks;
 mod kudu_http;
+mod portal_link;
 mod report_text;
 mod round;
 mod runbook;
 mod state;
 mod time_text;
 mod timeline_layout;
+mod trusted_input;
 
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -68,8 +86,9 @@ use web_sys::{Element, HtmlElement};
 use yew::AppHandle;
 
 use crate::app::{App, AppProps};
-use crate::hooks::ReadSource;
+use crate::hooks::{CleanupTransport, ReadSource};
 use crate::state::UiOptions;
+use crate::trusted_input::TrustGate;
 
 /// The options object the loaders pass (`{ origin, autoOpen, embedded }`).
 #[derive(Deserialize)]
@@ -130,25 +149,40 @@ pub fn mount(
     };
     Ok(render(
         container,
-        ReadSource::Network { origin },
+        Sources {
+            reads: ReadSource::Network {
+                origin: origin.clone(),
+            },
+            cleanup: CleanupTransport::Network { origin },
+            gate: TrustGate::default(),
+        },
         ui,
         launcher,
         scm_origin,
     ))
 }
 
+/// Where the app's reads and cleanup requests go, and how strict its buttons are.
+struct Sources {
+    reads: ReadSource,
+    cleanup: CleanupTransport,
+    gate: TrustGate,
+}
+
 fn render(
     container: Element,
-    source: ReadSource,
+    sources: Sources,
     options: UiOptions,
     launcher: Option<HtmlElement>,
     scm_origin: String,
 ) -> MountHandle {
     let props = AppProps {
-        source,
+        source: sources.reads,
         options,
         launcher,
         scm_origin: scm_origin.into(),
+        cleanup: sources.cleanup,
+        gate: sources.gate,
     };
     let app = yew::Renderer::<App>::with_root_and_props(container, props).render();
     MountHandle { app: Some(app) }
@@ -176,14 +210,16 @@ fn page_origin() -> Result<String, JsError> {
 /// Not part of the loaders' contract.
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::hooks::ScriptedKudu;
     pub use crate::kudu_http::KuduHttpError;
     pub use crate::round::{ReadFailure, RoundFailure, RoundOutcome, SiteFacts, Snapshot};
     pub use crate::state::UiOptions;
+    pub use crate::trusted_input::TrustGate;
 
     use web_sys::{Element, HtmlElement};
 
-    use crate::MountHandle;
-    use crate::hooks::ReadSource;
+    use crate::hooks::{CleanupTransport, ReadSource};
+    use crate::{MountHandle, Sources};
 
     /// The `n`-th read round (the first one at mount, then each refresh or poll) ends with
     /// `outcomes[n - 1]`, and every later round with the last outcome.
@@ -193,9 +229,36 @@ pub mod testing {
         launcher: Option<HtmlElement>,
         outcomes: Vec<RoundOutcome>,
     ) -> MountHandle {
+        let refuse: ScriptedKudu = std::rc::Rc::new(|_| {
+            kudu_core::cleanup::RunReply::transport_error("no Kudu in this test")
+        });
+        mount_with_cleanup(
+            container,
+            options,
+            launcher,
+            outcomes,
+            refuse,
+            TrustGate::default(),
+        )
+    }
+
+    /// [`mount_with_outcomes`] with a cleanup run answered by `kudu` (no network, no real
+    /// download) and a trust gate the test chooses.
+    pub fn mount_with_cleanup(
+        container: Element,
+        options: UiOptions,
+        launcher: Option<HtmlElement>,
+        outcomes: Vec<RoundOutcome>,
+        kudu: ScriptedKudu,
+        gate: TrustGate,
+    ) -> MountHandle {
         crate::render(
             container,
-            ReadSource::Scripted(outcomes),
+            Sources {
+                reads: ReadSource::Scripted(outcomes),
+                cleanup: CleanupTransport::Scripted(kudu),
+                gate,
+            },
             options,
             launcher,
             "https://myapp.scm.azurewebsites.net".to_string(),

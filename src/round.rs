@@ -24,6 +24,8 @@ pub struct SiteFacts {
     pub name: Option<String>,
     /// `WEBSITE_RESOURCE_GROUP`.
     pub resource_group: Option<String>,
+    /// `WEBSITE_OWNER_NAME`: `<subscription-guid>+<rg>-<region>webspace`.
+    pub owner_name: Option<String>,
 }
 
 /// Everything one successful round produced.
@@ -37,6 +39,8 @@ pub struct Snapshot {
     /// The SCM site's clock minus the browser's, from the replies' `Date` headers (0 when
     /// none had one). Kudu's times are the server's: countdowns add this to the browser clock.
     pub clock_offset_ms: i64,
+    /// What was read, for plans the user shapes later (a full reset's options).
+    pub session: Rc<Session>,
 }
 
 /// Why a round produced no diagnosis at all.
@@ -174,9 +178,11 @@ fn snapshot_of(session: &Session, now: Timestamp, failed_reads: Vec<ReadFailure>
         site: SiteFacts {
             name: setting("WEBSITE_SITE_NAME"),
             resource_group: setting("WEBSITE_RESOURCE_GROUP"),
+            owner_name: setting("WEBSITE_OWNER_NAME"),
         },
         failed_reads,
         clock_offset_ms: 0,
+        session: Rc::new(session.clone()),
     }
 }
 

@@ -350,6 +350,7 @@ mod tests {
             site: SiteFacts::default(),
             failed_reads: vec![],
             clock_offset_ms: 0,
+            session: Rc::default(),
         }))
     }
 

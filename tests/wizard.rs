@@ -125,9 +125,11 @@ fn diagnosed(diagnosis: Diagnosis, plan: CleanupPlan) -> RoundOutcome {
         site: SiteFacts {
             name: Some("myapp".to_string()),
             resource_group: Some("rg-web".to_string()),
+            owner_name: None,
         },
         failed_reads: vec![],
         clock_offset_ms: 0,
+        session: Rc::default(),
     }))
 }
 
@@ -656,6 +658,7 @@ async fn expired_session_offers_sign_in_and_retry() {
             error: KuduHttpError::SessionExpired { status: 0 },
         }],
         clock_offset_ms: 0,
+        session: Rc::default(),
     }));
     let app = mount_script(drawer(), vec![expired]).await;
     assert!(app.wizard_open(), "an expired session opens the wizard");

@@ -1,23 +1,112 @@
-//! The targeted cleanup plan, step by step: what, the exact request, what is re-checked first,
-//! what it should achieve and its risk. Running it is the next version's work, so the button
-//! is present but disabled.
+//! The targeted cleanup plan, step by step (what, the exact request, what is re-checked first,
+//! what it should achieve and its risk), and the way to run it: the `cleanup` button opens a
+//! confirmation (`role="alertdialog"`) that lists exactly what is backed up and deleted; its
+//! `confirm` button starts the run. Both act only on trusted input ([`TrustGate`]); Escape or
+//! Cancel closes the confirmation and gives focus back to the `cleanup` button.
 
 use std::rc::Rc;
 
-use kudu_core::{CleanupPlan, Step};
+use kudu_core::{CleanupPlan, Step, StepKind};
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
+use crate::hooks::{CleanupHandle, CleanupStart};
+use crate::round::Snapshot;
 use crate::runbook::{describe_precondition, step_title};
+use crate::trusted_input::TrustGate;
 
 #[derive(Properties, PartialEq)]
 pub struct CleanupPlanProps {
     pub plan: Rc<CleanupPlan>,
+    /// The round the plan came from (the run's "before" and its clock).
+    pub snapshot: Rc<Snapshot>,
+    pub cleanup: CleanupHandle,
+    /// Names the backup file.
+    pub site_name: AttrValue,
+    /// False where only waiting helps (a deployment is really running).
+    pub may_run: bool,
 }
 
 /// `data-testid="plan"` with one `data-step-kind` item per step.
 #[component]
 pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
     let plan = &props.plan;
+    let gate = use_context::<TrustGate>().unwrap_or_default();
+    let confirming = use_state(|| false);
+    let include_app = use_state(|| false);
+    let button = use_node_ref();
+    let dialog = use_node_ref();
+    {
+        let dialog = dialog.clone();
+        use_effect_with(*confirming, move |open| {
+            if *open && let Some(dialog) = dialog.cast::<HtmlElement>() {
+                let _ = dialog.focus();
+            }
+        });
+    }
+    let running = props.cleanup.view.as_ref().is_some_and(|v| v.running());
+    let offered = props.may_run && !plan.steps.is_empty() && plan.not_offered.is_none();
+    let open = {
+        let confirming = confirming.clone();
+        Callback::from(move |event: MouseEvent| {
+            if gate.opens(&event) {
+                confirming.set(true);
+            }
+        })
+    };
+    let close = {
+        let confirming = confirming.clone();
+        let button = button.clone();
+        Callback::from(move |()| {
+            confirming.set(false);
+            if let Some(button) = button.cast::<HtmlElement>() {
+                let _ = button.focus();
+            }
+        })
+    };
+    let onkeydown = {
+        let close = close.clone();
+        Callback::from(move |event: KeyboardEvent| {
+            if event.key() == "Escape" {
+                // Only the confirmation closes, not the wizard around it.
+                event.stop_propagation();
+                event.prevent_default();
+                close.emit(());
+            }
+        })
+    };
+    let confirm = {
+        let confirming = confirming.clone();
+        let start = props.cleanup.start.clone();
+        let snapshot = props.snapshot.clone();
+        let plan = plan.clone();
+        let site_name = props.site_name.clone();
+        let include_app = include_app.clone();
+        Callback::from(move |event: MouseEvent| {
+            if !gate.runs(&event) {
+                return;
+            }
+            confirming.set(false);
+            start.emit(CleanupStart {
+                plan: (*plan).clone(),
+                site_name: site_name.to_string(),
+                before: snapshot.diagnosis.clone(),
+                include_optional: *include_app,
+                confirmation: None,
+                clock_offset_ms: snapshot.clock_offset_ms,
+            });
+        })
+    };
+    let toggle_app = {
+        let include_app = include_app.clone();
+        Callback::from(move |event: Event| {
+            let checked = event
+                .target_dyn_into::<web_sys::HtmlInputElement>()
+                .is_some_and(|input| input.checked());
+            include_app.set(checked);
+        })
+    };
+    let has_optional = plan.steps.iter().any(|step| step.optional);
     html! {
         <div class="kd-plan" data-testid="plan">
             <h3>{ "Targeted cleanup" }</h3>
@@ -50,17 +139,58 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                     </ul>
                 </details>
             }
-            if !plan.steps.is_empty() {
-                <button type="button" class="kd-primary-button" disabled=true
-                    aria-describedby="kd-plan-later">
-                    { "Back up and clean up" }
+            if offered {
+                <button ref={button} type="button" class="kd-primary-button" data-testid="cleanup"
+                    disabled={running || *confirming} aria-haspopup="dialog" onclick={open}>
+                    { "Back up and clean up…" }
                 </button>
-                <p class="kd-meta" id="kd-plan-later">
-                    { "Running this plan from the wizard, with a backup first, comes in the next version. \
-                       Until then these are the exact requests it will send." }
-                </p>
+                if *confirming {
+                    <div ref={dialog} class="kd-confirm" role="alertdialog" aria-modal="false"
+                        aria-labelledby="kd-confirm-title" aria-describedby="kd-confirm-what"
+                        tabindex="-1" data-testid="confirm-panel" {onkeydown}>
+                        <h4 id="kd-confirm-title">{ "Back up, then clean up?" }</h4>
+                        <div id="kd-confirm-what">
+                            <p>{ "First downloaded to this computer as one zip file (nothing is deleted if                                   the backup fails or looks incomplete):" }</p>
+                            <ul data-testid="confirm-backups">
+                                { for plan.steps.iter().filter(|s| s.kind == StepKind::Backup).map(confirm_item) }
+                            </ul>
+                            <p>{ "Then, after the site is read again and nothing changed:" }</p>
+                            <ul data-testid="confirm-deletes">
+                                { for plan.steps.iter().filter(|s| s.kind.is_destructive() && (!s.optional || *include_app)).map(confirm_item) }
+                            </ul>
+                        </div>
+                        if has_optional {
+                            <label class="kd-check">
+                                <input type="checkbox" data-testid="restart-app" checked={*include_app}
+                                    onchange={toggle_app} />
+                                { " Also restart the app (its worker process; the site is briefly unavailable)" }
+                            </label>
+                        }
+                        <div class="kd-confirm-actions">
+                            <button type="button" class="kd-danger-button" data-testid="confirm"
+                                onclick={confirm}>
+                                { "Back up and clean up" }
+                            </button>
+                            <button type="button" class="kd-button" data-testid="cancel"
+                                onclick={close.reform(|_: MouseEvent| ())}>
+                                { "Cancel" }
+                            </button>
+                        </div>
+                    </div>
+                }
             }
         </div>
+    }
+}
+
+/// One line of the confirmation: the exact request and its risk.
+fn confirm_item(step: &Step) -> Html {
+    html! {
+        <li data-step-kind={step_kind_id(step.kind)}>
+            <code class="kd-request">{ format!("{} {}", step.request.method, step.request.path) }</code>
+            { " \u{2014} " }{ step_title(step.kind) }
+            <span class="kd-risk">{ " Risk: " }{ &step.risk }</span>
+        </li>
     }
 }
 
@@ -97,7 +227,7 @@ fn list(title: &str, items: &[String]) -> Html {
     }
 }
 
-fn step_kind_id(kind: kudu_core::StepKind) -> &'static str {
+pub fn step_kind_id(kind: kudu_core::StepKind) -> &'static str {
     match kind {
         kudu_core::StepKind::Backup => "backup",
         kudu_core::StepKind::DeleteFile => "delete-file",

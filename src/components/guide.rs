@@ -3,14 +3,16 @@
 
 use std::rc::Rc;
 
-use kudu_core::Recommendation;
+use kudu_core::{CauseId, Recommendation};
 use yew::prelude::*;
 
 use crate::cause_titles::cause_title;
 use crate::components::cleanup_plan::CleanupPlanView;
+use crate::components::full_reset::FullResetSection;
 use crate::components::pipeline_advice::PipelineAdvice;
 use crate::components::restart_advice::{RestartAppAdvice, RestartKuduAdvice};
 use crate::components::wait_advice::WaitAdvice;
+use crate::hooks::CleanupHandle;
 use crate::round::Snapshot;
 use crate::runbook::runbook;
 
@@ -20,6 +22,9 @@ pub struct GuideProps {
     /// The wizard re-reads the site every few seconds.
     pub polling: bool,
     pub scm_origin: AttrValue,
+    pub cleanup: CleanupHandle,
+    /// The site's name (`WEBSITE_SITE_NAME`, else the SCM host's first label).
+    pub site_name: AttrValue,
 }
 
 /// `data-testid="guide"` with one `data-recommendation` item per step.
@@ -51,10 +56,8 @@ pub fn Guide(props: &GuideProps) -> Html {
                     }) }
                     if has_cleanup {
                         <li class="kd-runbook-step" data-recommendation="full-reset">
-                            <h3>{ "Last resort: full reset" }</h3>
-                            <p>{ "If the targeted cleanup does not clear the 409, site/deployments can be \
-                                  emptied. That loses the deployment history and logs; it will sit behind \
-                                  its own confirmation and a backup." }</p>
+                            <FullResetSection snapshot={props.snapshot.clone()}
+                                cleanup={props.cleanup.clone()} site_name={props.site_name.clone()} />
                         </li>
                     }
                 </ol>
@@ -83,9 +86,20 @@ fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
             <><h3>{ "Deploy again" }</h3><p>{ advice }</p></>
         },
         Recommendation::RestartKudu => html! { <RestartKuduAdvice /> },
-        Recommendation::RestartApp => html! { <RestartAppAdvice site={snapshot.site.clone()} /> },
+        Recommendation::RestartApp => html! {
+            <RestartAppAdvice site={snapshot.site.clone()} site_name={props.site_name.clone()}
+                personality={snapshot.diagnosis.personality} />
+        },
         Recommendation::TargetedCleanup => {
-            html! { <CleanupPlanView plan={Rc::new(snapshot.plan.clone())} /> }
+            // Where a deployment really runs, only the wait helps: never offer the cleanup.
+            let may_run = snapshot
+                .diagnosis
+                .primary()
+                .is_some_and(|finding| finding.cause != CauseId::DeploymentInProgress);
+            html! {
+                <CleanupPlanView plan={Rc::new(snapshot.plan.clone())} snapshot={snapshot.clone()}
+                    cleanup={props.cleanup.clone()} site_name={props.site_name.clone()} {may_run} />
+            }
         }
         Recommendation::SignIn => html! {
             <>

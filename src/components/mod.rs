@@ -3,9 +3,11 @@
 //! nodes or attribute values, never as markup.
 
 pub mod cleanup_plan;
+pub mod cleanup_run_panel;
 pub mod copy_button;
 pub mod diagnosis_panel;
 pub mod finding_card;
+pub mod full_reset;
 pub mod guide;
 pub mod lock_inspector;
 pub mod pipeline_advice;

@@ -1,8 +1,10 @@
 //! Restarts: Kudu itself (Windows, same-origin) and the app (portal or Azure CLI).
 
+use kudu_core::Personality;
 use yew::prelude::*;
 
 use crate::components::copy_button::CopyButton;
+use crate::portal_link::{portal_link, restart_command};
 use crate::round::SiteFacts;
 
 /// Windows: restarting Kudu ends the process that holds `deployments.lock`.
@@ -23,25 +25,41 @@ pub fn RestartKuduAdvice() -> Html {
 #[derive(Properties, PartialEq)]
 pub struct RestartAppAdviceProps {
     pub site: SiteFacts,
+    /// The site's name when `WEBSITE_SITE_NAME` was not readable (the SCM host's first label).
+    pub site_name: AttrValue,
+    pub personality: Personality,
 }
 
-/// Linux has no same-origin restart: the portal or `az webapp restart`.
+/// The restart hand-off: Linux has no same-origin restart, so the portal (a deep link to the
+/// app's blade when its subscription and resource group were read, else the portal's search)
+/// or `az webapp restart`. `data-testid="restart-handoff"`.
 #[component]
 pub fn RestartAppAdvice(props: &RestartAppAdviceProps) -> Html {
-    let name = props.site.name.as_deref().unwrap_or("<app-name>");
-    let group = props
-        .site
-        .resource_group
-        .as_deref()
-        .unwrap_or("<resource-group>");
-    let command = format!("az webapp restart --name {name} --resource-group {group}");
+    let command = restart_command(&props.site, &props.site_name);
+    let link = portal_link(&props.site, &props.site_name);
+    let linux = props.personality == Personality::Linux;
     html! {
-        <>
+        <div data-testid="restart-handoff">
             <h3>{ "Restart the app" }</h3>
-            <p>{ "A restart ends the process holding the lock. Restart from the Azure portal \
-                  (the app's Overview, Restart), or with the Azure CLI:" }</p>
-            <pre class="kd-snippet"><code>{ command.clone() }</code></pre>
+            if linux {
+                <p>{ "On Linux the SCM site cannot restart the app itself; restarting also restarts \
+                      Kudu, which clears its deployment lock. Restart from the Azure portal or the \
+                      Azure CLI:" }</p>
+            } else {
+                <p>{ "A restart ends the process holding the lock. Restart from the Azure portal or \
+                      the Azure CLI:" }</p>
+            }
+            <p>
+                <a href={link.url.clone()} target="_blank" rel="noopener noreferrer"
+                    data-testid="portal-link" data-deep={if link.deep { "true" } else { "false" }}>
+                    { if link.deep { "Open this app in the Azure portal (Overview, then Restart)" }
+                      else { "Find this app in the Azure portal (App Services), then Restart" } }
+                </a>
+            </p>
+            <pre class="kd-snippet"><code data-testid="restart-command">{ command.clone() }</code></pre>
             <CopyButton text={command} what="the restart command" />
-        </>
+            <p class="kd-meta">{ "Wait for the restart to finish before deploying again: a deployment \
+                                  started during a restart can fail too." }</p>
+        </div>
     }
 }

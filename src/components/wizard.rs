@@ -7,6 +7,7 @@ use kudu_core::CauseId;
 use web_sys::HtmlElement;
 use yew::prelude::*;
 
+use crate::components::cleanup_run_panel::CleanupRunPanel;
 use crate::components::diagnosis_panel::DiagnosisPanel;
 use crate::components::guide::Guide;
 use crate::components::lock_inspector::LockInspector;
@@ -14,6 +15,7 @@ use crate::components::status_banner::StatusBanner;
 use crate::components::step_nav::StepNav;
 use crate::components::timeline::TimelinePanel;
 use crate::components::warnings_details::WarningsDetails;
+use crate::hooks::CleanupHandle;
 use crate::round::Snapshot;
 use crate::state::{Action, Opener, UiState, WizardStep};
 
@@ -22,6 +24,7 @@ pub struct WizardProps {
     pub state: UseReducerHandle<UiState>,
     /// The SCM site's origin, for the sign-in link.
     pub scm_origin: AttrValue,
+    pub cleanup: CleanupHandle,
 }
 
 /// `data-testid="kudu-doctor"`; hidden (not removed) while closed.
@@ -104,6 +107,9 @@ pub fn Wizard(props: &WizardProps) -> Html {
                     on_retry={dispatch.reform(|()| Action::RefreshRequested)}
                     on_dismiss={dispatch.reform(|()| Action::NoticeDismissed)}
                 />
+                if let Some(view) = props.cleanup.view.clone() {
+                    <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()} />
+                }
                 if let Some(snapshot) = snapshot {
                     <DiagnosisPanel diagnosis={Rc::new(snapshot.diagnosis.clone())} />
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
@@ -112,7 +118,8 @@ pub fn Wizard(props: &WizardProps) -> Html {
                         personality={snapshot.diagnosis.personality}
                         clock_offset_ms={snapshot.clock_offset_ms} />
                     <Guide snapshot={snapshot.clone()} polling={state.wants_polling()}
-                        scm_origin={props.scm_origin.clone()} />
+                        scm_origin={props.scm_origin.clone()} cleanup={props.cleanup.clone()}
+                        site_name={site_name(&snapshot, &props.scm_origin)} />
                     <WarningsDetails warnings={snapshot.diagnosis.warnings.clone()} />
                 }
             </div>
@@ -130,6 +137,22 @@ fn deployments_unread(snapshot: &Snapshot) -> bool {
             .diagnosis
             .primary()
             .is_some_and(|finding| finding.cause == CauseId::SessionExpired)
+}
+
+/// The site's name: `WEBSITE_SITE_NAME` when it was read, else the first label of the SCM
+/// host (`myapp` of `myapp.scm.azurewebsites.net`).
+fn site_name(snapshot: &Snapshot, scm_origin: &str) -> AttrValue {
+    if let Some(name) = &snapshot.site.name {
+        return name.clone().into();
+    }
+    let host = scm_origin
+        .split_once("://")
+        .map_or(scm_origin, |(_, rest)| rest);
+    host.split(['.', ':', '/'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+        .into()
 }
 
 /// Moves focus (and so the scroll position) to a step's section.

@@ -1,0 +1,228 @@
+//! A cleanup run on screen: live progress per step, the backup download, the wait for Kudu,
+//! every request and its answer (`data-testid="activity-log"`), and finally the outcome
+//! (`data-testid="cleanup-result"`, `data-outcome` = `fixed`|`failed`|`aborted`) with the
+//! diagnoses before and after side by side. Everything from Kudu is rendered as text.
+
+use std::rc::Rc;
+
+use kudu_core::Diagnosis;
+use kudu_core::cleanup::{ActivityEntry, Outcome, StepState};
+use yew::prelude::*;
+
+use crate::cause_titles::cause_title;
+use crate::components::cleanup_plan::step_kind_id;
+use crate::components::lock_inspector::state_id;
+use crate::hooks::CleanupView;
+use crate::runbook::step_title;
+use crate::time_text::clock_secs_utc;
+
+#[derive(Properties, PartialEq)]
+pub struct CleanupRunPanelProps {
+    pub view: Rc<CleanupView>,
+    pub on_save_backup: Callback<()>,
+}
+
+/// `data-testid="cleanup-run"`.
+#[component]
+pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
+    let view = &props.view;
+    let title = if view.is_full_reset() {
+        "Full reset"
+    } else {
+        "Cleanup"
+    };
+    let on_save = props.on_save_backup.reform(|_: MouseEvent| ());
+    html! {
+        <section class="kd-section kd-run" data-testid="cleanup-run"
+            data-running={if view.running() { "true" } else { "false" }}
+            aria-label={title} aria-busy={if view.running() { "true" } else { "false" }}>
+            <h2>{ title }</h2>
+            if let Some(outcome) = &view.outcome {
+                { outcome_view(outcome, view) }
+            } else {
+                <p role="status" data-testid="cleanup-progress">{ progress_line(view) }</p>
+            }
+            if let Some(backup) = &view.backup {
+                <p data-testid="backup-ready" data-file-name={backup.file_name.clone()}>
+                    { format!("Backup checked and saved as {} ({} bytes). ", backup.file_name, backup.bytes) }
+                    <button type="button" class="kd-link-button" data-testid="save-backup" onclick={on_save}>
+                        { "Save it again" }
+                    </button>
+                </p>
+            }
+            <ol class="kd-run-steps" data-testid="run-steps">
+                { for view.plan.steps.iter().zip(&view.steps).map(|(step, state)| html! {
+                    <li data-step-kind={step_kind_id(step.kind)} data-step-state={state_name(state)}>
+                        <strong>{ step_title(step.kind) }</strong>{ " " }
+                        <code class="kd-request">{ format!("{} {}", step.request.method, step.request.path) }</code>
+                        { " \u{2014} " }{ state_text(state) }
+                    </li>
+                }) }
+            </ol>
+            <details class="kd-details" open={view.running()}>
+                <summary>{ format!("Activity log ({} requests)", view.log.len()) }</summary>
+                <ol class="kd-activity" data-testid="activity-log">
+                    { for view.log.iter().map(entry_view) }
+                </ol>
+            </details>
+        </section>
+    }
+}
+
+fn progress_line(view: &CleanupView) -> String {
+    if view.waiting_for_kudu {
+        return "Kudu is restarting; waiting for it to answer again…".to_string();
+    }
+    let running = view
+        .steps
+        .iter()
+        .filter(|s| matches!(s, StepState::Running))
+        .count();
+    let done = view
+        .steps
+        .iter()
+        .filter(|s| matches!(s, StepState::Done { .. }))
+        .count();
+    if view.backup.is_none() {
+        "Backing up and checking the archives before anything is deleted…".to_string()
+    } else {
+        format!(
+            "{done} of {} steps done, {running} running…",
+            view.steps.len()
+        )
+    }
+}
+
+fn outcome_view(outcome: &Outcome, view: &CleanupView) -> Html {
+    let (headline, body) = match outcome {
+        Outcome::Fixed => (
+            "Fixed: the lock is gone and nothing is deploying. Deploy again.",
+            html! {},
+        ),
+        Outcome::Failed {
+            step,
+            state_description,
+        } => (
+            "Not fixed.",
+            html! {
+                <>
+                    if let Some(step) = step {
+                        <p data-testid="failed-step">
+                            { "Failed: " }
+                            <code class="kd-request">{ format!("{} {}", step.method, step.path) }</code>
+                            { format!(" answered {}: {}", status_text(step.status), step.reason) }
+                        </p>
+                    }
+                    <p data-testid="true-state">{ "The site now: " }{ state_description }</p>
+                </>
+            },
+        ),
+        Outcome::Aborted { reason, changes } => (
+            "Stopped before deleting anything more.",
+            html! {
+                <>
+                    <p data-testid="abort-reason">{ reason }</p>
+                    if !changes.is_empty() {
+                        <p>{ "What changed since the diagnosis:" }</p>
+                        <ul data-testid="changes">
+                            { for changes.iter().map(|change| html! { <li>{ change }</li> }) }
+                        </ul>
+                    }
+                    <p>{ "The site is diagnosed again above." }</p>
+                </>
+            },
+        ),
+    };
+    html! {
+        <div class={classes!("kd-result", format!("kd-result-{}", outcome.as_str()))}
+            data-testid="cleanup-result" data-outcome={outcome.as_str()} role="status">
+            <p class="kd-result-headline"><strong>{ headline }</strong></p>
+            { body }
+            <table class="kd-before-after" data-testid="before-after">
+                <thead><tr><th scope="col"></th><th scope="col">{ "Before" }</th><th scope="col">{ "After" }</th></tr></thead>
+                <tbody>
+                    <tr>
+                        <th scope="row">{ "Cause" }</th>
+                        <td data-testid="before-cause">{ cause_of(view.before.as_ref()) }</td>
+                        <td data-testid="after-cause">{ cause_of(view.after.as_ref()) }</td>
+                    </tr>
+                    <tr>
+                        <th scope="row">{ "Lock" }</th>
+                        <td data-testid="before-lock">{ lock_of(view.before.as_ref()) }</td>
+                        <td data-testid="after-lock">{ lock_of(view.after.as_ref()) }</td>
+                    </tr>
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+fn cause_of(diagnosis: Option<&Diagnosis>) -> String {
+    match diagnosis {
+        None => "not read".to_string(),
+        Some(diagnosis) => match diagnosis.primary() {
+            Some(finding) => format!(
+                "{} ({})",
+                cause_title(finding.cause),
+                finding.cause.as_str()
+            ),
+            None => "no cause found".to_string(),
+        },
+    }
+}
+
+fn lock_of(diagnosis: Option<&Diagnosis>) -> String {
+    diagnosis.map_or_else(
+        || "not read".to_string(),
+        |d| state_id(d.lock.state).to_string(),
+    )
+}
+
+fn state_name(state: &StepState) -> &'static str {
+    match state {
+        StepState::Pending => "pending",
+        StepState::Skipped => "skipped",
+        StepState::Running => "running",
+        StepState::Done { .. } => "done",
+        StepState::Failed { .. } => "failed",
+        StepState::NotRun => "not-run",
+    }
+}
+
+fn state_text(state: &StepState) -> String {
+    match state {
+        StepState::Pending => "waiting".to_string(),
+        StepState::Skipped => "skipped (not chosen)".to_string(),
+        StepState::Running => "running…".to_string(),
+        StepState::Done { note: None } => "done".to_string(),
+        StepState::Done { note: Some(note) } => format!("done ({note})"),
+        StepState::Failed { reason } => format!("failed: {reason}"),
+        StepState::NotRun => "not run".to_string(),
+    }
+}
+
+fn status_text(status: u16) -> String {
+    if status == 0 {
+        "nothing (no HTTP answer)".to_string()
+    } else {
+        format!("HTTP {status}")
+    }
+}
+
+fn entry_view(entry: &ActivityEntry) -> Html {
+    let answer = match (&entry.transport_error, entry.status) {
+        (Some(error), _) => format!("no answer: {error}"),
+        (None, None) => "waiting…".to_string(),
+        (None, Some(status)) if entry.excerpt.is_empty() => status_text(status),
+        (None, Some(status)) => format!("{}: {}", status_text(status), entry.excerpt),
+    };
+    html! {
+        <li data-testid="activity-entry" data-method={entry.method.clone()}
+            data-path={entry.path.clone()}
+            data-status={entry.status.map(|s| s.to_string())}>
+            <span class="kd-meta">{ clock_secs_utc(entry.sent_at) }</span>{ " " }
+            <code class="kd-request">{ format!("{} {}", entry.method, entry.path) }</code>
+            { " \u{2192} " }{ answer }
+        </li>
+    }
+}

@@ -1,0 +1,366 @@
+//! `use_cleanup_run`: drives `kudu-core`'s [`CleanupRun`] (backup, re-check, exact deletes,
+//! restart, verify). The run decides every request and how many are in flight; this hook only
+//! sends them through [`kudu_http::send_run`] (or a test's scripted Kudu), hands the answers
+//! back, wakes the run when it waits for Kudu to come back, offers the backup as a browser
+//! download the moment it was checked, and publishes a [`CleanupView`] after every change.
+//!
+//! ```ignore
+//! let cleanup = use_cleanup_run(&transport, state.dispatcher());
+//! cleanup.start.emit(CleanupStart { plan, site_name, before, .. }); // after a trusted confirm
+//! // cleanup.view: progress, the activity log and finally the outcome
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+use kudu_core::cleanup::{
+    ActivityEntry, CleanupRun, Confirmation, Outcome, RunEvent, RunReply, RunRequest, StepState,
+};
+use kudu_core::{CleanupPlan, Diagnosis, PlanKind, Timestamp};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use crate::hooks::wall_clock;
+use crate::kudu_http;
+use crate::state::{Action, UiState};
+
+/// A test's stand-in for Kudu: answers each request of a run.
+pub type ScriptedKudu = Rc<dyn Fn(&RunRequest) -> RunReply>;
+
+/// Where a run's requests go.
+#[derive(Clone)]
+pub enum CleanupTransport {
+    /// Kudu over `fetch` (same-origin relative URLs when `origin` is `None`); the backup is a
+    /// real browser download.
+    Network { origin: Option<String> },
+    /// Answers from a function, no network and no download (tests).
+    Scripted(ScriptedKudu),
+}
+
+impl PartialEq for CleanupTransport {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (CleanupTransport::Network { origin: a }, CleanupTransport::Network { origin: b }) => {
+                a == b
+            }
+            (CleanupTransport::Scripted(a), CleanupTransport::Scripted(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for CleanupTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CleanupTransport::Network { origin } => write!(f, "Network({origin:?})"),
+            CleanupTransport::Scripted(_) => write!(f, "Scripted"),
+        }
+    }
+}
+
+impl CleanupTransport {
+    async fn send(&self, request: &RunRequest) -> RunReply {
+        match self {
+            CleanupTransport::Network { origin } => {
+                kudu_http::send_run(origin.as_deref(), request).await
+            }
+            CleanupTransport::Scripted(kudu) => {
+                // Answer on a later task, as the network would: the run must cope with
+                // replies arriving after `poll_requests` returned.
+                yew::platform::time::sleep(std::time::Duration::ZERO).await;
+                kudu(request)
+            }
+        }
+    }
+}
+
+/// What the user confirmed.
+#[derive(Clone, Debug)]
+pub struct CleanupStart {
+    pub plan: CleanupPlan,
+    /// Names the backup file.
+    pub site_name: String,
+    /// The diagnosis the plan came from ("before").
+    pub before: Diagnosis,
+    /// Run the plan's optional steps (Windows: also restart the app worker).
+    pub include_optional: bool,
+    /// A full reset's typed confirmation; `None` for a targeted plan.
+    pub confirmation: Option<Confirmation>,
+    /// The SCM site's clock minus the browser's (the run works on the site's time).
+    pub clock_offset_ms: i64,
+}
+
+/// The backup file the user was handed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BackupOffer {
+    pub file_name: String,
+    pub bytes: usize,
+}
+
+/// A run as the UI shows it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct CleanupView {
+    pub plan: Rc<CleanupPlan>,
+    pub steps: Vec<StepState>,
+    pub events: Vec<RunEvent>,
+    pub log: Vec<ActivityEntry>,
+    pub outcome: Option<Outcome>,
+    pub before: Option<Diagnosis>,
+    pub after: Option<Diagnosis>,
+    pub backup: Option<BackupOffer>,
+    /// Kudu was restarted and the run waits for it to answer again.
+    pub waiting_for_kudu: bool,
+}
+
+impl CleanupView {
+    pub fn is_full_reset(&self) -> bool {
+        self.plan.kind == PlanKind::FullReset
+    }
+
+    pub fn running(&self) -> bool {
+        self.outcome.is_none()
+    }
+}
+
+/// The run (if any) and what the UI may do with it.
+#[derive(Clone, PartialEq)]
+pub struct CleanupHandle {
+    pub view: Option<Rc<CleanupView>>,
+    /// Starts a run; ignored while one is running.
+    pub start: Callback<CleanupStart>,
+    /// Hands the checked backup to the browser again.
+    pub save_backup_again: Callback<()>,
+}
+
+struct Driver {
+    run: CleanupRun,
+    plan: Rc<CleanupPlan>,
+    transport: CleanupTransport,
+    clock_offset_ms: i64,
+    backup_offered: bool,
+    finished_told: bool,
+    /// Wakes the run while it waits for Kudu; dropping it cancels the wake-up.
+    timer: Option<Timeout>,
+    stopped: bool,
+    publish: UseStateSetter<Option<Rc<CleanupView>>>,
+    dispatcher: UseReducerDispatcher<UiState>,
+}
+
+impl Driver {
+    fn now(&self) -> Timestamp {
+        let wall = wall_clock().unix_millis();
+        Timestamp::from_unix_millis(wall.saturating_add(self.clock_offset_ms))
+    }
+
+    fn view(&self) -> CleanupView {
+        CleanupView {
+            plan: self.plan.clone(),
+            steps: self.run.step_states().to_vec(),
+            events: self.run.events().to_vec(),
+            log: self.run.log().to_vec(),
+            outcome: self.run.outcome().cloned(),
+            before: self.run.before().cloned(),
+            after: self.run.after().cloned(),
+            backup: self
+                .run
+                .backup_file_ref()
+                .map(|(file_name, bytes)| BackupOffer {
+                    file_name: file_name.to_string(),
+                    bytes: bytes.len(),
+                }),
+            waiting_for_kudu: self.run.poll_timeout().is_some(),
+        }
+    }
+}
+
+type SharedDriver = Rc<RefCell<Driver>>;
+
+/// Sends what the run asks for, schedules its wake-up and publishes its state. Called at the
+/// start, after every answer and at every wake-up.
+fn pump(driver: &SharedDriver) {
+    let (requests, transport) = {
+        let mut d = driver.borrow_mut();
+        if d.stopped {
+            return;
+        }
+        let now = d.now();
+        (d.run.poll_requests(now), d.transport.clone())
+    };
+    for request in requests {
+        let driver = driver.clone();
+        let transport = transport.clone();
+        spawn_local(async move {
+            let reply = transport.send(&request).await;
+            {
+                let mut d = driver.borrow_mut();
+                if d.stopped {
+                    return;
+                }
+                let now = d.now();
+                d.run.handle_reply(request.id, reply, now);
+            }
+            pump(&driver);
+        });
+    }
+    settle(driver);
+}
+
+/// After a pump: the download, the wake-up, the published view, the re-diagnosis at the end.
+fn settle(driver: &SharedDriver) {
+    let mut download = None;
+    let (view, finished) = {
+        let mut d = driver.borrow_mut();
+        while d.run.poll_event().is_some() {}
+        if !d.backup_offered
+            && let Some((name, bytes)) = d.run.backup_file_ref()
+        {
+            if matches!(d.transport, CleanupTransport::Network { .. }) {
+                download = Some((name.to_string(), bytes.to_vec()));
+            }
+            d.backup_offered = true;
+        }
+        d.timer = None;
+        if d.run.outcome().is_none()
+            && d.run.in_flight() == 0
+            && let Some(at) = d.run.poll_timeout()
+        {
+            let wait = at.unix_millis().saturating_sub(d.now().unix_millis());
+            let wait = u32::try_from(wait.max(0)).unwrap_or(u32::MAX);
+            let wake = driver.clone();
+            d.timer = Some(Timeout::new(wait, move || pump(&wake)));
+        }
+        let finished = d.run.outcome().is_some() && !d.finished_told;
+        if finished {
+            d.finished_told = true;
+        }
+        (Rc::new(d.view()), finished)
+    };
+    if let Some((name, bytes)) = download {
+        save_file(&name, &bytes);
+    }
+    let (publish, dispatcher) = {
+        let d = driver.borrow();
+        (d.publish.clone(), d.dispatcher.clone())
+    };
+    publish.set(Some(view));
+    if finished {
+        // The outcome stays on screen; the wizard above it reads the site again.
+        dispatcher.dispatch(Action::RefreshRequested);
+    }
+}
+
+/// Hands `bytes` to the browser as a download named `name`: a Blob, an object URL and an
+/// `<a download>` click, the URL revoked once the browser has taken the file.
+fn save_file(name: &str, bytes: &[u8]) {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/zip");
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(anchor) = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        anchor.set_href(&url);
+        anchor.set_download(name);
+        anchor.click();
+    }
+    // Revoking at once can cancel the download in some browsers; a minute is plenty.
+    Timeout::new(60_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
+}
+
+/// The cleanup run of this app (one at a time).
+#[hook]
+pub fn use_cleanup_run(
+    transport: &CleanupTransport,
+    dispatcher: UseReducerDispatcher<UiState>,
+) -> CleanupHandle {
+    let view = use_state(|| None::<Rc<CleanupView>>);
+    let driver = use_mut_ref(|| None::<SharedDriver>);
+    {
+        let driver = driver.clone();
+        use_effect_with((), move |()| {
+            move || {
+                if let Some(d) = driver.borrow_mut().take() {
+                    let mut d = d.borrow_mut();
+                    d.stopped = true;
+                    d.timer = None;
+                }
+            }
+        });
+    }
+    let start = {
+        let driver = driver.clone();
+        let transport = transport.clone();
+        let publish = view.setter();
+        Callback::from(move |start: CleanupStart| {
+            let busy = driver
+                .borrow()
+                .as_ref()
+                .is_some_and(|d| d.borrow().run.outcome().is_none());
+            if busy {
+                return;
+            }
+            let wall = wall_clock().unix_millis();
+            let now = Timestamp::from_unix_millis(wall.saturating_add(start.clock_offset_ms));
+            let plan = Rc::new(start.plan.clone());
+            let run = match start.confirmation {
+                Some(confirmation) => CleanupRun::new_full_reset(start.plan, confirmation, now),
+                None => CleanupRun::new(start.plan, &start.site_name, now),
+            }
+            .with_optional_steps(start.include_optional)
+            .with_before(start.before);
+            let shared = Rc::new(RefCell::new(Driver {
+                run,
+                plan,
+                transport: transport.clone(),
+                clock_offset_ms: start.clock_offset_ms,
+                backup_offered: false,
+                finished_told: false,
+                timer: None,
+                stopped: false,
+                publish: publish.clone(),
+                dispatcher: dispatcher.clone(),
+            }));
+            if let Some(old) = driver.borrow_mut().replace(shared.clone()) {
+                old.borrow_mut().stopped = true;
+            }
+            pump(&shared);
+        })
+    };
+    let save_backup_again = {
+        let driver = driver.clone();
+        Callback::from(move |()| {
+            let file = driver.borrow().as_ref().and_then(|d| {
+                let d = d.borrow();
+                let network = matches!(d.transport, CleanupTransport::Network { .. });
+                d.run
+                    .backup_file_ref()
+                    .filter(|_| network)
+                    .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+            });
+            if let Some((name, bytes)) = file {
+                save_file(&name, &bytes);
+            }
+        })
+    };
+    CleanupHandle {
+        view: (*view).clone(),
+        start,
+        save_backup_again,
+    }
+}
