@@ -138,6 +138,9 @@ pub struct SimConfig {
     /// Let virtual time follow wall time (see the README, "Clock"). Off for `Sim::start`
     /// defaults, on in the CLI.
     pub realtime: bool,
+    /// Shift the start so a loaded scenario's "now" is the wall clock's now (for browsers and
+    /// demos, whose own clock is real). Off by default: captures stay byte-identical.
+    pub wall_clock: bool,
     /// Send the strict `Content-Security-Policy` on `/` from the start.
     pub strict_csp: bool,
     pub quirks: Quirks,
@@ -158,6 +161,7 @@ impl Default for SimConfig {
             seed: 0x6b75_6475,
             start: VTime::default_start(),
             realtime: false,
+            wall_clock: false,
             strict_csp: false,
             quirks: Quirks::default(),
         }

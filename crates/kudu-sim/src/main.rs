@@ -2,13 +2,13 @@
 //!
 //! `kudu-sim --personality linux|windows --scenario NAME --addr 127.0.0.1:PORT [--tls]
 //! [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR]
-//! [--seed N] [--no-realtime] [--strict-csp]`
+//! [--seed N] [--no-realtime] [--wall-clock] [--strict-csp]`
 
 use std::io::Write;
 
 use kudu_sim::{Personality, SCENARIOS, Sim, SimConfig};
 
-const USAGE: &str = "usage: kudu-sim [--personality linux|windows] [--scenario NAME] [--addr IP:PORT] [--tls] [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR] [--seed N] [--no-realtime] [--strict-csp]";
+const USAGE: &str = "usage: kudu-sim [--personality linux|windows] [--scenario NAME] [--addr IP:PORT] [--tls] [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR] [--seed N] [--no-realtime] [--wall-clock] [--strict-csp]";
 
 fn parse_args(args: &[String]) -> Result<SimConfig, String> {
     let mut config = SimConfig {
@@ -58,6 +58,7 @@ fn parse_args(args: &[String]) -> Result<SimConfig, String> {
             "--static-dir" => config.static_dir = Some(value(flag)?.into()),
             "--seed" => config.seed = number(flag, value(flag)?)?,
             "--no-realtime" => config.realtime = false,
+            "--wall-clock" => config.wall_clock = true,
             "--strict-csp" => config.strict_csp = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument '{other}'\n{USAGE}")),

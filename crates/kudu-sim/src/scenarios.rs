@@ -104,6 +104,27 @@ pub struct ShellEffects {
     pub expire_sessions: bool,
 }
 
+/// Like [`load`], but with `config.wall_clock` the start is moved so that the scenario's "now"
+/// is the wall clock's now (a scenario's history spans the same virtual time whatever its
+/// start, so one probe load measures it).
+pub fn load_aligned(
+    kudu: &mut Kudu,
+    config: &SimConfig,
+    name: &str,
+) -> Result<ShellEffects, String> {
+    if !config.wall_clock {
+        return load(kudu, config, name);
+    }
+    load(kudu, config, name)?;
+    let span = kudu.now.0 - config.start.0;
+    let wall = crate::time::VTime::from_system_time(std::time::SystemTime::now());
+    let aligned = SimConfig {
+        start: crate::time::VTime(wall.0 - span),
+        ..config.clone()
+    };
+    load(kudu, &aligned, name)
+}
+
 /// Resets `kudu` and drives it into scenario `name`. OS-specific scenarios switch to their
 /// personality; the others keep `config.personality`.
 pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffects, String> {

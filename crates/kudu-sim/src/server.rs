@@ -88,8 +88,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(config: &SimConfig, password: String) -> anyhow::Result<Shared> {
         let mut kudu = Kudu::new(config)?;
-        let effects =
-            scenarios::load(&mut kudu, config, &config.scenario).map_err(anyhow::Error::msg)?;
+        let effects = scenarios::load_aligned(&mut kudu, config, &config.scenario)
+            .map_err(anyhow::Error::msg)?;
         let now = kudu.now;
         let shared = Shared {
             kudu: Mutex::new(kudu),
@@ -165,7 +165,7 @@ impl Shared {
         }
         let effects = {
             let mut kudu = lock(&self.kudu);
-            let effects = scenarios::load(&mut kudu, &config, name)?;
+            let effects = scenarios::load_aligned(&mut kudu, &config, name)?;
             self.reanchor(&kudu);
             effects
         };

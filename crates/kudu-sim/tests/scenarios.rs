@@ -440,3 +440,27 @@ async fn status_lock_2020_mode_blocks_on_a_leftover_file() {
         .await;
     assert_eq!(f.get("/api/deployments?_=2").await.status, 200);
 }
+
+#[tokio::test]
+async fn wall_clock_mode_puts_the_scenarios_now_at_the_real_now() {
+    let f = start_with(SimConfig {
+        scenario: "stuck-linux".into(),
+        wall_clock: true,
+        password: Some("pw".into()),
+        ..SimConfig::default()
+    })
+    .await;
+    let wall = kudu_sim::VTime::from_system_time(std::time::SystemTime::now());
+    let drift = (f.sim.now().0 - wall.0).abs();
+    assert!(
+        drift < 60 * 10_000_000,
+        "virtual now within a minute of the wall clock"
+    );
+    // Same history, shifted: the stuck deployment is still 6 minutes silent.
+    let info = f
+        .get("/api/vfs/site/locks/deployment/info.lock")
+        .await
+        .json();
+    let expiry = kudu_sim::VTime::parse(info["lockExpiry"].as_str().unwrap()).unwrap();
+    assert!(expiry > f.sim.now());
+}
