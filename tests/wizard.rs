@@ -762,7 +762,7 @@ async fn nothing_read_at_all_is_shown_with_a_retry() {
 // ---- guided path ----------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
-async fn stale_lock_guide_follows_the_runbook_and_shows_the_plan_without_running_it() {
+async fn stale_lock_guide_follows_the_runbook_and_offers_the_plan() {
     let recommendations = vec![
         Recommendation::TargetedCleanup,
         Recommendation::RestartApp,
@@ -822,13 +822,16 @@ async fn stale_lock_guide_follows_the_runbook_and_shows_the_plan_without_running
     let plan_text = app.text("[data-testid=plan]");
     assert!(plan_text.contains("DELETE /api/vfs/site/locks/deployment/?recursive=true"));
     assert!(plan_text.contains("No deployment is in progress.") && plan_text.contains("Risk: Low"));
-    assert!(
-        app.all("[data-testid=cleanup]").is_empty(),
-        "execution is the next issue"
+    assert_eq!(
+        app.all("[data-testid=plan] [data-testid=cleanup]:not([disabled])")
+            .len(),
+        1,
+        "the plan can be run"
     );
+    app.click("[data-testid=cleanup]").await;
     assert!(
-        app.all("[data-testid=plan] button:not([disabled])")
-            .is_empty()
+        app.all("[data-testid=confirm-panel]").is_empty(),
+        "a script's click opens no confirmation"
     );
     let guide = app.text("[data-testid=guide]");
     assert!(

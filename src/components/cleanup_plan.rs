@@ -141,7 +141,7 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
             }
             if offered {
                 <button ref={button} type="button" class="kd-primary-button" data-testid="cleanup"
-                    disabled={running || *confirming} aria-haspopup="dialog" onclick={open}>
+                    disabled={running} aria-haspopup="dialog" onclick={open}>
                     { "Back up and clean up…" }
                 </button>
                 if *confirming {

@@ -32,6 +32,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
     let typed = use_state(String::new);
     let confirming = use_state(|| false);
     let input = use_node_ref();
+    let button = use_node_ref();
     {
         let input = input.clone();
         use_effect_with(*confirming, move |open| {
@@ -89,9 +90,13 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
     let cancel = {
         let confirming = confirming.clone();
         let typed = typed.clone();
+        let button = button.clone();
         Callback::from(move |()| {
             confirming.set(false);
             typed.set(String::new());
+            if let Some(button) = button.cast::<HtmlElement>() {
+                let _ = button.focus();
+            }
         })
     };
     let onkeydown = {
@@ -159,7 +164,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
                     plan.steps.len(),
                     plan.steps.iter().filter(|s| s.kind.is_destructive()).count()) }</p>
                 <button type="button" class="kd-danger-button" data-testid="full-reset"
-                    disabled={running || *confirming} onclick={open}>
+                    disabled={running} onclick={open} ref={button.clone()}>
                     { "Full reset…" }
                 </button>
                 if *confirming {

@@ -39,7 +39,9 @@ pub fn Guide(props: &GuideProps) -> Html {
         };
     };
     let steps = runbook(primary);
-    let has_cleanup = steps.contains(&Recommendation::TargetedCleanup);
+    // Where a deployment really runs, only the wait helps: no cleanup of any kind.
+    let has_cleanup = steps.contains(&Recommendation::TargetedCleanup)
+        && primary.cause != CauseId::DeploymentInProgress;
     html! {
         <section class="kd-section" data-testid="guide" data-for-cause={primary.cause.as_str()}
             tabindex="-1" aria-label="What to do">
