@@ -517,8 +517,8 @@ lock: Free
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
 "#,
@@ -536,8 +536,7 @@ lock: Free
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  2 DELETE /api/vfs/site/deployments/a775d3e44e6346af804fe5a3de3becbc/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
   4 GET /api/vfs/site/locks/
 "#,
     );
@@ -550,8 +549,8 @@ fn sim_deploying_linux() {
         r#"
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
-lock: Live, held by 'Performing continuous deployment', 1434 s left
-plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+lock: Live, held by 'Performing continuous deployment', 1433 s left
+plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
 }
@@ -564,7 +563,7 @@ fn sim_deploying_windows() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, deployments.lock listed
-plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
 }
@@ -603,7 +602,7 @@ fn sim_parallel_linux() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress, parallel-deployments
 lock: Live, held by 'Performing continuous deployment', 1469 s left
-plan: none (deployment 36585272 by GITHUB_ZIP_DEPLOY (received 22:21:40 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+plan: none (deployment 85a32bc6 by GITHUB_ZIP_DEPLOY (received 22:21:43 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
 }
@@ -616,7 +615,7 @@ fn sim_parallel_windows() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, deployments.lock listed
-plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
 }
@@ -632,7 +631,7 @@ lock: Free
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
 "#,
@@ -650,7 +649,7 @@ lock: Free
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
   4 GET /api/vfs/site/locks/
 "#,
     );
@@ -689,7 +688,7 @@ fn sim_scan_underway_linux() {
         r#"
 primary: scan-underway (High)
 causes: scan-underway
-lock: Live, held by 'Performing malware scan', 1379 s left
+lock: Live, held by 'Performing continuous scan', 1379 s left
 plan: none (A malware scan holds the deployment lock; wait for it to finish instead of cleaning up.)
 "#,
     );
@@ -732,9 +731,9 @@ lock: Free, deployments.lock listed
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  2 DELETE /api/vfs/site/deployments/a775d3e44e6346af804fe5a3de3becbc/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-531069b7/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-995df5cd/?recursive=true
+  2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-f30bb0d0/?recursive=true
   4 GET /api/vfs/site/locks/
 "#,
     );
@@ -747,13 +746,13 @@ fn sim_stale_lock_linux_linux() {
         r#"
 primary: stale-lock (High)
 causes: stale-lock
-lock: Expired, held by 'Performing continuous deployment', -9362 s left
+lock: Expired, held by 'Performing continuous deployment', -9363 s left
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
   1 DELETE /api/vfs/site/locks/deployment/?recursive=true
-  2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
+  2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
 "#,
@@ -783,10 +782,17 @@ fn sim_stuck_linux_linux() {
     check(
         "stuck-linux-linux",
         r#"
-primary: deployment-in-progress (Medium)
-causes: deployment-in-progress
-lock: Live, held by 'Performing continuous deployment', 1093 s left
-plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+primary: stale-lock (Medium)
+causes: stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 1093 s left
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
 "#,
     );
 }
@@ -796,10 +802,17 @@ fn sim_stuck_windows_windows() {
     check(
         "stuck-windows-windows",
         r#"
-primary: deployment-in-progress (Medium)
-causes: deployment-in-progress
-lock: Live, deployments.lock listed
-plan: none (deployment a775d3e4 by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+primary: windows-lock-held (High)
+causes: windows-lock-held
+lock: Held, deployments.lock listed
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
+  2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
+  4 GET /api/vfs/site/locks/
 "#,
     );
 }

@@ -4,11 +4,13 @@
 //!
 //! The reads are `kudu_core::reads::diagnosis_reads(1)` in their listed order, except that the
 //! VFS reads go first: they have no side effects, so the files show the locks as they were
-//! before the deployment list's `IsHeld` and VerifyDeployment side effects.
+//! before the deployment list's `IsHeld` and VerifyDeployment side effects. The follow-up reads
+//! the core asks for afterwards (deployment logs) are captured too.
 
 use std::path::PathBuf;
 
-use kudu_core::reads::{ReadId, diagnosis_reads};
+use kudu_core::Session;
+use kudu_core::reads::{HttpReply, Read, ReadId, diagnosis_reads};
 use kudu_sim::{SCENARIOS, Sim, SimConfig};
 use serde::Serialize;
 
@@ -16,6 +18,8 @@ use serde::Serialize;
 const HOST: &str = "myapp.scm.azurewebsites.net";
 /// Response headers kept in fixtures: the ones `HttpReply` cares about, all deterministic.
 const KEPT_HEADERS: &[&str] = &["location", "retry-after", "etag"];
+/// As many follow-up rounds as the shells run at most.
+const MAX_FOLLOW_UP_ROUNDS: usize = 3;
 
 #[derive(Serialize)]
 struct Fixture {
@@ -33,6 +37,18 @@ struct CapturedReply {
     content_type: Option<String>,
     headers: Vec<(String, String)>,
     body: String,
+}
+
+impl CapturedReply {
+    fn as_http_reply(&self) -> HttpReply {
+        HttpReply {
+            status: self.status,
+            content_type: self.content_type.clone(),
+            body: self.body.clone(),
+            headers: self.headers.clone(),
+            transport_error: None,
+        }
+    }
 }
 
 fn is_vfs(id: &ReadId) -> bool {
@@ -79,40 +95,25 @@ async fn capture(scenario: &str, personality: kudu_sim::Personality) -> String {
         .chain(reads.iter().filter(|r| !is_vfs(&r.id)));
     let mut replies = Vec::new();
     for read in ordered {
-        let mut request = client
-            .request(
-                read.method.parse().unwrap(),
-                format!("{}{}", sim.url, read.path),
-            )
-            .header("host", HOST)
-            .header("x-forwarded-proto", "https")
-            .header("cookie", &cookie);
-        for (name, value) in &read.headers {
-            request = request.header(*name, value);
+        replies.push(send(&client, &sim.url, &cookie, read).await);
+    }
+    // Then the follow-up rounds a shell runs (deployment logs, then the children of their
+    // newest line), until the core asks for nothing more, so the fixture holds what the
+    // browser and the command line really read.
+    let mut session = Session::new();
+    for reply in &replies {
+        session.ingest(&reply.read, &reply.path, &reply.as_http_reply());
+    }
+    for _round in 0..MAX_FOLLOW_UP_ROUNDS {
+        let follow_ups = session.follow_up_reads();
+        if follow_ups.is_empty() {
+            break;
         }
-        let resp = request.send().await.unwrap();
-        let status = resp.status().as_u16();
-        let content_type = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string());
-        let headers = KEPT_HEADERS
-            .iter()
-            .filter_map(|name| {
-                resp.headers()
-                    .get(*name)
-                    .map(|v| ((*name).to_string(), v.to_str().unwrap().to_string()))
-            })
-            .collect();
-        let body = resp.text().await.unwrap();
-        replies.push(CapturedReply {
-            read: read.id.clone(),
-            path: read.path.clone(),
-            status,
-            content_type,
-            headers,
-            body,
-        });
+        for read in &follow_ups {
+            let reply = send(&client, &sim.url, &cookie, read).await;
+            session.ingest(&reply.read, &reply.path, &reply.as_http_reply());
+            replies.push(reply);
+        }
     }
     let fixture = Fixture {
         scenario: scenario.to_string(),
@@ -123,6 +124,40 @@ async fn capture(scenario: &str, personality: kudu_sim::Personality) -> String {
     let mut text = serde_json::to_string_pretty(&fixture).unwrap();
     text.push('\n');
     text
+}
+
+async fn send(client: &reqwest::Client, url: &str, cookie: &str, read: &Read) -> CapturedReply {
+    let mut request = client
+        .request(read.method.parse().unwrap(), format!("{url}{}", read.path))
+        .header("host", HOST)
+        .header("x-forwarded-proto", "https")
+        .header("cookie", cookie);
+    for (name, value) in &read.headers {
+        request = request.header(*name, value);
+    }
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    let headers = KEPT_HEADERS
+        .iter()
+        .filter_map(|name| {
+            resp.headers()
+                .get(*name)
+                .map(|v| ((*name).to_string(), v.to_str().unwrap().to_string()))
+        })
+        .collect();
+    let body = resp.text().await.unwrap();
+    CapturedReply {
+        read: read.id.clone(),
+        path: read.path.clone(),
+        status,
+        content_type,
+        headers,
+        body,
+    }
 }
 
 fn fixture_dir() -> PathBuf {
