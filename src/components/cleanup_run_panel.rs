@@ -32,8 +32,18 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
         "Cleanup"
     };
     let on_save = props.on_save_backup.reform(|_: MouseEvent| ());
+    let section = use_node_ref();
+    {
+        // The run follows the user's confirm: show it when it starts and when it ends.
+        let section = section.clone();
+        use_effect_with(view.outcome.is_some(), move |_| {
+            if let Some(section) = section.cast::<web_sys::HtmlElement>() {
+                let _ = section.focus();
+            }
+        });
+    }
     html! {
-        <section class="kd-section kd-run" data-testid="cleanup-run"
+        <section ref={section} tabindex="-1" class="kd-section kd-run" data-testid="cleanup-run"
             data-running={if view.running() { "true" } else { "false" }}
             aria-label={title} aria-busy={if view.running() { "true" } else { "false" }}>
             <h2>{ title }</h2>

@@ -537,3 +537,4 @@ async fn open_session(
         .await
         .with_context(|| format!("opening a Chromium session through {}", driver.url))
 }
+pub mod cleanup_support;
