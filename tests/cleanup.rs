@@ -694,3 +694,33 @@ async fn the_full_reset_needs_the_exact_site_name() {
     app.click("[data-testid=full-reset-confirm]").await;
     assert!(app.fake.borrow().seen.is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn the_linux_restart_hand_off_links_the_portal_and_quotes_names_as_text() {
+    let app = mount(Faults::default(), TrustGate::default(), |snapshot| {
+        snapshot.site = SiteFacts {
+            name: Some("my<b>app</b>".into()),
+            resource_group: Some("rg web".into()),
+            owner_name: Some(
+                "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0+rg-web-WestEuropewebspace".into(),
+            ),
+        };
+        snapshot.diagnosis.findings[0].recommendations = vec![Recommendation::RestartApp];
+    })
+    .await;
+    let link = app.one("[data-testid=portal-link]");
+    assert_eq!(link.get_attribute("data-deep").as_deref(), Some("true"));
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some(
+            "https://portal.azure.com/#@/resource/subscriptions/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/resourceGroups/rg%20web/providers/Microsoft.Web/sites/my%3Cb%3Eapp%3C%2Fb%3E/appServices"
+        )
+    );
+    assert_eq!(
+        app.one("[data-testid=restart-command]")
+            .text_content()
+            .as_deref(),
+        Some("az webapp restart --name 'my<b>app</b>' --resource-group 'rg web'")
+    );
+    assert!(app.all("[data-testid=restart-handoff] b").is_empty());
+}

@@ -138,7 +138,7 @@ fn outcome_view(outcome: &Outcome, view: &CleanupView) -> Html {
                             { for changes.iter().map(|change| html! { <li>{ change }</li> }) }
                         </ul>
                     }
-                    <p>{ "The site is diagnosed again above." }</p>
+                    <p>{ "The site is being diagnosed again: see the diagnosis below." }</p>
                 </>
             },
         ),
@@ -169,7 +169,7 @@ fn outcome_view(outcome: &Outcome, view: &CleanupView) -> Html {
 
 fn cause_of(diagnosis: Option<&Diagnosis>) -> String {
     match diagnosis {
-        None => "not read".to_string(),
+        None => "not read (see the diagnosis below)".to_string(),
         Some(diagnosis) => match diagnosis.primary() {
             Some(finding) => format!(
                 "{} ({})",

@@ -283,6 +283,10 @@ async fn a_deployment_that_begins_before_the_click_stops_the_cleanup() -> anyhow
             let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
             assert_eq!(outcome, "aborted", "{run_text}");
             assert_eq!(deletes(&e2e.sim), Vec::<String>::new(), "nothing deleted");
+            assert!(
+                count(&e2e, "[data-testid=changes] li").await? > 0,
+                "what changed is shown: {run_text}"
+            );
             Ok(())
         },
     )
@@ -342,6 +346,40 @@ async fn a_500_on_one_delete_is_reported_with_the_true_state() -> anyhow::Result
             assert!(!state.is_empty(), "the true state is shown");
             let after = shadow_text(&e2e, "[data-testid=after-lock]").await?;
             assert!(!after.is_empty() && after != "not read", "{after}");
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Windows: "also restart the app" (off by default) adds `DELETE /api/processes/-1` after
+/// Kudu's restart; the run still waits for Kudu and verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stuck_windows_can_also_restart_the_app() -> anyhow::Result<()> {
+    run(
+        "cleanup-run-stuck-windows-app-restart",
+        cleanup_sim_config("stuck-windows", Personality::Windows)?,
+        |e2e| async move {
+            diagnosed(&e2e, "windows-lock-held").await?;
+            e2e.sim.clear_requests();
+            user_click(&e2e, "[data-testid=cleanup]").await?;
+            let restart_app = e2e.shadow_element("[data-testid=restart-app]").await?;
+            assert!(!restart_app.is_selected().await?, "off by default");
+            restart_app.click().await?;
+            let listed = shadow_text(&e2e, "[data-testid=confirm-deletes]").await?;
+            assert!(listed.contains("DELETE /api/processes/-1"), "{listed}");
+            user_click(&e2e, "[data-testid=confirm]").await?;
+            let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
+            e2e.screenshot("cleanup-stuck-windows-app-restart").await?;
+            let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
+            assert_eq!(outcome, "fixed", "{run_text}");
+            let deleted = deletes(&e2e.sim);
+            let kudu = deleted.iter().position(|p| p == "/api/processes/0");
+            let app = deleted.iter().position(|p| p == "/api/processes/-1");
+            assert!(
+                matches!((kudu, app), (Some(k), Some(a)) if k < a),
+                "Kudu, then the app: {deleted:?}"
+            );
             Ok(())
         },
     )
