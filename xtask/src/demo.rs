@@ -121,6 +121,9 @@ host rule sends *.scm.azurewebsites.net to the simulator, port included, so URLs
     --load-extension={extension} \\
     https://myapp.scm.azurewebsites.net/
 
+  (Branded Chrome ignores --load-extension: use chrome://extensions, Developer mode, Load
+  unpacked, and pick {extension}.)
+
   Kudu page with the extension's \"409 Doctor\" launcher: https://myapp.scm.azurewebsites.net/
   Standalone page (no extension needed):            https://myapp.scm.azurewebsites.net/doctor/
   Command-line tools use HTTP Basic auth with the credentials the simulator prints below.
