@@ -27,6 +27,11 @@ impl Session {
         }
         let mut keys: Vec<(String, String)> = vec![];
         for d in listed {
+            // Keys past the cap are never sent; stopping here also keeps a list of thousands
+            // of unfinished deployments from a quadratic duplicate check.
+            if keys.len() >= MAX_FOLLOW_UP_LOGS {
+                break;
+            }
             let unfinished = d.status.is_running() || !d.complete;
             // An id that could not be a folder name could not be a safe path segment either.
             let Some(id) = d.id.filter(|id| check_name(id).is_ok()) else {

@@ -132,22 +132,27 @@ fn entry_from_line(
     warnings: &mut Vec<FieldWarning>,
 ) -> Option<LogEntry> {
     let field = format!("line {line_no}");
-    let parts: Vec<&str> = line.split(',').collect();
-    if parts.len() < 4 {
+    // Split from both ends rather than into a list: a line of millions of commas must not
+    // become millions of slices. An unescaped comma inside the message leaves extra fields;
+    // they all belong to it.
+    let fields = line.split_once(',').and_then(|(time_text, rest)| {
+        let mut tail = rest.rsplitn(3, ',');
+        let level_text = tail.next()?;
+        let id = tail.next()?;
+        let message = tail.next()?;
+        Some((time_text, message, id, level_text))
+    });
+    let Some((time_text, message, id, level_text)) = fields else {
         warnings.push(FieldWarning {
             field,
             problem: format!(
                 "expected <time>,<message>,<id>,<type>, got {} comma-separated parts; line skipped",
-                parts.len()
+                line.bytes().filter(|b| *b == b',').count() + 1
             ),
         });
         return None;
-    }
-    // An unescaped comma inside the message leaves extra parts; they all belong to it.
-    let time_text = parts[0];
-    let level_text = parts[parts.len() - 1];
-    let id = parts[parts.len() - 2];
-    let message = parts[1..parts.len() - 2].join(",").replace("&comma;", ",");
+    };
+    let message = message.replace("&comma;", ",");
     let time = Timestamp::parse_rfc3339(time_text);
     if time.is_none() {
         warnings.push(FieldWarning {
