@@ -16,6 +16,8 @@ mod setup;
 mod suite;
 #[cfg(test)]
 mod tidy;
+#[cfg(test)]
+mod tidy_security;
 
 use std::process::ExitCode;
 
