@@ -9,6 +9,7 @@
 //! Set-up (wasm target, Chromium) is shared by `demo` and `test`, so both work on a fresh
 //! Debian machine.
 
+mod bench;
 mod demo;
 mod dist;
 mod project;
@@ -62,6 +63,11 @@ fn run() -> anyhow::Result<ExitCode> {
         "demo" => {
             let options = demo::Options::parse(&rest)?;
             demo::run(&project, &options)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "bench" => {
+            expect_no_args(&rest)?;
+            bench::run(&project)?;
             Ok(ExitCode::SUCCESS)
         }
         "test" => {

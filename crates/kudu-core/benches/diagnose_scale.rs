@@ -1,0 +1,226 @@
+//! Issue 6, case 5: `kudu-core` diagnosing a big site, per call, without a browser.
+//!
+//! The site is the captured `stale-lock-linux` round grown to 200 deployment records and
+//! 5,000 stale `temp-*` folders (each one a `temp-*` record in `/api/deployments` and a folder
+//! in `/api/vfs/site/deployments/`, as Kudu leaves them after killed pushes). Each sample ingests
+//! every reply into a fresh [`Session`], diagnoses at the round's `now` and plans the targeted
+//! cleanup, timed apart; the median of the samples is printed, one JSON line prefixed with
+//! `BENCH_JSON `, which `cargo xtask bench` reads.
+//!
+//! A plain harness (`harness = false`) timing with `std::time::Instant`: the clock lives here,
+//! outside the crate's sources, which never read one.
+//!
+//! `cargo bench -p kudu-core --bench diagnose_scale [-- RECORDS TEMPS]`
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kudu_core::plan::{PlanKind, plan};
+use kudu_core::reads::{HttpReply, ReadId};
+use kudu_core::{Session, Timestamp};
+use serde_json::{Value, json};
+
+/// Samples at most, and stop early once they took this long in total.
+const MAX_SAMPLES: usize = 21;
+const TIME_BUDGET: Duration = Duration::from_secs(20);
+
+struct Round {
+    now: Timestamp,
+    replies: Vec<(ReadId, String, HttpReply)>,
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .filter_map(|a| a.parse::<usize>().ok());
+    let records = args.next().unwrap_or(200);
+    let temps = args.next().unwrap_or(5000);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+        .join("stale-lock-linux-linux.json");
+    let text = match std::fs::read_to_string(&fixture) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("diagnose_scale: reading {}: {error}", fixture.display());
+            std::process::exit(1);
+        }
+    };
+    let round = match grown_round(&text, records, temps) {
+        Some(round) => round,
+        None => {
+            eprintln!(
+                "diagnose_scale: {} is not a round I can grow",
+                fixture.display()
+            );
+            std::process::exit(1);
+        }
+    };
+    let body_bytes: usize = round.replies.iter().map(|r| r.2.body.len()).sum();
+
+    let mut ingest = Vec::new();
+    let mut diagnose = Vec::new();
+    let mut planning = Vec::new();
+    let mut cause = String::new();
+    let mut plan_steps = 0;
+    let started = Instant::now();
+    while ingest.len() < MAX_SAMPLES && (ingest.len() < 3 || started.elapsed() < TIME_BUDGET) {
+        let t0 = Instant::now();
+        let mut session = Session::new();
+        for (read, path, reply) in &round.replies {
+            session.ingest(read, path, reply);
+        }
+        let t1 = Instant::now();
+        let diagnosis = session.diagnose(round.now);
+        let t2 = Instant::now();
+        let cleanup = plan(&session, &diagnosis, PlanKind::Targeted);
+        let t3 = Instant::now();
+        ingest.push(t1 - t0);
+        diagnose.push(t2 - t1);
+        planning.push(t3 - t2);
+        cause = diagnosis
+            .primary()
+            .map(|finding| format!("{:?}", finding.cause))
+            .unwrap_or_default();
+        plan_steps = cleanup.steps.len();
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let total: Vec<Duration> = (0..ingest.len())
+        .map(|i| ingest[i] + diagnose[i] + planning[i])
+        .collect();
+    let report = json!({
+        "records": records,
+        "temp_folders": temps,
+        "reply_bytes": body_bytes,
+        "samples": ingest.len(),
+        "median_ingest_ms": ms(median(&ingest)),
+        "median_diagnose_ms": ms(median(&diagnose)),
+        "median_plan_ms": ms(median(&planning)),
+        "median_total_ms": ms(median(&total)),
+        "cause": cause,
+        "plan_steps": plan_steps,
+    });
+    println!(
+        "diagnose_scale: {records} records, {temps} temp folders, {} KiB of replies, {} samples",
+        body_bytes / 1024,
+        ingest.len()
+    );
+    println!(
+        "diagnose_scale: median per call: ingest {:.2} ms, diagnose {:.2} ms, plan {:.2} ms, total {:.2} ms",
+        ms(median(&ingest)),
+        ms(median(&diagnose)),
+        ms(median(&planning)),
+        ms(median(&total))
+    );
+    println!("BENCH_JSON {report}");
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// The captured round with `records` finished records and `temps` temp records.
+fn grown_round(text: &str, records: usize, temps: usize) -> Option<Round> {
+    let fixture: Value = serde_json::from_str(text).ok()?;
+    let now = Timestamp::parse_rfc3339(fixture["now"].as_str()?)?;
+    let mut replies = Vec::new();
+    for r in fixture["replies"].as_array()? {
+        let read: ReadId = serde_json::from_value(r["read"].clone()).ok()?;
+        let mut body = r["body"].as_str().unwrap_or("").to_string();
+        match read {
+            ReadId::Deployments => body = grown_deployments(&body, records, temps)?,
+            ReadId::DeploymentsDir => body = grown_listing(&body, records, temps)?,
+            _ => {}
+        }
+        let headers = r["headers"]
+            .as_array()
+            .map(|hs| {
+                hs.iter()
+                    .filter_map(|h| {
+                        Some((
+                            h[0].as_str()?.to_ascii_lowercase(),
+                            h[1].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let reply = HttpReply {
+            status: u16::try_from(r["status"].as_u64()?).ok()?,
+            content_type: r["content_type"].as_str().map(str::to_string),
+            body,
+            headers,
+            transport_error: None,
+        };
+        replies.push((read, r["path"].as_str()?.to_string(), reply));
+    }
+    Some(Round { now, replies })
+}
+
+fn record_id(index: usize) -> String {
+    format!("{:032x}", 0x00be_0000_u64 + index as u64)
+}
+
+fn temp_id(index: usize) -> String {
+    format!("temp-b{index:07x}")
+}
+
+/// A time `index * 2` hours into October 2026, older than the captured history.
+fn older_time(index: usize) -> String {
+    let hours = index * 2;
+    format!("2026-10-{:02}T{:02}:00:00Z", 1 + hours / 24, hours % 24)
+}
+
+fn grown_deployments(body: &str, records: usize, temps: usize) -> Option<String> {
+    let mut list: Vec<Value> = serde_json::from_str(body).ok()?;
+    let finished = list
+        .iter()
+        .find(|d| d["complete"] == json!(true) && d["is_temp"] == json!(false))?
+        .clone();
+    let temp = list.iter().find(|d| d["is_temp"] == json!(true))?.clone();
+    let existing = list.iter().filter(|d| d["is_temp"] == json!(false)).count();
+    for index in existing..records {
+        let mut record = finished.clone();
+        let id = record_id(index);
+        let when = older_time(index);
+        record["id"] = json!(id);
+        for key in ["received_time", "start_time", "end_time"] {
+            record[key] = json!(when);
+        }
+        record["active"] = json!(false);
+        list.push(record);
+    }
+    for index in 0..temps {
+        let mut record = temp.clone();
+        record["id"] = json!(temp_id(index));
+        list.push(record);
+    }
+    serde_json::to_string(&list).ok()
+}
+
+fn grown_listing(body: &str, records: usize, temps: usize) -> Option<String> {
+    let mut entries: Vec<Value> = serde_json::from_str(body).ok()?;
+    let folder = entries
+        .iter()
+        .find(|e| e["mime"] == json!("inode/directory"))?
+        .clone();
+    let name = folder["name"].as_str()?.to_string();
+    let renamed = |new: &str| -> Value {
+        let text = folder.to_string().replace(&name, new);
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    let existing = entries
+        .iter()
+        .filter(|e| e["mime"] == json!("inode/directory"))
+        .count();
+    for index in existing..records {
+        entries.push(renamed(&record_id(index)));
+    }
+    for index in 0..temps {
+        entries.push(renamed(&temp_id(index)));
+    }
+    serde_json::to_string(&entries).ok()
+}

@@ -1,0 +1,617 @@
+//! The browser half of `cargo xtask bench` (issue 6): time to diagnosis, cleanup and the
+//! big-site case, measured in real headless Chromium with the e2e build of the extension
+//! against `kudu-sim` with a fixed latency on every request.
+//!
+//! Runs only with `KUDU_BENCH=1` (xtask sets it); otherwise the bench test prints a note and
+//! passes, so `cargo xtask test` stays fast. Results go to `KUDU_BENCH_OUT` (default
+//! `<target>/bench/browser.json`) for xtask to merge into `report.json`.
+//!
+//! Timings come from the page itself: a main-world script installed with CDP
+//! `Page.addScriptToEvaluateOnNewDocument` watches for the loader's host element (the content
+//! script creates it synchronously as it starts) and for the launcher's `data-state` leaving
+//! `pending` (the test build's shadow root is open), and records `longtask` entries. Rounds
+//! come from the simulator's request log. Nothing is added to the extension or the app.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use kudu_e2e::kudu_sim::kudu::{DEPLOYMENTS, Kudu};
+use kudu_e2e::kudu_sim::{RequestRecord, SimConfig, StatusFile, VTime};
+use kudu_e2e::{E2e, browser_sim_config, run, site_url};
+use serde_json::{Value, json};
+
+const SCM_HOST: &str = "myapp.scm.azurewebsites.net";
+
+/// Records, in the main world, when the content script started, when the diagnosis reached the
+/// launcher, each click (with the clicked test id), when the cleanup outcome appeared, and
+/// every long task.
+const PROBE: &str = r#"
+(() => {
+  const b = (window.__kuduBench = {
+    hostAt: null, stateAt: null, paintAt: null, states: [], clicks: [],
+    resultAt: null, outcome: null, longTasks: [], longTaskError: null,
+  });
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) b.longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  } catch (e) { b.longTaskError = String(e); }
+  document.addEventListener("click", (e) => {
+    const el = e.composedPath()[0];
+    const id = el?.closest?.("[data-testid]")?.dataset?.testid ?? null;
+    b.clicks.push([id, performance.now(), e.isTrusted]);
+  }, true);
+  const watch = (host) => {
+    const root = host.shadowRoot;
+    const launcher = root?.querySelector('[data-testid="launcher"]');
+    if (!launcher) return false;
+    const note = () => {
+      const s = launcher.dataset.state;
+      if (b.states.length && b.states[b.states.length - 1][0] === s) return;
+      b.states.push([s, performance.now()]);
+      if (s !== "pending" && b.stateAt === null) {
+        b.stateAt = performance.now();
+        requestAnimationFrame(() => { b.paintAt = performance.now(); });
+      }
+    };
+    note();
+    new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state"] });
+    new MutationObserver(() => {
+      if (b.resultAt !== null) return;
+      const result = root.querySelector('[data-testid="cleanup-result"]');
+      if (result) { b.resultAt = performance.now(); b.outcome = result.dataset.outcome ?? null; }
+    }).observe(root, { childList: true, subtree: true, attributes: true });
+    return true;
+  };
+  new MutationObserver((_, observer) => {
+    const host = document.getElementById("kudu-doctor-host");
+    if (host && b.hostAt === null) {
+      b.hostAt = performance.now();
+      if (watch(host)) observer.disconnect();
+    }
+  }).observe(document, { childList: true, subtree: true });
+})();
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench() -> anyhow::Result<()> {
+    if std::env::var("KUDU_BENCH").as_deref() != Ok("1") {
+        println!("kudu-e2e bench: skipped (set KUDU_BENCH=1, or run cargo xtask bench)");
+        return Ok(());
+    }
+    let out = std::env::var_os("KUDU_BENCH_OUT").map_or_else(
+        || kudu_e2e::target_dir().join("bench").join("browser.json"),
+        Into::into,
+    );
+    // `KUDU_BENCH_CASES=diagnosis,cleanup` runs a subset (all three by default).
+    let cases = std::env::var("KUDU_BENCH_CASES").unwrap_or_default();
+    let wanted = |case: &str| cases.is_empty() || cases.split(',').any(|c| c.trim() == case);
+    let mut report = serde_json::Map::new();
+    // A case that fails is reported as such; the others still run.
+    let mut keep = |case: &str, result: anyhow::Result<Value>| {
+        let value = result.unwrap_or_else(|error| json!({ "error": format!("{error:#}") }));
+        println!("kudu-e2e bench: {case}: {value}");
+        report.insert(case.into(), value);
+    };
+    if wanted("diagnosis") {
+        keep("diagnosis", time_to_diagnosis(200).await);
+    }
+    if wanted("cleanup") {
+        keep("cleanup", cleanup(100, 500).await);
+    }
+    if wanted("scale") {
+        keep("scale", scale(200, 5000).await);
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(report))?;
+    std::fs::write(&out, &text).with_context(|| format!("writing {}", out.display()))?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs `body` in a fresh browser with the probe installed, and hands back what it returns.
+async fn measured<F, Fut>(name: &str, config: SimConfig, body: F) -> anyhow::Result<Value>
+where
+    F: FnOnce(E2e) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<Value>> + Send + 'static,
+{
+    let result = Arc::new(Mutex::new(Value::Null));
+    let slot = result.clone();
+    run(name, config, move |e2e| async move {
+        e2e.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": PROBE }),
+        )
+        .await?;
+        let value = body(e2e).await?;
+        *slot.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = value;
+        Ok(())
+    })
+    .await?;
+    let value = result
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .take();
+    Ok(value)
+}
+
+async fn probe(e2e: &E2e) -> anyhow::Result<Value> {
+    e2e.client
+        .execute(
+            "const b = window.__kuduBench ?? null; \
+             return b && Object.assign({}, b, { timeOrigin: performance.timeOrigin, \
+               nav: performance.getEntriesByType('navigation')[0]?.toJSON() ?? null, \
+               apiResources: performance.getEntriesByType('resource') \
+                 .filter(r => r.name.includes('/api/')).length });",
+            vec![],
+        )
+        .await
+        .context("reading the probe")
+}
+
+/// Waits until the probe saw the launcher leave `pending`.
+async fn wait_for_diagnosis(e2e: &E2e) -> anyhow::Result<Value> {
+    e2e.wait_for("the diagnosis on the launcher", || async {
+        let seen = probe(e2e).await?;
+        Ok((!seen["stateAt"].is_null()).then_some(seen))
+    })
+    .await
+}
+
+fn f64_of(value: &Value, key: &str) -> anyhow::Result<f64> {
+    value[key]
+        .as_f64()
+        .with_context(|| format!("the probe has no {key}: {value}"))
+}
+
+/// Case 2: stale lock on Linux, latency `latency_ms` on every request.
+async fn time_to_diagnosis(latency_ms: u64) -> anyhow::Result<Value> {
+    let config = SimConfig {
+        scenario: "stale-lock-linux".into(),
+        latency_ms,
+        ..browser_sim_config()?
+    };
+    measured("bench-diagnosis", config, move |e2e| async move {
+        e2e.sim.clear_requests();
+        e2e.goto(&site_url(SCM_HOST, "/")).await?;
+        let seen = wait_for_diagnosis(&e2e).await?;
+        // Let follow-up rounds finish so the log shows them too.
+        tokio::time::sleep(Duration::from_millis(3 * latency_ms + 1500)).await;
+        let later = probe(&e2e).await?;
+        let log = e2e.sim.requests();
+        let host_at = f64_of(&seen, "hostAt")?;
+        let state_at = f64_of(&seen, "stateAt")?;
+        let time_origin = f64_of(&seen, "timeOrigin")?;
+        let diagnosis_at_epoch = time_origin + state_at;
+        let api = api_requests(&log)?;
+        let first_api_start = api
+            .iter()
+            .map(|r| r.end_ms - latency_ms as f64)
+            .fold(f64::INFINITY, f64::min);
+        let before_diagnosis: Vec<Timed> = api
+            .iter()
+            .filter(|r| r.end_ms <= diagnosis_at_epoch)
+            .cloned()
+            .collect();
+        let diagnosis_ms = state_at - host_at;
+        Ok(json!({
+            "latency_ms": latency_ms,
+            "diagnosis_ms": diagnosis_ms,
+            "diagnosis_latency_ratio": diagnosis_ms / latency_ms as f64,
+            "from_navigation_start_ms": state_at,
+            "from_first_api_request_ms": diagnosis_at_epoch - first_api_start,
+            "paint_after_state_ms": later["paintAt"].as_f64().map(|p| p - state_at),
+            "content_script_start_ms": host_at,
+            "dom_content_loaded_ms": seen["nav"]["domContentLoadedEventEnd"],
+            "critical_path_rounds": rounds(&before_diagnosis, latency_ms as f64),
+            "critical_path_requests": before_diagnosis.len(),
+            "first_round_overlaps": first_round_overlaps(&before_diagnosis, latency_ms as f64),
+            "all_rounds": rounds(&api, latency_ms as f64),
+            "api_requests": api.len(),
+            "resource_timing_api_entries": seen["apiResources"],
+            "launcher_states": later["states"],
+            "cause": later["states"].as_array().and_then(|s| s.last()).map(|s| s[0].clone()),
+        }))
+    })
+    .await
+}
+
+/// Case 3: a Linux stale lock with `temp_folders` stale `temp-*` folders, latency
+/// `latency_ms`: from the confirm click to the verified outcome.
+async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> {
+    let config = SimConfig {
+        scenario: "stale-lock-linux".into(),
+        latency_ms,
+        ..browser_sim_config()?
+    };
+    measured("bench-cleanup", config, move |e2e| async move {
+        let added = e2e
+            .sim
+            .with_kudu(|kudu| add_temp_folders(kudu, temp_folders))?;
+        e2e.goto(&site_url(SCM_HOST, "/")).await?;
+        let seen = wait_for_diagnosis(&e2e).await?;
+        let cause = seen["states"]
+            .as_array()
+            .and_then(|s| s.last())
+            .map(|s| s[0].clone());
+        let start = match e2e.shadow_element(r#"[data-testid="cleanup"]"#).await {
+            Ok(start) => start,
+            Err(error) => {
+                let log = e2e.sim.requests();
+                bail!(
+                    "{error:#}; the simulator answered {} requests: {:?}",
+                    log.len(),
+                    log.iter()
+                        .take(40)
+                        .map(|r| (&r.path, r.status, &r.wall_time))
+                        .collect::<Vec<_>>()
+                );
+            }
+        };
+        start.click().await.context("clicking cleanup")?;
+        let confirm = e2e.shadow_element(r#"[data-testid="confirm"]"#).await?;
+        e2e.sim.clear_requests();
+        confirm.click().await.context("clicking confirm")?;
+        let done = e2e
+            .wait_for("the cleanup outcome", || async {
+                let seen = probe(&e2e).await?;
+                Ok((!seen["resultAt"].is_null()).then_some(seen))
+            })
+            .await?;
+        let log = e2e.sim.requests();
+        let clicked_at = done["clicks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c[0] == "confirm")
+            .filter_map(|c| c[1].as_f64())
+            .next_back()
+            .context("the probe saw no confirm click")?;
+        let result_at = f64_of(&done, "resultAt")?;
+        let cleanup_ms = result_at - clicked_at;
+        let api = api_requests(&log)?;
+        let zip = zip_download(&api, &log);
+        let deletes = log.iter().filter(|r| r.method == "DELETE").count();
+        Ok(json!({
+            "latency_ms": latency_ms,
+            "temp_folders": added,
+            "cause": cause,
+            "outcome": done["outcome"],
+            "cleanup_ms": cleanup_ms,
+            "cleanup_latency_ratio": cleanup_ms / latency_ms as f64,
+            "zip_download_ms": zip,
+            "requests": log.len(),
+            "deletes": deletes,
+            "rounds": rounds(&api, latency_ms as f64),
+            "by_method": by_method(&log),
+        }))
+    })
+    .await
+}
+
+/// Case 4: `records` deployment records and `temp_folders` stale `temp-*` folders.
+async fn scale(records: usize, temp_folders: usize) -> anyhow::Result<Value> {
+    let config = SimConfig {
+        scenario: "stale-lock-linux".into(),
+        ..browser_sim_config()?
+    };
+    measured("bench-scale", config, move |e2e| async move {
+        let (made_records, made_temps) = e2e.sim.with_kudu(|kudu| {
+            let records = add_records(kudu, records)?;
+            let temps = add_temp_folders(kudu, temp_folders)?;
+            anyhow::Ok((records, temps))
+        })?;
+        e2e.goto(&site_url(SCM_HOST, "/")).await?;
+        let seen = wait_for_diagnosis(&e2e).await?;
+        // Whatever the first answer triggers (follow-up reads, the timeline) must settle too.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let later = probe(&e2e).await?;
+        let long_tasks: Vec<(f64, f64)> = later["longTasks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t[0].as_f64()?, t[1].as_f64()?)))
+            .collect();
+        let longest = long_tasks.iter().map(|t| t.1).fold(0.0, f64::max);
+        let bars = e2e
+            .in_shadow(
+                "return root?.querySelectorAll('[data-testid=\"timeline-bar\"]').length ?? null;",
+            )
+            .await?;
+        let memory = wasm_memory(&e2e).await;
+        let heap = e2e.cdp("Runtime.getHeapUsage", json!({})).await.ok();
+        let log = e2e.sim.requests();
+        Ok(json!({
+            "records_added": made_records,
+            "temp_folders_added": made_temps,
+            "diagnosis_ms": f64_of(&seen, "stateAt")? - f64_of(&seen, "hostAt")?,
+            "cause": later["states"].as_array().and_then(|s| s.last()).map(|s| s[0].clone()),
+            "timeline_bars": bars,
+            "long_tasks": long_tasks.len(),
+            "longest_task_ms": longest,
+            "long_task_error": later["longTaskError"],
+            "wasm_memory": memory,
+            "heap_usage": heap,
+            "api_requests": api_requests(&log)?.len(),
+        }))
+    })
+    .await
+}
+
+/// The wasm memory of the content script's module, read in the extension's isolated world: CDP
+/// `Runtime.evaluate` with each execution context id in turn until one is the content script's
+/// (it has `chrome.runtime.id` and the loader's instance); there, importing the glue again
+/// returns the same module, whose `default()` returns the live exports.
+async fn wasm_memory(e2e: &E2e) -> Value {
+    const PROBE_WORLD: &str = "(async () => {\
+        if (typeof chrome === 'undefined' || !chrome.runtime?.id || !globalThis.kuduDoctorInstance) return null;\
+        const glue = await import(chrome.runtime.getURL('pkg/kudu_doctor.js'));\
+        const exports = await glue.default({ module_or_path: chrome.runtime.getURL('pkg/kudu_doctor_bg.wasm') });\
+        return exports.memory.buffer.byteLength; })()";
+    let mut tried = Vec::new();
+    for context in 1..=60 {
+        let answer = e2e
+            .cdp(
+                "Runtime.evaluate",
+                json!({ "expression": PROBE_WORLD, "contextId": context, "awaitPromise": true, "returnByValue": true }),
+            )
+            .await;
+        match answer {
+            Ok(answer) => {
+                if let Some(bytes) = answer["result"]["value"].as_f64() {
+                    return json!({
+                        "bytes": bytes,
+                        "mib": bytes / (1024.0 * 1024.0),
+                        "context_id": context,
+                        "how": "CDP Runtime.evaluate in the content script's world: the glue's exports.memory",
+                    });
+                }
+                tried.push(context);
+            }
+            Err(_) => continue,
+        }
+    }
+    json!({ "bytes": null, "how": "no execution context answered", "contexts_that_answered": tried })
+}
+
+/// One `/api/` request with its answer time in ms since the epoch.
+#[derive(Clone, Debug)]
+struct Timed {
+    method: String,
+    path: String,
+    end_ms: f64,
+}
+
+fn api_requests(log: &[RequestRecord]) -> anyhow::Result<Vec<Timed>> {
+    log.iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| {
+            let at =
+                VTime::parse(&r.wall_time).with_context(|| format!("wall time {}", r.wall_time))?;
+            let since_epoch = at
+                .to_system_time()
+                .duration_since(std::time::UNIX_EPOCH)
+                .context("a wall time before 1970")?;
+            Ok(Timed {
+                method: r.method.clone(),
+                path: r.path.clone(),
+                end_ms: since_epoch.as_secs_f64() * 1000.0,
+            })
+        })
+        .collect()
+}
+
+/// Sequential rounds: request B follows request A when B started (its answer time less the
+/// added latency, an upper bound of its start) at or after A's answer. The longest such chain.
+fn rounds(requests: &[Timed], latency_ms: f64) -> usize {
+    let mut sorted: Vec<&Timed> = requests.iter().collect();
+    sorted.sort_by(|a, b| a.end_ms.total_cmp(&b.end_ms));
+    let mut depth = vec![0usize; sorted.len()];
+    for i in 0..sorted.len() {
+        let start = sorted[i].end_ms - latency_ms;
+        let before = (0..i)
+            .filter(|&j| sorted[j].end_ms <= start)
+            .map(|j| depth[j])
+            .max()
+            .unwrap_or(0);
+        depth[i] = before + 1;
+    }
+    depth.into_iter().max().unwrap_or(0)
+}
+
+/// Whether every first-round read started before any of them completed.
+fn first_round_overlaps(requests: &[Timed], latency_ms: f64) -> bool {
+    let first_end = requests
+        .iter()
+        .map(|r| r.end_ms)
+        .fold(f64::INFINITY, f64::min);
+    let latest_start = requests
+        .iter()
+        .filter(|r| r.end_ms - latency_ms < first_end)
+        .count();
+    latest_start == requests.len()
+}
+
+/// The zip backup's share of the run: its answer time less the answer before it.
+fn zip_download(api: &[Timed], log: &[RequestRecord]) -> Value {
+    let mut sorted: Vec<&Timed> = api.iter().collect();
+    sorted.sort_by(|a, b| a.end_ms.total_cmp(&b.end_ms));
+    let Some(index) = sorted.iter().position(|r| r.path.starts_with("/api/zip/")) else {
+        return json!({ "ms": null, "note": "no /api/zip/ request in the log" });
+    };
+    let previous = index.checked_sub(1).map(|i| sorted[i].end_ms);
+    json!({
+        "ms": previous.map(|p| sorted[index].end_ms - p),
+        "path": sorted[index].path,
+        "method": sorted[index].method,
+        "status": log.iter().find(|r| r.path == sorted[index].path).map(|r| r.status),
+        "how": "answer time of the zip request less the answer time of the request before it (sim log)",
+    })
+}
+
+fn by_method(log: &[RequestRecord]) -> Value {
+    let mut counts = serde_json::Map::new();
+    for record in log {
+        let entry = counts.entry(record.method.clone()).or_insert(json!(0));
+        *entry = json!(entry.as_u64().unwrap_or(0) + 1);
+    }
+    Value::Object(counts)
+}
+
+/// The first `temp-*` record of the loaded scenario.
+fn temp_template(kudu: &Kudu) -> anyhow::Result<String> {
+    let entries = kudu.home.list(DEPLOYMENTS)?;
+    entries
+        .into_iter()
+        .find(|e| e.is_dir && e.name.starts_with("temp-"))
+        .map(|e| e.name)
+        .context("the scenario has no temp-* folder to copy")
+}
+
+/// A finished deployment record of the loaded scenario.
+fn record_template(kudu: &Kudu) -> anyhow::Result<(String, StatusFile)> {
+    for entry in kudu.home.list(DEPLOYMENTS)? {
+        if !entry.is_dir || entry.name.starts_with("temp-") {
+            continue;
+        }
+        let status = kudu
+            .home
+            .read_string(&format!("{DEPLOYMENTS}/{}/status.xml", entry.name))
+            .and_then(|xml| StatusFile::parse(&xml));
+        if let Some(status) = status.filter(|s| s.complete) {
+            return Ok((entry.name, status));
+        }
+    }
+    bail!("the scenario has no finished deployment to copy")
+}
+
+/// Copies every file of record `from` to `to`, with the id replaced.
+fn copy_record(kudu: &mut Kudu, from: &str, to: &str) -> anyhow::Result<()> {
+    let now = kudu.now;
+    let dir = format!("{DEPLOYMENTS}/{from}");
+    for entry in kudu.home.list(&dir)? {
+        if entry.is_dir {
+            continue;
+        }
+        let text = kudu
+            .home
+            .read_string(&format!("{dir}/{}", entry.name))
+            .unwrap_or_default()
+            .replace(from, to);
+        kudu.home.write(
+            &format!("{DEPLOYMENTS}/{to}/{}", entry.name),
+            text.as_bytes(),
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds `count` stale `temp-*` folders, copies of the scenario's own leftover.
+fn add_temp_folders(kudu: &mut Kudu, count: usize) -> anyhow::Result<usize> {
+    let template = temp_template(kudu)?;
+    for index in 0..count {
+        let id = format!("temp-b{index:07x}");
+        copy_record(kudu, &template, &id)?;
+    }
+    Ok(count)
+}
+
+/// Adds finished deployment records until there are `count`, each two hours before the last.
+fn add_records(kudu: &mut Kudu, count: usize) -> anyhow::Result<usize> {
+    let (template_id, template) = record_template(kudu)?;
+    let existing = kudu
+        .home
+        .list(DEPLOYMENTS)?
+        .into_iter()
+        .filter(|e| e.is_dir && !e.name.starts_with("temp-"))
+        .count();
+    let now = kudu.now;
+    let mut added = 0;
+    for index in existing..count {
+        let id = format!("{:032x}", 0xbe_0000_u64 + index as u64);
+        copy_record(kudu, &template_id, &id)?;
+        let shift = -(2 * 3600 * (index as i64 + 1));
+        let status = StatusFile {
+            id: id.clone(),
+            received_time: template.received_time.plus_secs(shift),
+            start_time: template.start_time.plus_secs(shift),
+            end_time: template.end_time.map(|t| t.plus_secs(shift)),
+            last_success_end_time: template.last_success_end_time.map(|t| t.plus_secs(shift)),
+            ..template.clone()
+        };
+        kudu.home.write(
+            &format!("{DEPLOYMENTS}/{id}/status.xml"),
+            status.to_xml(kudu.personality).as_bytes(),
+            now,
+        )?;
+        added += 1;
+    }
+    Ok(existing + added)
+}
+
+#[test]
+fn rounds_count_sequential_chains_only() {
+    let timed = |path: &str, end_ms: f64| Timed {
+        method: "GET".into(),
+        path: path.into(),
+        end_ms,
+    };
+    // Three parallel reads answered within 30 ms of each other at L = 200: one round.
+    let one = [
+        timed("/a", 1200.0),
+        timed("/b", 1210.0),
+        timed("/c", 1230.0),
+    ];
+    assert_eq!(rounds(&one, 200.0), 1);
+    assert!(first_round_overlaps(&one, 200.0));
+    // A follow-up sent after the first answers: two rounds.
+    let two = [
+        timed("/a", 1200.0),
+        timed("/b", 1210.0),
+        timed("/log", 1450.0),
+    ];
+    assert_eq!(rounds(&two, 200.0), 2);
+    assert!(!first_round_overlaps(&two, 200.0));
+    assert_eq!(rounds(&[], 200.0), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scratch_sim_speed() -> anyhow::Result<()> {
+    use kudu_e2e::kudu_sim::{Sim, SimRequest};
+    let sim = Sim::start(SimConfig {
+        scenario: "stale-lock-linux".into(),
+        ..SimConfig::default()
+    })
+    .await?;
+    let t = std::time::Instant::now();
+    sim.with_kudu(|k| add_temp_folders(k, 500))?;
+    println!("add: {:?}", t.elapsed());
+    for path in [
+        "/api/deployments",
+        "/api/vfs/site/deployments/",
+        "/api/isdeploying",
+        "/api/settings/WEBSITE_SITE_NAME",
+    ] {
+        let t = std::time::Instant::now();
+        let reply = sim.with_kudu(|k| {
+            let req = SimRequest {
+                method: "GET".into(),
+                path: path.into(),
+                query: String::new(),
+                headers: vec![("accept".into(), "application/json".into())],
+                body: vec![],
+                base_url: "https://myapp.scm.azurewebsites.net".into(),
+            };
+            match k.handle(&req) {
+                kudu_e2e::kudu_sim::kudu::Reply::Now(r) => (r.status, r.body.len()),
+                _ => (0, 0),
+            }
+        });
+        println!("{path}: {reply:?} {:?}", t.elapsed());
+    }
+    Ok(())
+}

@@ -1,0 +1,569 @@
+//! `cargo xtask bench` (issue 6): the figures that say whether Kudu Doctor is small, one round
+//! trip fast, and still fast on big sites. Every figure is a ratio against something measured in
+//! the same run, so the machine's noise cancels:
+//!
+//! 1. payload: gzip bytes of what the extension loads on an SCM page against a Yew hello-world
+//!    (`xtask/floor-app`) built in this run with the root `[profile.release]` and lockfile;
+//! 2. time to diagnosis, 3. cleanup, 4. scale: the browser half, `tests/e2e/tests/bench.rs`, run
+//!    with `KUDU_BENCH=1` (it writes `<target>/bench/browser.json`);
+//! 5. native: `crates/kudu-core/benches/diagnose_scale.rs` at several sizes, each under a time
+//!    cap (a super-linear diagnosis must not hang the bench).
+//!
+//! Writes `<target>/bench/report.json`, prints a table and rewrites
+//! `xtask/src/bench/README-performance.md` (the README's Performance section).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value, json};
+
+use crate::project::{Project, describe, run_checked};
+
+/// What the content script loads on an SCM page, relative to the built extension. The app's
+/// CSS is compiled into the wasm (`include_str!("style.css")`), so it counts there.
+const PAYLOAD_FILES: [&str; 5] = [
+    "loader-config.js",
+    "scm-host.js",
+    "content.js",
+    "pkg/kudu_doctor.js",
+    "pkg/kudu_doctor_bg.wasm",
+];
+const FLOOR_STEM: &str = "kudu_bench_floor";
+
+/// Targets from issue 6; never tuned to pass.
+const PAYLOAD_RATIO_TARGET: f64 = 1.5;
+const DIAGNOSIS_RATIO_TARGET: f64 = 1.75;
+const CLEANUP_RATIO_TARGET: f64 = 12.0;
+const MEMORY_TARGET_MIB: f64 = 32.0;
+
+/// Native sizes (records, temp folders), smallest first; the issue's case is the last.
+const NATIVE_SIZES: [(usize, usize); 5] =
+    [(200, 0), (200, 250), (200, 500), (200, 1000), (200, 5000)];
+const NATIVE_CAP: Duration = Duration::from_secs(90);
+
+/// Runs every part and writes the report. A part that fails is reported as failed; the
+/// others still run.
+pub fn run(project: &Project) -> anyhow::Result<()> {
+    let out_dir = project.target.join("bench");
+    fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let started = Instant::now();
+
+    crate::dist::run(project)?;
+    let payload = payload(project)?;
+    let floor =
+        floor(project, &out_dir).unwrap_or_else(|error| json!({ "error": format!("{error:#}") }));
+    let native = native(project);
+    let browser = browser(project, &out_dir);
+
+    let report = assemble(&payload, &floor, &native, &browser, machine());
+    let report_path = out_dir.join("report.json");
+    fs::write(&report_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", report_path.display()))?;
+    let table = table(&report);
+    println!("{table}");
+    let readme = project
+        .root
+        .join("xtask")
+        .join("src")
+        .join("bench")
+        .join("README-performance.md");
+    fs::write(&readme, performance_section(&report, &table))
+        .with_context(|| format!("writing {}", readme.display()))?;
+    println!("xtask: report {}", report_path.display());
+    println!("xtask: README section {}", readme.display());
+    println!("xtask: bench took {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Raw and `gzip -9` bytes of one file.
+fn sizes(path: &Path) -> anyhow::Result<(u64, u64)> {
+    let raw = fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let output = Command::new("gzip")
+        .args(["-9", "-c", "-n"])
+        .arg(path)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running gzip")?;
+    if !output.status.success() {
+        bail!("gzip -9 {} failed", path.display());
+    }
+    Ok((raw, output.stdout.len() as u64))
+}
+
+fn payload(project: &Project) -> anyhow::Result<Value> {
+    let extension = project.dist_dir().join("extension");
+    let mut files = Map::new();
+    let (mut raw, mut gzip) = (0, 0);
+    for name in PAYLOAD_FILES {
+        let (file_raw, file_gzip) = sizes(&extension.join(name))?;
+        raw += file_raw;
+        gzip += file_gzip;
+        files.insert(name.into(), json!({ "raw": file_raw, "gzip": file_gzip }));
+    }
+    Ok(json!({ "raw_bytes": raw, "gzip_bytes": gzip, "files": files }))
+}
+
+/// Builds the floor app in `<target>/bench/floor-app` and measures its wasm and glue.
+fn floor(project: &Project, out_dir: &Path) -> anyhow::Result<Value> {
+    let source = project.root.join("xtask").join("floor-app");
+    let build_dir = out_dir.join("floor-app");
+    fs::create_dir_all(build_dir.join("src"))?;
+    let manifest = fs::read_to_string(source.join("Cargo.toml"))?;
+    let root_manifest = fs::read_to_string(project.root.join("Cargo.toml"))?;
+    let profile =
+        release_profile(&root_manifest).context("the root Cargo.toml has no [profile.release]")?;
+    write_if_changed(
+        &build_dir.join("Cargo.toml"),
+        &format!("{manifest}\n{profile}"),
+    )?;
+    write_if_changed(
+        &build_dir.join("src").join("lib.rs"),
+        &fs::read_to_string(source.join("src").join("lib.rs"))?,
+    )?;
+    // The workspace's lockfile: cargo drops what the floor does not use and keeps the rest,
+    // so yew and wasm-bindgen are the very versions the app ships with.
+    write_if_changed(
+        &build_dir.join("Cargo.lock"),
+        &fs::read_to_string(project.root.join("Cargo.lock"))?,
+    )?;
+    let floor_target = out_dir.join("floor-target");
+    let mut build = project.cargo();
+    build
+        .current_dir(&build_dir)
+        .env("CARGO_TARGET_DIR", &floor_target)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--lib",
+        ]);
+    println!("xtask: building the floor app: {}", describe(&build));
+    run_checked(&mut build)?;
+    let wasm = floor_target
+        .join("wasm32-unknown-unknown")
+        .join("release")
+        .join(format!("{FLOOR_STEM}.wasm"));
+    let pkg = out_dir.join("floor-pkg");
+    if pkg.exists() {
+        fs::remove_dir_all(&pkg)?;
+    }
+    fs::create_dir_all(&pkg)?;
+    // The options of `dist::bindgen`.
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .web(true)?
+        .typescript(false)
+        .omit_default_module_path(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(&pkg)
+        .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
+    let (wasm_raw, wasm_gzip) = sizes(&pkg.join(format!("{FLOOR_STEM}_bg.wasm")))?;
+    let (js_raw, js_gzip) = sizes(&pkg.join(format!("{FLOOR_STEM}.js")))?;
+    Ok(json!({
+        "raw_bytes": wasm_raw + js_raw,
+        "gzip_bytes": wasm_gzip + js_gzip,
+        "files": {
+            "wasm": { "raw": wasm_raw, "gzip": wasm_gzip },
+            "js": { "raw": js_raw, "gzip": js_gzip },
+        },
+        "profile": profile.trim(),
+    }))
+}
+
+/// The `[profile.release]` table of a manifest, verbatim.
+fn release_profile(manifest: &str) -> Option<String> {
+    let mut lines = manifest
+        .lines()
+        .skip_while(|line| line.trim() != "[profile.release]");
+    let header = lines.next()?;
+    let body: Vec<&str> = lines
+        .take_while(|line| !line.trim_start().starts_with('['))
+        .collect();
+    Some(format!("{header}\n{}\n", body.join("\n").trim_end()))
+}
+
+/// Leaves an unchanged file alone so cargo's fingerprints keep the floor build cached.
+fn write_if_changed(path: &Path, text: &str) -> anyhow::Result<()> {
+    if fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs the native harness at every size, each under [`NATIVE_CAP`].
+fn native(project: &Project) -> Value {
+    let binary = match native_binary(project) {
+        Ok(binary) => binary,
+        Err(error) => return json!({ "error": format!("{error:#}") }),
+    };
+    let mut runs = Vec::new();
+    for (records, temps) in NATIVE_SIZES {
+        println!("xtask: native diagnosis, {records} records and {temps} temp folders");
+        let run = run_capped(&binary, records, temps)
+            .unwrap_or_else(|error| json!({ "records": records, "temp_folders": temps, "error": format!("{error:#}") }));
+        runs.push(run);
+    }
+    Value::Array(runs)
+}
+
+fn native_binary(project: &Project) -> anyhow::Result<PathBuf> {
+    let mut build = project.cargo();
+    build.args([
+        "bench",
+        "-p",
+        "kudu-core",
+        "--bench",
+        "diagnose_scale",
+        "--no-run",
+        "--message-format=json",
+    ]);
+    build.stderr(Stdio::inherit());
+    let output = build.output().context("building the native bench")?;
+    if !output.status.success() {
+        bail!("`{}` failed", describe(&build));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["target"]["name"] == "diagnose_scale")
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .context("cargo did not name the diagnose_scale executable")
+}
+
+fn run_capped(binary: &Path, records: usize, temps: usize) -> anyhow::Result<Value> {
+    let mut child = Command::new(binary)
+        .args([records.to_string(), temps.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let started = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if started.elapsed() > NATIVE_CAP {
+            child.kill().ok();
+            child.wait().ok();
+            return Ok(json!({
+                "records": records,
+                "temp_folders": temps,
+                "error": format!("no result within {} s (one call takes longer than that)", NATIVE_CAP.as_secs()),
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("BENCH_JSON "))
+        .context("the native bench printed no BENCH_JSON line")?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// Runs the browser half; its JSON, or the failure.
+fn browser(project: &Project, out_dir: &Path) -> Value {
+    let out = out_dir.join("browser.json");
+    let _ = fs::remove_file(&out);
+    let mut test = project.cargo();
+    test.args([
+        "test",
+        "-p",
+        "kudu-e2e",
+        "--test",
+        "bench",
+        "--",
+        "--nocapture",
+        "--exact",
+        "bench",
+    ])
+    .env("KUDU_BENCH", "1")
+    .env("KUDU_BENCH_OUT", &out)
+    .env("CARGO_TARGET_DIR", &project.target);
+    println!("xtask: browser bench: {}", describe(&test));
+    if let Err(error) = run_checked(&mut test) {
+        return json!({ "error": format!("{error:#}") });
+    }
+    fs::read_to_string(&out)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| json!({ "error": format!("{} was not written", out.display()) }))
+}
+
+fn machine() -> Value {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_string());
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_kib = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        });
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let version = |program: &str| {
+        Command::new(program)
+            .arg("--version")
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    json!({
+        "nproc": cores,
+        "cpu": model,
+        "memory_gib": memory_kib.map(|kib| (kib as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0),
+        "rustc": version("rustc"),
+        "chromedriver": version("chromedriver"),
+    })
+}
+
+fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> Option<f64> {
+    match (numerator, denominator) {
+        (Some(n), Some(d)) if d > 0.0 => Some(n / d),
+        _ => None,
+    }
+}
+
+fn assemble(
+    payload: &Value,
+    floor: &Value,
+    native: &Value,
+    browser: &Value,
+    machine: Value,
+) -> Value {
+    let diagnosis = &browser["diagnosis"];
+    let cleanup = &browser["cleanup"];
+    let scale = &browser["scale"];
+    let payload_gzip = payload["gzip_bytes"].as_f64();
+    let floor_gzip = floor["gzip_bytes"].as_f64();
+    let cleanup_ms = cleanup["cleanup_ms"].as_f64();
+    let cleanup_latency = cleanup["latency_ms"].as_f64();
+    json!({
+        "payload_raw_bytes": payload["raw_bytes"],
+        "payload_gzip_bytes": payload["gzip_bytes"],
+        "floor_raw_bytes": floor["raw_bytes"],
+        "floor_gzip_bytes": floor["gzip_bytes"],
+        "payload_ratio": ratio(payload_gzip, floor_gzip),
+        "diagnosis_ms": diagnosis["diagnosis_ms"],
+        "latency_ms": diagnosis["latency_ms"],
+        "diagnosis_latency_ratio": diagnosis["diagnosis_latency_ratio"],
+        "critical_path_rounds": diagnosis["critical_path_rounds"],
+        "cleanup_ms": cleanup["cleanup_ms"],
+        "cleanup_latency_ms": cleanup["latency_ms"],
+        "cleanup_latency_ratio": ratio(cleanup_ms, cleanup_latency),
+        "cleanup_zip_download_ms": cleanup["zip_download"]["ms"],
+        "scale_longest_task_ms": scale["longest_task_ms"],
+        "scale_wasm_memory_mib": scale["wasm_memory"]["mib"],
+        "native_diagnose_scale": native,
+        "machine": machine,
+        "detail": {
+            "payload": payload,
+            "floor": floor,
+            "browser": browser,
+        },
+        "targets": {
+            "payload_ratio": PAYLOAD_RATIO_TARGET,
+            "diagnosis_latency_ratio": DIAGNOSIS_RATIO_TARGET,
+            "critical_path_rounds": 1,
+            "cleanup_latency_ratio": CLEANUP_RATIO_TARGET,
+            "scale_wasm_memory_mib": MEMORY_TARGET_MIB,
+        },
+    })
+}
+
+fn shown(value: &Value, decimals: usize) -> String {
+    match value {
+        Value::Number(n) if n.is_f64() => format!("{:.*}", decimals, n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => n.to_string(),
+        Value::Null => "n/a".into(),
+        other => other.to_string(),
+    }
+}
+
+fn verdict(value: Option<f64>, target: f64) -> &'static str {
+    match value {
+        Some(v) if v <= target => "met",
+        Some(_) => "MISSED",
+        None => "not measured",
+    }
+}
+
+fn table(report: &Value) -> String {
+    let mut rows: Vec<[String; 4]> = vec![[
+        "figure".into(),
+        "value".into(),
+        "target".into(),
+        "verdict".into(),
+    ]];
+    let mut row = |name: &str, value: String, target: String, verdict: &str| {
+        rows.push([name.into(), value, target, verdict.into()]);
+    };
+    row(
+        "payload gzip / floor gzip",
+        format!(
+            "{} ({} B / {} B)",
+            shown(&report["payload_ratio"], 2),
+            shown(&report["payload_gzip_bytes"], 0),
+            shown(&report["floor_gzip_bytes"], 0)
+        ),
+        format!("<= {PAYLOAD_RATIO_TARGET}"),
+        verdict(report["payload_ratio"].as_f64(), PAYLOAD_RATIO_TARGET),
+    );
+    row(
+        "payload raw / floor raw",
+        format!(
+            "{} B / {} B",
+            shown(&report["payload_raw_bytes"], 0),
+            shown(&report["floor_raw_bytes"], 0)
+        ),
+        "-".into(),
+        "-",
+    );
+    row(
+        "time to diagnosis / L",
+        format!(
+            "{} ({} ms, L = {} ms)",
+            shown(&report["diagnosis_latency_ratio"], 2),
+            shown(&report["diagnosis_ms"], 0),
+            shown(&report["latency_ms"], 0)
+        ),
+        format!("<= {DIAGNOSIS_RATIO_TARGET}"),
+        verdict(
+            report["diagnosis_latency_ratio"].as_f64(),
+            DIAGNOSIS_RATIO_TARGET,
+        ),
+    );
+    row(
+        "critical-path rounds",
+        shown(&report["critical_path_rounds"], 0),
+        "1".into(),
+        verdict(report["critical_path_rounds"].as_f64(), 1.0),
+    );
+    row(
+        "cleanup click -> verified / L",
+        format!(
+            "{} ({} ms, L = {} ms, zip {} ms)",
+            shown(&report["cleanup_latency_ratio"], 2),
+            shown(&report["cleanup_ms"], 0),
+            shown(&report["cleanup_latency_ms"], 0),
+            shown(&report["cleanup_zip_download_ms"], 0)
+        ),
+        format!("<= {CLEANUP_RATIO_TARGET}"),
+        verdict(
+            report["cleanup_latency_ratio"].as_f64(),
+            CLEANUP_RATIO_TARGET,
+        ),
+    );
+    row(
+        "scale: longest main-thread task",
+        format!("{} ms", shown(&report["scale_longest_task_ms"], 0)),
+        "-".into(),
+        "-",
+    );
+    row(
+        "scale: wasm memory",
+        format!("{} MiB", shown(&report["scale_wasm_memory_mib"], 1)),
+        format!("< {MEMORY_TARGET_MIB} MiB"),
+        verdict(report["scale_wasm_memory_mib"].as_f64(), MEMORY_TARGET_MIB),
+    );
+    for run in report["native_diagnose_scale"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let value = match run["median_total_ms"].as_f64() {
+            Some(ms) => format!(
+                "{ms:.1} ms (ingest {}, diagnose {}, plan {})",
+                shown(&run["median_ingest_ms"], 1),
+                shown(&run["median_diagnose_ms"], 1),
+                shown(&run["median_plan_ms"], 1)
+            ),
+            None => shown(&run["error"], 0),
+        };
+        row(
+            &format!(
+                "native, {} records + {} temp",
+                shown(&run["records"], 0),
+                shown(&run["temp_folders"], 0)
+            ),
+            value,
+            "-".into(),
+            "-",
+        );
+    }
+    let widths: Vec<usize> = (0..4)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut text = String::new();
+    for (index, r) in rows.iter().enumerate() {
+        let cells: Vec<String> = (0..4)
+            .map(|c| format!("{:<width$}", r[c], width = widths[c]))
+            .collect();
+        text.push_str(&format!("| {} |\n", cells.join(" | ")));
+        if index == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            text.push_str(&format!("|-{}-|\n", rule.join("-|-")));
+        }
+    }
+    text
+}
+
+fn performance_section(report: &Value, table: &str) -> String {
+    let machine = &report["machine"];
+    format!(
+        "## Performance\n\n\
+         Measured with `cargo xtask bench` (it writes `target/bench/report.json`). Each figure is\n\
+         a ratio against something measured in the same run: the payload against a Yew\n\
+         hello-world built with the same profile and lockfile, times against the latency L the\n\
+         simulator adds to every request.\n\n\
+         Machine: {} cores, {}, {} GiB RAM; {}; Chromium via {}.\n\n\
+         {table}\n",
+        shown(&machine["nproc"], 0),
+        machine["cpu"].as_str().unwrap_or("unknown CPU"),
+        shown(&machine["memory_gib"], 1),
+        machine["rustc"].as_str().unwrap_or("rustc ?"),
+        machine["chromedriver"].as_str().unwrap_or("chromedriver ?"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_profile_is_taken_verbatim_up_to_the_next_table() {
+        let manifest = "[package]\nname = \"x\"\n\n[profile.release]\nopt-level = \"z\"\nlto = true\n\n[profile.tools]\ninherits = \"release\"\n";
+        assert_eq!(
+            release_profile(manifest).unwrap(),
+            "[profile.release]\nopt-level = \"z\"\nlto = true\n"
+        );
+        assert!(release_profile("[package]\n").is_none());
+    }
+
+    #[test]
+    fn verdicts_compare_with_the_target() {
+        assert_eq!(verdict(Some(1.5), 1.5), "met");
+        assert_eq!(verdict(Some(1.51), 1.5), "MISSED");
+        assert_eq!(verdict(None, 1.5), "not measured");
+        assert_eq!(ratio(Some(3.0), Some(2.0)), Some(1.5));
+        assert_eq!(ratio(Some(3.0), Some(0.0)), None);
+    }
+}
