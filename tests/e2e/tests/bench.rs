@@ -97,11 +97,25 @@ async fn bench() -> anyhow::Result<()> {
     if wanted("diagnosis") {
         keep("diagnosis", time_to_diagnosis(200).await);
     }
+    // When the issue's size cannot be measured, a smaller site still gives the figure, under
+    // its own key so nobody mistakes it for the issue's case.
     if wanted("cleanup") {
-        keep("cleanup", cleanup(100, 500).await);
+        let result = cleanup(100, 500).await;
+        let failed = result.is_err();
+        keep("cleanup", result);
+        if failed {
+            keep("cleanup_small", cleanup(100, 20).await);
+        }
     }
     if wanted("scale") {
-        keep("scale", scale(200, 5000).await);
+        let result = scale(200, 5000).await;
+        let failed = result
+            .as_ref()
+            .map_or(true, |value| value["wasm_memory"]["mib"].is_null());
+        keep("scale", result);
+        if failed {
+            keep("scale_small", scale(200, 100).await);
+        }
     }
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
@@ -322,7 +336,13 @@ async fn scale(records: usize, temp_folders: usize) -> anyhow::Result<Value> {
             )
             .await?;
         let memory = wasm_memory(&e2e).await;
-        let heap = e2e.cdp("Runtime.getHeapUsage", json!({})).await.ok();
+        let heap = tokio::time::timeout(
+            Duration::from_secs(10),
+            e2e.cdp("Runtime.getHeapUsage", json!({})),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok);
         let log = e2e.sim.requests();
         Ok(json!({
             "records_added": made_records,
@@ -353,14 +373,19 @@ async fn wasm_memory(e2e: &E2e) -> Value {
         return exports.memory.buffer.byteLength; })()";
     let mut tried = Vec::new();
     for context in 1..=60 {
-        let answer = e2e
-            .cdp(
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            e2e.cdp(
                 "Runtime.evaluate",
                 json!({ "expression": PROBE_WORLD, "contextId": context, "awaitPromise": true, "returnByValue": true }),
-            )
-            .await;
+            ),
+        )
+        .await;
         match answer {
-            Ok(answer) => {
+            Err(_) => {
+                return json!({ "bytes": null, "how": "the page did not answer CDP within 10 s (main thread busy)" });
+            }
+            Ok(Ok(answer)) => {
                 if let Some(bytes) = answer["result"]["value"].as_f64() {
                     return json!({
                         "bytes": bytes,
@@ -371,7 +396,7 @@ async fn wasm_memory(e2e: &E2e) -> Value {
                 }
                 tried.push(context);
             }
-            Err(_) => continue,
+            Ok(Err(_)) => continue,
         }
     }
     json!({ "bytes": null, "how": "no execution context answered", "contexts_that_answered": tried })
@@ -577,41 +602,4 @@ fn rounds_count_sequential_chains_only() {
     assert_eq!(rounds(&two, 200.0), 2);
     assert!(!first_round_overlaps(&two, 200.0));
     assert_eq!(rounds(&[], 200.0), 0);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scratch_sim_speed() -> anyhow::Result<()> {
-    use kudu_e2e::kudu_sim::{Sim, SimRequest};
-    let sim = Sim::start(SimConfig {
-        scenario: "stale-lock-linux".into(),
-        ..SimConfig::default()
-    })
-    .await?;
-    let t = std::time::Instant::now();
-    sim.with_kudu(|k| add_temp_folders(k, 500))?;
-    println!("add: {:?}", t.elapsed());
-    for path in [
-        "/api/deployments",
-        "/api/vfs/site/deployments/",
-        "/api/isdeploying",
-        "/api/settings/WEBSITE_SITE_NAME",
-    ] {
-        let t = std::time::Instant::now();
-        let reply = sim.with_kudu(|k| {
-            let req = SimRequest {
-                method: "GET".into(),
-                path: path.into(),
-                query: String::new(),
-                headers: vec![("accept".into(), "application/json".into())],
-                body: vec![],
-                base_url: "https://myapp.scm.azurewebsites.net".into(),
-            };
-            match k.handle(&req) {
-                kudu_e2e::kudu_sim::kudu::Reply::Now(r) => (r.status, r.body.len()),
-                _ => (0, 0),
-            }
-        });
-        println!("{path}: {reply:?} {:?}", t.elapsed());
-    }
-    Ok(())
 }
