@@ -186,10 +186,10 @@ fn only_kudu_http_sends_requests() {
                         found.push(format!("{}:{number}: {}", source.path, line.trim()));
                     }
                 }
-                if let Some(at) = line.find(" from \"") {
-                    if !line[at..].starts_with(" from \"./") {
-                        found.push(format!("{}:{number}: {}", source.path, line.trim()));
-                    }
+                if let Some(at) = line.find(" from \"")
+                    && !line[at..].starts_with(" from \"./")
+                {
+                    found.push(format!("{}:{number}: {}", source.path, line.trim()));
                 }
             }
         }
