@@ -211,12 +211,19 @@ async fn time_to_diagnosis(latency_ms: u64) -> anyhow::Result<Value> {
             .cloned()
             .collect();
         let diagnosis_ms = state_at - host_at;
+        let last_reply = before_diagnosis
+            .iter()
+            .map(|r| r.end_ms)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let content_script_at_epoch = time_origin + host_at;
         Ok(json!({
             "latency_ms": latency_ms,
             "diagnosis_ms": diagnosis_ms,
             "diagnosis_latency_ratio": diagnosis_ms / latency_ms as f64,
             "from_navigation_start_ms": state_at,
             "from_first_api_request_ms": diagnosis_at_epoch - first_api_start,
+            "content_script_to_first_api_request_ms": first_api_start - content_script_at_epoch,
+            "last_reply_to_diagnosis_ms": diagnosis_at_epoch - last_reply,
             "paint_after_state_ms": later["paintAt"].as_f64().map(|p| p - state_at),
             "content_script_start_ms": host_at,
             "dom_content_loaded_ms": seen["nav"]["domContentLoadedEventEnd"],
@@ -269,12 +276,21 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
         let confirm = e2e.shadow_element(r#"[data-testid="confirm"]"#).await?;
         e2e.sim.clear_requests();
         confirm.click().await.context("clicking confirm")?;
-        let done = e2e
-            .wait_for("the cleanup outcome", || async {
-                let seen = probe(&e2e).await?;
-                Ok((!seen["resultAt"].is_null()).then_some(seen))
-            })
-            .await?;
+        // Longer than the harness's WAIT: hundreds of deletes at L take a while.
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        let done = loop {
+            let seen = probe(&e2e).await?;
+            if !seen["resultAt"].is_null() {
+                break seen;
+            }
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "no cleanup outcome within 300 s; {} requests so far",
+                    e2e.sim.requests().len()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
         let log = e2e.sim.requests();
         let clicked_at = done["clicks"]
             .as_array()
@@ -287,7 +303,7 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
         let result_at = f64_of(&done, "resultAt")?;
         let cleanup_ms = result_at - clicked_at;
         let api = api_requests(&log)?;
-        let zip = zip_download(&api, &log);
+        let zip = zip_download(&api, &log, f64_of(&done, "timeOrigin")? + clicked_at);
         let deletes = log.iter().filter(|r| r.method == "DELETE").count();
         Ok(json!({
             "latency_ms": latency_ms,
@@ -461,19 +477,21 @@ fn first_round_overlaps(requests: &[Timed], latency_ms: f64) -> bool {
 }
 
 /// The zip backup's share of the run: its answer time less the answer before it.
-fn zip_download(api: &[Timed], log: &[RequestRecord]) -> Value {
+fn zip_download(api: &[Timed], log: &[RequestRecord], clicked_at_epoch: f64) -> Value {
     let mut sorted: Vec<&Timed> = api.iter().collect();
     sorted.sort_by(|a, b| a.end_ms.total_cmp(&b.end_ms));
     let Some(index) = sorted.iter().position(|r| r.path.starts_with("/api/zip/")) else {
         return json!({ "ms": null, "note": "no /api/zip/ request in the log" });
     };
-    let previous = index.checked_sub(1).map(|i| sorted[i].end_ms);
+    let previous = index
+        .checked_sub(1)
+        .map_or(clicked_at_epoch, |i| sorted[i].end_ms);
     json!({
-        "ms": previous.map(|p| sorted[index].end_ms - p),
+        "ms": sorted[index].end_ms - previous,
         "path": sorted[index].path,
         "method": sorted[index].method,
         "status": log.iter().find(|r| r.path == sorted[index].path).map(|r| r.status),
-        "how": "answer time of the zip request less the answer time of the request before it (sim log)",
+        "how": "answer time of the zip request less the answer before it, or the click when it is the first (sim log)",
     })
 }
 
