@@ -71,7 +71,8 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<()> {
     sim.args(["run", "--profile", "tools", "-p", "kudu-sim", "--"])
         .args(["--personality", &options.personality])
         .args(["--scenario", &options.scenario])
-        .args(["--addr", &addr, "--tls", "--static-dir"])
+        // The browser's clock is real: put the scenario's "now" on it.
+        .args(["--addr", &addr, "--tls", "--wall-clock", "--static-dir"])
         .arg(&web)
         .stdout(Stdio::piped());
     println!("xtask: starting the simulator: {}", describe(&sim));

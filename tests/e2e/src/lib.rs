@@ -118,11 +118,14 @@ pub fn web_dist_dir() -> anyhow::Result<PathBuf> {
         .with_context(|| format!("resolving {}", dir.display()))
 }
 
-/// A simulator config for browser tests: TLS and the standalone page under `/doctor/`.
+/// A simulator config for browser tests: TLS, the standalone page under `/doctor/`, and the
+/// scenario's "now" on the wall clock, since the browser's own clock (which the app reads) is
+/// real.
 pub fn browser_sim_config() -> anyhow::Result<SimConfig> {
     Ok(SimConfig {
         tls: true,
         static_dir: Some(web_dist_dir()?),
+        wall_clock: true,
         ..SimConfig::default()
     })
 }
