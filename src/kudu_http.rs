@@ -20,6 +20,9 @@ pub const REQUEST_TIMEOUT_MS: u32 = 15_000;
 /// The `transport_error` text of a request aborted by [`REQUEST_TIMEOUT_MS`].
 pub const TIMED_OUT: &str = "timed out";
 
+/// The `transport_error` text of a request whose connection failed or closed before an answer.
+pub const CONNECTION_FAILED: &str = "the connection closed or was refused";
+
 /// The `transport_error` text of a redirect that `redirect: manual` stopped.
 pub const REDIRECTED: &str = "redirected (probably to a sign-in page)";
 
@@ -292,7 +295,12 @@ fn transport_failure(reason: String) -> HttpReply {
 /// The one place a `JsValue` error becomes text: `TypeError: Failed to fetch` and the like.
 fn js_error_text(error: &JsValue) -> String {
     if let Some(error) = error.dyn_ref::<js_sys::Error>() {
-        return String::from(error.to_string());
+        // `fetch` rejects with a TypeError for every failure below HTTP (offline, connection
+        // reset, CORS); its message differs per browser and tells a user nothing more.
+        if error.name() == "TypeError" {
+            return CONNECTION_FAILED.to_string();
+        }
+        return String::from(error.message());
     }
     error
         .as_string()
