@@ -535,13 +535,119 @@ fn performance_section(report: &Value, table: &str) -> String {
          hello-world built with the same profile and lockfile, times against the latency L the\n\
          simulator adds to every request.\n\n\
          Machine: {} cores, {}, {} GiB RAM; {}; Chromium via {}.\n\n\
-         {table}\n",
+         {table}\n{}",
         shown(&machine["nproc"], 0),
         machine["cpu"].as_str().unwrap_or("unknown CPU"),
         shown(&machine["memory_gib"], 1),
         machine["rustc"].as_str().unwrap_or("rustc ?"),
         machine["chromedriver"].as_str().unwrap_or("chromedriver ?"),
+        findings(report),
     )
+}
+
+/// For each missed target: the measured breakdown and the design change that would meet it.
+fn findings(report: &Value) -> String {
+    let browser = &report["detail"]["browser"];
+    let mut out = String::new();
+    if verdict(report["payload_ratio"].as_f64(), PAYLOAD_RATIO_TARGET) == "MISSED" {
+        let files = &report["detail"]["payload"]["files"];
+        out.push_str(&format!(
+            "- **Payload** ({}× the floor): the wasm is {} B gzip of the {} B total. The floor is \
+             Yew's runtime alone; the app adds the whole diagnosis core (every cause with its \
+             wording), the cleanup engine (zip writer, CRC-32, backup checks, run state machine) \
+             and ~20 components, and monomorphised `alloc`/`core` code for their types. The \
+             loader scripts are a few KiB. What would meet it: load the cleanup engine and the \
+             full-reset UI only when the user starts a cleanup (a second wasm module), keep the \
+             SCM-page part to the diagnosis and its timeline, and cut generic instantiations \
+             (shared non-generic helpers, fewer cloned view models).\n",
+            shown(&report["payload_ratio"], 2),
+            shown(&files["pkg/kudu_doctor_bg.wasm"]["gzip"], 0),
+            shown(&report["payload_gzip_bytes"], 0),
+        ));
+    }
+    let diagnosis = &browser["diagnosis"];
+    if verdict(
+        report["diagnosis_latency_ratio"].as_f64(),
+        DIAGNOSIS_RATIO_TARGET,
+    ) == "MISSED"
+    {
+        out.push_str(&format!(
+            "- **Time to diagnosis** ({} L): the reads are one round ({} round(s), all {} \
+             first-round reads in flight together), but the first request leaves {} ms after the \
+             content script starts (fetching, compiling and instantiating the wasm, then \
+             mounting Yew, before any read is sent), and {} ms pass between the last reply and \
+             the launcher's cause. What would meet it: let the plain-JS loader send the \
+             first-round reads the moment it starts, in parallel with the wasm download and \
+             compile, and hand the pending responses to `mount`; a smaller wasm compiles \
+             faster too.\n",
+            shown(&report["diagnosis_latency_ratio"], 2),
+            shown(&diagnosis["critical_path_rounds"], 0),
+            shown(&diagnosis["critical_path_requests"], 0),
+            shown(&diagnosis["content_script_to_first_api_request_ms"], 0),
+            shown(&diagnosis["last_reply_to_diagnosis_ms"], 0),
+        ));
+    }
+    let cleanup = &browser["cleanup"];
+    let small = &browser["cleanup_small"];
+    if verdict(
+        report["cleanup_latency_ratio"].as_f64(),
+        CLEANUP_RATIO_TARGET,
+    ) != "met"
+    {
+        let measured = if cleanup["cleanup_ms"].is_null() {
+            small
+        } else {
+            cleanup
+        };
+        out.push_str(&format!(
+            "- **Cleanup** ({} L with {} temp folders; {} sequential rounds, {} deletes): \
+             `kudu-core` sends at most 8 destructive requests at a time \
+             (`cleanup::DEFAULT_MAX_IN_FLIGHT`), one VFS DELETE per folder, and re-reads the \
+             site before each group of steps, so 500 folders alone need 63 delete rounds. What \
+             would meet it: a much higher bound for the temp-folder group (HTTP/2 carries 100 \
+             streams per connection; back off on 429/503), one re-check round for all groups, \
+             and the verify read folded into the last round.{}\n",
+            shown(&measured["cleanup_latency_ratio"], 1),
+            shown(&measured["temp_folders"], 0),
+            shown(&measured["rounds"], 0),
+            shown(&measured["deletes"], 0),
+            if cleanup["error"].is_null() {
+                String::new()
+            } else {
+                format!(
+                    " The 500-folder run: {}",
+                    cleanup["error"].as_str().unwrap_or("")
+                )
+            },
+        ));
+    }
+    let scale = &browser["scale"];
+    let memory_missed =
+        verdict(report["scale_wasm_memory_mib"].as_f64(), MEMORY_TARGET_MIB) != "met";
+    let native_slow = report["native_diagnose_scale"]
+        .as_array()
+        .is_some_and(|runs| runs.iter().any(|run| !run["error"].is_null()));
+    if memory_missed || native_slow {
+        out.push_str(&format!(
+            "- **Scale** (diagnosis after {} ms, longest task {} ms, wasm memory {} MiB): the \
+             timeline compares every deployment with every other and keeps each overlap as a \
+             string, and a stale `temp-*` record without an end counts as open until now, so \
+             thousands of leftovers all overlap each other: quadratic time and memory (see the \
+             native rows; the native case uses the captured, open-ended temp record, the \
+             browser case what the simulator lists). What would meet it: a sweep over intervals \
+             sorted by start, overlap counts with a few ids instead of full lists, stale temp \
+             records grouped as one \"N leftover temp folders\" entry rather than timeline \
+             bars, and the deployment list parsed into compact records without keeping the \
+             reply text.\n",
+            shown(&scale["diagnosis_ms"], 0),
+            shown(&report["scale_longest_task_ms"], 0),
+            shown(&report["scale_wasm_memory_mib"], 1),
+        ));
+    }
+    if out.is_empty() {
+        return String::new();
+    }
+    format!("\nWhere a target is missed, and why:\n\n{out}")
 }
 
 #[cfg(test)]
