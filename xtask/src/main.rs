@@ -32,6 +32,8 @@ commands:
   dist                       build the extension, its zip and the standalone page into <target>/dist
   demo [--port N] [--scenario NAME] [--personality linux|windows]
                              start the simulator with the extension and page ready to open
+  bench [--from-report]      measure payload, time to diagnosis, cleanup and scale (issue 6)
+                             into <target>/bench/report.json; --from-report only re-renders
   test [--fast] [--only native|wasm|e2e]
                              set up, then run every check and test
                              --fast skips cargo fmt and clippy";
@@ -66,8 +68,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         "bench" => {
-            expect_no_args(&rest)?;
-            bench::run(&project)?;
+            bench::run(&project, &rest)?;
             Ok(ExitCode::SUCCESS)
         }
         "test" => {
