@@ -55,7 +55,16 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
         [flag] if flag == "--from-report" => {
             let text = fs::read_to_string(&report_path)
                 .with_context(|| format!("reading {}", report_path.display()))?;
-            return publish(project, &serde_json::from_str(&text)?);
+            let stored: Value = serde_json::from_str(&text)?;
+            // Re-assembled from the raw parts, so a newer xtask renders an older run fully.
+            let report = assemble(
+                &stored["detail"]["payload"],
+                &stored["detail"]["floor"],
+                &stored["native_diagnose_scale"],
+                &stored["detail"]["browser"],
+                stored["machine"].clone(),
+            );
+            return publish(project, &report);
         }
         [other, ..] => bail!("unexpected argument `{other}` for `cargo xtask bench`"),
     }
