@@ -168,9 +168,12 @@ async fn probe(e2e: &E2e) -> anyhow::Result<Value> {
 
 /// Waits until the probe saw the launcher leave `pending`.
 async fn wait_for_diagnosis(e2e: &E2e) -> anyhow::Result<Value> {
+    // A page too busy to answer a script within WebDriver's timeout is still diagnosing.
     e2e.wait_for("the diagnosis on the launcher", || async {
-        let seen = probe(e2e).await?;
-        Ok((!seen["stateAt"].is_null()).then_some(seen))
+        Ok(probe(e2e)
+            .await
+            .ok()
+            .filter(|seen| !seen["stateAt"].is_null()))
     })
     .await
 }
