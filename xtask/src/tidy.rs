@@ -162,6 +162,43 @@ fn every_cause_has_a_file_opening_with_its_cause_block() {
     assert!(problems.is_empty(), "cause files:\n{}", problems.join("\n"));
 }
 
+/// README's "What it finds" table is the cause blocks' own words: every cause has a row, and
+/// the row's advice is the block's "What to do", so the two cannot drift apart.
+#[test]
+fn readme_lists_every_cause_with_its_blocks_advice() {
+    let readme = read("README.md");
+    let dir = root().join("crates/kudu-core/src/diagnose");
+    let mut problems = Vec::new();
+    for cause in kudu_core::diagnose::CauseId::ALL {
+        let id = cause.as_str();
+        let Some(row) = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{id}` |")))
+        else {
+            problems.push(format!("README has no row for `{id}`"));
+            continue;
+        };
+        let text = fs::read_to_string(dir.join(format!("{}.rs", id.replace('-', "_"))))
+            .unwrap_or_default();
+        let block = text
+            .lines()
+            .take_while(|line| line.starts_with("//") && !line.starts_with("//!"))
+            .map(|line| line.trim_start_matches('/').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let advice = block
+            .split_once("What to do: ")
+            .map(|(_, advice)| advice.trim())
+            .unwrap_or_default();
+        if advice.is_empty() || !row.contains(advice) {
+            problems.push(format!(
+                "README's row for `{id}` should end with the block's advice: {advice}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// Host patterns the extension may ask for, each an SCM host form from kudu-facts.md §6 (or
 /// the only valid match pattern that covers one). Anything else fails the manifest tests.
 const SCM_MATCH_PATTERNS: [&str; 4] = [
