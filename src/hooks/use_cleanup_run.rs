@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
+use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use kudu_core::cleanup::{
@@ -141,8 +142,10 @@ struct Driver {
     clock_offset_ms: i64,
     backup_offered: bool,
     finished_told: bool,
-    /// Wakes the run while it waits for Kudu; dropping it cancels the wake-up.
-    timer: Option<Timeout>,
+    /// Counts scheduled wake-ups; only the newest one still pumps when it fires.
+    wake_generation: u64,
+    /// A publication of the view is due (they are batched, see [`PUBLISH_EVERY`]).
+    publish_scheduled: bool,
     stopped: bool,
     publish: UseStateSetter<Option<Rc<CleanupView>>>,
     dispatcher: UseReducerDispatcher<UiState>,
@@ -207,10 +210,16 @@ fn pump(driver: &SharedDriver) {
     settle(driver);
 }
 
-/// After a pump: the download, the wake-up, the published view, the re-diagnosis at the end.
+/// The view is published at most this often: with hundreds of deletes in flight, rendering
+/// the activity log after every single answer would cost more than the deletes.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+
+/// After a pump: the download (at once), the wake-up while Kudu restarts, and a publication.
 fn settle(driver: &SharedDriver) {
     let mut download = None;
-    let (view, finished) = {
+    let mut wake = None;
+    let mut schedule_publish = false;
+    {
         let mut d = driver.borrow_mut();
         while d.run.poll_event().is_some() {}
         if !d.backup_offered
@@ -221,30 +230,64 @@ fn settle(driver: &SharedDriver) {
             }
             d.backup_offered = true;
         }
-        d.timer = None;
+        d.wake_generation += 1;
         if d.run.outcome().is_none()
             && d.run.in_flight() == 0
             && let Some(at) = d.run.poll_timeout()
         {
             let wait = at.unix_millis().saturating_sub(d.now().unix_millis());
-            let wait = u32::try_from(wait.max(0)).unwrap_or(u32::MAX);
-            let wake = driver.clone();
-            d.timer = Some(Timeout::new(wait, move || pump(&wake)));
+            wake = Some((d.wake_generation, u64::try_from(wait).unwrap_or(0)));
+        }
+        if !d.publish_scheduled {
+            d.publish_scheduled = true;
+            schedule_publish = true;
+        }
+    }
+    if let Some((name, bytes)) = download {
+        save_file(&name, &bytes);
+    }
+    if let Some((generation, wait_ms)) = wake {
+        let driver = driver.clone();
+        spawn_local(async move {
+            yew::platform::time::sleep(Duration::from_millis(wait_ms)).await;
+            let current = {
+                let d = driver.borrow();
+                !d.stopped && d.wake_generation == generation
+            };
+            if current {
+                pump(&driver);
+            }
+        });
+    }
+    if schedule_publish {
+        let driver = driver.clone();
+        spawn_local(async move {
+            yew::platform::time::sleep(PUBLISH_EVERY).await;
+            publish(&driver);
+        });
+    }
+}
+
+/// Shows the run's current state; once it has ended, the wizard reads the site again.
+fn publish(driver: &SharedDriver) {
+    let (view, finished, setter, dispatcher) = {
+        let mut d = driver.borrow_mut();
+        d.publish_scheduled = false;
+        if d.stopped {
+            return;
         }
         let finished = d.run.outcome().is_some() && !d.finished_told;
         if finished {
             d.finished_told = true;
         }
-        (Rc::new(d.view()), finished)
+        (
+            Rc::new(d.view()),
+            finished,
+            d.publish.clone(),
+            d.dispatcher.clone(),
+        )
     };
-    if let Some((name, bytes)) = download {
-        save_file(&name, &bytes);
-    }
-    let (publish, dispatcher) = {
-        let d = driver.borrow();
-        (d.publish.clone(), d.dispatcher.clone())
-    };
-    publish.set(Some(view));
+    setter.set(Some(view));
     if finished {
         // The outcome stays on screen; the wizard above it reads the site again.
         dispatcher.dispatch(Action::RefreshRequested);
@@ -296,9 +339,7 @@ pub fn use_cleanup_run(
         use_effect_with((), move |()| {
             move || {
                 if let Some(d) = driver.borrow_mut().take() {
-                    let mut d = d.borrow_mut();
-                    d.stopped = true;
-                    d.timer = None;
+                    d.borrow_mut().stopped = true;
                 }
             }
         });
@@ -331,7 +372,8 @@ pub fn use_cleanup_run(
                 clock_offset_ms: start.clock_offset_ms,
                 backup_offered: false,
                 finished_told: false,
-                timer: None,
+                wake_generation: 0,
+                publish_scheduled: false,
                 stopped: false,
                 publish: publish.clone(),
                 dispatcher: dispatcher.clone(),
