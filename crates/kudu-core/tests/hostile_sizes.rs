@@ -536,3 +536,38 @@ fn two_hundred_unfinished_deployments_ask_for_a_few_logs() {
         16,
     );
 }
+
+/// 5,000 records that never finished, every pair overlapping: the timeline keeps the newest
+/// `TIMELINE_MAX_ENTRIES`, so pair matching stays bounded and the diagnosis still comes (it
+/// used to grow cubically: 4,000 such records took minutes).
+#[test]
+fn five_thousand_overlapping_deployments_are_diagnosed() {
+    let _serial = serial();
+    let records: Vec<Value> = (0..5_000)
+        .map(|i| {
+            let mut record = deployment_record(i);
+            record["status"] = json!(1);
+            record["complete"] = json!(false);
+            record["end_time"] = Value::Null;
+            record
+        })
+        .collect();
+    let body = serde_json::to_string(&records).unwrap();
+    let round = base_round().with_body(&ReadId::Deployments, body);
+    let session = round.session();
+    let input: usize = round.replies.iter().map(|(_, _, r)| r.body.len()).sum();
+    let (diagnosis, peak) = measured("diagnose 5,000 overlapping", input, || {
+        session.diagnose(round.now)
+    });
+    assert!(diagnosis.primary().is_some());
+    assert_eq!(
+        diagnosis.timeline.entries.len(),
+        kudu_core::diagnose::TIMELINE_MAX_ENTRIES
+    );
+    assert_linear("diagnose 5,000 overlapping", peak, input, 12);
+    assert_safe(
+        "5,000 overlapping",
+        &plan(&session, &diagnosis, PlanKind::Targeted),
+        16,
+    );
+}

@@ -262,7 +262,7 @@ impl Diagnosis {
 }
 
 pub use context::{HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
-pub use timeline::RETRY_WINDOW_SECS;
+pub use timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 
 /// Runs every cause detector over the session and orders the findings, the one that best
 /// explains a 409 first:

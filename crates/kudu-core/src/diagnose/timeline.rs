@@ -10,6 +10,13 @@ use crate::time::Timestamp;
 /// began. CI retries and re-runs after a cancel land within seconds to a few minutes.
 pub const RETRY_WINDOW_SECS: i64 = 5 * 60;
 
+/// The timeline keeps the newest this many deployments. Overlap and retry matching compare
+/// pairs, so an unbounded list (a hostile or corrupt site can list thousands of records that
+/// all overlap) would grow quadratically in time and in the overlap lists it builds; Kudu's own
+/// purge keeps real lists far shorter (at most 10 that ever succeeded, kudu-facts §1.3), and
+/// causes only look at recent history. The full list stays in the session for the planner.
+pub const TIMELINE_MAX_ENTRIES: usize = 250;
+
 /// Builds the timeline, oldest first; deployments without any time sort first.
 pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
     let mut entries: Vec<TimelineEntry> = deployments
@@ -23,6 +30,9 @@ pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
         })
         .collect();
     entries.sort_by_key(|e| e.begin);
+    if entries.len() > TIMELINE_MAX_ENTRIES {
+        entries.drain(..entries.len() - TIMELINE_MAX_ENTRIES);
+    }
 
     let spans: Vec<Option<(Timestamp, Timestamp)>> = entries.iter().map(|e| span(e, now)).collect();
     for i in 0..entries.len() {
@@ -99,6 +109,28 @@ mod tests {
     use super::*;
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
+
+    #[test]
+    fn a_huge_history_keeps_the_newest_entries() {
+        let deployments: Vec<Deployment> = (0..TIMELINE_MAX_ENTRIES as i64 + 40)
+            .map(|i| {
+                deployment(
+                    &format!("d{i}"),
+                    DeployStatus::Building,
+                    "GITHUB_ZIP_DEPLOY",
+                    Timestamp::from_unix_millis(i * 1000),
+                    None,
+                )
+            })
+            .collect();
+        let t = build(&deployments, Timestamp::from_unix_millis(10_000_000));
+        assert_eq!(t.entries.len(), TIMELINE_MAX_ENTRIES);
+        assert_eq!(t.entries[0].deployment.id.as_deref(), Some("d40"));
+        assert_eq!(
+            t.entries.last().and_then(|e| e.deployment.id.as_deref()),
+            Some(format!("d{}", TIMELINE_MAX_ENTRIES + 39).as_str())
+        );
+    }
 
     #[test]
     fn overlapping_deployments_name_each_other() {
