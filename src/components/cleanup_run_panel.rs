@@ -61,22 +61,63 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
                 </p>
             }
             <ol class="kd-run-steps" data-testid="run-steps">
-                { for view.plan.steps.iter().zip(&view.steps).map(|(step, state)| html! {
-                    <li data-step-kind={step_kind_id(step.kind)} data-step-state={state_name(state)}>
+                { for shown_steps(view).map(|(index, step, state)| html! {
+                    <li value={(index + 1).to_string()} data-step-kind={step_kind_id(step.kind)}
+                        data-step-state={state_name(state)}>
                         <strong>{ step_title(step.kind) }</strong>{ " " }
                         <code class="kd-request">{ format!("{} {}", step.request.method, step.request.path) }</code>
                         { " \u{2014} " }{ state_text(state) }
                     </li>
                 }) }
             </ol>
+            if view.running() && view.steps.len() > LIVE_STEPS_SHOWN {
+                <p class="kd-meta">{ format!("Showing the steps under way; all {} are listed when the run ends.", view.steps.len()) }</p>
+            }
             <details class="kd-details" open={view.running()}>
                 <summary>{ format!("Activity log ({} requests)", view.log.len()) }</summary>
+                if view.running() && view.log.len() > LIVE_LOG_SHOWN {
+                    <p class="kd-meta">{ format!("The latest {LIVE_LOG_SHOWN}; every request is listed when the run ends.") }</p>
+                }
                 <ol class="kd-activity" data-testid="activity-log">
-                    { for view.log.iter().map(entry_view) }
+                    { for shown_log(view).iter().map(entry_view) }
                 </ol>
             </details>
         </section>
     }
+}
+
+/// While a run is under way the page re-renders often: with hundreds of deletes, only the
+/// latest requests and the steps under way are drawn; the end shows everything.
+const LIVE_LOG_SHOWN: usize = 60;
+const LIVE_STEPS_SHOWN: usize = 12;
+
+fn shown_log(view: &CleanupView) -> &[ActivityEntry] {
+    if view.running() {
+        &view.log[view.log.len().saturating_sub(LIVE_LOG_SHOWN)..]
+    } else {
+        &view.log
+    }
+}
+
+/// `(index, step, state)` of the steps to draw: all of them once the run ended, else the
+/// running and failed ones first, then the next pending ones, at most [`LIVE_STEPS_SHOWN`].
+fn shown_steps(view: &CleanupView) -> impl Iterator<Item = (usize, &kudu_core::Step, &StepState)> {
+    let all = view.plan.steps.iter().zip(&view.steps).enumerate();
+    let limit = if view.running() && view.steps.len() > LIVE_STEPS_SHOWN {
+        LIVE_STEPS_SHOWN
+    } else {
+        usize::MAX
+    };
+    let live = view.running() && limit != usize::MAX;
+    all.filter(move |(_, (_, state))| {
+        !live
+            || matches!(
+                state,
+                StepState::Running | StepState::Failed { .. } | StepState::Pending
+            )
+    })
+    .take(limit)
+    .map(|(index, (step, state))| (index, step, state))
 }
 
 fn progress_line(view: &CleanupView) -> String {

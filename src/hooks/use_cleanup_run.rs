@@ -212,7 +212,7 @@ fn pump(driver: &SharedDriver) {
 
 /// The view is published at most this often: with hundreds of deletes in flight, rendering
 /// the activity log after every single answer would cost more than the deletes.
-const PUBLISH_EVERY: Duration = Duration::from_millis(100);
+const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// After a pump: the download (at once), the wake-up while Kudu restarts, and a publication.
 fn settle(driver: &SharedDriver) {
