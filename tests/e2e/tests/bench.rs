@@ -23,6 +23,9 @@ use serde_json::{Value, json};
 
 const SCM_HOST: &str = "myapp.scm.azurewebsites.net";
 
+/// How long the scale case may take before it is reported as not measured.
+const SCALE_CAP: Duration = Duration::from_secs(150);
+
 /// Records, in the main world, when the content script started, when the diagnosis reached the
 /// launcher, each click (with the clicked test id), when the cleanup outcome appeared, and
 /// every long task.
@@ -108,7 +111,15 @@ async fn bench() -> anyhow::Result<()> {
         }
     }
     if wanted("scale") {
-        let result = scale(200, 5000).await;
+        // The size may keep the page busy for many minutes; give it a bounded time
+        // (dropping the run kills chromedriver and its browser).
+        let result = match tokio::time::timeout(SCALE_CAP, scale(200, 5000)).await {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!(
+                "no diagnosis within {} s: the page stayed busy",
+                SCALE_CAP.as_secs()
+            )),
+        };
         let failed = result
             .as_ref()
             .map_or(true, |value| value["wasm_memory"]["mib"].is_null());
