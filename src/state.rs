@@ -106,6 +106,9 @@ pub struct UiState {
     pub step: WizardStep,
     /// The site was busy and no longer is: "The lock is gone — you can deploy again".
     pub lock_cleared: bool,
+    /// A cleanup run is under way: no polling meanwhile (the run reads the site itself, and
+    /// the read after it must not be skipped for a poll still in flight).
+    pub cleanup_running: bool,
     auto_opened: bool,
 }
 
@@ -129,6 +132,8 @@ pub enum Action {
     CloseRequested,
     StepSelected(WizardStep),
     NoticeDismissed,
+    /// A cleanup run started (`true`) or ended (`false`).
+    CleanupRunning(bool),
 }
 
 /// Causes that mean "the site is deploying or locked": the wizard opens by itself for them.
@@ -170,6 +175,7 @@ impl UiState {
             open: (!options.embedded).then_some(Opener::Itself),
             step: WizardStep::Diagnosis,
             lock_cleared: false,
+            cleanup_running: false,
             auto_opened: false,
         }
     }
@@ -197,6 +203,9 @@ impl UiState {
 
     /// Whether the poll timer should run: the last round succeeded and the site is busy.
     pub fn wants_polling(&self) -> bool {
+        if self.cleanup_running {
+            return false;
+        }
         match &self.load {
             LoadState::Loaded(snapshot) => is_busy(&snapshot.diagnosis),
             _ => false,
@@ -293,6 +302,7 @@ impl Reducible for UiState {
             }
             Action::StepSelected(step) => next.step = step,
             Action::NoticeDismissed => next.lock_cleared = false,
+            Action::CleanupRunning(running) => next.cleanup_running = running,
         }
         Rc::new(next)
     }
@@ -453,6 +463,16 @@ mod tests {
         assert_eq!(stale.launcher_state(), "pending");
         let state = state.reduce(Action::RefreshRequested);
         assert_eq!(state.round, 1, "no second round while one is running");
+    }
+
+    #[test]
+    fn no_polling_while_a_cleanup_runs() {
+        let state = finish(embedded(), diagnosed(CauseId::StaleLock, LockState::Live));
+        let busy = state.wants_polling();
+        let running = state.reduce(Action::CleanupRunning(true));
+        assert!(!running.wants_polling());
+        let ended = running.reduce(Action::CleanupRunning(false));
+        assert_eq!(ended.wants_polling(), busy);
     }
 
     #[test]

@@ -289,7 +289,8 @@ fn publish(driver: &SharedDriver) {
     };
     setter.set(Some(view));
     if finished {
-        // The outcome stays on screen; the wizard above it reads the site again.
+        // The outcome stays on screen; the wizard around it reads the site again.
+        dispatcher.dispatch(Action::CleanupRunning(false));
         dispatcher.dispatch(Action::RefreshRequested);
     }
 }
@@ -381,6 +382,7 @@ pub fn use_cleanup_run(
             if let Some(old) = driver.borrow_mut().replace(shared.clone()) {
                 old.borrow_mut().stopped = true;
             }
+            dispatcher.dispatch(Action::CleanupRunning(true));
             pump(&shared);
         })
     };
