@@ -20,6 +20,12 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         return None;
     }
     let progressing: Vec<_> = ctx.progressing().collect();
+    if progressing.is_empty()
+        && ctx.lock.state != LockState::Live
+        && let Some(f) = held_unconfirmed(ctx)
+    {
+        return Some(f);
+    }
     let latest_pending = ctx.latest_pending();
     let fresh_lock_only =
         progressing.is_empty() && ctx.lock.state == LockState::Live && ctx.lock.acquired.is_some();
@@ -156,6 +162,95 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             until,
             reason: "Let it finish; Kudu releases the lock when the deployment ends. Clearing a \
                      live lock would let two deployments write wwwroot at once."
+                .into(),
+        }],
+    })
+}
+
+/// The lock is taken (or /api/isdeploying says True) but nothing shows whether a deployment
+/// progresses: the deployment list could not be read, or on Windows no lock file backs the
+/// True. The held lock must still lead the screen, so it is reported as a possible deployment
+/// with the doubt said out loud; the planner refuses to delete while the list is unreadable.
+fn held_unconfirmed(ctx: &Context) -> Option<Finding> {
+    let held_unread = !ctx.deployments_known && ctx.lock.state == LockState::Held;
+    let deploying = ctx.is_deploying().filter(|d| d.deploying);
+    let deploying_without_lock =
+        deploying.is_some() && matches!(ctx.lock.state, LockState::Free | LockState::Unknown);
+    if !held_unread && !deploying_without_lock {
+        return None;
+    }
+    let mut evidence = vec![];
+    if held_unread {
+        evidence.push(Evidence::new(
+            lock_source(ctx),
+            ctx.lock.explanation.clone(),
+        ));
+    }
+    if let Some(d) = deploying {
+        evidence.push(Evidence::new(
+            "/api/isdeploying",
+            format!("/api/isdeploying says True ('{}').", d.message),
+        ));
+    }
+    if let Some(d) = ctx.latest_pending() {
+        evidence.push(Evidence::new(
+            "/api/deployments/latest",
+            format!(
+                "/api/deployments/latest answered 202 Accepted: {} has not finished.",
+                d.id.as_deref()
+                    .map(short_id)
+                    .unwrap_or_else(|| "a deployment".into())
+            ),
+        ));
+    }
+    let unreadable = ctx.unreadable();
+    if !unreadable.is_empty() {
+        evidence.push(Evidence::new(
+            "Kudu Doctor",
+            format!(
+                "These reads gave no usable answer: {}.",
+                unreadable.join(", ")
+            ),
+        ));
+    }
+    let held = if held_unread {
+        "The deployment lock is held, so new deployments get 409 until it is released"
+    } else {
+        "Kudu says a deployment is running (/api/isdeploying True), so new deployments get 409 \
+         until it ends"
+    };
+    let doubt = if ctx.deployments_known {
+        "no deployment record shows it progressing"
+    } else {
+        "the deployment list could not be read, so whether a deployment is still progressing \
+         is unknown"
+    };
+    let until = match ctx.personality {
+        Personality::Windows => None,
+        _ => ctx.lock.expires.filter(|e| *e > ctx.now),
+    };
+    Some(Finding {
+        cause: CauseId::DeploymentInProgress,
+        confidence: if deploying.is_some() {
+            Confidence::Medium
+        } else {
+            Confidence::Low
+        },
+        summary: format!(
+            "{held}; {doubt}. Wait a minute and re-run the diagnosis before cleaning anything{}.",
+            until
+                .map(|u| format!(
+                    "; the lock expires by itself at {} at the latest",
+                    ctx.at(u)
+                ))
+                .unwrap_or_default()
+        ),
+        evidence,
+        recommendations: vec![Recommendation::Wait {
+            until,
+            reason: "Re-run the diagnosis once Kudu answers the deployment reads; deleting a lock \
+                     whose deployment may still be running would let two deployments write \
+                     wwwroot at once."
                 .into(),
         }],
     })
@@ -303,6 +398,45 @@ mod tests {
                 .iter()
                 .any(|e| e.fact.contains("its log has not been read yet"))
         );
+    }
+
+    #[test]
+    fn a_held_lock_with_the_list_unread_leads_with_its_doubt() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        s.deployments = crate::session::Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        // /api/isdeploying True backs the lock, so Medium; the list is what is missing.
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(f.summary.contains("lock is held"), "{}", f.summary);
+        assert!(
+            f.summary
+                .contains("whether a deployment is still progressing is unknown"),
+            "{}",
+            f.summary
+        );
+        assert!(matches!(
+            f.recommendations.as_slice(),
+            [Recommendation::Wait { until: Some(_), .. }]
+        ));
+
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .build();
+        s.deployments = crate::session::Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::Low);
+        assert!(matches!(
+            f.recommendations.as_slice(),
+            [Recommendation::Wait { until: None, .. }]
+        ));
     }
 
     #[test]

@@ -8,11 +8,12 @@
 //! The finding for a site with nothing wrong.
 
 use crate::diagnose::context::Context;
+use crate::diagnose::no_lock_found::lock_taken;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 
 /// Added when no other finding exists besides `no-lock-found` and the core reads answered.
 pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
-    if found.iter().any(|f| f.cause != CauseId::NoLockFound) {
+    if found.iter().any(|f| f.cause != CauseId::NoLockFound) || lock_taken(ctx) {
         return None;
     }
     if !ctx.unreadable().is_empty() || ctx.lock.state != LockState::Free {
@@ -84,6 +85,16 @@ mod tests {
         let s = Site::linux()
             .linux_lock("Performing continuous deployment", at(11, 59, 0))
             .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+    }
+
+    #[test]
+    fn isdeploying_true_is_not_healthy() {
+        let mut s = Site::windows().build();
+        s.is_deploying = crate::session::Observed::Value(crate::model::IsDeploying {
+            deploying: true,
+            message: "Deployment Underway".into(),
+        });
         assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
     }
 

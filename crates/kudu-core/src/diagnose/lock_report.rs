@@ -18,6 +18,18 @@ pub const LINUX_LOCK_DIR: &str = "deployment";
 /// The Windows lock file under `site/locks/`.
 pub const WINDOWS_LOCK_FILE: &str = "deployments.lock";
 
+/// How a lock report says the lock is taken while the deployment list is unreadable.
+pub const HELD_LIST_UNREAD: &str = "It is held; the deployment list could not be read, so \
+                                    whether a deployment is still progressing is unknown.";
+
+/// `site/locks/` lists KuduLite's lock directory `deployment/`.
+fn lists_linux_lock_dir(session: &Session) -> bool {
+    session
+        .locks_dir
+        .value()
+        .is_some_and(|entries| entries.iter().any(|e| e.is_dir && e.name == LINUX_LOCK_DIR))
+}
+
 pub(crate) fn build(
     session: &Session,
     now: Timestamp,
@@ -26,7 +38,7 @@ pub(crate) fn build(
     deployments_known: bool,
 ) -> LockReport {
     let mut report = match personality {
-        Personality::Windows => windows(session, now, running),
+        Personality::Windows => windows(session, now, running, deployments_known),
         Personality::Linux => linux(session, now, running, deployments_known),
         Personality::Unknown if session.info_lock.value().is_some() => {
             linux(session, now, running, deployments_known)
@@ -139,6 +151,9 @@ fn linux(
             );
         }
         _ if is_deploying == Some(true) => None,
+        // Neither read answered, but site/locks/ lists the lock directory: KuduLite keeps it
+        // only while the lock is taken, so it counts as held with its details unknown.
+        _ if lists_linux_lock_dir(session) => None,
         _ => {
             return empty(
                 LockState::Unknown,
@@ -196,10 +211,12 @@ fn linux(
         return report;
     }
     if !deployments_known {
-        report.state = LockState::Unknown;
+        // Orphaned needs the list (nothing running) and Live needs progress; what the lock
+        // reads do show is that it is taken, so say that rather than "unknown".
+        report.state = LockState::Held;
         report.explanation = format!(
-            "{held_by}, {expiry}. The deployment list could not be read, so Kudu Doctor cannot \
-             tell whether a deployment is still using it."
+            "{held_by}, {expiry}. {HELD_LIST_UNREAD} New deployments get 409 until it is \
+             released."
         );
         return report;
     }
@@ -212,7 +229,12 @@ fn linux(
     report
 }
 
-fn windows(session: &Session, now: Timestamp, running: &[RunningDeployment]) -> LockReport {
+fn windows(
+    session: &Session,
+    now: Timestamp,
+    running: &[RunningDeployment],
+    deployments_known: bool,
+) -> LockReport {
     let listed = match &session.locks_dir {
         Observed::Value(entries) => entries
             .iter()
@@ -246,9 +268,20 @@ fn windows(session: &Session, now: Timestamp, running: &[RunningDeployment]) -> 
         .map(|t| format!(" (written at {})", clock(t, now)))
         .unwrap_or_default();
     let latest_pending = session.latest.value().is_some_and(|l| l.http_status == 202);
+    let progress = progress_reason(session, now, running, file.modified);
+    if !deployments_known && progress.is_none() {
+        // "Every deployment finished" needs the list; without it a listed file may be a live
+        // handle, and neither "leftover" nor "nothing progresses" can be claimed.
+        report.explanation = format!(
+            "deployments.lock is listed in site/locks/{since}. {HELD_LIST_UNREAD} Windows Kudu \
+             deletes a lock file nobody holds as soon as it checks, so a listed file usually \
+             means a live process still holds its handle."
+        );
+        return report;
+    }
     if running.is_empty()
         && !latest_pending
-        && progress_reason(session, now, running, file.modified).is_none()
+        && progress.is_none()
     {
         // Kudu deletes a lock file nobody holds only when something checks it; with every
         // deployment finished and `latest` not 202, the file is a leftover without a handle.
@@ -264,7 +297,7 @@ fn windows(session: &Session, now: Timestamp, running: &[RunningDeployment]) -> 
                    listed file means a live process still holds its handle. Deleting the file \
                    does nothing (Kudu answers 404); restarting Kudu (DELETE /api/processes/0) \
                    releases it.";
-    match progress_reason(session, now, running, file.modified) {
+    match progress {
         Some(why) => {
             report.state = LockState::Live;
             report.explanation =
@@ -425,7 +458,62 @@ mod tests {
             status: 500,
             reason: "boom".into(),
         };
+        let r = report(&s);
+        assert_eq!(r.state, LockState::Held);
+        assert!(
+            r.explanation.contains(
+                "held; the deployment list could not be read, so whether a deployment is still \
+                 progressing is unknown"
+            ),
+            "{}",
+            r.explanation
+        );
+        assert_eq!(r.secs_left, Some(900));
+    }
+
+    #[test]
+    fn linux_lock_dir_alone_still_reads_as_held() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        s.deployments = Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        s.info_lock = Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        s.is_deploying = Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        assert_eq!(report(&s).state, LockState::Held);
+        // Near miss: without the listed lock directory nothing shows a lock.
+        if let Observed::Value(list) = &mut s.locks_dir {
+            list.retain(|e| e.name != "deployment");
+        }
         assert_eq!(report(&s).state, LockState::Unknown);
+    }
+
+    #[test]
+    fn windows_without_the_deployment_list_keeps_a_listed_file_held() {
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .build();
+        s.deployments = Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        let r = report(&s);
+        assert_eq!(r.state, LockState::Held);
+        assert!(r.windows_lock_file);
+        assert!(
+            r.explanation
+                .contains("the deployment list could not be read"),
+            "{}",
+            r.explanation
+        );
     }
 
     #[test]

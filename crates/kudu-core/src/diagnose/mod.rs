@@ -475,6 +475,30 @@ mod tests {
     }
 
     #[test]
+    fn a_held_lock_leads_even_when_the_deployment_list_is_down() {
+        for mut s in [
+            Site::linux()
+                .linux_lock("Performing continuous deployment", at(11, 50, 0))
+                .build(),
+            Site::windows()
+                .list_lock(file("deployments.lock", at(11, 20, 0)))
+                .build(),
+        ] {
+            s.deployments = Observed::Failed {
+                status: 503,
+                reason: "Service Unavailable".into(),
+            };
+            s.latest = Observed::Failed {
+                status: 503,
+                reason: "Service Unavailable".into(),
+            };
+            let d = diagnose(&s, at(12, 0, 0));
+            assert_eq!(ids(&d), ["deployment-in-progress"]);
+            assert_eq!(d.lock.state, LockState::Held);
+        }
+    }
+
+    #[test]
     fn an_empty_session_still_answers() {
         let d = diagnose(&Session::new(), at(12, 0, 0));
         assert_eq!(ids(&d), ["no-lock-found"]);

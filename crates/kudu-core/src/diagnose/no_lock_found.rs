@@ -11,12 +11,12 @@
 //! The finding for "nothing here blocks deployments".
 
 use crate::diagnose::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 
 /// Added when no finding in `found` blocks deployments now. Unlike the other causes it reads
 /// what the others found, so it runs last.
 pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
-    if found.iter().any(|f| blocks(f.cause)) {
+    if found.iter().any(|f| blocks(f.cause)) || lock_taken(ctx) {
         return None;
     }
     let unreadable = ctx.unreadable();
@@ -54,6 +54,14 @@ pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
     })
 }
 
+/// Some read shows the deployment lock taken (a held, live, orphaned or not yet dropped expired
+/// lock) or /api/isdeploying says True: then "nothing blocks" would be untrue, whatever other
+/// reads failed.
+pub(crate) fn lock_taken(ctx: &Context) -> bool {
+    !matches!(ctx.lock.state, LockState::Free | LockState::Unknown)
+        || ctx.is_deploying().is_some_and(|d| d.deploying)
+}
+
 /// Causes that mean a deployment would be refused right now.
 pub(crate) fn blocks(cause: CauseId) -> bool {
     matches!(
@@ -83,6 +91,25 @@ mod tests {
             f.recommendations[0],
             Recommendation::LookElsewhere { .. }
         ));
+    }
+
+    #[test]
+    fn a_held_lock_or_isdeploying_true_suppresses_it_even_when_reads_failed() {
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        s.deployments = crate::session::Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+
+        let mut s = Site::windows().build();
+        s.is_deploying = crate::session::Observed::Value(crate::model::IsDeploying {
+            deploying: true,
+            message: "Deployment Underway".into(),
+        });
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
     }
 
     #[test]

@@ -16,7 +16,12 @@ use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recomme
 use crate::model::Personality;
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    if ctx.personality != Personality::Windows || ctx.lock.state != LockState::Held {
+    // Without the deployment list "no deployment is progressing" is not known; the held lock
+    // is then reported by deployment-in-progress, which says so.
+    if ctx.personality != Personality::Windows
+        || ctx.lock.state != LockState::Held
+        || !ctx.deployments_known
+    {
         return None;
     }
     let mut evidence = vec![Evidence::new(
@@ -101,6 +106,18 @@ mod tests {
                 None,
             ))
             .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
+    fn without_the_deployment_list_it_does_not_claim_nothing_progresses() {
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .build();
+        s.deployments = crate::session::Observed::Failed {
+            status: 503,
+            reason: "Service Unavailable".into(),
+        };
         assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
     }
 
