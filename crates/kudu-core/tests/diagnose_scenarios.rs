@@ -53,6 +53,16 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "cancelled-then-retried",
         "cancelled-then-retried",
     ),
+    (
+        "cancelled-retried-linux-list-first",
+        "cancelled-then-retried",
+        "cancelled-then-retried",
+    ),
+    (
+        "cancelled-retried-windows-list-first",
+        "cancelled-then-retried",
+        "cancelled-then-retried",
+    ),
     ("stuck-linux-linux", "deployment-in-progress", "stale-lock"),
     ("stale-lock-linux-linux", "stale-lock", "stale-lock"),
     (
@@ -60,10 +70,13 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "deployment-in-progress",
         "windows-lock-held",
     ),
+    // Nothing blocks: a stale Windows lock file never does (kudu-facts §2.2), and the killed
+    // runs' folders are leftovers for the targeted cleanup (§3.3), not a current 409 cause.
+    ("stale-files-windows-windows", "healthy", "healthy"),
     (
-        "stale-files-windows-windows",
-        "cancelled-then-retried",
-        "cancelled-then-retried",
+        "stale-files-windows-windows-list-first",
+        "healthy",
+        "healthy",
     ),
     (
         "status-lock-denied-linux",
@@ -328,6 +341,34 @@ fn every_fixture_leads_with_its_expected_cause() {
     }
 }
 
+/// Browsers send the reads in parallel, so Kudu may run the deployment list's side effects
+/// (VerifyDeployment, purge, a stale Windows lock file deleted; kudu-facts §1.3, §2.2) before
+/// or after the VFS listings. Scenarios whose evidence those side effects touch are captured in
+/// both orders, and both must lead with the same cause and confidence.
+#[test]
+fn the_read_order_does_not_change_the_leading_cause() {
+    let pairs = [
+        ("cancelled-retried-linux", "cancelled-then-retried"),
+        ("cancelled-retried-windows", "cancelled-then-retried"),
+        ("stale-files-windows-windows", "healthy"),
+    ];
+    for (stem, expected) in pairs {
+        let mut leads = vec![];
+        for file in [format!("{stem}.json"), format!("{stem}-list-first.json")] {
+            let round = load(&fixtures_dir().join(&file));
+            let (_, d, _) = run(&round);
+            let primary = d.primary().unwrap();
+            leads.push((file, primary.cause.as_str(), primary.confidence));
+        }
+        assert_eq!(leads[0].1, expected, "{leads:?}");
+        assert_eq!(
+            (leads[0].1, leads[0].2),
+            (leads[1].1, leads[1].2),
+            "{leads:?}"
+        );
+    }
+}
+
 #[test]
 fn a_first_round_without_logs_asks_for_them_and_they_refine_it() {
     let round = load(&fixtures_dir().join("hand/hand-stuck-linux.json"));
@@ -511,14 +552,14 @@ fn sim_cancelled_retried_linux() {
     check(
         "cancelled-retried-linux",
         r#"
-primary: cancelled-then-retried (Medium)
-causes: cancelled-then-retried, no-lock-found
-lock: Free
+primary: cancelled-then-retried (High)
+causes: cancelled-then-retried, stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 1337 s left
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
-  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
 "#,
@@ -530,13 +571,53 @@ fn sim_cancelled_retried_windows() {
     check(
         "cancelled-retried-windows",
         r#"
-primary: cancelled-then-retried (Medium)
-causes: cancelled-then-retried, no-lock-found
-lock: Free
+primary: cancelled-then-retried (High)
+causes: cancelled-then-retried, windows-lock-held
+lock: Held, deployments.lock listed
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
   2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
+  4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn sim_cancelled_retried_linux_list_first() {
+    check(
+        "cancelled-retried-linux-list-first",
+        r#"
+primary: cancelled-then-retried (High)
+causes: cancelled-then-retried, stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 1337 s left
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn sim_cancelled_retried_windows_list_first() {
+    check(
+        "cancelled-retried-windows-list-first",
+        r#"
+primary: cancelled-then-retried (High)
+causes: cancelled-then-retried, windows-lock-held
+lock: Held, deployments.lock listed
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
+  2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
   4 GET /api/vfs/site/locks/
 "#,
     );
@@ -725,8 +806,8 @@ fn sim_stale_files_windows_windows() {
     check(
         "stale-files-windows-windows",
         r#"
-primary: cancelled-then-retried (Medium)
-causes: cancelled-then-retried, no-lock-found
+primary: healthy (High)
+causes: healthy, no-lock-found
 lock: Free, deployments.lock listed
 plan:
   0 GET /api/zip/site/locks/
@@ -735,6 +816,19 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-f30bb0d0/?recursive=true
   4 GET /api/vfs/site/locks/
+"#,
+    );
+}
+
+#[test]
+fn sim_stale_files_windows_windows_list_first() {
+    check(
+        "stale-files-windows-windows-list-first",
+        r#"
+primary: healthy (High)
+causes: healthy, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
 }

@@ -88,6 +88,16 @@ pub struct Quirks {
     /// [I] §1.2, §8.6: production adds fields the public source lacks; clients must ignore
     /// them. Adds `build_summary` to every `DeployResult`.
     pub extra_deploy_fields: bool,
+    /// [I] §1.2: production writes status -1 (Cancelled) for a deployment whose run was
+    /// cancelled, a value the clients handle but the public code never sets. On: a cancel
+    /// (`/_sim/deployment/cancel`) marks the record Cancelled and ends the run as
+    /// [`Quirks::cancel_wind_down_secs`] says. Off: a cancel is a kill, as in the public code.
+    pub cancelled_status: bool,
+    /// [I] §2.2, §2.3, users-and-peers row 1 (webapps-deploy#547): how long a cancelled run
+    /// keeps the deployment lock. Windows: the still-finishing worker keeps the handle this
+    /// many virtual seconds, then releases it. Linux: the cancelled run never calls
+    /// `Release`, so `info.lock` stays until its expiry whatever this says.
+    pub cancel_wind_down_secs: i64,
 }
 
 impl Default for Quirks {
@@ -108,6 +118,8 @@ impl Default for Quirks {
             restart_downtime_ms: 300,
             status_lock_exists_means_locked: false,
             extra_deploy_fields: false,
+            cancelled_status: false,
+            cancel_wind_down_secs: 180,
         }
     }
 }

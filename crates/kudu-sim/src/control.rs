@@ -124,7 +124,8 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
                 let mut kudu = lock(&shared.kudu);
                 shared.tick(&mut kudu);
                 match *action {
-                    "kill" | "cancel" => kudu.kill_worker(key).map(|_| ()),
+                    "kill" => kudu.kill_worker(key).map(|_| ()),
+                    "cancel" => kudu.cancel_worker(key).map(|_| ()),
                     "hang" => kudu.hang_worker(key).map(|_| ()),
                     "hang-next" => {
                         kudu.hang_next = true;

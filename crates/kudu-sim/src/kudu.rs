@@ -132,6 +132,9 @@ pub struct Worker {
     log_lines: u32,
     /// The worker still thinks it holds the deployment lock (it releases it when done).
     locked: bool,
+    /// Its run was cancelled: the record says Cancelled and `due` is when the worker, winding
+    /// down, lets go of the lock (switch `cancelled_status`).
+    cancelled: bool,
 }
 
 /// How a finished worker ended.
@@ -835,6 +838,7 @@ impl Kudu {
             next_log: fetched.plus_secs(20),
             log_lines: 0,
             locked: true,
+            cancelled: false,
         });
         if !is_async
             && self.personality == Personality::Linux
@@ -912,6 +916,11 @@ impl Kudu {
             return;
         };
         let worker = self.workers.remove(pos);
+        if worker.cancelled {
+            // A cancelled run winding down: it wrote its record already; only the lock goes.
+            self.end_worker(&worker, WorkerEnd::Failed);
+            return;
+        }
         let now = self.now;
         let Some(mut file) = self.read_status(&worker.id) else {
             // The record was deleted under us; Kudu would recreate it, we just end.
@@ -1058,6 +1067,55 @@ impl Kudu {
         let worker = self.workers.remove(pos);
         self.end_worker(&worker, WorkerEnd::Killed);
         Some(worker.key)
+    }
+
+    /// Cancels a running deployment (the client went away, e.g. GitHub `cancel-in-progress`).
+    /// With the switch `cancelled_status` off this is a kill. On (facts §1.2, [I]): the run's
+    /// record is marked Cancelled (status -1, complete) and its `temp-` twin removed as the
+    /// run's own cleanup does; on Linux the run ends without `Release`, so `info.lock` stays
+    /// until its expiry (§2.3); on Windows the worker keeps its handle while it winds down for
+    /// `cancel_wind_down_secs`, then releases it (§2.2). `None` cancels the newest worker.
+    pub fn cancel_worker(&mut self, key: Option<u64>) -> Option<u64> {
+        if !self.quirks.cancelled_status {
+            return self.kill_worker(key);
+        }
+        let pos = match key {
+            Some(k) => self.workers.iter().position(|w| w.key == k)?,
+            None => self.workers.len().checked_sub(1)?,
+        };
+        let now = self.now;
+        let key = self.workers[pos].key;
+        let (id, temp_id) = (
+            self.workers[pos].id.clone(),
+            self.workers[pos].temp_id.clone(),
+        );
+        if let Some(mut file) = self.read_status(&id) {
+            file.status = DeployStatus::Cancelled;
+            file.status_text = String::new();
+            file.progress = String::new();
+            file.complete = true;
+            file.end_time = Some(now);
+            self.save_status(&file);
+        }
+        let _ = self
+            .home
+            .remove_dir_all(&format!("{DEPLOYMENTS}/{temp_id}"), now);
+        let _ = self.home.touch(ACTIVE, now);
+        match self.personality {
+            Personality::Linux => {
+                let worker = self.workers.remove(pos);
+                self.end_worker(&worker, WorkerEnd::Killed);
+            }
+            Personality::Windows => {
+                let until = now.plus_secs(self.quirks.cancel_wind_down_secs.max(0));
+                let worker = &mut self.workers[pos];
+                worker.cancelled = true;
+                worker.due = Some(until);
+                // It logs nothing more; its end comes first.
+                worker.next_log = until.plus_secs(1);
+            }
+        }
+        Some(key)
     }
 
     /// Makes a running deployment hang (its log stops growing, it never finishes).

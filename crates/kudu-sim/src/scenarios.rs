@@ -38,7 +38,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "cancelled-retried",
         personalities: BOTH,
-        summary: "an async deploy was killed mid-build and retried: Windows retries at once, Linux waits out the 25 min lock; the retry succeeded",
+        summary: "GitHub cancel-in-progress cancelled an async deploy mid-build (status -1, switch cancelled_status on); its lock outlives it (Linux info.lock to expiry, Windows the winding-down worker's handle); the re-run 10 s later got 409; a minute later",
     },
     Scenario {
         name: "stuck-linux",
@@ -139,6 +139,9 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
     if name == "stale-lock-linux" {
         config.quirks.lock_expiry_honoured = false;
     }
+    if name == "cancelled-retried" {
+        config.quirks.cancelled_status = true;
+    }
     kudu.reset(&config)
         .map_err(|e| format!("cannot reset HOME: {e}"))?;
     let mut effects = ShellEffects::default();
@@ -167,19 +170,23 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
         }
         "cancelled-retried" => {
             d.history();
-            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)&author=octocat", 4, 120);
-            d.advance(40);
-            d.kudu.kill_worker(None);
-            d.advance(60);
-            // The pipeline re-runs: at once on Windows (the handle died with the process);
-            // Linux keeps the lock until it expires (facts §2.3).
-            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run&author=octocat", 5, 90);
-            if d.kudu.personality == Personality::Linux {
-                d.advance(26 * 60);
-                d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run%202&author=octocat", 5, 90);
+            // GitHub `concurrency.cancel-in-progress` cancels the deploy job 90 s into Kudu's
+            // build, and the new run pushes 10 s later (users-and-peers row 1,
+            // webapps-deploy#547). Kudu marks the run Cancelled (-1, facts §1.2) but its lock
+            // outlives the client: Linux keeps info.lock until its expiry (§2.3), Windows the
+            // winding-down worker's handle (§2.2). The retry gets a real 409, and the scenario
+            // is the moment the user looks at it, a minute later. Purge keeps the Cancelled
+            // record (it removes only Failed ones, §1.3), so every read order sees the same.
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)&author=octocat", 4, 240);
+            d.advance(90);
+            d.kudu.cancel_worker(None);
+            d.advance(10);
+            let retry = d.push("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run&author=octocat", 5, 90);
+            match retry {
+                Reply::Now(resp) if resp.status == 409 => {}
+                _ => return Err("cancelled-retried: the re-run did not get 409".into()),
             }
-            d.advance(95);
-            d.advance(10 * 60);
+            d.advance(60);
         }
         "stuck-linux" | "stuck-windows" => {
             d.history();

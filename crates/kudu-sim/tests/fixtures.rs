@@ -6,6 +6,12 @@
 //! VFS reads go first: they have no side effects, so the files show the locks as they were
 //! before the deployment list's `IsHeld` and VerifyDeployment side effects. The follow-up reads
 //! the core asks for afterwards (deployment logs) are captured too.
+//!
+//! Browsers and the command line send the reads in parallel, so Kudu may see them in any
+//! order. For the scenarios in [`LIST_FIRST`] a second copy, `<scenario>-<os>-list-first.json`,
+//! is captured with the deployment list and `latest` first, so their side effects (VerifyDeployment,
+//! purge, the stale Windows lock file deleted) happen before the VFS reads; the core's tests
+//! check that both orders lead with the same cause.
 
 use std::path::PathBuf;
 
@@ -20,6 +26,21 @@ const HOST: &str = "myapp.scm.azurewebsites.net";
 const KEPT_HEADERS: &[&str] = &["location", "retry-after", "etag"];
 /// As many follow-up rounds as the shells run at most.
 const MAX_FOLLOW_UP_ROUNDS: usize = 3;
+/// Scenarios whose evidence Kudu's list side effects could remove, captured in both orders.
+const LIST_FIRST: &[&str] = &["cancelled-retried", "stale-files-windows"];
+
+/// The order the first round's reads reach Kudu in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ReadOrder {
+    /// The VFS reads first: the files as they were before any list side effect.
+    VfsFirst,
+    /// The deployment list and `latest` first, then the rest in listed order.
+    ListFirst,
+}
+
+fn is_list(id: &ReadId) -> bool {
+    matches!(id, ReadId::Deployments | ReadId::Latest)
+}
 
 #[derive(Serialize)]
 struct Fixture {
@@ -58,7 +79,7 @@ fn is_vfs(id: &ReadId) -> bool {
     )
 }
 
-async fn capture(scenario: &str, personality: kudu_sim::Personality) -> String {
+async fn capture(scenario: &str, personality: kudu_sim::Personality, order: ReadOrder) -> String {
     let sim = Sim::start(SimConfig {
         personality,
         password: Some("fixture".into()),
@@ -89,10 +110,14 @@ async fn capture(scenario: &str, personality: kudu_sim::Personality) -> String {
     let now = sim.now().to_json();
 
     let reads = diagnosis_reads(1);
+    let first: fn(&ReadId) -> bool = match order {
+        ReadOrder::VfsFirst => is_vfs,
+        ReadOrder::ListFirst => is_list,
+    };
     let ordered = reads
         .iter()
-        .filter(|r| is_vfs(&r.id))
-        .chain(reads.iter().filter(|r| !is_vfs(&r.id)));
+        .filter(|r| first(&r.id))
+        .chain(reads.iter().filter(|r| !first(&r.id)));
     let mut replies = Vec::new();
     for read in ordered {
         replies.push(send(&client, &sim.url, &cookie, read).await);
@@ -173,20 +198,28 @@ async fn committed_fixtures_match_a_fresh_capture() {
     }
     // Each capture has its own simulator, so they can run side by side.
     let captures = futures_util::future::join_all(SCENARIOS.iter().flat_map(|scenario| {
-        scenario
-            .personalities
-            .iter()
-            .map(move |personality| async move {
-                let text = tokio::spawn(capture(scenario.name, *personality))
+        let orders: &[ReadOrder] = if LIST_FIRST.contains(&scenario.name) {
+            &[ReadOrder::VfsFirst, ReadOrder::ListFirst]
+        } else {
+            &[ReadOrder::VfsFirst]
+        };
+        scenario.personalities.iter().flat_map(move |personality| {
+            orders.iter().map(move |order| async move {
+                let text = tokio::spawn(capture(scenario.name, *personality, *order))
                     .await
                     .unwrap();
-                (scenario.name, *personality, text)
+                (scenario.name, *personality, *order, text)
             })
+        })
     }))
     .await;
     let mut stale = Vec::new();
-    for (name, personality, text) in captures {
-        let file = dir.join(format!("{}-{}.json", name, personality.name()));
+    for (name, personality, order, text) in captures {
+        let suffix = match order {
+            ReadOrder::VfsFirst => "",
+            ReadOrder::ListFirst => "-list-first",
+        };
+        let file = dir.join(format!("{}-{}{suffix}.json", name, personality.name()));
         if update {
             std::fs::write(&file, &text).unwrap();
             continue;
@@ -210,10 +243,21 @@ async fn committed_fixtures_match_a_fresh_capture() {
 
 #[tokio::test]
 async fn a_capture_is_deterministic() {
-    let a = capture("stuck-linux", kudu_sim::Personality::Linux).await;
-    let b = capture("stuck-linux", kudu_sim::Personality::Linux).await;
+    let a = capture(
+        "stuck-linux",
+        kudu_sim::Personality::Linux,
+        ReadOrder::VfsFirst,
+    )
+    .await;
+    let b = capture(
+        "stuck-linux",
+        kudu_sim::Personality::Linux,
+        ReadOrder::VfsFirst,
+    )
+    .await;
     assert_eq!(a, b);
-    let a = capture("stale-files-windows", kudu_sim::Personality::Windows).await;
-    let b = capture("stale-files-windows", kudu_sim::Personality::Windows).await;
+    let windows = kudu_sim::Personality::Windows;
+    let a = capture("stale-files-windows", windows, ReadOrder::ListFirst).await;
+    let b = capture("stale-files-windows", windows, ReadOrder::ListFirst).await;
     assert_eq!(a, b);
 }

@@ -53,7 +53,12 @@ fn expectation(name: &str, p: Personality) -> Expect {
             busy("Deployment Underway")
         }
         "parallel" => busy("Deployment Underway"),
-        "cancelled-retried" | "partial-deploy" => free(202),
+        "partial-deploy" => free(202),
+        // The cancelled run's lock outlives it; every record is complete, so `latest` is 200.
+        "cancelled-retried" => Expect {
+            latest: 200,
+            ..busy("Deployment Underway")
+        },
         // The stale file is there until IsHeld deletes it; `latest` marks the incomplete
         // records Failed at once (Windows VerifyDeployment), so it is 200.
         "stale-files-windows" => Expect {
@@ -181,12 +186,27 @@ async fn partial_deploy_leaves_only_the_artifact() {
 }
 
 #[tokio::test]
-async fn cancelled_retried_ends_with_a_success_after_the_cancel() {
+async fn cancelled_retried_keeps_the_cancelled_record_and_its_lock() {
     for p in BOTH {
         let f = start(p, "cancelled-retried").await;
-        let list = f.get_json("/api/deployments").await.json();
-        assert_eq!(list[0]["status"], 4);
-        assert!(list[0]["message"].as_str().unwrap().contains("re-run"));
+        let first = f.get_json("/api/deployments?_=1").await.json();
+        // Status -1 (facts §1.2); the re-run's 409 left no record; purge keeps Cancelled ones.
+        assert_eq!(first[0]["status"], -1, "{}", p.name());
+        assert!(!first[0]["message"].as_str().unwrap().contains("re-run"));
+        let again = f.get_json("/api/deployments?_=2").await.json();
+        assert_eq!(
+            first.as_array().unwrap().len(),
+            again.as_array().unwrap().len()
+        );
+        assert_eq!(f.push_async("retry").await.status, 409, "{}", p.name());
+        // Windows: the winding-down worker lets the handle go; Linux: info.lock stays until
+        // its expiry (facts §2.2, §2.3).
+        f.sim.advance(200);
+        let expected = match p {
+            Personality::Windows => 202,
+            Personality::Linux => 409,
+        };
+        assert_eq!(f.push_async("later").await.status, expected, "{}", p.name());
     }
 }
 

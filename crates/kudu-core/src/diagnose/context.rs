@@ -203,25 +203,6 @@ impl<'a> Context<'a> {
         out
     }
 
-    /// Deployment folders Kudu no longer lists, with the time they were last written.
-    pub(crate) fn unlisted_deployment_folders(&self) -> Vec<&VfsEntry> {
-        if !self.deployments_known {
-            return vec![];
-        }
-        self.deployments_listing()
-            .into_iter()
-            .flatten()
-            .filter(|e| {
-                e.is_dir
-                    && looks_like_deployment_id(&e.name)
-                    && !self
-                        .deployments
-                        .iter()
-                        .any(|d| d.id.as_deref() == Some(e.name.as_str()))
-            })
-            .collect()
-    }
-
     /// Running deployments that are not hung.
     pub(crate) fn progressing(&self) -> impl Iterator<Item = &RunningDeployment> {
         self.running.iter().filter(|r| !r.hung)

@@ -106,6 +106,33 @@ fn progress_reason(
     None
 }
 
+/// The newest deployment was cancelled (status -1 or 5, which a live Kudu writes, facts §1.2)
+/// after `written` and within one lock lifetime of `now`: the cancelled run may still be
+/// winding down with the handle open (§2.2), so a listed Windows lock file is not taken for a
+/// leftover. A run that died is marked Failed instead, and its handle died with it.
+fn cancelled_after(session: &Session, now: Timestamp, written: Option<Timestamp>) -> bool {
+    let Some(deployments) = session.deployments.value() else {
+        return false;
+    };
+    let Some(newest) = deployments
+        .iter()
+        .filter(|d| !d.temp)
+        .max_by_key(|d| d.received)
+    else {
+        return false;
+    };
+    let cancelled = matches!(
+        newest.status,
+        DeployStatus::Cancelled | DeployStatus::Conflict
+    );
+    match (newest.ended, written) {
+        (Some(end), Some(written)) => {
+            cancelled && written <= end && end.secs_until(now) <= LINUX_LOCK_LIFETIME_SECS
+        }
+        _ => false,
+    }
+}
+
 fn no_progress_reason(running: &[RunningDeployment], now: Timestamp) -> String {
     match running.first() {
         Some(r) => {
@@ -282,6 +309,7 @@ fn windows(
     if running.is_empty()
         && !latest_pending
         && progress.is_none()
+        && !cancelled_after(session, now, file.modified)
     {
         // Kudu deletes a lock file nobody holds only when something checks it; with every
         // deployment finished and `latest` not 202, the file is a leftover without a handle.
