@@ -606,27 +606,23 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// How the native diagnose time grows with the temp folders, from the two largest sizes that
+/// How one phase's native time grows with the temp folders, from the two largest sizes that
 /// finished.
-fn native_growth(native: &Value) -> String {
+fn native_growth(native: &Value, phase: &str) -> String {
+    let key = format!("median_{phase}_ms");
     let finished: Vec<(f64, f64)> = native
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|run| {
-            Some((
-                run["temp_folders"].as_f64()?,
-                run["median_diagnose_ms"].as_f64()?,
-            ))
-        })
+        .filter_map(|run| Some((run["temp_folders"].as_f64()?, run[&key].as_f64()?)))
         .filter(|(temps, ms)| *temps > 0.0 && *ms > 0.0)
         .collect();
     match finished.as_slice() {
         [.., (t1, ms1), (t2, ms2)] if t2 > t1 => {
             let exponent = (ms2 / ms1).ln() / (t2 / t1).ln();
-            format!("native diagnose time grows as n^{exponent:.1} from {t1} to {t2} temp folders")
+            format!("`{phase}` grows as n^{exponent:.1} from {t1} to {t2} temp folders")
         }
-        _ => "native growth not measured".into(),
+        _ => format!("growth of `{phase}` not measured"),
     }
 }
 
@@ -685,7 +681,7 @@ fn findings(report: &Value) -> String {
             cleanup
         };
         out.push_str(&format!(
-            "- **Cleanup** ({} L with {} temp folders; {} sequential rounds, {} deletes): \
+            "- **Cleanup** ({} L with {} temp folders; {} sequential rounds, {} deletes, {} reads): \
              `kudu-core` sends at most 8 destructive requests at a time \
              (`cleanup::DEFAULT_MAX_IN_FLIGHT`), one VFS DELETE per folder, and re-reads the \
              site before each group of steps, so 500 folders alone need 63 delete rounds. What \
@@ -696,6 +692,7 @@ fn findings(report: &Value) -> String {
             shown(&measured["temp_folders"], 0),
             shown(&measured["rounds"], 0),
             shown(&measured["deletes"], 0),
+            shown(&measured["by_method"]["GET"], 0),
             if cleanup["error"].is_null() {
                 String::new()
             } else {
@@ -714,34 +711,49 @@ fn findings(report: &Value) -> String {
     if let Some(error) = browser["scale"]["error"].as_str().map(one_line) {
         out.push_str(&format!(
             "- **Scale at the issue's size** (200 records, 5,000 temp folders) gave no figures: \
-             the page's main thread stayed busy in the wasm for minutes (`{error}`), so the \
+             no diagnosis reached the launcher in time (`{error}`), so the \
              figures above come from 200 records and {} temp folders.\n",
             shown(&scale["temp_folders_added"], 0)
         ));
     }
     let memory_missed =
         verdict(report["scale_wasm_memory_mib"].as_f64(), MEMORY_TARGET_MIB) != "met";
-    let native_slow = report["native_diagnose_scale"]
+    let largest = report["native_diagnose_scale"]
         .as_array()
-        .is_some_and(|runs| runs.iter().any(|run| !run["error"].is_null()));
-    if memory_missed || native_slow {
+        .and_then(|runs| runs.last())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let native_slow = !largest["error"].is_null()
+        || largest["median_total_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms > 1000.0);
+    if memory_missed || native_slow || !browser["scale"]["error"].is_null() {
+        let phase = ["ingest", "diagnose", "plan"]
+            .into_iter()
+            .max_by(|a, b| {
+                let ms = |p: &str| largest[format!("median_{p}_ms")].as_f64().unwrap_or(0.0);
+                ms(a).total_cmp(&ms(b))
+            })
+            .unwrap_or("plan");
         out.push_str(&format!(
-            "- **Scale** (diagnosis after {} ms, longest task {} ms, wasm memory {} MiB; {}): \
-             the timeline compares every deployment with every other and keeps each overlap as a \
-             string, and a stale `temp-*` record without an end counts as open until now, so \
-             thousands of leftovers all overlap each other: quadratic overlap lists, cubic time (see the \
-             native rows; the native case uses the captured, open-ended temp record, the \
-             browser case what the simulator lists; `perf` on the native bench puts most of the \
-             time in string comparisons, `Vec<String>::contains` inside the pair loops). What \
-             would meet it: a sweep over intervals \
-             sorted by start, overlap counts with a few ids instead of full lists, stale temp \
-             records grouped as one \"N leftover temp folders\" entry rather than timeline \
-             bars, and the deployment list parsed into compact records without keeping the \
-             reply text.\n",
+            "- **Scale** (browser: diagnosis after {} ms, longest task {} ms, wasm memory {} MiB \
+             at {} temp folders; native at {} temp folders: {} ms per call, mostly `{phase}`; \
+             {}): on 2026-11-26 `perf` on the native bench put the time in \
+             `plan::steps::unchanged_guards` and in allocating and dropping `Precondition`s: \
+             every delete step carries a guard for every other folder, so n steps carry n² \
+             guards (earlier the timeline's all-pairs overlap lists did the same to `diagnose`). \
+             What would meet it: one group-level guard (\"nothing else under site/deployments \
+             changed\") checked once per re-check round instead of per-step copies; overlap \
+             counts from a sweep over sorted intervals; stale temp records shown as one \
+             \"N leftover temp folders\" entry, not timeline bars; and the plan built when the \
+             user opens the cleanup step, so the diagnosis renders first.\n",
             shown(&scale["diagnosis_ms"], 0),
             shown(&report["scale_longest_task_ms"], 0),
             shown(&report["scale_wasm_memory_mib"], 1),
-            native_growth(&report["native_diagnose_scale"]),
+            shown(&report["scale_temp_folders"], 0),
+            shown(&largest["temp_folders"], 0),
+            shown(&largest["median_total_ms"], 0),
+            native_growth(&report["native_diagnose_scale"], phase),
         ));
     }
     if out.is_empty() {
