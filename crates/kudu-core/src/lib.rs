@@ -17,6 +17,7 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod reads;
+pub mod report;
 pub mod session;
 pub mod time;
 

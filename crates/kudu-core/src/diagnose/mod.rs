@@ -17,6 +17,7 @@ pub(crate) mod lock_report;
 mod no_lock_found;
 mod parallel_deployments;
 mod partial_deploy;
+pub mod prevention;
 mod restart_raced_deployment;
 mod run_from_package_url;
 mod scan_underway;
