@@ -23,7 +23,7 @@ const HELP: &str = "\
 kudu-doctor: diagnose HTTP 409 Conflict on Azure App Service deployments (Kudu)
 
 USAGE:
-    kudu-doctor diagnose URL [--json]
+    kudu-doctor diagnose URL [--json | --markdown]
                                    Read a live SCM site and print the diagnosis
     kudu-doctor wait URL [--timeout 15m] [--interval 5s]
                                    Block until a deployment would not get 409 (for CI)
@@ -48,6 +48,9 @@ DIAGNOSE:
     {\"site\", \"now\", \"primary\": \"<cause id>\", \"causes\": [\"<cause id>\", ...],
      \"personality\", \"clear\", \"blocked_by\": [...], \"findings\", \"lock\", \"timeline\",
      \"warnings\", \"plan\"}
+    With --markdown: the wizard's shareable report (site host, diagnosis with evidence,
+    prevention from the site's history, timeline table, lock, plan), ready to paste into a
+    support ticket or an issue; it holds no cookies, tokens or app settings.
     Cause ids: session-expired, run-from-package-url, autoswap-in-progress, scan-underway,
     deployment-in-progress, status-lock-denied, cancelled-then-retried, stale-lock,
     windows-lock-held, partial-deploy, restart-raced-deployment, parallel-deployments,

@@ -1,10 +1,12 @@
-//! `kudu-doctor diagnose URL [--json]`: the wizard's diagnosis of a live site, in the terminal
-//! or as JSON for scripts.
+//! `kudu-doctor diagnose URL [--json | --markdown]`: the wizard's diagnosis of a live site, in
+//! the terminal, as JSON for scripts, or as the wizard's shareable Markdown report.
 //!
 //! The JSON serialises the core's own types, so it grows with them; `primary` and `causes`
 //! hold the core's stable cause ids.
 
+use kudu_core::diagnose::prevention::{self, SiteRef};
 use kudu_core::plan::{self, PlanKind};
+use kudu_core::report::ReportInput;
 use kudu_core::{CleanupPlan, Diagnosis};
 use serde::Serialize;
 
@@ -17,9 +19,11 @@ use crate::terminal_report;
 pub fn run(args: &[String]) -> Result<(), Failure> {
     let mut url = None;
     let mut json = false;
+    let mut markdown = false;
     for arg in args {
         match arg.as_str() {
             "--json" => json = true,
+            "--markdown" => markdown = true,
             flag if flag.starts_with('-') => {
                 return Err(Failure::usage(format!(
                     "diagnose: unknown option '{}'",
@@ -32,6 +36,11 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             _ => url = Some(arg.as_str()),
         }
     }
+    if json && markdown {
+        return Err(Failure::usage(
+            "diagnose: choose one of --json and --markdown",
+        ));
+    }
     let Some(url) = url else {
         return Err(Failure::usage(
             "diagnose needs the SCM URL, such as https://<app>.scm.azurewebsites.net",
@@ -41,7 +50,9 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     let round = diagnose_site(&client)?;
     let plan = plan::plan(&round.session, &round.diagnosis, PlanKind::Targeted);
     let blockers = round.blockers();
-    let text = if json {
+    let text = if markdown {
+        markdown_report(client.origin().as_str(), &round, &plan)
+    } else if json {
         serde_json::to_string_pretty(&JsonReport::new(
             client.origin().as_str(),
             &round.diagnosis,
@@ -57,6 +68,30 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         return Err(round.auth_failure(&client));
     }
     Ok(())
+}
+
+/// The wizard's report for this round: diagnosis, prevention, timeline, lock and plan (the
+/// command line runs no cleanup, so there is no activity log).
+fn markdown_report(origin: &str, round: &crate::site_round::Round, plan: &CleanupPlan) -> String {
+    let site_name = match round.session.settings.get("WEBSITE_SITE_NAME") {
+        Some(kudu_core::session::Observed::Value(Some(name))) => Some(name.as_str()),
+        _ => None,
+    };
+    let prevention = prevention::prevention(
+        &round.diagnosis,
+        SiteRef {
+            name: site_name,
+            scm_url: Some(origin),
+        },
+    );
+    kudu_core::report::markdown_report(&ReportInput {
+        scm_url: origin,
+        diagnosis: &round.diagnosis,
+        plan: Some(plan),
+        prevention: Some(&prevention),
+        cleanup: None,
+        failed_reads: &[],
+    })
 }
 
 /// What `--json` prints.
@@ -105,5 +140,47 @@ impl<'a> JsonReport<'a> {
             warnings: &diagnosis.warnings,
             plan,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kudu_core::{PlanKind, Session, Timestamp};
+
+    use super::*;
+    use crate::site_round::Round;
+
+    #[test]
+    fn markdown_names_the_host_and_the_sections() {
+        let session = Session::new();
+        let diagnosis = session.diagnose(Timestamp::from_unix_millis(1_764_282_000_000));
+        let plan = plan::plan(&session, &diagnosis, PlanKind::Targeted);
+        let round = Round { session, diagnosis };
+        let text = markdown_report("http://127.0.0.1:8443", &round, &plan);
+        for part in [
+            "# Kudu Doctor report",
+            "- Site: ` 127.0.0.1:8443 `",
+            "- Leading cause: `no-lock-found`",
+            "## Deployment lock",
+            "## Cleanup plan (targeted)",
+        ] {
+            assert!(text.contains(part), "{part}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn json_and_markdown_exclude_each_other() {
+        let args = [
+            "http://127.0.0.1:1".to_string(),
+            "--json".into(),
+            "--markdown".into(),
+        ];
+        let failure = run(&args).unwrap_err();
+        assert_eq!(failure.code, crate::exit_code::USAGE);
+        assert!(
+            failure.message.contains("--json and --markdown"),
+            "{}",
+            failure.message
+        );
     }
 }
