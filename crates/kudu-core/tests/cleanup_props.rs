@@ -3,7 +3,9 @@
 //! empty zips, Kudu slow to come back after a restart) and a deployment starting or the lock
 //! changing hands before any request:
 //!
-//! 1. every DELETE the fake receives is exactly a chosen plan step's request, each at most once;
+//! 1. every DELETE the fake receives is exactly a chosen plan step's request, each once, or
+//!    again only after a throttled (429, 502-504) or unanswered attempt and at most
+//!    `MAX_DELETE_ATTEMPTS` times in all;
 //! 2. no DELETE before both archives were served intact and the run holds its backup file;
 //! 3. no DELETE after a re-check read showed the injected change (the fake answers every read
 //!    twice, from its real state and from a shadow without the change, to know when a re-check
@@ -18,7 +20,8 @@ use std::collections::BTreeMap;
 use kudu_core::cleanup::zip_index::read_index;
 use kudu_core::cleanup::zip_writer::{StoredZip, ZipTime};
 use kudu_core::cleanup::{
-    CleanupRun, Confirmation, Outcome, RequestPurpose, RunReply, RunRequest, StepState,
+    CleanupRun, Confirmation, MAX_DELETE_ATTEMPTS, Outcome, RequestPurpose, RunReply, RunRequest,
+    StepState,
 };
 use kudu_core::plan::{CleanupPlan, PlanKind, StepKind, plan};
 use kudu_core::reads::{Read, diagnosis_reads};
@@ -801,6 +804,8 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
     let mut zips_ok: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut failed_group: Option<u32> = None;
     let mut sent_steps: Vec<usize> = vec![];
+    let mut attempts: BTreeMap<usize, u8> = BTreeMap::new();
+    let mut retryable: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     let mut truth_at_verify: Option<Home> = None;
 
     for _ in 0..20_000 {
@@ -857,8 +862,26 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                     req.path
                 )));
             };
-            prop_assert!(!sent_steps.contains(&step), "{} sent twice", req.path);
-            sent_steps.push(step);
+            // Sent again only after a throttled or unanswered attempt, and a bounded number of
+            // times.
+            let attempt = attempts.entry(step).or_insert(0u8);
+            *attempt += 1;
+            prop_assert!(
+                *attempt == 1 || retryable.contains(&step),
+                "{} sent again after an answer that does not allow it",
+                req.path
+            );
+            prop_assert!(
+                *attempt <= MAX_DELETE_ATTEMPTS,
+                "{} sent {} times",
+                req.path,
+                attempt
+            );
+            let attempt = *attempt;
+            retryable.remove(&step);
+            if attempt == 1 {
+                sent_steps.push(step);
+            }
             // Invariant 2: both archives served intact and the backup file exists.
             prop_assert!(
                 zips_ok.len() == 2 && run.backup_file().is_some(),
@@ -914,7 +937,11 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                     && !reply.content_type.as_deref().unwrap_or("").contains("html"));
             let ambiguous_restart =
                 restart && (reply.transport_error.is_some() || matches!(reply.status, 502 | 503));
-            if !ok && !ambiguous_restart {
+            let busy = !restart
+                && (reply.transport_error.is_some() || matches!(reply.status, 429 | 502..=504));
+            if busy && attempt < MAX_DELETE_ATTEMPTS {
+                retryable.insert(step);
+            } else if !ok && !ambiguous_restart {
                 failed_group.get_or_insert(plan.steps[step].group);
             }
             reply
@@ -970,7 +997,10 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             truth.deploying(),
             s
         );
-        prop_assert!(report.deletes.len() == sent_steps.len());
+        prop_assert!(
+            report.deletes.len() == attempts.values().map(|&a| usize::from(a)).sum::<usize>()
+        );
+        prop_assert!(sent_steps.len() == attempts.len());
     }
     // A finished run leaves no step running, and the backup file (when made) nests both
     // archives byte for byte.
@@ -1171,19 +1201,80 @@ fn many_temp_folders_go_in_few_rounds() {
     assert!(deletes >= 40, "{deletes}");
     let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
     let mut widest = 0;
+    let mut rounds = 0;
+    let mut reads = 0;
     let mut now = at_secs(0);
     while run.outcome().is_none() {
         let batch = run.poll_requests(now);
         assert!(!batch.is_empty());
+        rounds += 1;
         widest = widest.max(batch.iter().filter(|r| r.method == "DELETE").count());
+        reads += batch.iter().filter(|r| r.method == "GET").count();
         now = now.plus_secs(1);
         for req in batch {
             let reply = serve(&mut home, &req, now);
             run.handle_reply(req.id, reply, now);
         }
     }
-    assert_eq!(widest, 8);
     assert_eq!(run.outcome(), Some(&Outcome::Fixed));
+    // Every leftover in one round (fewer than LEFTOVER_MAX_IN_FLIGHT of them); backup, two
+    // one-round re-checks, the lock, the leftovers and one final read.
+    assert_eq!(widest, deletes);
+    assert_eq!(rounds, 6, "{rounds} rounds");
+    // Reads do not grow with the folders: no log read per leftover.
+    assert!(reads < 60, "{reads} reads for {deletes} deletes");
+}
+
+#[test]
+fn throttled_deletes_are_sent_again_with_fewer_in_flight() {
+    let mut home = site(2);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let mut now = at_secs(0);
+    let mut throttled = 0;
+    let mut delete_batches = vec![];
+    for _ in 0..200 {
+        let batch = run.poll_requests(now);
+        if run.outcome().is_some() {
+            break;
+        }
+        if batch.is_empty() {
+            now = run.poll_timeout().expect("a back-off to wait for");
+            continue;
+        }
+        let leftover_deletes = batch
+            .iter()
+            .filter(|r| r.method == "DELETE" && r.path.contains("/site/deployments/"))
+            .count();
+        if leftover_deletes > 0 {
+            delete_batches.push(leftover_deletes);
+        }
+        now = now.plus_secs(1);
+        for req in batch {
+            // The first wave of leftover deletes is answered 429 for every third one.
+            let reply = if req.path.contains("/site/deployments/temp-")
+                && delete_batches.len() == 1
+                && throttled < 5
+                && req.id.0 % 3 == 0
+            {
+                throttled += 1;
+                let mut r = RunReply::text(429, "text/plain", "Too many requests");
+                r.headers.push(("retry-after".into(), "2".into()));
+                r
+            } else {
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    assert!(throttled > 0);
+    assert_eq!(run.outcome(), Some(&Outcome::Fixed), "{:?}", run.outcome());
+    // The throttled ones went again, later, in a smaller wave.
+    assert!(delete_batches.len() >= 2, "{delete_batches:?}");
+    assert!(
+        delete_batches[1..].iter().all(|&n| n <= throttled),
+        "{delete_batches:?}"
+    );
 }
 
 #[test]

@@ -27,16 +27,29 @@
 //!    `backup::VerifiedBackup`, which only exists once both archives opened, were non-empty
 //!    where the listing was, and held every name the plan deletes.
 //! 3. **No delete on a precondition that no longer holds.** Before each group of destructive
-//!    steps the site is read afresh and every precondition re-checked (`recheck::RecheckPassed`
-//!    is the delete stage's other ingredient), along with guards that hold for every group:
-//!    nothing progresses, no scan, nobody new holds the lock. Anything changed or
-//!    unconfirmable stops the run with nothing more sent. The only differences accepted are
-//!    Kudu's own reactions to the run's finished steps (hung deployments marked failed and
-//!    purged, Windows' old lock file lingering until Kudu's next check); they show as notes.
+//!    steps the site is read afresh, in one round, and every precondition re-checked
+//!    (`recheck::RecheckPassed` is the delete stage's other ingredient), along with guards that
+//!    hold for every group: nothing progresses, no scan, nobody new holds the lock. Anything
+//!    changed or unconfirmable stops the run with nothing more sent. The only differences
+//!    accepted are Kudu's own reactions to the run's finished steps (hung deployments marked
+//!    failed and purged, Windows' old lock file lingering until Kudu's next check); they show
+//!    as notes.
 //! 4. **A failed step stops the destructive part.** Later groups are not run; the site is read
-//!    again so the outcome states its true state.
+//!    again so the outcome states its true state. A delete that was throttled (429, 502-504)
+//!    or got no answer is sent again, exactly as planned, at most [`MAX_DELETE_ATTEMPTS`]
+//!    times in all, with fewer deletes in flight; only then does it count as failed.
 //! 5. **Never claim success.** [`Outcome::Fixed`] only when every step succeeded and the final
-//!    read shows the lock free, nothing deploying and every deleted folder gone.
+//!    read shows the lock free, nothing deploying, every deleted folder gone and every entry
+//!    whose delete answered 404 ("already gone", but also Kudu's answer to a delete that threw)
+//!    really gone.
+//!
+//! # Rounds
+//!
+//! A run of a Linux stale lock with n leftover folders takes about 5 + n / 100 round trips:
+//! the backup, one re-check, the lock, one re-check (the lock is free now, so "nothing is
+//! deploying" must be read again), the leftover deletes [`LEFTOVER_MAX_IN_FLIGHT`] at a time,
+//! and the final read. The logs a re-check needs are known from the plan, so they are fetched
+//! while the backup downloads and re-read in the re-check's single round.
 
 pub mod backup;
 pub mod crc32;
@@ -54,14 +67,34 @@ use crate::diagnose::Diagnosis;
 use crate::plan::paths::{delete_target, is_allowed};
 use crate::plan::{CleanupPlan, PlanKind, StepKind};
 use crate::reads::{HttpReply, Read};
+use crate::session::Session;
 use crate::time::Timestamp;
 
 use backup::{CheckedArchive, VerifiedBackup};
 use recheck::{LockFileSeen, RecheckInput, RecheckPassed};
 use survey::{Scope, Survey};
 
-/// Concurrent deletes within a group unless the shell asks otherwise.
+/// Concurrent destructive requests in the groups that release the lock or restart Kudu (one or
+/// two steps each) unless the shell asks otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+/// Concurrent deletes in the leftover group (deletes of listed entries of `site/deployments/`)
+/// unless the shell asks otherwise. Each is one small, independent, idempotent VFS request on
+/// its own folder. Browsers allow 6 HTTP/1.1 connections per host, but App Service's front end
+/// speaks HTTP/2 to browsers (an inference, see `kudu-sim`'s README), where one connection
+/// carries about 100 concurrent streams; a higher bound would only queue in the browser. With
+/// 8, 500 temp folders needed 63 sequential round trips; with 100 they need 5. Throttling
+/// (429, 502-504, no answer) halves the bound at once and each success raises it by one again.
+pub const LEFTOVER_MAX_IN_FLIGHT: usize = 100;
+/// A delete of a listed entry that was throttled or got no answer is sent at most this many
+/// times in all. Sending the same planned request again is safe: deleting a folder that is
+/// already gone answers 404, which the final read must then confirm. Restarts are never sent
+/// again.
+pub const MAX_DELETE_ATTEMPTS: u8 = 3;
+/// The wait before sending a throttled delete again, times the attempt number, unless the
+/// answer's `Retry-After` asks for longer (at most [`MAX_RETRY_AFTER_SECS`]).
+pub const DELETE_RETRY_BASE_MS: i64 = 500;
+/// The longest `Retry-After` the run honours.
+pub const MAX_RETRY_AFTER_SECS: i64 = 30;
 /// How long Kudu may take to answer again after `DELETE /api/processes/0`.
 pub const KUDU_RESTART_DEADLINE_SECS: i64 = 120;
 /// The first probe waits this long: the dying process may still answer for a moment.
@@ -85,6 +118,9 @@ pub enum RequestPurpose {
     Backup { step: usize },
     /// Re-read before the destructive steps of `group`.
     Recheck { group: u32 },
+    /// A deployment log a later re-check names, read while the backup downloads so that the
+    /// re-check knows which child log to read in the same round.
+    LogPrefetch,
     /// A destructive plan step, sent exactly as planned.
     Step { step: usize },
     /// Is Kudu answering again after its restart?
@@ -375,23 +411,45 @@ enum Stage {
     Done,
 }
 
-/// Sending one group's destructive steps, at most `max_in_flight` at a time.
+/// Sending one group's destructive steps, at most `window` at a time.
 struct DeleteStage {
     group: u32,
-    queue: VecDeque<usize>,
+    /// `(step, attempt)` not yet sent.
+    queue: VecDeque<(usize, u8)>,
+    /// Throttled deletes waiting for their back-off: `(not before, step, attempt)`.
+    retries: Vec<(Timestamp, usize, u8)>,
     in_flight: usize,
+    /// The bound now: `max` until throttling halves it, then growing back by one per success.
+    window: usize,
+    max: usize,
     restarted_kudu: bool,
 }
 
 impl DeleteStage {
     /// Needs both proofs: the backup was verified and this group's re-check passed.
-    fn new(_backup: &VerifiedBackup, passed: &RecheckPassed, steps: Vec<usize>) -> Self {
+    fn new(
+        _backup: &VerifiedBackup,
+        passed: &RecheckPassed,
+        steps: Vec<usize>,
+        max: usize,
+    ) -> Self {
         DeleteStage {
             group: passed.group(),
-            queue: steps.into(),
+            queue: steps.into_iter().map(|s| (s, 1)).collect(),
+            retries: vec![],
             in_flight: 0,
+            window: max,
+            max,
             restarted_kudu: false,
         }
+    }
+
+    fn throttled(&mut self) {
+        self.window = (self.window / 2).max(1);
+    }
+
+    fn succeeded(&mut self) {
+        self.window = (self.window + 1).min(self.max);
     }
 }
 
@@ -409,6 +467,11 @@ enum Pending {
     },
     Step {
         step: usize,
+        attempt: u8,
+    },
+    /// A log read while the backup downloads (see [`RequestPurpose::LogPrefetch`]).
+    Prefetch {
+        read: Read,
     },
     Probe,
 }
@@ -419,6 +482,7 @@ pub struct CleanupRun {
     site_name: String,
     started_at: Timestamp,
     max_in_flight: usize,
+    leftover_max_in_flight: usize,
     include_optional: bool,
     before: Option<Diagnosis>,
     after: Option<Diagnosis>,
@@ -444,6 +508,14 @@ pub struct CleanupRun {
     windows_lock_before: Option<LockFileSeen>,
     started: bool,
     surveys: u64,
+    /// Deployment id → the id of its log's newest top-level line that has children, from the
+    /// prefetch or the latest re-check: the next re-check reads those children in its one
+    /// round.
+    log_children: BTreeMap<String, String>,
+    /// Logs read while the backup downloads.
+    prefetched: Session,
+    /// Steps whose delete answered 404: the final read must show them gone.
+    answered_404: BTreeSet<usize>,
 }
 
 impl CleanupRun {
@@ -477,6 +549,7 @@ impl CleanupRun {
             site_name: site_name.to_string(),
             started_at,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            leftover_max_in_flight: LEFTOVER_MAX_IN_FLIGHT,
             include_optional: false,
             before: None,
             after: None,
@@ -500,6 +573,9 @@ impl CleanupRun {
             known_deployments: None,
             started: false,
             surveys: 0,
+            log_children: BTreeMap::new(),
+            prefetched: Session::new(),
+            answered_404: BTreeSet::new(),
         };
         if let Some(why) = run.refusal() {
             run.finish(Outcome::Aborted {
@@ -517,9 +593,12 @@ impl CleanupRun {
         self
     }
 
-    /// Concurrent destructive requests within a group (at least 1).
+    /// Concurrent destructive requests within any group (at least 1), the leftover group
+    /// included; by default [`DEFAULT_MAX_IN_FLIGHT`], and [`LEFTOVER_MAX_IN_FLIGHT`] for the
+    /// leftover deletes.
     pub fn with_max_in_flight(mut self, max: usize) -> Self {
         self.max_in_flight = max.max(1);
+        self.leftover_max_in_flight = self.max_in_flight;
         self
     }
 
@@ -593,20 +672,30 @@ impl CleanupRun {
         self.pending.len()
     }
 
-    /// When to call `poll_requests` again even without a reply (waiting for Kudu).
+    /// When to call `poll_requests` again even without a reply (waiting for Kudu, or for a
+    /// throttled delete's back-off).
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        if self.outcome.is_some() {
+            return None;
+        }
         match &self.stage {
             Stage::AwaitKudu {
                 deadline,
                 next_probe,
                 probing,
-            } if self.outcome.is_none() => Some(if *probing {
+            } => Some(if *probing {
                 *deadline
             } else {
                 (*next_probe).min(*deadline)
             }),
+            Stage::Delete(stage) => stage.retries.iter().map(|(at, _, _)| *at).min(),
             _ => None,
         }
+    }
+
+    /// Kudu was restarted and the run waits for it to answer again.
+    pub fn waiting_for_kudu(&self) -> bool {
+        self.outcome.is_none() && matches!(self.stage, Stage::AwaitKudu { .. })
     }
 
     /// The requests to send now.
@@ -631,7 +720,7 @@ impl CleanupRun {
                 excerpt: String::new(),
                 transport_error: None,
             });
-            if let Pending::Step { step } = &pending {
+            if let Pending::Step { step, attempt: 1 } = &pending {
                 self.steps[*step] = StepState::Running;
                 self.events.push(RunEvent::StepStarted { step: *step });
             }
@@ -665,7 +754,8 @@ impl CleanupRun {
                 attempt,
                 group,
             } => self.on_survey_read(read, attempt, group, &reply, now),
-            Pending::Step { step } => self.on_step(step, &reply, now),
+            Pending::Step { step, attempt } => self.on_step(step, attempt, &reply, now),
+            Pending::Prefetch { read } => self.on_prefetch(&read, &reply),
             Pending::Probe => self.on_probe(&reply, now),
         }
     }
@@ -733,6 +823,28 @@ impl CleanupRun {
             self.steps[step] = StepState::Running;
             self.send(Pending::Backup { step, attempt: 1 });
         }
+        // The re-checks read these logs again; reading them now, while the zips download,
+        // tells the first re-check which child logs to read in its one round.
+        let mut logs: Vec<String> = vec![];
+        for &group in &self.groups.clone() {
+            for id in self.required_logs(group) {
+                if !logs.contains(&id) {
+                    logs.push(id);
+                }
+            }
+        }
+        for read in survey::log_reads(&logs) {
+            self.send(Pending::Prefetch { read });
+        }
+    }
+
+    /// A prefetched log: remember the child log its newest line points to. A failed read is
+    /// no loss: the re-check then reads the children in a second round.
+    fn on_prefetch(&mut self, read: &Read, reply: &RunReply) {
+        self.prefetched
+            .ingest(&read.id, &read.path, &reply.to_http());
+        self.log_children
+            .extend(survey::newest_children(&self.prefetched));
     }
 
     fn send(&mut self, pending: Pending) {
@@ -772,7 +884,14 @@ impl CleanupRun {
                     None => RequestPurpose::Verify,
                 },
             ),
-            Pending::Step { step } => {
+            Pending::Prefetch { read } => (
+                read.method,
+                read.path.clone(),
+                read.headers.clone(),
+                false,
+                RequestPurpose::LogPrefetch,
+            ),
+            Pending::Step { step, .. } => {
                 let r = &self.plan.steps[*step].request;
                 (
                     r.method,
@@ -961,7 +1080,11 @@ impl CleanupRun {
             return;
         }
         let logs = self.required_logs(group);
-        let mut survey = Box::new(Survey::new(logs));
+        let children: Vec<(String, String)> = logs
+            .iter()
+            .filter_map(|id| Some((id.clone(), self.log_children.get(id)?.clone())))
+            .collect();
+        let mut survey = Box::new(Survey::new(logs, children));
         let reads = survey.first_round(Scope::Preconditions, self.cache_bust());
         self.stage = Stage::Recheck { group, survey };
         self.events.push(RunEvent::RecheckStarted { group });
@@ -987,6 +1110,7 @@ impl CleanupRun {
             .collect()
     }
 
+    /// Logs the group's preconditions name (a handful: see `plan::steps::unchanged_guards`).
     fn required_logs(&self, group: u32) -> Vec<String> {
         fn collect(p: &crate::plan::Precondition, out: &mut Vec<String>) {
             match p {
@@ -1055,6 +1179,8 @@ impl CleanupRun {
     }
 
     fn judge_recheck(&mut self, group: u32, survey: &Survey, now: Timestamp) {
+        self.log_children
+            .extend(survey::newest_children(&survey.session));
         let indices = self.group_steps(group);
         let input = RecheckInput {
             group,
@@ -1081,7 +1207,12 @@ impl CleanupRun {
                     self.abort_backup("The backup was not verified.".into());
                     return;
                 };
-                let stage = DeleteStage::new(backup, &passed, indices);
+                let max = if self.is_leftover_group(&indices) {
+                    self.leftover_max_in_flight
+                } else {
+                    self.max_in_flight
+                };
+                let stage = DeleteStage::new(backup, &passed, indices, max);
                 self.stage = Stage::Delete(stage);
                 self.tick(now);
             }
@@ -1105,21 +1236,46 @@ impl CleanupRun {
 
     // ------------------------------------------------------------------ deletes
 
+    /// Every step deletes a listed entry of `site/deployments/`: independent, idempotent
+    /// requests, which may go many at a time. Lock releases and restarts keep the small bound.
+    fn is_leftover_group(&self, steps: &[usize]) -> bool {
+        steps.iter().all(|&i| {
+            let step = &self.plan.steps[i];
+            matches!(step.kind, StepKind::DeleteDir | StepKind::DeleteFile)
+                && delete_target(&step.request)
+                    .is_some_and(|(dir, _)| dir == crate::plan::paths::DEPLOYMENTS_DIR)
+        })
+    }
+
     /// Moves time-driven and queue-driven work forward.
     fn tick(&mut self, now: Timestamp) {
         match &mut self.stage {
             Stage::Delete(stage) => {
+                // Retries whose back-off is over go first, in the order they were throttled.
+                let mut due = vec![];
+                stage.retries.retain(|&(at, step, attempt)| {
+                    if at <= now {
+                        due.push((step, attempt));
+                        false
+                    } else {
+                        true
+                    }
+                });
+                for entry in due.into_iter().rev() {
+                    stage.queue.push_front(entry);
+                }
                 let mut to_send = vec![];
-                while stage.in_flight < self.max_in_flight {
-                    let Some(step) = stage.queue.pop_front() else {
+                while stage.in_flight < stage.window {
+                    let Some(entry) = stage.queue.pop_front() else {
                         break;
                     };
                     stage.in_flight += 1;
-                    to_send.push(step);
+                    to_send.push(entry);
                 }
-                let group_over = stage.queue.is_empty() && stage.in_flight == 0;
-                for step in to_send {
-                    self.send(Pending::Step { step });
+                let group_over =
+                    stage.queue.is_empty() && stage.retries.is_empty() && stage.in_flight == 0;
+                for (step, attempt) in to_send {
+                    self.send(Pending::Step { step, attempt });
                 }
                 if group_over {
                     self.group_finished(now);
@@ -1150,9 +1306,22 @@ impl CleanupRun {
         }
     }
 
-    fn on_step(&mut self, step: usize, reply: &RunReply, now: Timestamp) {
+    fn on_step(&mut self, step: usize, attempt: u8, reply: &RunReply, now: Timestamp) {
         let kind = self.plan.steps[step].kind;
         let request = self.plan.steps[step].request.clone();
+        if let Some(wait_ms) = self.retry_wait(kind, attempt, reply)
+            && let Stage::Delete(stage) = &mut self.stage
+        {
+            stage.in_flight = stage.in_flight.saturating_sub(1);
+            stage.throttled();
+            stage.retries.push((
+                Timestamp::from_unix_millis(now.unix_millis().saturating_add(wait_ms)),
+                step,
+                attempt + 1,
+            ));
+            self.tick(now);
+            return;
+        }
         let result: Result<Option<String>, String> = if let Some(e) = &reply.transport_error {
             if kind == StepKind::RestartKudu {
                 Ok(Some(format!(
@@ -1169,9 +1338,12 @@ impl CleanupRun {
                     "Kudu answered with a web page (probably the sign-in page): the SCM session expired and the step did not run.".into(),
                 ),
                 200 | 204 => Ok(None),
-                404 if matches!(kind, StepKind::DeleteFile | StepKind::DeleteDir) => Ok(Some(
-                    "Already gone (404). Kudu also answers 404 when a delete fails; the final read checks it.".into(),
-                )),
+                404 if matches!(kind, StepKind::DeleteFile | StepKind::DeleteDir) => {
+                    self.answered_404.insert(step);
+                    Ok(Some(
+                        "Already gone (404). Kudu also answers 404 when a delete fails; the final read checks it.".into(),
+                    ))
+                }
                 502 | 503 if kind == StepKind::RestartKudu => Ok(Some(format!(
                     "HTTP {}: Kudu was probably already restarting.",
                     reply.status
@@ -1189,6 +1361,9 @@ impl CleanupRun {
         };
         match result {
             Ok(note) => {
+                if let Stage::Delete(stage) = &mut self.stage {
+                    stage.succeeded();
+                }
                 self.steps[step] = StepState::Done { note: note.clone() };
                 self.events.push(RunEvent::StepDone { step, note });
                 self.done
@@ -1217,6 +1392,7 @@ impl CleanupRun {
                 // Steps of this group not yet sent are not sent.
                 if let Stage::Delete(stage) = &mut self.stage {
                     stage.queue.clear();
+                    stage.retries.clear();
                 }
             }
         }
@@ -1224,6 +1400,26 @@ impl CleanupRun {
             stage.in_flight = stage.in_flight.saturating_sub(1);
         }
         self.tick(now);
+    }
+
+    /// How long to wait before sending a delete again, when its answer says the front end or
+    /// Kudu was too busy (429, 502-504) or there was no answer, and attempts remain. `None`:
+    /// judge the answer as it is. Restarts are never repeated; a login page is never retried.
+    fn retry_wait(&self, kind: StepKind, attempt: u8, reply: &RunReply) -> Option<i64> {
+        let deletes = matches!(kind, StepKind::DeleteDir | StepKind::DeleteFile);
+        let busy = reply.transport_error.is_some() || matches!(reply.status, 429 | 502..=504);
+        if !deletes || !busy || attempt >= MAX_DELETE_ATTEMPTS || self.failure.is_some() {
+            return None;
+        }
+        let base = DELETE_RETRY_BASE_MS.saturating_mul(i64::from(attempt));
+        let asked = reply
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))
+            .and_then(|(_, value)| value.trim().parse::<i64>().ok())
+            .map(|secs| secs.clamp(0, MAX_RETRY_AFTER_SECS) * 1000)
+            .unwrap_or(0);
+        Some(base.max(asked))
     }
 
     fn group_finished(&mut self, now: Timestamp) {
@@ -1273,7 +1469,7 @@ impl CleanupRun {
                 *state = StepState::NotRun;
             }
         }
-        let mut survey = Box::new(Survey::new(vec![]));
+        let mut survey = Box::new(Survey::new(vec![], vec![]));
         let reads = survey.first_round(Scope::Full, self.cache_bust());
         self.stage = Stage::Verify { survey, then };
         self.events.push(RunEvent::VerifyStarted);
@@ -1293,19 +1489,24 @@ impl CleanupRun {
 
     fn judge_verify(&mut self, survey: &Survey, then: AfterVerify, now: Timestamp) {
         let diagnosis = survey.session.diagnose(now);
-        let deleted_dirs: Vec<(String, String)> = self
+        // Every deleted folder must be gone, and so must every file whose delete answered 404
+        // (Kudu's answer both to "not there" and to a delete that threw). A deleted file that
+        // answered 200 may come back on its own (Kudu recreates `pending`).
+        let deleted: Vec<(String, String)> = self
             .plan
             .steps
             .iter()
+            .enumerate()
             .zip(&self.steps)
-            .filter(|(s, state)| {
-                s.kind == StepKind::DeleteDir && matches!(state, StepState::Done { .. })
+            .filter(|((i, s), state)| {
+                matches!(state, StepState::Done { .. })
+                    && (s.kind == StepKind::DeleteDir
+                        || s.kind == StepKind::DeleteFile && self.answered_404.contains(i))
             })
-            .filter_map(|(s, _)| delete_target(&s.request))
+            .filter_map(|((_, s), _)| delete_target(&s.request))
             .map(|(dir, name)| (dir.to_string(), name.to_string()))
             .collect();
-        let (accepts, description) =
-            verdict::site_state(&survey.session, &diagnosis, &deleted_dirs);
+        let (accepts, description) = verdict::site_state(&survey.session, &diagnosis, &deleted);
         for (i, step) in self.plan.steps.iter().enumerate() {
             if step.kind == StepKind::Verify {
                 self.steps[i] = StepState::Done {

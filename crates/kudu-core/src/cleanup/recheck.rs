@@ -9,11 +9,11 @@
 //! check deletes it.
 
 use crate::diagnose::LockState;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::diagnose::context::Context;
 use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
-use crate::model::Personality;
+use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
 use crate::plan::{Precondition, Step, StepKind};
 use crate::session::{Observed, Session};
@@ -76,6 +76,9 @@ pub(super) fn evaluate(
         input,
         changes: vec![],
         notes: vec![],
+        evaluated: vec![],
+        locks_index: index(&session.locks_dir),
+        deployments_index: index(&session.deployments_dir),
     };
     check.guards();
     for step in &input.steps {
@@ -124,14 +127,30 @@ pub(super) fn windows_lock_file(session: &Session) -> Option<LockFileSeen> {
     )
 }
 
+/// Name → entry of one listing, so that checking n `StillListed` costs n look-ups, not n scans.
+fn index(listing: &Observed<Vec<VfsEntry>>) -> HashMap<&str, &VfsEntry> {
+    listing
+        .value()
+        .into_iter()
+        .flatten()
+        .map(|e| (e.name.as_str(), e))
+        .collect()
+}
+
 struct Check<'c, 'i> {
     ctx: &'c Context<'c>,
     input: &'c RecheckInput<'i>,
     changes: Vec<String>,
     notes: Vec<String>,
+    /// Preconditions that do not name a step's own target (`LatestUnchanged`, `LogUnchanged`,
+    /// ...) and were already judged in this round. Every step of a group carries the same
+    /// few; judging each once keeps a round over n steps linear.
+    evaluated: Vec<&'c Precondition>,
+    locks_index: HashMap<&'c str, &'c VfsEntry>,
+    deployments_index: HashMap<&'c str, &'c VfsEntry>,
 }
 
-impl Check<'_, '_> {
+impl<'c> Check<'c, '_> {
     fn change(&mut self, what: String) {
         if !self.changes.contains(&what) {
             self.changes.push(what);
@@ -281,9 +300,16 @@ impl Check<'_, '_> {
         }
     }
 
-    fn precondition(&mut self, p: &Precondition, step: &Step) {
+    fn precondition(&mut self, p: &'c Precondition, step: &Step) {
         let ctx = self.ctx;
         let session = ctx.session;
+        let shared = !matches!(p, Precondition::All(_) | Precondition::StillListed { .. });
+        if shared {
+            if self.evaluated.contains(&p) {
+                return;
+            }
+            self.evaluated.push(p);
+        }
         match p {
             Precondition::None | Precondition::BackupVerified => {}
             Precondition::All(all) => {
@@ -425,8 +451,13 @@ impl Check<'_, '_> {
                 return;
             }
         };
-        let list = match listing {
-            Observed::Value(list) => list,
+        let entries = if dir == LOCKS_DIR {
+            &self.locks_index
+        } else {
+            &self.deployments_index
+        };
+        match listing {
+            Observed::Value(_) => {}
             Observed::Missing => {
                 self.change(format!("{dir} no longer exists."));
                 return;
@@ -436,7 +467,7 @@ impl Check<'_, '_> {
                 return;
             }
         };
-        let Some(entry) = list.iter().find(|e| e.name == name) else {
+        let Some(entry) = entries.get(name).copied() else {
             if self.input.own_changes_made {
                 // Kudu purges folders of deployments it marked failed after the lock went.
                 self.note(format!(

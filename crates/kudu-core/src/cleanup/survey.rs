@@ -1,6 +1,12 @@
 //! A fresh read of the site in rounds, into a new [`Session`]: the diagnosis reads (all of them
 //! to verify, the ones preconditions name to re-check), then the deployment logs that tell a
-//! hung deployment from a slow one, exactly as a diagnosis gathers them.
+//! hung deployment from a slow one.
+//!
+//! To verify, the logs are gathered exactly as a diagnosis gathers them (follow-up rounds). A
+//! re-check needs only the logs its preconditions name, which the plan knows in advance, and
+//! the children of their newest lines, which the run learnt from an earlier read of the same
+//! logs: all of them go in the first round, so a re-check of an unchanged site is one round
+//! trip. A child not known yet is read in a second round.
 
 use std::collections::BTreeSet;
 
@@ -18,6 +24,9 @@ pub(super) struct Survey {
     pub(super) session: Session,
     /// Logs a precondition names, read even past the diagnosis' per-round cap.
     required_logs: Vec<String>,
+    /// `(deployment id, entry id)`: children of required logs' newest lines, as last seen.
+    known_children: Vec<(String, String)>,
+    scope: Scope,
     asked: BTreeSet<ReadId>,
     rounds_left: u8,
     /// Windows: `site/locks/` is listed once more after `latest` was read (see `next_round`);
@@ -35,10 +44,12 @@ pub(super) enum Scope {
 }
 
 impl Survey {
-    pub(super) fn new(required_logs: Vec<String>) -> Self {
+    pub(super) fn new(required_logs: Vec<String>, known_children: Vec<(String, String)>) -> Self {
         Survey {
             session: Session::new(),
             required_logs,
+            known_children,
+            scope: Scope::Full,
             asked: BTreeSet::new(),
             rounds_left: LOG_ROUNDS,
             first_look: None,
@@ -47,7 +58,8 @@ impl Survey {
 
     /// The first round.
     pub(super) fn first_round(&mut self, scope: Scope, cache_bust: u64) -> Vec<Read> {
-        let reads: Vec<Read> = diagnosis_reads(cache_bust)
+        self.scope = scope;
+        let mut reads: Vec<Read> = diagnosis_reads(cache_bust)
             .into_iter()
             .filter(|r| {
                 scope == Scope::Full
@@ -62,6 +74,15 @@ impl Survey {
                     )
             })
             .collect();
+        if scope == Scope::Preconditions {
+            reads.extend(log_reads(&self.required_logs));
+            reads.extend(
+                self.known_children
+                    .iter()
+                    .filter(|(id, _)| self.required_logs.contains(id))
+                    .filter_map(|(id, entry)| child_read(id, entry)),
+            );
+        }
         self.asked.extend(reads.iter().map(|r| r.id.clone()));
         reads
     }
@@ -96,27 +117,64 @@ impl Survey {
             return reads;
         }
         self.rounds_left -= 1;
-        reads.extend(
-            self.session
-                .follow_up_reads()
-                .into_iter()
-                .filter(|r| !self.asked.contains(&r.id)),
-        );
-        for id in &self.required_logs {
-            let key = ReadId::DeploymentLog(id.clone());
-            if check_name(id).is_ok()
-                && !self.asked.contains(&key)
-                && !reads.iter().any(|r| r.id == key)
-            {
-                reads.push(Read {
-                    id: key,
-                    method: "GET",
-                    path: format!("/api/deployments/{}/log", encode_segment(id)),
-                    headers: vec![("Accept", "application/json".to_string())],
-                });
-            }
+        match self.scope {
+            Scope::Full => reads.extend(
+                self.session
+                    .follow_up_reads()
+                    .into_iter()
+                    .filter(|r| !self.asked.contains(&r.id)),
+            ),
+            // Only the children the first round could not know: a required log whose newest
+            // line changed since it was last read.
+            Scope::Preconditions => reads.extend(
+                newest_children(&self.session)
+                    .into_iter()
+                    .filter(|(id, _)| self.required_logs.contains(id))
+                    .filter_map(|(id, entry)| child_read(&id, &entry))
+                    .filter(|r| !self.asked.contains(&r.id)),
+            ),
         }
         self.asked.extend(reads.iter().map(|r| r.id.clone()));
         reads
     }
+}
+
+/// `GET /api/deployments/<id>/log` for each usable id.
+pub(super) fn log_reads(ids: &[String]) -> Vec<Read> {
+    ids.iter()
+        .filter(|id| check_name(id).is_ok())
+        .map(|id| Read {
+            id: ReadId::DeploymentLog(id.clone()),
+            method: "GET",
+            path: format!("/api/deployments/{}/log", encode_segment(id)),
+            headers: vec![("Accept", "application/json".to_string())],
+        })
+        .collect()
+}
+
+/// `GET /api/deployments/<id>/log/<entry>`, keyed `<id>/<entry>` as the diagnosis keys it.
+fn child_read(id: &str, entry: &str) -> Option<Read> {
+    (check_name(id).is_ok() && check_name(entry).is_ok()).then(|| Read {
+        id: ReadId::DeploymentLog(format!("{id}/{entry}")),
+        method: "GET",
+        path: format!(
+            "/api/deployments/{}/log/{}",
+            encode_segment(id),
+            encode_segment(entry)
+        ),
+        headers: vec![("Accept", "application/json".to_string())],
+    })
+}
+
+/// `(deployment id, entry id)` of each top-level log's newest line that has children.
+pub(super) fn newest_children(session: &Session) -> Vec<(String, String)> {
+    session
+        .logs
+        .iter()
+        .filter(|(key, _)| !key.contains('/'))
+        .filter_map(|(id, observed)| {
+            let newest = observed.value()?.iter().max_by_key(|e| e.time)?;
+            newest.has_details.then(|| (id.clone(), newest.id.clone()))
+        })
+        .collect()
 }

@@ -1,5 +1,5 @@
 //! The verdict after the final read: fixed only when the lock is gone and nothing is
-//! deploying, every step succeeded and every deleted folder is really gone; otherwise a plain
+//! deploying, every step succeeded and every deleted entry is really gone; otherwise a plain
 //! account of the site's true state.
 
 use crate::cleanup::recheck::{LockFileSeen, windows_lock_file};
@@ -8,11 +8,11 @@ use crate::model::Personality;
 use crate::session::{Observed, Session};
 
 /// Whether the fresh read shows a site that accepts deployments, and if not, why, in plain
-/// sentences. `deleted_dirs` are `(folder, name)` of folders the run deleted.
+/// sentences. `deleted` are `(folder, name)` of entries the run deleted and that must be gone.
 pub(super) fn site_state(
     session: &Session,
     diagnosis: &Diagnosis,
-    deleted_dirs: &[(String, String)],
+    deleted: &[(String, String)],
 ) -> (bool, String) {
     let mut problems = vec![];
     let mut facts = vec![];
@@ -74,19 +74,32 @@ pub(super) fn site_state(
         }
         _ => problems.push("/api/deployments/latest could not be read".to_string()),
     }
-    for (dir, name) in deleted_dirs {
-        let listing = if dir == crate::plan::paths::LOCKS_DIR {
-            &session.locks_dir
+    // One pass over each listing, not one per deleted entry: a run may delete thousands.
+    fn names(
+        listing: &Observed<Vec<crate::model::VfsEntry>>,
+    ) -> Option<std::collections::HashMap<&str, bool>> {
+        listing
+            .value()
+            .map(|list| list.iter().map(|e| (e.name.as_str(), e.is_dir)).collect())
+    }
+    let locks = names(&session.locks_dir);
+    let deployments = names(&session.deployments_dir);
+    for (dir, name) in deleted {
+        let (listing, names) = if dir == crate::plan::paths::LOCKS_DIR {
+            (&session.locks_dir, &locks)
         } else {
-            &session.deployments_dir
+            (&session.deployments_dir, &deployments)
         };
-        match listing {
-            Observed::Value(list) if list.iter().any(|e| e.name == *name) => {
-                problems.push(format!("{dir}{name}/ is still listed"))
+        match (listing, names) {
+            (_, Some(names)) => {
+                if let Some(&is_dir) = names.get(name.as_str()) {
+                    let slash = if is_dir { "/" } else { "" };
+                    problems.push(format!("{dir}{name}{slash} is still listed"));
+                }
             }
-            Observed::Value(_) | Observed::Missing => {}
+            (Observed::Missing, _) => {}
             _ => problems.push(format!(
-                "{dir} could not be listed to confirm {name}/ is gone"
+                "{dir} could not be listed to confirm {name} is gone"
             )),
         }
     }

@@ -151,6 +151,18 @@ impl<'a> Context<'a> {
             .filter(|d| d.active)
             .filter_map(|d| d.id.as_deref())
             .collect();
+        // Looked up once per listed folder: scanning every running deployment for each folder
+        // made a site with thousands of temp folders quadratic.
+        let progressing: std::collections::HashSet<&str> = self
+            .progressing()
+            .filter_map(|r| r.deployment.id.as_deref())
+            .collect();
+        let by_id: std::collections::HashMap<&str, &Deployment> = self
+            .deployments
+            .iter()
+            .filter_map(|d| Some((d.id.as_deref()?, d)))
+            .rev()
+            .collect();
         let mut out = vec![];
         for entry in self.deployments_listing().into_iter().flatten() {
             let name = entry.name.as_str();
@@ -161,10 +173,7 @@ impl<'a> Context<'a> {
             {
                 continue;
             }
-            let progressing = self
-                .progressing()
-                .any(|r| r.deployment.id.as_deref() == Some(name));
-            if progressing {
+            if progressing.contains(name) {
                 continue;
             }
             if name.starts_with("temp-") {
@@ -174,11 +183,7 @@ impl<'a> Context<'a> {
                 ));
                 continue;
             }
-            match self
-                .deployments
-                .iter()
-                .find(|d| d.id.as_deref() == Some(name))
-            {
+            match by_id.get(name).copied() {
                 Some(d) if d.status.is_running() || !d.complete || died_mid_deploy(d) => {
                     out.push((
                         entry,

@@ -70,6 +70,7 @@ pub(super) fn plan(
             }
         }
     }
+    let shared = unchanged_guards(&ctx);
     let mut deletes = vec![];
     let mut kept = vec![];
     let mut deleted_records = 0;
@@ -95,7 +96,7 @@ pub(super) fn plan(
             deleted_records += 1;
         }
         deletes.push(delete_leftover(
-            &ctx,
+            &shared,
             entry,
             "full reset",
             "Gone from the deployment history; only the backup keeps it.",

@@ -7,6 +7,7 @@ use crate::diagnose::{CauseId, Diagnosis, LockState};
 use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, check_name, encode_segment};
 use crate::plan::{Precondition, RefusedName, Step, StepKind, StepRequest};
+use crate::session::Observed;
 
 pub(super) const GROUP_BACKUP: u32 = 0;
 pub(super) const GROUP_RELEASE: u32 = 1;
@@ -89,7 +90,15 @@ pub(super) fn listed<'l>(
 }
 
 /// What must still hold before anything destructive: the newest deployment unchanged and every
-/// hung deployment still silent.
+/// hung deployment whose log the diagnosis read still silent.
+///
+/// Built once per plan and cloned into each destructive step, so its size must not grow with
+/// the site: a `LogUnchanged` is only made for a deployment whose log the diagnosis read (at
+/// most `MAX_FOLLOW_UP_LOGS` of them). A deployment judged hung by its age alone was judged
+/// without its log, and the re-check judges it the same way again (every re-check refuses to go
+/// on while any deployment progresses), so a guard on its log would only cost one read per
+/// leftover folder and compare a log line against a record time. Giving every step a guard for
+/// every running deployment made a plan of n leftover folders carry n² guards.
 pub(super) fn unchanged_guards(ctx: &Context) -> Vec<Precondition> {
     let mut out = vec![Precondition::BackupVerified];
     // `Context::newest` is also what the cleanup run re-checks against, so both sides agree.
@@ -100,7 +109,15 @@ pub(super) fn unchanged_guards(ctx: &Context) -> Vec<Precondition> {
         });
     }
     for r in &ctx.running {
-        if let Some(id) = &r.deployment.id {
+        let Some(id) = &r.deployment.id else {
+            continue;
+        };
+        let log_read = ctx
+            .session
+            .logs
+            .get(id)
+            .is_some_and(|o| !matches!(o, Observed::NotRead));
+        if log_read {
             out.push(Precondition::LogUnchanged {
                 deployment_id: id.clone(),
                 last_line: r.last_activity,
@@ -173,8 +190,15 @@ pub(super) fn delete_status_lock(ctx: &Context) -> Step {
 }
 
 /// Deletes one listed entry of `site/deployments/` (a leftover folder or `pending`).
-pub(super) fn delete_leftover(ctx: &Context, entry: &VfsEntry, why: &str, risk: &str) -> Step {
-    let mut guards = unchanged_guards(ctx);
+/// `shared` is [`unchanged_guards`], built once by the caller for all leftovers.
+pub(super) fn delete_leftover(
+    shared: &[Precondition],
+    entry: &VfsEntry,
+    why: &str,
+    risk: &str,
+) -> Step {
+    let mut guards = Vec::with_capacity(shared.len() + 2);
+    guards.extend_from_slice(shared);
     guards.push(Precondition::NotDeploying);
     guards.push(Precondition::StillListed {
         dir: DEPLOYMENTS_DIR.into(),

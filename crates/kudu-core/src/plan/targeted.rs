@@ -56,9 +56,10 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
             }
         }
     }
+    let shared = unchanged_guards(&ctx);
     for (entry, why) in ctx.leftover_folders() {
         leftovers.push(delete_leftover(
-            &ctx,
+            &shared,
             entry,
             &why,
             "Its status and log disappear from the deployment history (they are in the backup).",
@@ -74,7 +75,7 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
         && let Some(pending) = listed(deployments, "pending", false)
     {
         leftovers.push(delete_leftover(
-            &ctx,
+            &shared,
             pending,
             "Kudu recreates it empty",
             "Harmless: it only marks a queued redeploy, and Kudu recreates it; at most one queued CI redeploy is dropped.",
