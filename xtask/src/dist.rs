@@ -1,14 +1,18 @@
 //! `cargo xtask dist`: the release wasm, its JS glue (wasm-bindgen in process, so the glue
-//! always matches the pinned `wasm-bindgen` in the lockfile), and the three shipped outputs:
+//! always matches the pinned `wasm-bindgen` in the lockfile), and the shipped outputs:
 //!
-//! - `<target>/dist/extension/`: the unpacked Manifest V3 extension;
-//! - `<target>/dist/kudu-doctor-extension.zip`: the same files, store-ready and reproducible;
+//! - `<target>/dist/extension/`: the unpacked Manifest V3 extension for Chrome and Edge;
+//! - `<target>/dist/extension-firefox/`: the same for Firefox (its manifest differs, see
+//!   `manifest.rs`);
+//! - `<target>/dist/kudu-doctor-{chrome,firefox}-<version>.zip`: those two, store-ready and
+//!   reproducible, versioned from `Cargo.toml`;
 //! - `<target>/dist/web/`: the standalone page.
 //!
-//! Also `<target>/dist/extension-test/`, the build the e2e tests load: identical but for its
-//! name and an open shadow root, so WebDriver can look inside it.
+//! Also `<target>/dist/extension-test/` and `<target>/dist/extension-firefox-test/`, the builds
+//! the e2e tests load: identical but for their name and an open shadow root, so WebDriver can
+//! look inside it.
 //!
-//! Sources (`extension/`, `static/`) are only read.
+//! Sources (`extension/` but its `store/` texts, `static/`) are only read.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -16,13 +20,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::manifest::{self, Browser};
 use crate::project::{Project, run_checked};
 
 /// The glue and wasm file stem wasm-bindgen derives from the crate name.
 const PKG_STEM: &str = "kudu_doctor";
-/// The placeholder in `extension/manifest.json` that dist replaces with the crate version.
-const VERSION_PLACEHOLDER: &str = r#""version": "0.0.0""#;
-const SHIPPED_NAME: &str = r#""name": "Kudu Doctor""#;
+/// Entries of `extension/` that are sources for dist, not files of the package: the manifest
+/// source (rendered per browser) and the store listing texts.
+const NOT_PACKAGED: [&str; 2] = ["manifest.json", "store"];
 
 /// Which extension build to write.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,28 +45,54 @@ pub fn run(project: &Project) -> anyhow::Result<()> {
     bindgen(project, &pkg)?;
 
     let dist = project.dist_dir();
-    let extension = dist.join("extension");
-    write_extension(project, &pkg, &extension, ExtensionBuild::Shipped)?;
-    write_extension(
-        project,
-        &pkg,
-        &dist.join("extension-test"),
-        ExtensionBuild::E2eTest,
-    )?;
-    let zip_path = dist.join("kudu-doctor-extension.zip");
-    write_zip(&extension, &zip_path)?;
+    let version = env!("CARGO_PKG_VERSION");
+    // A zip from before the per-browser names would read as current.
+    let old_zip = dist.join("kudu-doctor-extension.zip");
+    if old_zip.exists() {
+        fs::remove_file(&old_zip).with_context(|| format!("removing {}", old_zip.display()))?;
+    }
+    let mut packaged = Vec::new();
+    for browser in Browser::ALL {
+        for build in [ExtensionBuild::Shipped, ExtensionBuild::E2eTest] {
+            let out = dist.join(extension_dir_name(browser, build));
+            write_extension(project, &pkg, &out, browser, build)?;
+            println!(
+                "xtask: {:<22} {}",
+                format!("{} {build:?}", browser.slug()),
+                out.display()
+            );
+        }
+        let extension = dist.join(extension_dir_name(browser, ExtensionBuild::Shipped));
+        let zip_path = dist.join(zip_name(browser, version));
+        write_zip(&extension, &zip_path)?;
+        packaged.push((extension, zip_path));
+    }
     let web = dist.join("web");
     write_web(project, &pkg, &web)?;
 
-    report_sizes(&extension, &zip_path)?;
-    println!("xtask: extension      {}", extension.display());
-    println!("xtask: extension zip  {}", zip_path.display());
+    for (extension, zip_path) in &packaged {
+        report_sizes(extension, zip_path)?;
+        println!("xtask: store zip      {}", zip_path.display());
+    }
     println!("xtask: standalone     {}", web.display());
-    println!(
-        "xtask: e2e build      {}",
-        dist.join("extension-test").display()
-    );
     Ok(())
+}
+
+/// The directory under `<target>/dist` of one extension build. Chrome's keep the names they had
+/// before Firefox was packaged (`extension`, `extension-test`), which the demo, the bench and
+/// the e2e tests use.
+pub fn extension_dir_name(browser: Browser, build: ExtensionBuild) -> &'static str {
+    match (browser, build) {
+        (Browser::Chrome, ExtensionBuild::Shipped) => "extension",
+        (Browser::Chrome, ExtensionBuild::E2eTest) => "extension-test",
+        (Browser::Firefox, ExtensionBuild::Shipped) => "extension-firefox",
+        (Browser::Firefox, ExtensionBuild::E2eTest) => "extension-firefox-test",
+    }
+}
+
+/// The store zip's file name, e.g. `kudu-doctor-firefox-0.1.0.zip`.
+pub fn zip_name(browser: Browser, version: &str) -> String {
+    format!("kudu-doctor-{}-{version}.zip", browser.slug())
 }
 
 fn build_wasm(project: &Project) -> anyhow::Result<()> {
@@ -109,12 +140,17 @@ pub fn write_extension(
     project: &Project,
     pkg: &Path,
     out: &Path,
+    browser: Browser,
     build: ExtensionBuild,
 ) -> anyhow::Result<()> {
     let source = project.root.join("extension");
     recreate_dir(out)?;
     for relative in files_under(&source)? {
-        if relative == Path::new("manifest.json") {
+        if relative
+            .components()
+            .next()
+            .is_some_and(|first| NOT_PACKAGED.iter().any(|skip| first.as_os_str() == *skip))
+        {
             continue;
         }
         copy_file(&source.join(&relative), &out.join(&relative))?;
@@ -128,9 +164,37 @@ pub fn write_extension(
 
     let template = fs::read_to_string(source.join("manifest.json"))
         .context("reading extension/manifest.json")?;
-    let manifest = render_manifest(&template, env!("CARGO_PKG_VERSION"), build)?;
+    let manifest = manifest::render(
+        &template,
+        env!("CARGO_PKG_VERSION"),
+        browser,
+        build == ExtensionBuild::E2eTest,
+    )?;
     check_web_accessible_resources(&manifest, out)?;
+    check_icons(&manifest, out)?;
     write_file(&out.join("manifest.json"), &manifest)
+}
+
+/// Every icon the manifest names is in the package, a PNG of the size it is listed under.
+fn check_icons(manifest: &str, out: &Path) -> anyhow::Result<()> {
+    let manifest: serde_json::Value = serde_json::from_str(manifest)?;
+    let Some(icons) = manifest["icons"].as_object() else {
+        bail!("extension/manifest.json lists no icons");
+    };
+    for (size, path) in icons {
+        let path = path.as_str().context("an icon path is not a string")?;
+        let bytes = fs::read(out.join(path)).with_context(|| format!("reading icon {path}"))?;
+        let size: u32 = size.parse().with_context(|| format!("icon size {size}"))?;
+        // IHDR is always the first chunk: width and height at bytes 16..24.
+        let is_png_of_size = bytes.len() > 24
+            && bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+            && bytes[16..20] == size.to_be_bytes()
+            && bytes[20..24] == size.to_be_bytes();
+        if !is_png_of_size {
+            bail!("icon {path} is not a {size}x{size} PNG (run `cargo xtask icons`)");
+        }
+    }
+    Ok(())
 }
 
 /// The loader's build switches, read by `content.js` in the extension's isolated world.
@@ -144,27 +208,6 @@ pub fn loader_config(build: ExtensionBuild) -> String {
          // e2e test build, so WebDriver can look inside the shadow root.\n\
          globalThis.kuduDoctorLoaderConfig = Object.freeze({{ shadowMode: \"{shadow_mode}\" }});\n"
     )
-}
-
-/// The manifest with the version filled in (and, for the test build, a name that says so).
-pub fn render_manifest(
-    template: &str,
-    version: &str,
-    build: ExtensionBuild,
-) -> anyhow::Result<String> {
-    if template.matches(VERSION_PLACEHOLDER).count() != 1 {
-        bail!("extension/manifest.json must hold {VERSION_PLACEHOLDER} exactly once");
-    }
-    let mut manifest = template.replace(VERSION_PLACEHOLDER, &format!(r#""version": "{version}""#));
-    if build == ExtensionBuild::E2eTest {
-        if manifest.matches(SHIPPED_NAME).count() != 1 {
-            bail!("extension/manifest.json must hold {SHIPPED_NAME} exactly once");
-        }
-        manifest = manifest.replace(SHIPPED_NAME, r#""name": "Kudu Doctor (e2e test build)""#);
-    }
-    serde_json::from_str::<serde_json::Value>(&manifest)
-        .context("extension/manifest.json is not valid JSON")?;
-    Ok(manifest)
 }
 
 /// Every file under `out/pkg` must be web-accessible (or the content script cannot load it),
@@ -347,19 +390,113 @@ mod tests {
         assert_eq!(entry.last_modified(), Some(zip::DateTime::DEFAULT));
     }
 
+    fn zip_entries(zip_path: &Path) -> Vec<String> {
+        let mut archive = zip::ZipArchive::new(fs::File::open(zip_path).unwrap()).unwrap();
+        (0..archive.len())
+            .map(|index| {
+                archive
+                    .by_index(index)
+                    .unwrap()
+                    .name()
+                    .unwrap()
+                    .into_owned()
+            })
+            .collect()
+    }
+
+    fn zip_entry(zip_path: &Path, name: &str) -> Vec<u8> {
+        let mut archive = zip::ZipArchive::new(fs::File::open(zip_path).unwrap()).unwrap();
+        let mut bytes = Vec::new();
+        archive
+            .by_name(name)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
+        bytes
+    }
+
     #[test]
-    fn manifest_gets_the_version_and_only_the_test_build_is_renamed() {
-        let template = r#"{ "name": "Kudu Doctor", "version": "0.0.0" }"#;
-        let shipped = render_manifest(template, "1.2.3", ExtensionBuild::Shipped).unwrap();
-        assert_eq!(shipped, r#"{ "name": "Kudu Doctor", "version": "1.2.3" }"#);
-        let test = render_manifest(template, "1.2.3", ExtensionBuild::E2eTest).unwrap();
+    fn store_zips_hold_exactly_the_package_files_for_each_browser() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let target = tempfile::tempdir().unwrap();
+        let project = Project {
+            root: root.clone(),
+            target: target.path().to_path_buf(),
+            cargo: PathBuf::from("cargo"),
+        };
+        let pkg = target.path().join("pkg");
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(pkg.join(format!("{PKG_STEM}.js")), "export default 0;").unwrap();
+        fs::write(pkg.join(format!("{PKG_STEM}_bg.wasm")), b"\0asm\x01\0\0\0").unwrap();
+
+        // Every source file but the manifest source and the store texts, plus what dist adds.
+        let mut expected: Vec<String> = files_under(&root.join("extension"))
+            .unwrap()
+            .iter()
+            .map(|relative| slash_path(relative))
+            .filter(|name| name != "manifest.json" && !name.starts_with("store/"))
+            .chain(
+                [
+                    "manifest.json",
+                    "loader-config.js",
+                    "page.css",
+                    "pkg/kudu_doctor.js",
+                    "pkg/kudu_doctor_bg.wasm",
+                ]
+                .map(String::from),
+            )
+            .collect();
+        expected.sort();
+        for must in [
+            "_locales/en/messages.json",
+            "content.js",
+            "scm-host.js",
+            "doctor.html",
+            "icons/icon-16.png",
+            "icons/icon-32.png",
+            "icons/icon-48.png",
+            "icons/icon-128.png",
+        ] {
+            assert!(expected.iter().any(|name| name == must), "{must}");
+        }
+
+        let version = crate::manifest::tests::workspace_version();
+        for browser in Browser::ALL {
+            let out = target.path().join(browser.slug());
+            write_extension(&project, &pkg, &out, browser, ExtensionBuild::Shipped).unwrap();
+            let zip_path = target.path().join(zip_name(browser, &version));
+            write_zip(&out, &zip_path).unwrap();
+            assert_eq!(zip_entries(&zip_path), expected, "{browser:?}");
+
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&zip_entry(&zip_path, "manifest.json")).unwrap();
+            assert_eq!(manifest["version"].as_str(), Some(version.as_str()));
+            assert_eq!(
+                manifest.get("browser_specific_settings").is_some(),
+                browser == Browser::Firefox
+            );
+            for size in crate::icons::SIZES {
+                let png = zip_entry(&zip_path, &crate::icons::relative_path(size));
+                let (width, height, _) = crate::icons::tests::decode(&png);
+                assert_eq!((width, height), (size, size));
+            }
+            let loader = String::from_utf8(zip_entry(&zip_path, "loader-config.js")).unwrap();
+            assert!(loader.contains(r#"shadowMode: "closed""#), "{browser:?}");
+        }
         assert_eq!(
-            test,
-            r#"{ "name": "Kudu Doctor (e2e test build)", "version": "1.2.3" }"#
+            zip_name(Browser::Firefox, &version),
+            format!("kudu-doctor-firefox-{version}.zip")
         );
-        assert!(
-            render_manifest(r#"{ "version": "1" }"#, "1.2.3", ExtensionBuild::Shipped).is_err()
-        );
+    }
+
+    #[test]
+    fn a_wrong_size_icon_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("icons")).unwrap();
+        fs::write(dir.path().join("icons/a.png"), crate::icons::png(16)).unwrap();
+        check_icons(r#"{ "icons": { "16": "icons/a.png" } }"#, dir.path()).unwrap();
+        assert!(check_icons(r#"{ "icons": { "32": "icons/a.png" } }"#, dir.path()).is_err());
+        assert!(check_icons(r#"{ "icons": { "16": "icons/gone.png" } }"#, dir.path()).is_err());
     }
 
     #[test]

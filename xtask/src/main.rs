@@ -1,17 +1,21 @@
 //! `cargo xtask`: builds, packages, demonstrates and tests Kudu Doctor.
 //!
-//! - `dist`: the wasm and its JS glue (wasm-bindgen in process), the unpacked extension, the
-//!   e2e test build of the extension, the store zip and the standalone page, under
-//!   `<target>/dist/`.
+//! - `dist`: the wasm and its JS glue (wasm-bindgen in process), the unpacked extension for
+//!   Chrome/Edge and for Firefox, their e2e test builds, the two store zips and the standalone
+//!   page, under `<target>/dist/`.
+//! - `icons`: redraws `extension/icons/` (a test keeps the committed PNGs equal to the drawing).
 //! - `demo`: set-up, `dist`, then the simulator on a stuck Linux deployment, with instructions.
 //! - `test`: set-up, then every check and test suite, ending with one summary line.
 //!
-//! Set-up (wasm target, Chromium) is shared by `demo` and `test`, so both work on a fresh
+//! Set-up (wasm target, Chromium, Firefox ESR, geckodriver, the pinned Node tools) is shared by `demo` and `test`, so both work on a fresh
 //! Debian machine.
 
 mod bench;
 mod demo;
 mod dist;
+mod icons;
+mod manifest;
+mod node_tools;
 mod project;
 mod setup;
 mod suite;
@@ -19,6 +23,7 @@ mod suite;
 mod tidy;
 #[cfg(test)]
 mod tidy_security;
+mod web_ext_lint;
 
 use std::process::ExitCode;
 
@@ -29,7 +34,9 @@ use crate::project::Project;
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  dist                       build the extension, its zip and the standalone page into <target>/dist
+  dist                       build the extension for Chrome/Edge and Firefox, their store zips
+                             and the standalone page into <target>/dist
+  icons                      redraw extension/icons/icon-{16,32,48,128}.png
   demo [--port N] [--scenario NAME] [--personality linux|windows]
                              start the simulator with the extension and page ready to open
   bench [--from-report]      measure payload, time to diagnosis, cleanup and scale (issue 6)
@@ -60,6 +67,11 @@ fn run() -> anyhow::Result<ExitCode> {
         "dist" => {
             expect_no_args(&rest)?;
             dist::run(&project)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "icons" => {
+            expect_no_args(&rest)?;
+            icons::write_all(&project.root)?;
             Ok(ExitCode::SUCCESS)
         }
         "demo" => {

@@ -1,6 +1,8 @@
 //! Set-up shared by `demo` and `test`: what a fresh Debian 12 machine lacks. The wasm32 std
-//! comes from rustup; Chromium and its WebDriver from apt (only as root; otherwise the exact
-//! command to run is printed).
+//! comes from rustup; Chromium, its WebDriver and Firefox ESR from apt (only as root; otherwise
+//! the exact command to run is printed); geckodriver, which Debian does not package, from
+//! crates.io with `cargo install --locked` into `<target>/tools-bin`; the Node tools (web-ext,
+//! axe-core) with `npm ci` (see `node_tools.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,14 +12,19 @@ use anyhow::{Context, bail};
 use crate::project::{Project, describe, run_checked};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
+const APT_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "firefox-esr"];
+/// The programs those packages bring.
+const BROWSER_PROGRAMS: [&str; 3] = ["chromium", "chromedriver", "firefox-esr"];
+/// geckodriver from crates.io, pinned; its own lockfile is used (`--locked`).
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// What a command needs besides Rust.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
     /// Only the wasm32 target (dist, demo).
     WasmTarget,
-    /// The wasm32 target, Chromium and chromedriver (tests).
+    /// The wasm32 target, Chromium, chromedriver, Firefox ESR, geckodriver and the Node tools
+    /// (tests).
     WasmTargetAndBrowser,
 }
 
@@ -26,8 +33,45 @@ pub fn run(project: &Project, needs: Needs) -> anyhow::Result<()> {
     ensure_wasm_target(project)?;
     if needs == Needs::WasmTargetAndBrowser {
         ensure_browser()?;
+        ensure_geckodriver(project)?;
+        crate::node_tools::ensure_installed(project)?;
     }
     Ok(())
+}
+
+/// Where set-up installs geckodriver.
+pub fn geckodriver(project: &Project) -> PathBuf {
+    geckodriver_root(project).join("bin").join("geckodriver")
+}
+
+fn geckodriver_root(project: &Project) -> PathBuf {
+    project.target.join("tools-bin")
+}
+
+/// Builds geckodriver from crates.io unless the pinned version is already there.
+fn ensure_geckodriver(project: &Project) -> anyhow::Result<()> {
+    let binary = geckodriver(project);
+    let installed = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| {
+            output.status.success()
+                && String::from_utf8_lossy(&output.stdout)
+                    .starts_with(&format!("geckodriver {GECKODRIVER_VERSION}"))
+        });
+    if installed {
+        return Ok(());
+    }
+    println!("xtask: building geckodriver {GECKODRIVER_VERSION} from crates.io");
+    let mut install = project.cargo();
+    install
+        .args(["install", "geckodriver", "--locked", "--force", "--version"])
+        .arg(GECKODRIVER_VERSION)
+        .arg("--root")
+        .arg(geckodriver_root(project))
+        .arg("--target-dir")
+        .arg(project.target.join("geckodriver-build"));
+    run_checked(&mut install)
 }
 
 fn ensure_wasm_target(project: &Project) -> anyhow::Result<()> {
@@ -55,7 +99,7 @@ fn ensure_wasm_target(project: &Project) -> anyhow::Result<()> {
 }
 
 fn ensure_browser() -> anyhow::Result<()> {
-    let missing: Vec<&str> = ["chromium", "chromedriver"]
+    let missing: Vec<&str> = BROWSER_PROGRAMS
         .into_iter()
         .filter(|program| find_on_path(program).is_none())
         .collect();
@@ -83,7 +127,7 @@ fn ensure_browser() -> anyhow::Result<()> {
         .args(APT_PACKAGES)
         .env("DEBIAN_FRONTEND", "noninteractive");
     run_checked(&mut add).with_context(|| format!("`{}`", describe(&add)))?;
-    for program in ["chromium", "chromedriver"] {
+    for program in BROWSER_PROGRAMS {
         if find_on_path(program).is_none() {
             bail!(
                 "{program} still not found on PATH after installing {}",

@@ -3,7 +3,8 @@
 //! `test result:` line) as the very last line of output.
 //!
 //! Order: `cargo fmt --check`, clippy (host, then the app for wasm32), native tests, the tool
-//! bins, `dist`, wasm tests in headless Chromium, and the e2e suite last, so the closing
+//! bins, `dist`, `web-ext lint` on the Firefox package (one passed or failed test), wasm tests
+//! in headless Chromium, and the e2e suite last (Chromium and Firefox), so the closing
 //! `test result:` line of the whole run is a real browser test.
 
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
@@ -13,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use crate::dist::{self, ExtensionBuild};
+use crate::manifest::Browser;
 use crate::project::{Project, describe};
 use crate::setup::{self, Needs};
+use crate::{node_tools, web_ext_lint};
 
 /// Which part of the suite to run.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -174,6 +178,12 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<ExitCode> {
             hint: None,
             requires: &[],
         });
+        steps.push(Step {
+            name: "web-ext lint",
+            action: Action::WebExtLint,
+            hint: None,
+            requires: &["set-up", "dist"],
+        });
     }
     if options.runs(Only::Wasm) {
         let mut wasm = Step::cargo(
@@ -209,6 +219,9 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<ExitCode> {
             &["test", "-p", "kudu-e2e", "--tests", "--no-fail-fast"],
             None,
         );
+        if let Action::Child(command) = &mut e2e.action {
+            command.env("GECKODRIVER", setup::geckodriver(project));
+        }
         e2e.requires = &["set-up", "dist"];
         steps.push(e2e);
     }
@@ -248,13 +261,39 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<ExitCode> {
                     (false, Counts::default())
                 }
             },
-            Action::Dist => match crate::dist::run(project) {
+            Action::Dist => match dist::run(project) {
                 Ok(()) => (true, Counts::default()),
                 Err(error) => {
                     eprintln!("xtask: dist failed: {error:#}");
                     (false, Counts::default())
                 }
             },
+            Action::WebExtLint => {
+                let package = project.dist_dir().join(dist::extension_dir_name(
+                    Browser::Firefox,
+                    ExtensionBuild::Shipped,
+                ));
+                match web_ext_lint::run(&node_tools::web_ext(project), &package) {
+                    Ok(true) => (
+                        true,
+                        Counts {
+                            passed: 1,
+                            failed: 0,
+                        },
+                    ),
+                    Ok(false) => (
+                        false,
+                        Counts {
+                            passed: 0,
+                            failed: 1,
+                        },
+                    ),
+                    Err(error) => {
+                        eprintln!("xtask: web-ext lint failed: {error:#}");
+                        (false, Counts::default())
+                    }
+                }
+            }
         };
         total += counts;
         if !succeeded {
@@ -306,6 +345,8 @@ pub fn summary_line(total: Counts) -> String {
 enum Action {
     Child(Command),
     Dist,
+    /// Lints the Firefox package; counts as one test.
+    WebExtLint,
 }
 
 struct Step {

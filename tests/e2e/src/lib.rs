@@ -540,4 +540,5 @@ async fn open_session(
         .await
         .with_context(|| format!("opening a Chromium session through {}", driver.url))
 }
+pub mod a11y_support;
 pub mod cleanup_support;

@@ -1,0 +1,135 @@
+//! Automated accessibility check: axe-core (npm, installed by `cargo xtask test`) injected into
+//! real Chromium and run over the loader's shadow host in each main state of the wizard, in the
+//! light and the dark colour scheme. Any serious or critical violation fails the test and names
+//! the element; minor and moderate ones are printed.
+//!
+//! Two browsers, one per group of states, each walking its states in one session: the
+//! simulator loads the next scenario and the page is opened again.
+
+use kudu_e2e::a11y_support::{ColorScheme, assert_accessible, set_color_scheme};
+use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
+use kudu_e2e::kudu_sim::Personality;
+use kudu_e2e::{E2e, run, site_url};
+use serde_json::json;
+
+const SCM: &str = "myapp.scm.azurewebsites.net";
+
+/// Tall enough that the drawer shows most of a state at once: axe checks the contrast of what
+/// is on screen.
+const WINDOW: (u32, u32) = (1280, 2400);
+
+/// Checks the current state in both colour schemes, ending in the light one.
+async fn check_both_schemes(e2e: &E2e, state: &str, min_buttons: usize) -> anyhow::Result<()> {
+    for scheme in ColorScheme::BOTH {
+        set_color_scheme(e2e, scheme).await?;
+        assert_accessible(e2e, &format!("{state} ({})", scheme.name()), min_buttons).await?;
+    }
+    set_color_scheme(e2e, ColorScheme::Light).await
+}
+
+async fn is_open(e2e: &E2e) -> anyhow::Result<bool> {
+    let open = e2e
+        .in_shadow("return root?.querySelector('[data-testid=kudu-doctor]')?.getAttribute('data-open') ?? null;")
+        .await?;
+    Ok(open == json!("true"))
+}
+
+/// Opens the SCM page, waits for the launcher to name `cause` and opens the wizard.
+async fn diagnosed(e2e: &E2e, cause: &str) -> anyhow::Result<()> {
+    e2e.goto(&site_url(SCM, "/")).await?;
+    e2e.wait_for_launcher_state(cause).await?;
+    if !is_open(e2e).await? {
+        user_click(e2e, "[data-testid=launcher]").await?;
+    }
+    e2e.wait_for("the wizard to open", || async {
+        Ok(is_open(e2e).await?.then_some(()))
+    })
+    .await
+}
+
+/// Launcher closed on a healthy site, then the diagnosis open for a stuck site, a deployment
+/// in progress, parallel deployments and an expired session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diagnosis_states_have_no_serious_violations() -> anyhow::Result<()> {
+    run(
+        "a11y-diagnosis",
+        cleanup_sim_config("healthy", Personality::Linux)?,
+        |e2e| async move {
+            e2e.client.set_window_size(WINDOW.0, WINDOW.1).await?;
+            e2e.goto(&site_url(SCM, "/")).await?;
+            e2e.wait_for_launcher_state("healthy").await?;
+            assert!(
+                !is_open(&e2e).await?,
+                "a healthy site keeps the wizard closed"
+            );
+            check_both_schemes(&e2e, "launcher closed", 1).await?;
+
+            for (scenario, cause, ready) in [
+                (
+                    "stuck-linux",
+                    "stale-lock",
+                    "[data-testid=guide][data-for-cause=stale-lock]",
+                ),
+                (
+                    "deploying",
+                    "deployment-in-progress",
+                    "[data-recommendation=wait]",
+                ),
+                (
+                    "parallel",
+                    "deployment-in-progress",
+                    "[data-testid=guide][data-for-cause=deployment-in-progress]",
+                ),
+                (
+                    "session-expired",
+                    "session-expired",
+                    "[data-testid=sign-in]",
+                ),
+            ] {
+                e2e.sim.load_scenario_as(scenario, Personality::Linux)?;
+                diagnosed(&e2e, cause).await?;
+                e2e.shadow_element(ready).await?;
+                check_both_schemes(&e2e, &format!("diagnosis open: {scenario}"), 3).await?;
+            }
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// The cleanup plan, its confirmation, the result after a fixing run, and the full reset's
+/// typed confirmation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_states_have_no_serious_violations() -> anyhow::Result<()> {
+    run(
+        "a11y-cleanup",
+        cleanup_sim_config("stuck-linux", Personality::Linux)?,
+        |e2e| async move {
+            e2e.client.set_window_size(WINDOW.0, WINDOW.1).await?;
+            diagnosed(&e2e, "stale-lock").await?;
+            user_click(&e2e, "[data-step=guide]").await?;
+            e2e.shadow_element("[data-testid=plan] [data-testid=cleanup]")
+                .await?;
+            check_both_schemes(&e2e, "cleanup plan", 3).await?;
+
+            user_click(&e2e, "[data-testid=cleanup]").await?;
+            e2e.shadow_element("[data-testid=confirm-panel]").await?;
+            check_both_schemes(&e2e, "cleanup confirm", 3).await?;
+
+            user_click(&e2e, "[data-testid=confirm]").await?;
+            let outcome = cleanup_outcome(&e2e, std::time::Duration::from_secs(120)).await?;
+            assert_eq!(outcome, "fixed");
+            check_both_schemes(&e2e, "cleanup result: fixed", 3).await?;
+
+            e2e.sim
+                .load_scenario_as("stuck-linux", Personality::Linux)?;
+            diagnosed(&e2e, "stale-lock").await?;
+            user_click(&e2e, "[data-testid=full-reset-section] summary").await?;
+            user_click(&e2e, "[data-testid=full-reset]").await?;
+            e2e.shadow_element("[data-testid=full-reset-name]").await?;
+            check_both_schemes(&e2e, "full reset confirm", 3).await?;
+            Ok(())
+        },
+    )
+    .await
+}

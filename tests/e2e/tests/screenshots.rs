@@ -1,0 +1,98 @@
+//! Screenshots of the wizard for README, from the simulator's `stuck-linux` scenario in the
+//! light and the dark colour scheme: the diagnosis as it opens, and the result after a fixing
+//! cleanup. Written to `target/e2e/screenshots/`; with `KUDU_UPDATE_SCREENSHOTS=1` also to
+//! `docs/screenshots/` (committed, shown by README). Each is cropped to the wizard's drawer.
+//!
+//! The test also proves the dark scheme is real: the drawer's background is dark in it and
+//! light otherwise.
+
+use std::time::Duration;
+
+use kudu_e2e::a11y_support::{ColorScheme, element_screenshot, set_color_scheme};
+use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
+use kudu_e2e::kudu_sim::Personality;
+use kudu_e2e::{E2e, run, site_url};
+use serde_json::json;
+
+const SCM: &str = "myapp.scm.azurewebsites.net";
+const WIZARD: &str = "[data-testid=kudu-doctor]";
+
+/// The wizard's background colour as `[r, g, b]`.
+async fn wizard_background(e2e: &E2e) -> anyhow::Result<[u8; 3]> {
+    let rgb = e2e
+        .in_shadow(&format!(
+            "const el = root?.querySelector({WIZARD:?}); if (!el) return null;\n\
+             return (getComputedStyle(el).backgroundColor.match(/\\d+/g) ?? []).slice(0, 3).map(Number);"
+        ))
+        .await?;
+    let channel = |i: usize| {
+        rgb[i]
+            .as_u64()
+            .and_then(|v| u8::try_from(v).ok())
+            .unwrap_or_default()
+    };
+    Ok([channel(0), channel(1), channel(2)])
+}
+
+/// Width and height from a PNG's header.
+fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    if png.len() < 24 || &png[..8] != b"\x89PNG\r\n\x1a\n" {
+        return None;
+    }
+    let word = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+    Some((word(16), word(20)))
+}
+
+/// Shoots the wizard in both schemes as `<label>-light` and `<label>-dark`, checking the
+/// background follows the scheme; ends in the light scheme.
+async fn shoot_both(e2e: &E2e, label: &str) -> anyhow::Result<()> {
+    for scheme in ColorScheme::BOTH {
+        set_color_scheme(e2e, scheme).await?;
+        let background = wizard_background(e2e).await?;
+        let brightness: u32 = background.iter().map(|&c| u32::from(c)).sum::<u32>() / 3;
+        match scheme {
+            ColorScheme::Light => assert!(brightness > 200, "light {label}: {background:?}"),
+            ColorScheme::Dark => assert!(brightness < 60, "dark {label}: {background:?}"),
+        }
+        let name = format!("{label}-{}", scheme.name());
+        let png = element_screenshot(e2e, WIZARD, &name).await?;
+        let (width, height) = png_size(&png).unwrap_or_default();
+        // Cropped to the drawer (460 CSS px wide), not the whole 1280 px window.
+        assert!(
+            (300..=700).contains(&width) && height >= 400,
+            "{name}: {width}×{height}"
+        );
+    }
+    set_color_scheme(e2e, ColorScheme::Light).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wizard_in_light_and_dark() -> anyhow::Result<()> {
+    run(
+        "screenshots",
+        cleanup_sim_config("stuck-linux", Personality::Linux)?,
+        |e2e| async move {
+            e2e.goto(&site_url(SCM, "/")).await?;
+            e2e.wait_for_launcher_state("stale-lock").await?;
+            let open = e2e
+                .in_shadow(&format!(
+                    "return root?.querySelector({WIZARD:?})?.getAttribute('data-open') ?? null;"
+                ))
+                .await?;
+            if open != json!("true") {
+                user_click(&e2e, "[data-testid=launcher]").await?;
+            }
+            e2e.shadow_element("[data-testid=guide][data-for-cause=stale-lock]")
+                .await?;
+            shoot_both(&e2e, "wizard").await?;
+
+            user_click(&e2e, "[data-testid=cleanup]").await?;
+            user_click(&e2e, "[data-testid=confirm]").await?;
+            let outcome = cleanup_outcome(&e2e, Duration::from_secs(120)).await?;
+            assert_eq!(outcome, "fixed");
+            e2e.shadow_element("[data-testid=cleanup-result]").await?;
+            shoot_both(&e2e, "cleanup-fixed").await
+        },
+    )
+    .await
+}
