@@ -1,8 +1,10 @@
 //! `use_cleanup_run`: drives `kudu-core`'s [`CleanupRun`] (backup, re-check, exact deletes,
-//! restart, verify). The run decides every request and how many are in flight; this hook only
-//! sends them through [`kudu_http::send_run`] (or a test's scripted Kudu), hands the answers
-//! back, wakes the run when it waits for Kudu to come back, offers the backup as a browser
-//! download the moment it was checked, and publishes a [`CleanupView`] after every change.
+//! restart, verify). The run decides every request and how many are in flight (up to
+//! `LEFTOVER_MAX_IN_FLIGHT` leftover deletes at once, which the browser multiplexes over one
+//! HTTP/2 connection); this hook only sends them through [`kudu_http::send_run`] (or a test's
+//! scripted Kudu), hands the answers back, wakes the run when it waits (for Kudu to come back,
+//! or for a throttled delete's back-off), offers the backup as a browser download the moment it
+//! was checked, and publishes a [`CleanupView`] after every change.
 //!
 //! ```ignore
 //! let cleanup = use_cleanup_run(&transport, state.dispatcher());
@@ -173,7 +175,8 @@ impl Driver {
                     file_name: file_name.to_string(),
                     bytes: bytes.len(),
                 }),
-            waiting_for_kudu: self.run.poll_timeout().is_some(),
+            // Not `poll_timeout().is_some()`: a throttled delete's back-off is a timeout too.
+            waiting_for_kudu: self.run.waiting_for_kudu(),
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use kudu_core::diagnose::{HUNG_AFTER_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
 use kudu_core::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target, is_allowed};
-use kudu_core::plan::{CleanupPlan, FullResetOptions, PlanKind, StepKind, plan, plan_full_reset};
+use kudu_core::plan::{
+    CleanupPlan, FullResetOptions, PlanKind, Precondition, StepKind, plan, plan_full_reset,
+};
 use kudu_core::session::Observed;
 use kudu_core::{
     DeployStatus, Deployment, IsDeploying, LockInfo, LogEntry, LogLevel, Session, Timestamp,
@@ -344,4 +346,97 @@ fn a_stuck_site_with_hostile_names_gets_a_checked_destructive_plan() {
     );
     assert_eq!(p.refused.len(), 3);
     check_plan(&s, &p).unwrap();
+}
+
+/// Thousands of hung `temp-` deployments: every leftover gets a delete, each delete carries the
+/// same few shared guards (not one per running deployment, which made plans quadratic), and the
+/// plan still passes the safety checks.
+#[test]
+fn a_site_with_thousands_of_temp_folders_gets_guards_that_do_not_grow() {
+    let temps = 2000;
+    let entry = |name: &str, is_dir| VfsEntry {
+        name: name.into(),
+        is_dir,
+        size: 0,
+        modified: None,
+        physical_path: None,
+    };
+    let received = Timestamp::from_unix_millis(NOW_MS - 3 * 3600 * 1000);
+    let record = |id: String| Deployment {
+        temp: id.starts_with("temp-"),
+        id: Some(id),
+        status: DeployStatus::Pending,
+        status_code: None,
+        status_text: "Receiving changes.".into(),
+        received: Some(received),
+        started: Some(received),
+        ended: None,
+        last_success_end: None,
+        deployer: "GitHub".into(),
+        author: "N/A".into(),
+        message: String::new(),
+        progress: String::new(),
+        complete: false,
+        active: false,
+        provisioning_state: None,
+    };
+    let mut s = Session::new();
+    let acquired = Timestamp::from_unix_millis(NOW_MS - 2 * 3600 * 1000);
+    s.info_lock = Observed::Value(LockInfo {
+        holder_operation: Some("Performing continuous deployment".into()),
+        worker: None,
+        pid: None,
+        acquired: Some(acquired),
+        expires: Some(acquired.plus_secs(1500)),
+    });
+    s.is_deploying = Observed::Value(IsDeploying {
+        deploying: true,
+        message: "Deployment Underway".into(),
+    });
+    let ids: Vec<String> = (0..temps).map(|i| format!("temp-{i:08x}")).collect();
+    s.deployments = Observed::Value(ids.iter().cloned().map(record).collect());
+    s.locks_dir = Observed::Value(vec![entry("deployment", true)]);
+    s.deployments_dir = Observed::Value(ids.iter().map(|id| entry(id, true)).collect());
+    // The diagnosis read the log of one of them (its follow-up reads are capped).
+    s.logs.insert(
+        ids[0].clone(),
+        Observed::Value(vec![LogEntry {
+            time: Some(received.plus_secs(1)),
+            id: "e1".into(),
+            message: "Fetching changes.".into(),
+            level: LogLevel::Info,
+            has_details: false,
+        }]),
+    );
+    let d = s.diagnose(now());
+    let p = plan(&s, &d, PlanKind::Targeted);
+    check_plan(&s, &p).unwrap();
+    let leftovers: Vec<_> = p
+        .steps
+        .iter()
+        .filter(|st| st.kind == StepKind::DeleteDir && st.request.path.contains("/temp-"))
+        .collect();
+    assert_eq!(leftovers.len(), temps);
+    let guards = |st: &kudu_core::plan::Step| match &st.precondition {
+        Precondition::All(all) => all.clone(),
+        other => vec![other.clone()],
+    };
+    let shared = |st: &kudu_core::plan::Step| {
+        guards(st)
+            .into_iter()
+            .filter(|g| !matches!(g, Precondition::StillListed { .. }))
+            .collect::<Vec<_>>()
+    };
+    let first = shared(leftovers[0]);
+    assert!(first.len() <= 8, "{first:?}");
+    assert!(first.contains(&Precondition::BackupVerified));
+    assert!(first.contains(&Precondition::NotDeploying));
+    // The one log the diagnosis read is guarded; the others were judged by age, as the
+    // re-check judges them again.
+    let logs: Vec<_> = first
+        .iter()
+        .filter(|g| matches!(g, Precondition::LogUnchanged { .. }))
+        .collect();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(leftovers.iter().all(|st| shared(st) == first));
 }

@@ -124,6 +124,10 @@ impl Default for Quirks {
     }
 }
 
+/// Concurrent HTTP/2 streams the simulator allows per connection (`SETTINGS_MAX_CONCURRENT_STREAMS`):
+/// Kestrel's and IIS's default, and what a front end of that family would announce [I].
+pub const H2_MAX_STREAMS: u32 = 100;
+
 /// How to start a simulator. Build it with `..SimConfig::default()`.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -133,6 +137,12 @@ pub struct SimConfig {
     /// `127.0.0.1:0` picks a free port.
     pub addr: SocketAddr,
     pub tls: bool,
+    /// Offer HTTP/2 under TLS (ALPN `h2`, then `http/1.1`), at most [`H2_MAX_STREAMS`]
+    /// concurrent streams per connection, as App Service's front end does for browsers (an
+    /// inference: see the README, "HTTP/2"). Off: TLS offers only `http/1.1`, and a browser
+    /// then has at most 6 connections, so 6 requests, in flight per host. HTTP/1.1 clients are
+    /// served either way.
+    pub http2: bool,
     /// Real latency added to every request.
     pub latency_ms: u64,
     /// Virtual milliseconds a push deployment takes to build.
@@ -165,6 +175,7 @@ impl Default for SimConfig {
             scenario: "healthy".into(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: false,
+            http2: true,
             latency_ms: 0,
             build_ms: 0,
             site: "myapp".into(),

@@ -31,7 +31,7 @@ use anyhow::Context;
 use rand::Rng;
 
 pub use archive::zip_files;
-pub use config::{Personality, Quirks, SimConfig, UnauthAnswer};
+pub use config::{H2_MAX_STREAMS, Personality, Quirks, SimConfig, UnauthAnswer};
 pub use control::SimState;
 pub use deployment::{DeployStatus, StatusFile};
 pub use faults::{FaultKind, FaultRule};
@@ -85,8 +85,16 @@ impl Sim {
             .with_state(shared.clone());
         let handle = axum_server::Handle::new();
         let server_task = if config.tls {
-            let tls = tls_config().await?;
-            let server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+            let tls = tls_config(config.http2)?;
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+            if config.http2 {
+                server
+                    .http_builder()
+                    .http2()
+                    .max_concurrent_streams(H2_MAX_STREAMS);
+            } else {
+                server = server.http1_only();
+            }
             tokio::spawn(async move {
                 let _ = server.serve(app.into_make_service()).await;
             })
@@ -118,8 +126,8 @@ impl Sim {
 }
 
 /// A self-signed certificate for the SCM host forms wildcards can cover (facts §6) and
-/// loopback.
-async fn tls_config() -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
+/// loopback; ALPN offers `h2` before `http/1.1` when `http2` is on, else only `http/1.1`.
+fn tls_config(http2: bool) -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
     let names: Vec<String> = [
         "*.scm.azurewebsites.net",
         "*.azurewebsites.net",
@@ -138,12 +146,22 @@ async fn tls_config() -> anyhow::Result<axum_server::tls_rustls::RustlsConfig> {
     .map(|s| (*s).to_string())
     .collect();
     let cert = rcgen::generate_simple_self_signed(names).context("cannot make a certificate")?;
-    let config = axum_server::tls_rustls::RustlsConfig::from_der(
-        vec![cert.cert.der().to_vec()],
-        cert.signing_key.serialize_der(),
-    )
-    .await?;
-    Ok(config)
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
+        .map_err(anyhow::Error::msg)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)?;
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(axum_server::tls_rustls::RustlsConfig::from_config(
+        Arc::new(config),
+    ))
 }
 
 impl SimHandle {

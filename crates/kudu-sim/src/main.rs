@@ -1,6 +1,6 @@
 //! `kudu-sim`: runs the simulator until killed and prints its URL on the first stdout line.
 //!
-//! `kudu-sim --personality linux|windows --scenario NAME --addr 127.0.0.1:PORT [--tls]
+//! `kudu-sim --personality linux|windows --scenario NAME --addr 127.0.0.1:PORT [--tls] [--no-http2]
 //! [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR]
 //! [--seed N] [--no-realtime] [--wall-clock] [--strict-csp]`
 
@@ -8,7 +8,7 @@ use std::io::Write;
 
 use kudu_sim::{Personality, SCENARIOS, Sim, SimConfig};
 
-const USAGE: &str = "usage: kudu-sim [--personality linux|windows] [--scenario NAME] [--addr IP:PORT] [--tls] [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR] [--seed N] [--no-realtime] [--wall-clock] [--strict-csp]";
+const USAGE: &str = "usage: kudu-sim [--personality linux|windows] [--scenario NAME] [--addr IP:PORT] [--tls] [--no-http2] [--latency-ms N] [--build-ms N] [--site NAME] [--password P] [--static-dir DIR] [--seed N] [--no-realtime] [--wall-clock] [--strict-csp]";
 
 fn parse_args(args: &[String]) -> Result<SimConfig, String> {
     let mut config = SimConfig {
@@ -51,6 +51,7 @@ fn parse_args(args: &[String]) -> Result<SimConfig, String> {
                     .map_err(|_| format!("--addr expects IP:PORT, got '{v}'"))?;
             }
             "--tls" => config.tls = true,
+            "--no-http2" => config.http2 = false,
             "--latency-ms" => config.latency_ms = number(flag, value(flag)?)?,
             "--build-ms" => config.build_ms = number(flag, value(flag)?)?,
             "--site" => config.site = value(flag)?,
@@ -136,6 +137,7 @@ mod tests {
             "--addr",
             "127.0.0.1:9000",
             "--tls",
+            "--no-http2",
             "--latency-ms",
             "5",
             "--build-ms",
@@ -151,7 +153,7 @@ mod tests {
         assert_eq!(c.personality, Personality::Windows);
         assert_eq!(c.scenario, "stuck-windows");
         assert_eq!(c.addr.port(), 9000);
-        assert!(c.tls && c.realtime);
+        assert!(c.tls && c.realtime && !c.http2);
         assert_eq!((c.latency_ms, c.build_ms), (5, 100));
         assert_eq!(c.site, "demo");
         assert_eq!(c.password.as_deref(), Some("pw"));

@@ -396,3 +396,43 @@ async fn same_site_is_configurable() {
     let cookie = home.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.ends_with("; Secure; SameSite=Lax"), "{cookie}");
 }
+
+#[tokio::test]
+async fn http2_is_a_switch_and_http1_keeps_working() {
+    let client = |http1_only: bool| {
+        let builder = reqwest::Client::builder().danger_accept_invalid_certs(true);
+        let builder = if http1_only {
+            builder.http1_only()
+        } else {
+            builder
+        };
+        builder.build().unwrap()
+    };
+    // On (the default): ALPN picks h2, and an HTTP/1.1-only client is still served.
+    let on = start_with(SimConfig {
+        tls: true,
+        ..SimConfig::default()
+    })
+    .await;
+    assert!(SimConfig::default().http2);
+    let url = on.url("/api/environment");
+    let h2 = client(false).get(&url).send().await.unwrap();
+    assert_eq!(h2.version(), reqwest::Version::HTTP_2);
+    let h1 = client(true).get(&url).send().await.unwrap();
+    assert_eq!(h1.version(), reqwest::Version::HTTP_11);
+    assert_eq!(h1.status(), h2.status());
+    // Off: TLS offers only http/1.1, so even an h2-capable client speaks HTTP/1.1.
+    let off = start_with(SimConfig {
+        tls: true,
+        http2: false,
+        ..SimConfig::default()
+    })
+    .await;
+    let resp = client(false)
+        .get(off.url("/api/environment"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(resp.status(), h2.status());
+}
