@@ -190,7 +190,7 @@ fn outcome_view(outcome: &Outcome, view: &CleanupView) -> Html {
             <p class="kd-result-headline"><strong>{ headline }</strong></p>
             { body }
             <table class="kd-before-after" data-testid="before-after">
-                <thead><tr><th scope="col"></th><th scope="col">{ "Before" }</th><th scope="col">{ "After" }</th></tr></thead>
+                <thead><tr><td></td><th scope="col">{ "Before" }</th><th scope="col">{ "After" }</th></tr></thead>
                 <tbody>
                     <tr>
                         <th scope="row">{ "Cause" }</th>

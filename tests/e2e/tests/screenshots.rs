@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use kudu_e2e::a11y_support::{ColorScheme, element_screenshot, set_color_scheme};
+use kudu_e2e::a11y_support::{ColorScheme, element_screenshot, scroll_drawer, set_color_scheme};
 use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
@@ -44,8 +44,10 @@ fn png_size(png: &[u8]) -> Option<(u32, u32)> {
 }
 
 /// Shoots the wizard in both schemes as `<label>-light` and `<label>-dark`, checking the
-/// background follows the scheme; ends in the light scheme.
+/// background follows the scheme; ends in the light scheme. The drawer is scrolled to its top
+/// first, so each picture starts where a user's eye does.
 async fn shoot_both(e2e: &E2e, label: &str) -> anyhow::Result<()> {
+    scroll_drawer(e2e, 0.0).await?;
     for scheme in ColorScheme::BOTH {
         set_color_scheme(e2e, scheme).await?;
         let background = wizard_background(e2e).await?;
