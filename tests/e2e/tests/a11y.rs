@@ -6,7 +6,7 @@
 //! Two browsers, one per group of states, each walking its states in one session: the
 //! simulator loads the next scenario and the page is opened again.
 
-use kudu_e2e::a11y_support::{ColorScheme, assert_accessible, set_color_scheme};
+use kudu_e2e::a11y_support::{AxeRules, ColorScheme, assert_accessible, run_axe, set_color_scheme};
 use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
@@ -91,6 +91,24 @@ async fn diagnosis_states_have_no_serious_violations() -> anyhow::Result<()> {
                 e2e.shadow_element(ready).await?;
                 check_both_schemes(&e2e, &format!("diagnosis open: {scenario}"), 3).await?;
             }
+
+            // The check can fail: grey-on-white text put into the shadow root is caught.
+            e2e.in_shadow(
+                "const p = document.createElement('p');\n\
+                 p.textContent = 'low contrast probe';\n\
+                 p.style.cssText = 'color: #c8c8c8; background: #ffffff; font-size: 14px;';\n\
+                 root.querySelector('.kd-body').prepend(p);",
+            )
+            .await?;
+            let report = run_axe(&e2e, AxeRules::Contrast).await?;
+            assert!(
+                report
+                    .violations
+                    .iter()
+                    .any(|v| v.rule == "color-contrast" && v.is_blocking()),
+                "axe missed a planted contrast failure: {:?}",
+                report.violations
+            );
             Ok(())
         },
     )
@@ -119,6 +137,8 @@ async fn cleanup_states_have_no_serious_violations() -> anyhow::Result<()> {
             user_click(&e2e, "[data-testid=confirm]").await?;
             let outcome = cleanup_outcome(&e2e, std::time::Duration::from_secs(120)).await?;
             assert_eq!(outcome, "fixed");
+            // The run's closing read re-diagnoses the site; check the screen it settles on.
+            e2e.wait_for_launcher_state("healthy").await?;
             check_both_schemes(&e2e, "cleanup result: fixed", 3).await?;
 
             e2e.sim
