@@ -1,9 +1,59 @@
-//! The diagnosis as plain text, for pasting into a ticket or a chat. Pure, tested natively.
+//! The diagnosis as text to share: plain text for a chat ([`diagnosis_text`]) and the full
+//! Markdown report for a support ticket or an issue ([`markdown_report`], built by
+//! `kudu_core::report` so the command line prints the same). Pure, tested natively.
 
 use kudu_core::Diagnosis;
+use kudu_core::diagnose::prevention::{self, Prevention, SiteRef};
+use kudu_core::report::{self, CleanupReport, ReportInput};
 
 use crate::cause_titles::{cause_title, confidence_word};
+use crate::round::Snapshot;
 use crate::time_text;
+
+/// The Markdown report and the name to download it under.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SharedReport {
+    /// `<site>-kudu-doctor-<UTC>.md`.
+    pub file_name: String,
+    pub markdown: String,
+}
+
+/// What the site's history says about preventing the next 409, for the guide and the report.
+pub fn site_prevention(snapshot: &Snapshot, site_name: &str, scm_origin: &str) -> Prevention {
+    prevention::prevention(
+        &snapshot.diagnosis,
+        SiteRef {
+            name: Some(site_name),
+            scm_url: Some(scm_origin),
+        },
+    )
+}
+
+/// The report for this round and the cleanup run shown beside it (if any).
+pub fn markdown_report(
+    snapshot: &Snapshot,
+    cleanup: Option<CleanupReport<'_>>,
+    site_name: &str,
+    scm_origin: &str,
+) -> SharedReport {
+    let prevention = site_prevention(snapshot, site_name, scm_origin);
+    let failed_reads: Vec<String> = snapshot
+        .failed_reads
+        .iter()
+        .map(|failure| format!("{}: {}", failure.endpoint, failure.error.describe()))
+        .collect();
+    SharedReport {
+        file_name: report::report_file_name(site_name, snapshot.diagnosis.now),
+        markdown: report::markdown_report(&ReportInput {
+            scm_url: scm_origin,
+            diagnosis: &snapshot.diagnosis,
+            plan: Some(&snapshot.plan),
+            prevention: Some(&prevention),
+            cleanup,
+            failed_reads: &failed_reads,
+        }),
+    }
+}
 
 /// Every finding with its summary and evidence, the leading one first.
 pub fn diagnosis_text(diagnosis: &Diagnosis) -> String {
@@ -36,6 +86,42 @@ mod tests {
     use kudu_core::{CauseId, Confidence, Evidence, Finding, Personality, Timestamp};
 
     use super::*;
+
+    #[test]
+    fn the_markdown_report_has_a_file_name_and_the_round() {
+        let session = kudu_core::Session::new();
+        let diagnosis = session.diagnose(Timestamp::from_unix_millis(1_764_165_909_000));
+        let plan = kudu_core::plan::plan(&session, &diagnosis, kudu_core::PlanKind::Targeted);
+        let snapshot = Snapshot {
+            diagnosis,
+            plan,
+            site: crate::round::SiteFacts::default(),
+            failed_reads: vec![crate::round::ReadFailure {
+                endpoint: "/api/deployments".into(),
+                error: crate::kudu_http::KuduHttpError::SessionExpired { status: 401 },
+            }],
+            clock_offset_ms: 0,
+            session: std::rc::Rc::new(session),
+        };
+        let report = markdown_report(
+            &snapshot,
+            None,
+            "myapp",
+            "https://myapp.scm.azurewebsites.net",
+        );
+        assert_eq!(report.file_name, "myapp-kudu-doctor-20251126T140509Z.md");
+        assert!(
+            report
+                .markdown
+                .contains("- Site: ` myapp.scm.azurewebsites.net `")
+        );
+        assert!(
+            report.markdown.contains("- Read failed: /api/deployments"),
+            "{}",
+            report.markdown
+        );
+        assert!(!report.markdown.contains("## Cleanup run"));
+    }
 
     #[test]
     fn findings_and_evidence_read_as_plain_lines() {

@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use kudu_core::diagnose::prevention::{self, DeployTool, Prevention};
 use kudu_core::{CauseId, Recommendation};
 use yew::prelude::*;
 
@@ -13,6 +14,7 @@ use crate::components::pipeline_advice::PipelineAdvice;
 use crate::components::restart_advice::{RestartAppAdvice, RestartKuduAdvice};
 use crate::components::wait_advice::WaitAdvice;
 use crate::hooks::CleanupHandle;
+use crate::report_text::site_prevention;
 use crate::round::Snapshot;
 use crate::runbook::runbook;
 
@@ -42,6 +44,23 @@ pub fn Guide(props: &GuideProps) -> Html {
     // Where a deployment really runs, only the wait helps: no cleanup of any kind.
     let has_cleanup = steps.contains(&Recommendation::TargetedCleanup)
         && primary.cause != CauseId::DeploymentInProgress;
+    let prevention = Rc::new(site_prevention(
+        &props.snapshot,
+        &props.site_name,
+        &props.scm_origin,
+    ));
+    // How long to wait after a cancel, and the CI guard, belong with the wait step; when the
+    // cause only comes from history there is none, so they stand on their own.
+    let cancel_without_wait = primary.cause == CauseId::CancelledThenRetried
+        && !steps
+            .iter()
+            .any(|step| matches!(step, Recommendation::Wait { .. }));
+    // The history names colliding tools but the leading cause has no pipeline step (a
+    // deployment still runs, say): the prevention still belongs on the page.
+    let prevention_apart = prevention.is_specific()
+        && !steps
+            .iter()
+            .any(|step| matches!(step, Recommendation::FixPipeline { .. }));
     html! {
         <section class="kd-section" data-testid="guide" data-for-cause={primary.cause.as_str()}
             tabindex="-1" aria-label="What to do">
@@ -53,7 +72,7 @@ pub fn Guide(props: &GuideProps) -> Html {
                 <ol class="kd-runbook">
                     { for steps.iter().map(|step| html! {
                         <li class="kd-runbook-step" data-recommendation={kind_id(step)}>
-                            { step_view(step, props) }
+                            { step_view(step, props, &prevention) }
                         </li>
                     }) }
                     if has_cleanup {
@@ -64,17 +83,49 @@ pub fn Guide(props: &GuideProps) -> Html {
                     }
                 </ol>
             }
+            if cancel_without_wait {
+                <div class="kd-retry" data-testid="retry-advice">
+                    <WaitAdvice until={None::<kudu_core::Timestamp>}
+                        reason={"A cancelled run can hold the deployment lock after its client gave up."}
+                        polling={props.polling} clock_offset_ms={props.snapshot.clock_offset_ms}
+                        retry={prevention::retry_wait(&props.snapshot.diagnosis)}
+                        guard_snippet={Some(prevention::guard_snippet(Some(&props.scm_origin), guard_tool(&prevention)))} />
+                </div>
+            }
+            if prevention_apart {
+                <div class="kd-prevention" data-testid="prevention">
+                    <PipelineAdvice advice={String::new()} site_name={Some(props.site_name.to_string())}
+                        prevention={prevention.clone()} />
+                </div>
+            }
         </section>
     }
 }
 
-fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
+fn step_view(step: &Recommendation, props: &GuideProps, prevention: &Rc<Prevention>) -> Html {
     let snapshot = &props.snapshot;
+    let after_cancel = snapshot
+        .diagnosis
+        .primary()
+        .is_some_and(|finding| finding.cause == CauseId::CancelledThenRetried);
     match step {
-        Recommendation::Wait { until, reason } => html! {
-            <WaitAdvice until={*until} reason={reason.clone()} polling={props.polling}
-                clock_offset_ms={snapshot.clock_offset_ms} />
-        },
+        Recommendation::Wait { until, reason } => {
+            let (retry, guard_snippet) = if after_cancel {
+                (
+                    prevention::retry_wait(&snapshot.diagnosis),
+                    Some(prevention::guard_snippet(
+                        Some(&props.scm_origin),
+                        guard_tool(prevention),
+                    )),
+                )
+            } else {
+                (None, None)
+            };
+            html! {
+                <WaitAdvice until={*until} reason={reason.clone()} polling={props.polling}
+                    clock_offset_ms={snapshot.clock_offset_ms} {retry} {guard_snippet} />
+            }
+        }
         Recommendation::ChangeSetting { key, advice } => html! {
             <>
                 <h3>{ "Change an app setting" }</h3>
@@ -82,7 +133,9 @@ fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
             </>
         },
         Recommendation::FixPipeline { advice } => html! {
-            <PipelineAdvice advice={advice.clone()} site_name={snapshot.site.name.clone()} />
+            <PipelineAdvice advice={advice.clone()} site_name={Some(props.site_name.to_string())}
+                prevention={prevention.clone()}
+                guard_shown_elsewhere={after_cancel} />
         },
         Recommendation::Redeploy { advice } => html! {
             <><h3>{ "Deploy again" }</h3><p>{ advice }</p></>
@@ -117,6 +170,20 @@ fn step_view(step: &Recommendation, props: &GuideProps) -> Html {
         Recommendation::LookElsewhere { advice } => html! {
             <><h3>{ "Look outside Kudu" }</h3><p>{ advice }</p></>
         },
+    }
+}
+
+/// The CI whose step syntax the guard is written in: Azure DevOps when that is what the
+/// cancelled run came from, else GitHub Actions.
+fn guard_tool(prevention: &Prevention) -> DeployTool {
+    let devops = prevention
+        .cancelled
+        .iter()
+        .any(|c| c.cancelled.tool == DeployTool::AzureDevOps);
+    if devops {
+        DeployTool::AzureDevOps
+    } else {
+        DeployTool::GitHubActions
     }
 }
 

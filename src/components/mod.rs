@@ -11,6 +11,7 @@ pub mod full_reset;
 pub mod guide;
 pub mod lock_inspector;
 pub mod pipeline_advice;
+pub mod report_actions;
 pub mod restart_advice;
 pub mod status_banner;
 pub mod step_nav;

@@ -11,6 +11,7 @@ use crate::components::cleanup_run_panel::CleanupRunPanel;
 use crate::components::diagnosis_panel::DiagnosisPanel;
 use crate::components::guide::Guide;
 use crate::components::lock_inspector::LockInspector;
+use crate::components::report_actions::ReportActions;
 use crate::components::status_banner::StatusBanner;
 use crate::components::step_nav::StepNav;
 use crate::components::timeline::TimelinePanel;
@@ -120,6 +121,9 @@ pub fn Wizard(props: &WizardProps) -> Html {
                     <Guide snapshot={snapshot.clone()} polling={state.wants_polling()}
                         scm_origin={props.scm_origin.clone()} cleanup={props.cleanup.clone()}
                         site_name={site_name(&snapshot, &props.scm_origin)} />
+                    <ReportActions snapshot={snapshot.clone()} cleanup={props.cleanup.view.clone()}
+                        site_name={site_name(&snapshot, &props.scm_origin)}
+                        scm_origin={props.scm_origin.clone()} />
                     <WarningsDetails warnings={snapshot.diagnosis.warnings.clone()} />
                 }
             </div>
