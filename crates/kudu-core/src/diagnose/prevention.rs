@@ -10,6 +10,8 @@
 //! an Azure DevOps Exclusive Lock check with `lockBehavior: sequential`, and for different tools
 //! a plain note on who deployed when plus the `kudu-doctor wait` guard.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use crate::diagnose::client_self_collision::SELF_COLLISION_SECS;
@@ -453,17 +455,24 @@ fn scm_origin(url: &str) -> Option<String> {
 /// Overlapping pairs from different pushes, with the same exclusions as the
 /// `parallel-deployments` cause: temp records, a deployment that died mid-way (its overlap is a
 /// cancel followed by the next run) and one deployer's pushes seconds apart (a client retry).
+///
+/// Only pairs are compared, each in constant time (the overlap lists become sets first), and
+/// sentences are written for the kept pairs only: a hostile history of hundreds of records that
+/// all overlap stays quadratic in the capped timeline, never cubic.
 fn collisions(entries: &[TimelineEntry], now: Timestamp) -> Vec<Collision> {
-    let mut out = vec![];
+    let ids: Vec<String> = entries.iter().map(|e| display_id(&e.deployment)).collect();
+    let overlaps: Vec<HashSet<&str>> = entries
+        .iter()
+        .map(|e| e.overlaps.iter().map(String::as_str).collect())
+        .collect();
+    let eligible = |e: &TimelineEntry| !e.deployment.temp && !died_mid_deploy(&e.deployment);
+    let mut pairs: Vec<(Option<Timestamp>, usize, usize)> = vec![];
     for (i, a) in entries.iter().enumerate() {
-        if a.deployment.temp || died_mid_deploy(&a.deployment) {
+        if !eligible(a) {
             continue;
         }
-        for b in &entries[i + 1..] {
-            if b.deployment.temp
-                || died_mid_deploy(&b.deployment)
-                || !a.overlaps.contains(&display_id(&b.deployment))
-            {
+        for (j, b) in entries.iter().enumerate().skip(i + 1) {
+            if !eligible(b) || !overlaps[i].contains(ids[j].as_str()) {
                 continue;
             }
             let close = a
@@ -473,8 +482,15 @@ fn collisions(entries: &[TimelineEntry], now: Timestamp) -> Vec<Collision> {
             if close && a.deployment.deployer == b.deployment.deployer {
                 continue;
             }
-            let (first, second) = (Party::of(a), Party::of(b));
-            let at = first.begin.max(second.begin);
+            pairs.push((a.begin.max(b.begin), i, j));
+        }
+    }
+    pairs.sort_by_key(|(at, _, _)| *at);
+    let drop = pairs.len().saturating_sub(MAX_COLLISIONS);
+    pairs
+        .drain(drop..)
+        .map(|(at, i, j)| {
+            let (first, second) = (Party::of(&entries[i]), Party::of(&entries[j]));
             let sentence = format!(
                 "{} and {} overlapped{}.",
                 first.label(),
@@ -482,18 +498,14 @@ fn collisions(entries: &[TimelineEntry], now: Timestamp) -> Vec<Collision> {
                 at.map(|t| format!(" at {}", clock(t, now)))
                     .unwrap_or_default()
             );
-            out.push(Collision {
+            Collision {
                 first,
                 second,
                 at,
                 sentence,
-            });
-        }
-    }
-    out.sort_by_key(|c| c.at);
-    let drop = out.len().saturating_sub(MAX_COLLISIONS);
-    out.drain(..drop);
-    out
+            }
+        })
+        .collect()
 }
 
 /// Cancelled (or died mid-way and followed soon after) deployments and who came next.
@@ -650,6 +662,31 @@ mod tests {
     use super::*;
     use crate::diagnose::diagnose;
     use crate::diagnose::test_session::*;
+
+    #[test]
+    fn a_huge_overlapping_history_keeps_the_newest_collisions() {
+        let deployments: Vec<_> = (0..crate::diagnose::TIMELINE_MAX_ENTRIES as i64)
+            .map(|i| {
+                let deployer = if i % 2 == 0 { "GitHub" } else { "VSTS" };
+                deployment(
+                    &format!("d{i}"),
+                    DeployStatus::Building,
+                    deployer,
+                    Timestamp::from_unix_millis(i * 120_000),
+                    None,
+                )
+            })
+            .collect();
+        let mut site = Site::linux();
+        for d in deployments {
+            site = site.deployment(d);
+        }
+        let d = diagnose(&site.build(), Timestamp::from_unix_millis(100_000_000));
+        let p = prevention(&d, SiteRef::default());
+        assert_eq!(p.collisions.len(), MAX_COLLISIONS);
+        let last = p.collisions.last().unwrap();
+        assert_eq!(last.second.deployment_id, "d249");
+    }
 
     #[test]
     fn deployers_are_recognised() {
