@@ -25,7 +25,11 @@ pub fn axe_js_path() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("KUDU_AXE_JS").filter(|path| !path.is_empty()) {
         let path = PathBuf::from(path);
         if !path.is_file() {
-            bail!("KUDU_AXE_JS names {}, which is not a file", path.display());
+            bail!(
+                "KUDU_AXE_JS names {}, which is not a file: unset it and run `cargo xtask test`, \
+                 which installs axe-core with npm ci into target/npm/",
+                path.display()
+            );
         }
         return Ok(path);
     }
