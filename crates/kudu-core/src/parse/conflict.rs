@@ -2,7 +2,7 @@
 //! KuduLite sends plain text, or a JSON-quoted string when the request asked for JSON. All
 //! are reduced to the bare message, then classified by Kudu's own resource strings.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{looks_like_html, one_line};
 use super::{ParseError, Parsed};
@@ -29,7 +29,7 @@ pub fn parse_conflict(body: &str) -> Result<Parsed<Conflict>, ParseError> {
 /// `{"ExceptionMessage": ...}` or ARM's `{"error": {"message": ...}}`; otherwise the text.
 pub fn message_text(body: &str) -> String {
     let trimmed = body.trim_start_matches('\u{feff}').trim();
-    match serde_json::from_str::<Value>(trimmed) {
+    match super::json::parse(trimmed) {
         Ok(Value::String(text)) => text.trim().to_string(),
         Ok(Value::Object(map)) => {
             let field = |name: &str| {

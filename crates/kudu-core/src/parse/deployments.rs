@@ -5,7 +5,7 @@
 //! unknown ones become [`DeployStatus::Unknown`]. Status names (`"Success"`) are accepted too,
 //! in case a proxy or a future Kudu sends them.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{
     Record, describe, integer_from, kind_of, list_items, parse_body, unwrap_record,

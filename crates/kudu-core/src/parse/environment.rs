@@ -1,7 +1,7 @@
 //! `GET /api/environment`: `{"version":"<Kudu assembly version>"}`, plus `siteLastModified`
 //! when the DWAS file exists.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{Record, kind_of, parse_body, unwrap_record};
 use super::{ParseError, Parsed};

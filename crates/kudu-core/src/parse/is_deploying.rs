@@ -4,7 +4,7 @@
 //! too. `msg` is `Deployment Underway`, `Scan Underway` (a malware scan holds the same lock) or
 //! empty.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{Record, describe, kind_of, parse_body, unwrap_record};
 use super::{ParseError, Parsed};

@@ -6,7 +6,7 @@
 //! on both) writes `{"OperationName","AcquiredDateTime","StackTrace","InstanceId"}` instead;
 //! both shapes are read.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{Record, kind_of, parse_body, unwrap_record};
 use super::{FieldWarning, ParseError, Parsed};

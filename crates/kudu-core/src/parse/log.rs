@@ -4,7 +4,7 @@
 //! `log.log` holds one entry per line, `<time>,<message>,<id>,<type>`, children indented with
 //! one tab per level and an empty id, commas in the message written as `&comma;`.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{
     Record, describe, integer_from, kind_of, list_items, parse_body, quote_short, unwrap_record,

@@ -4,7 +4,7 @@
 //! Every reader here returns what it could use and records a [`FieldWarning`] for what it
 //! could not, so one odd field never costs the whole reply.
 
-use serde_json::{Map, Value};
+use super::json::{self, Map, Value};
 
 use super::{FieldWarning, ParseError};
 use crate::time::Timestamp;
@@ -22,7 +22,7 @@ pub(crate) fn parse_body(body: &str) -> Result<Value, ParseError> {
             "an HTML page where JSON was expected (the session has probably expired)",
         ));
     }
-    serde_json::from_str(text).map_err(|e| ParseError::new("body", format!("not JSON ({e})")))
+    json::parse(text).map_err(|e| ParseError::new("body", format!("not JSON ({e})")))
 }
 
 /// Whether a reply is a web page rather than data: a `text/html` content type, or a body that
@@ -84,13 +84,13 @@ fn normalise_key(key: &str) -> String {
 /// An object's fields, looked up by any of several names and forgiving about case and
 /// underscores (`is_temp`, `isTemp` and `IsTemp` are one field).
 pub(crate) struct Record<'a> {
-    map: &'a Map<String, Value>,
+    map: &'a Map,
     /// Prefix for field names in warnings, e.g. `[2].` for the third list item.
     context: String,
 }
 
 impl<'a> Record<'a> {
-    pub(crate) fn new(map: &'a Map<String, Value>, context: impl Into<String>) -> Self {
+    pub(crate) fn new(map: &'a Map, context: impl Into<String>) -> Self {
         Record {
             map,
             context: context.into(),
@@ -100,7 +100,7 @@ impl<'a> Record<'a> {
     /// The field's value; `None` when absent. A JSON `null` is returned as `Some(Null)`.
     pub(crate) fn get(&self, names: &[&str]) -> Option<&'a Value> {
         for name in names {
-            if let Some(v) = self.map.get(*name) {
+            if let Some(v) = self.map.get(name) {
                 return Some(v);
             }
         }
@@ -234,11 +234,7 @@ pub(crate) fn flag_from_text(text: &str) -> Option<bool> {
 /// A whole number from a JSON number or a numeric string.
 pub(crate) fn integer_from(value: &Value) -> Option<i64> {
     match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f <= i64::MAX as f64)
-                .map(|f| f as i64)
-        }),
+        Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
@@ -276,11 +272,14 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn json(text: &str) -> Value {
+        json::parse(text).unwrap()
+    }
 
     #[test]
     fn fields_match_across_case_and_underscores() {
-        let value = json!({"IsTemp": "True", "received_time": null, "status": "4"});
+        let value = json(r#"{"IsTemp": "True", "received_time": null, "status": "4"}"#);
         let Value::Object(map) = &value else {
             unreachable!()
         };
@@ -294,7 +293,7 @@ mod tests {
 
     #[test]
     fn odd_values_become_warnings() {
-        let value = json!({"complete": "maybe", "status": [1], "end_time": "yesterday"});
+        let value = json(r#"{"complete": "maybe", "status": [1], "end_time": "yesterday"}"#);
         let Value::Object(map) = &value else {
             unreachable!()
         };
@@ -309,11 +308,11 @@ mod tests {
 
     #[test]
     fn arm_shapes_unwrap() {
-        let record = json!({"id": "/subscriptions/x", "properties": {"status": 4}});
-        assert_eq!(unwrap_record(&record), &json!({"status": 4}));
-        let list = json!({"value": [1, 2]});
+        let record = json(r#"{"id": "/subscriptions/x", "properties": {"status": 4}}"#);
+        assert_eq!(unwrap_record(&record), &json(r#"{"status": 4}"#));
+        let list = json(r#"{"value": [1, 2]}"#);
         assert_eq!(list_items(&list).map(Vec::len), Some(2));
-        assert!(list_items(&json!({"values": []})).is_none());
+        assert!(list_items(&json(r#"{"values": []}"#)).is_none());
     }
 
     #[test]
@@ -325,16 +324,16 @@ mod tests {
                 .problem
                 .contains("session")
         );
-        assert_eq!(parse_body("\u{feff}[1]").unwrap(), json!([1]));
+        assert_eq!(parse_body("\u{feff}[1]").unwrap(), json(r#"[1]"#));
         assert!(looks_like_html(Some("text/html; charset=utf-8"), "{}"));
         assert!(!looks_like_html(Some("application/json"), "{}"));
     }
 
     #[test]
     fn integers_from_strings_and_floats() {
-        assert_eq!(integer_from(&json!("-1")), Some(-1));
-        assert_eq!(integer_from(&json!(5.0)), Some(5));
-        assert_eq!(integer_from(&json!(5.5)), None);
-        assert_eq!(integer_from(&json!(1e300)), None);
+        assert_eq!(integer_from(&json(r#""-1""#)), Some(-1));
+        assert_eq!(integer_from(&json(r#"5.0"#)), Some(5));
+        assert_eq!(integer_from(&json(r#"5.5"#)), None);
+        assert_eq!(integer_from(&json(r#"1e300"#)), None);
     }
 }

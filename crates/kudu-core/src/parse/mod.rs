@@ -15,6 +15,7 @@ mod deployments;
 mod environment;
 mod ingest;
 mod is_deploying;
+mod json;
 mod lock;
 mod log;
 mod loose_json;

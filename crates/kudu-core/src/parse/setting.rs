@@ -2,7 +2,7 @@
 //! `"https://.../app.zip?sv=..."`). 404 (`The setting '<key>' does not exist.`) is handled by
 //! the caller as "not set".
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{kind_of, looks_like_html};
 use super::{FieldWarning, ParseError, Parsed};
@@ -26,7 +26,7 @@ pub fn parse_setting(body: &str) -> Result<Parsed<SettingReply>, ParseError> {
             "an HTML page where JSON was expected (the session has probably expired)",
         ));
     }
-    let value = match serde_json::from_str::<Value>(trimmed) {
+    let value = match super::json::parse(trimmed) {
         Ok(value) => value,
         Err(_) if !trimmed.is_empty() => {
             return Ok(Parsed {

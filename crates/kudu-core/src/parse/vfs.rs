@@ -5,7 +5,7 @@
 //! slash Kudu puts on directory `href`s. Names are kept exactly as listed: cleanup steps may
 //! only ever use a name that came from here.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::loose_json::{Record, describe, kind_of, list_items, parse_body, unwrap_record};
 use super::{FieldWarning, ParseError, Parsed};

@@ -1,0 +1,528 @@
+//! A small JSON reader for Kudu's replies: the value tree the parsers walk.
+//!
+//! Kudu Doctor ships as wasm, and every byte of it is downloaded while the user's deployment
+//! is blocked. A general JSON library brings a serde data model, float parsing and printing,
+//! and an ordered map per object, none of which reading Kudu's replies needs (issue 6). This
+//! reader keeps numbers as their source text (the parsers only ever want whole numbers or the
+//! text itself), objects as their fields in document order, and refuses nesting deeper than
+//! [`MAX_DEPTH`] so a hostile body cannot exhaust the stack.
+
+use std::fmt;
+
+/// How deep arrays and objects may nest; deeper bodies are refused, not recursed into.
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// A JSON value.
+#[derive(Clone, PartialEq, Debug)]
+pub(crate) enum Value {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Value>),
+    Object(Map),
+}
+
+/// A JSON number, kept as the text it was written as (already checked to be a valid number).
+#[derive(Clone, PartialEq, Debug)]
+pub(crate) struct Number(String);
+
+/// An object's fields in document order. A name that occurs twice keeps its last value for
+/// [`Map::get`], as `JSON.parse` does.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub(crate) struct Map(Vec<(String, Value)>);
+
+/// Why a body is not JSON, with where (1-based line and column, counted in characters).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct JsonError {
+    problem: &'static str,
+    line: usize,
+    column: usize,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} at line {} column {}",
+            self.problem, self.line, self.column
+        )
+    }
+}
+
+impl Value {
+    /// The text of a string value.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The fields of an object value.
+    pub(crate) fn as_object(&self) -> Option<&Map> {
+        match self {
+            Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+}
+
+/// Scalars print as JSON (`null`, `true`, the number's text, the string without quotes);
+/// arrays and objects print as `[…]` and `{…}`, as warnings only ever name them.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(true) => f.write_str("true"),
+            Value::Bool(false) => f.write_str("false"),
+            Value::Number(number) => f.write_str(&number.0),
+            Value::String(text) => f.write_str(text),
+            Value::Array(_) => f.write_str("[…]"),
+            Value::Object(_) => f.write_str("{…}"),
+        }
+    }
+}
+
+impl Number {
+    /// The value when it is a whole number that fits an `i64`: `5`, `-1`, and also `5.0`,
+    /// `5.10e1` or `1e3`, written with a fraction or an exponent. `5.5` and `1e300` are `None`.
+    pub(crate) fn as_i64(&self) -> Option<i64> {
+        if let Ok(whole) = self.0.parse::<i64>() {
+            return Some(whole);
+        }
+        let (negative, unsigned) = match self.0.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, self.0.as_str()),
+        };
+        let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+            Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().ok()?),
+            None => (unsigned, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        // The decimal point moves `exponent` places; whatever lands right of it must be zeros.
+        let point = i64::try_from(whole.len()).ok()?.checked_add(exponent)?;
+        let digits = whole.bytes().chain(fraction.bytes());
+        let mut value: i64 = 0;
+        for (index, digit) in (0_i64..).zip(digits) {
+            let digit = i64::from(digit - b'0');
+            if index < point {
+                value = value.checked_mul(10)?.checked_add(digit)?;
+            } else if digit != 0 {
+                return None;
+            }
+        }
+        let digit_count = i64::try_from(whole.len() + fraction.len()).ok()?;
+        if point > digit_count && value != 0 {
+            let zeros = u32::try_from(point - digit_count).ok()?;
+            value = value.checked_mul(10_i64.checked_pow(zeros)?)?;
+        }
+        if negative {
+            value.checked_neg()
+        } else {
+            Some(value)
+        }
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Map {
+    /// The value of the field named exactly `name` (the last one if it repeats).
+    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// How many fields there are (a repeated name counts each time).
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The fields in document order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+}
+
+/// Parses one JSON document; surrounding whitespace is allowed, anything else after it is not.
+pub(crate) fn parse(text: &str) -> Result<Value, JsonError> {
+    let mut reader = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let value = reader.value(0)?;
+    reader.skip_whitespace();
+    if reader.at < reader.bytes.len() {
+        return Err(reader.error("trailing characters"));
+    }
+    Ok(value)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn error(&self, problem: &'static str) -> JsonError {
+        // `at` only ever stops on ASCII bytes or the end, so it is a char boundary.
+        let before = self.text.get(..self.at).unwrap_or(self.text);
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        let column = before[line_start..].chars().count() + 1;
+        JsonError {
+            problem,
+            line,
+            column,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn expect_word(&mut self, word: &str, value: Value) -> Result<Value, JsonError> {
+        if self.bytes[self.at..].starts_with(word.as_bytes()) {
+            self.at += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("expected value"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.skip_whitespace();
+        match self.peek() {
+            None => Err(self.error("EOF while parsing a value")),
+            Some(b'n') => self.expect_word("null", Value::Null),
+            Some(b't') => self.expect_word("true", Value::Bool(true)),
+            Some(b'f') => self.expect_word("false", Value::Bool(false)),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(open @ (b'[' | b'{')) => {
+                if depth >= MAX_DEPTH {
+                    return Err(self.error("nested too deeply"));
+                }
+                self.at += 1;
+                if open == b'[' {
+                    self.array(depth + 1)
+                } else {
+                    self.object(depth + 1)
+                }
+            }
+            Some(_) => Err(self.error("expected value")),
+        }
+    }
+
+    /// After `[`: the items up to and including `]`.
+    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            if self.after_item(b']')? {
+                return Ok(Value::Array(items));
+            }
+        }
+    }
+
+    /// After `{`: the fields up to and including `}`.
+    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+        let mut fields = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Ok(Value::Object(Map(fields)));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                return Err(self.error("key must be a string"));
+            }
+            let key = self.string()?;
+            self.skip_whitespace();
+            if self.peek() != Some(b':') {
+                return Err(self.error("expected `:`"));
+            }
+            self.at += 1;
+            fields.push((key, self.value(depth)?));
+            if self.after_item(b'}')? {
+                return Ok(Value::Object(Map(fields)));
+            }
+        }
+    }
+
+    /// After an item: `true` at the closing bracket (consumed), `false` after a comma.
+    fn after_item(&mut self, close: u8) -> Result<bool, JsonError> {
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                Ok(false)
+            }
+            Some(found) if found == close => {
+                self.at += 1;
+                Ok(true)
+            }
+            None => Err(self.error("EOF while parsing a list or object")),
+            Some(_) => Err(self.error("expected `,` or a closing bracket")),
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.at;
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        let whole_start = self.at;
+        let whole = self.digits();
+        if whole == 0 || (whole > 1 && self.bytes[whole_start] == b'0') {
+            return Err(self.error("invalid number"));
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        Ok(Value::Number(Number(self.text[start..self.at].to_string())))
+    }
+
+    /// At `"`: the unescaped text up to and including the closing quote.
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.at += 1;
+        let mut text = String::new();
+        loop {
+            let run_start = self.at;
+            while self
+                .peek()
+                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
+            {
+                self.at += 1;
+            }
+            // Quotes, backslashes and control bytes are ASCII, so this slice is whole UTF-8.
+            text.push_str(&self.text[run_start..self.at]);
+            match self.peek() {
+                None => return Err(self.error("EOF while parsing a string")),
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(text);
+                }
+                Some(b'\\') => {
+                    self.at += 1;
+                    self.escape(&mut text)?;
+                }
+                Some(_) => return Err(self.error("control character in a string")),
+            }
+        }
+    }
+
+    /// After `\`: one escape, appended to `text`.
+    fn escape(&mut self, text: &mut String) -> Result<(), JsonError> {
+        let Some(kind) = self.peek() else {
+            return Err(self.error("EOF while parsing a string"));
+        };
+        self.at += 1;
+        let unescaped = match kind {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let unit = self.hex4()?;
+                // A surrogate pair is two escapes; a lone half becomes U+FFFD rather than
+                // costing the whole reply.
+                let code = if (0xD800..0xDC00).contains(&unit)
+                    && self.bytes[self.at..].starts_with(b"\\u")
+                {
+                    let resume = self.at;
+                    self.at += 2;
+                    let low = self.hex4()?;
+                    if (0xDC00..0xE000).contains(&low) {
+                        0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        self.at = resume;
+                        unit
+                    }
+                } else {
+                    unit
+                };
+                char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER)
+            }
+            _ => return Err(self.error("invalid escape")),
+        };
+        text.push(unescaped);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .text
+            .get(self.at..self.at + 4)
+            .filter(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error("invalid \\u escape"))?;
+        let code = u32::from_str_radix(digits, 16).map_err(|_| self.error("invalid \\u escape"))?;
+        self.at += 4;
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(text: &str) -> Option<i64> {
+        match parse(text).unwrap() {
+            Value::Number(n) => n.as_i64(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn scalars_arrays_and_objects() {
+        let value =
+            parse(r#" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": {}} "#).unwrap();
+        let Value::Object(map) = &value else {
+            panic!("{value:?}")
+        };
+        let Some(Value::Array(items)) = map.get("a") else {
+            panic!("{map:?}")
+        };
+        assert_eq!(items.len(), 5);
+        assert_eq!(items[1].to_string(), "-2.5e3");
+        assert_eq!(items[2], Value::Bool(true));
+        assert_eq!(items[4], Value::Null);
+        assert_eq!(
+            map.get("b")
+                .and_then(Value::as_object)
+                .and_then(|b| b.get("c"))
+                .and_then(Value::as_str),
+            Some("d")
+        );
+        assert_eq!(map.get("e"), Some(&Value::Object(Map::default())));
+        let keys: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "e"]);
+    }
+
+    #[test]
+    fn escapes_unescape() {
+        let value = parse(r#""q\" b\\ s\/ \b\f\n\r\t \u00e9 \ud83d\ude00 \ud800x é""#).unwrap();
+        assert_eq!(
+            value.as_str(),
+            Some("q\" b\\ s/ \u{8}\u{c}\n\r\t é 😀 \u{fffd}x é")
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let value = parse(r#"{"k": 1, "k": 2}"#).unwrap();
+        let number = value.as_object().and_then(|m| m.get("k")).cloned();
+        assert_eq!(number.map(|n| n.to_string()), Some("2".to_string()));
+    }
+
+    #[test]
+    fn whole_numbers_in_any_notation() {
+        assert_eq!(number("5"), Some(5));
+        assert_eq!(number("-1"), Some(-1));
+        assert_eq!(number("5.0"), Some(5));
+        assert_eq!(number("5.10e1"), Some(51));
+        assert_eq!(number("1e3"), Some(1000));
+        assert_eq!(number("-12E+1"), Some(-120));
+        assert_eq!(number("1500e-2"), Some(15));
+        assert_eq!(number("0.0"), Some(0));
+        assert_eq!(number("0e999999999999"), Some(0));
+        assert_eq!(number("5.5"), None);
+        assert_eq!(number("15e-1"), None);
+        assert_eq!(number("1e300"), None);
+        assert_eq!(number("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(number("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(number("9223372036854775808"), None);
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_with_a_place() {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "[1 2]",
+            "{\"a\" 1}",
+            "{a: 1}",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "tru",
+            "\"open",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "[1] x",
+            "\"tab\there\"",
+            "{\"a\":1,}",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} parsed");
+        }
+        let error = parse("{\n  \"a\": ?\n}").unwrap_err();
+        assert_eq!(error.to_string(), "expected value at line 2 column 8");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_recursed() {
+        let deep = "[".repeat(100_000);
+        assert_eq!(
+            parse(&deep).unwrap_err().problem,
+            "nested too deeply",
+            "a hostile body must not exhaust the stack"
+        );
+        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse(&fine).is_ok());
+    }
+
+    #[test]
+    fn scalars_print_as_json_text() {
+        assert_eq!(parse("null").unwrap().to_string(), "null");
+        assert_eq!(parse("true").unwrap().to_string(), "true");
+        assert_eq!(parse("[1]").unwrap().to_string(), "[…]");
+    }
+}
