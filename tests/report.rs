@@ -203,7 +203,7 @@ async fn parallel_history_names_the_colliding_tools() {
     let collision = app.text("[data-testid=collision]");
     assert!(
         collision.contains("GitHub Actions (run by octocat)")
-            && collision.contains("the Azure CLI (deployer az_cli_functions)")
+            && collision.contains("The Azure CLI (deployer az_cli_functions)")
             && collision.contains("overlapped at 22:21:4"),
         "{collision}"
     );

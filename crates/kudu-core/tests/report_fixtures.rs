@@ -323,7 +323,7 @@ fn parallel_linux_names_github_and_the_azure_cli() {
     let headline = p.headline().unwrap();
     assert!(
         headline.contains("GitHub Actions (run by octocat)")
-            && headline.contains("the Azure CLI (deployer az_cli_functions)")
+            && headline.contains("The Azure CLI (deployer az_cli_functions)")
             && headline.contains("overlapped at 22:21:4"),
         "{headline}"
     );
@@ -349,7 +349,13 @@ fn cancelled_github_runs_get_the_concurrency_block_on_both_oses() {
             panic!("{stem}: {:?}", p.fixes)
         };
         assert!(snippet.contains("cancel-in-progress: false"));
-        assert!(why.contains("was cancelled"), "{why}");
+        assert!(why.contains("stopped a run while Kudu"), "{why}");
+        assert!(
+            p.cancelled[0]
+                .sentence
+                .contains("was cancelled: deployment"),
+            "{stem}"
+        );
     }
 }
 

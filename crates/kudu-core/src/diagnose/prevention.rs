@@ -427,6 +427,14 @@ pub const CANCEL_IN_PROGRESS_WHY: &str = "cancel-in-progress: false queues a new
      running one. With true, GitHub cancels a run while Kudu is still deploying it, and the \
      cancelled run's lock makes the next one fail with 409 (up to 25 minutes on Linux).";
 
+/// The sentence's first letter in upper case (`the Azure CLI …` opens as `The Azure CLI …`).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
 fn plain_site_name(site_name: Option<&str>) -> Option<&str> {
     site_name.filter(|name| {
         !name.is_empty()
@@ -493,7 +501,7 @@ fn collisions(entries: &[TimelineEntry], now: Timestamp) -> Vec<Collision> {
             let (first, second) = (Party::of(&entries[i]), Party::of(&entries[j]));
             let sentence = format!(
                 "{} and {} overlapped{}.",
-                first.label(),
+                capitalised(&first.label()),
                 second.label(),
                 at.map(|t| format!(" at {}", clock(t, now)))
                     .unwrap_or_default()
@@ -524,16 +532,17 @@ fn cancelled_runs(entries: &[TimelineEntry], now: Timestamp) -> Vec<CancelledRun
             .find(|n| n.deployment.id != d.id)
             .map(|n| Party::of(n));
         let sentence = format!(
-            "{} was {} ({}){}.",
-            party.label(),
+            "{} was {}: deployment {} {}{}.",
+            capitalised(&party.label()),
             if cancelled {
                 "cancelled"
             } else {
                 "stopped mid-deployment"
             },
+            party.deployment_id,
             party.when(now),
             next.as_ref()
-                .map(|n| format!(" and {} followed ({})", n.label(), n.when(now)))
+                .map(|n| format!("; then {} deployed ({})", n.label(), n.when(now)))
                 .unwrap_or_default()
         );
         out.push(CancelledRun {
@@ -548,40 +557,49 @@ fn cancelled_runs(entries: &[TimelineEntry], now: Timestamp) -> Vec<CancelledRun
 }
 
 fn fixes(p: &Prevention, site: SiteRef<'_>, now: Timestamp) -> Vec<Fix> {
-    let mut github_why = vec![];
-    let mut devops_why = vec![];
+    // The collisions and cancels are listed above the fixes; the reasons only say why each
+    // fix answers them, once each.
+    let mut github_why: Vec<&str> = vec![];
+    let mut devops_why: Vec<&str> = vec![];
     let mut cross_tool = vec![];
+    let add = |list: &mut Vec<&'static str>, why: &'static str| {
+        if !list.contains(&why) {
+            list.push(why);
+        }
+    };
     for c in &p.collisions {
         match (c.same_tool(), c.first.tool) {
-            (true, DeployTool::GitHubActions) => github_why.push(format!(
-                "{} Two GitHub runs deployed at once; one concurrency group queues them.",
-                c.sentence
-            )),
-            (true, DeployTool::AzureDevOps) => devops_why.push(format!(
-                "{} Two Azure DevOps runs deployed at once; an Exclusive Lock on the environment \
-                 lets one run deploy at a time.",
-                c.sentence
-            )),
+            (true, DeployTool::GitHubActions) => add(
+                &mut github_why,
+                "Two GitHub runs deployed at once; one concurrency group for every deploy job \
+                 makes the second wait for the first.",
+            ),
+            (true, DeployTool::AzureDevOps) => add(
+                &mut devops_why,
+                "Two Azure DevOps runs deployed at once; an Exclusive Lock on the environment \
+                 lets one run at a time deploy.",
+            ),
             _ => cross_tool.push(c),
         }
     }
     for c in &p.cancelled {
         match c.cancelled.tool {
-            DeployTool::GitHubActions => github_why.push(format!(
-                "{} A cancel-in-progress group (or a manual cancel) stops a run while Kudu \
-                 still deploys it.",
-                c.sentence
-            )),
-            DeployTool::AzureDevOps => devops_why.push(format!(
-                "{} lockBehavior: sequential queues runs; runLatest cancels the waiting ones.",
-                c.sentence
-            )),
+            DeployTool::GitHubActions => add(
+                &mut github_why,
+                "A cancel-in-progress group (or a manual cancel) stopped a run while Kudu was \
+                 still deploying it.",
+            ),
+            DeployTool::AzureDevOps => add(
+                &mut devops_why,
+                "A run was cancelled while Kudu was still deploying it: lockBehavior: sequential \
+                 queues runs, where runLatest cancels the waiting ones.",
+            ),
             _ => {}
         }
     }
     let mut fixes = vec![];
     if !github_why.is_empty() {
-        github_why.push(CANCEL_IN_PROGRESS_WHY.to_string());
+        github_why.push(CANCEL_IN_PROGRESS_WHY);
         fixes.push(Fix::GitHubConcurrency {
             snippet: concurrency_snippet(site.name),
             why: github_why.join(" "),
@@ -751,6 +769,7 @@ mod tests {
             "{snippet}"
         );
         assert!(why.contains("cancel-in-progress: false"), "{why}");
+        assert!(why.starts_with("Two GitHub runs deployed at once"), "{why}");
     }
 
     #[test]
