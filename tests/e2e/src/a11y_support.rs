@@ -127,6 +127,38 @@ pub async fn inject_axe(e2e: &E2e) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What axe looks at and what scrolls it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AxeScope {
+    /// The loader's shadow host on a Kudu page: the launcher and the drawer, which scrolls by
+    /// itself.
+    Loader,
+    /// The whole document: the standalone page and the extension page, where the window
+    /// scrolls.
+    Page,
+}
+
+impl AxeScope {
+    /// A JavaScript expression for axe's context.
+    fn context(self) -> String {
+        match self {
+            AxeScope::Loader => format!("document.getElementById({HOST_ID:?})"),
+            AxeScope::Page => "document".to_owned(),
+        }
+    }
+
+    /// A JavaScript expression for the element that scrolls, null when there is none to see.
+    fn scroller(self) -> String {
+        match self {
+            AxeScope::Loader => format!(
+                "(() => {{ const w = document.getElementById({HOST_ID:?})?.shadowRoot\
+                 ?.querySelector('[data-testid=kudu-doctor]'); return w && !w.hidden ? w : null; }})()"
+            ),
+            AxeScope::Page => "document.scrollingElement".to_owned(),
+        }
+    }
+}
+
 /// Which axe rules a run applies.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AxeRules {
@@ -137,18 +169,19 @@ pub enum AxeRules {
 }
 
 /// Runs axe over the loader's shadow host and everything in its (open) shadow root.
-pub async fn run_axe(e2e: &E2e, rules: AxeRules) -> anyhow::Result<AxeReport> {
+pub async fn run_axe(e2e: &E2e, scope: AxeScope, rules: AxeRules) -> anyhow::Result<AxeReport> {
     inject_axe(e2e).await?;
+    let context = scope.context();
     let options = match rules {
         AxeRules::All => "{}",
         AxeRules::Contrast => r#"{ runOnly: ["color-contrast"] }"#,
     };
     let script = format!(
         r#"
-        const host = document.getElementById({HOST_ID:?});
-        if (!host) {{ return {{ error: "no loader host on the page" }}; }}
+        const context = {context};
+        if (!context) {{ return {{ error: "no loader host on the page" }}; }}
         const target = (node) => JSON.stringify(node.target);
-        return window.axe.run(host, {options}).then((results) => ({{
+        return window.axe.run(context, {options}).then((results) => ({{
             violations: results.violations.map((v) => ({{
                 rule: v.id,
                 impact: v.impact ?? "unknown",
@@ -205,37 +238,50 @@ fn count(value: &Value) -> usize {
         .unwrap_or_default()
 }
 
-/// The drawer's scroll position and how far it scrolls: `[top, visible height, full height]`,
-/// or null when the wizard is closed.
-const DRAWER_SCROLL: &str = "const w = root?.querySelector('[data-testid=kudu-doctor]');\n\
-     if (!w || w.hidden) return null;\n\
-     return [w.scrollTop, w.clientHeight, w.scrollHeight];";
+/// Where `scope` is scrolled to and how far it scrolls: `[top, visible height, full height]`,
+/// or null when nothing is open.
+async fn scroll_state(e2e: &E2e, scope: AxeScope) -> anyhow::Result<Value> {
+    let script = format!(
+        "const w = {}; return w ? [w.scrollTop, w.clientHeight, w.scrollHeight] : null;",
+        scope.scroller()
+    );
+    Ok(e2e.client.execute(&script, vec![]).await?)
+}
+
+async fn scroll_to(e2e: &E2e, scope: AxeScope, top: f64) -> anyhow::Result<()> {
+    let script = format!(
+        "const w = {}; if (w) w.scrollTop = {top};",
+        scope.scroller()
+    );
+    e2e.client.execute(&script, vec![]).await?;
+    Ok(())
+}
 
 /// Scrolls the wizard's drawer to `top` CSS pixels from its start.
 pub async fn scroll_drawer(e2e: &E2e, top: f64) -> anyhow::Result<()> {
-    e2e.in_shadow(&format!(
-        "const w = root?.querySelector('[data-testid=kudu-doctor]'); if (w) w.scrollTop = {top};"
-    ))
-    .await?;
-    Ok(())
+    scroll_to(e2e, AxeScope::Loader, top).await
 }
 
 /// Runs axe and fails on any serious or critical violation, naming `state` and every failing
 /// element; minor and moderate ones are printed. `min_buttons` is how many buttons axe must
 /// have looked at (1 = only the launcher; more = it reached into the wizard).
 ///
-/// The open drawer scrolls inside the viewport, and axe only measures the contrast of what is
-/// on screen and not under the sticky header; so after the full run from the top, the drawer
-/// is scrolled a screen at a time and `color-contrast` runs again, then the scroll position is
-/// put back.
-pub async fn assert_accessible(e2e: &E2e, state: &str, min_buttons: usize) -> anyhow::Result<()> {
-    let scroll = e2e.in_shadow(DRAWER_SCROLL).await?;
+/// The open drawer (or the page) scrolls, and axe only measures the contrast of what is on
+/// screen and not under the sticky header; so after the full run from the top, it is scrolled
+/// a screen at a time and `color-contrast` runs again, then the scroll position is put back.
+pub async fn assert_accessible(
+    e2e: &E2e,
+    scope: AxeScope,
+    state: &str,
+    min_buttons: usize,
+) -> anyhow::Result<()> {
+    let scroll = scroll_state(e2e, scope).await?;
     let at = |i: usize| scroll[i].as_f64().unwrap_or_default();
     let (restore, visible, full) = (at(0), at(1), at(2));
     if !scroll.is_null() {
-        scroll_drawer(e2e, 0.0).await?;
+        scroll_to(e2e, scope, 0.0).await?;
     }
-    let report = run_axe(e2e, AxeRules::All).await?;
+    let report = run_axe(e2e, scope, AxeRules::All).await?;
     let mut violations = report.violations.clone();
     let mut incomplete = report.incomplete_rules.clone();
     let mut screens = 1;
@@ -244,8 +290,8 @@ pub async fn assert_accessible(e2e: &E2e, state: &str, min_buttons: usize) -> an
     let mut top = 0.0;
     while !scroll.is_null() && top + visible < full {
         top += step;
-        scroll_drawer(e2e, top).await?;
-        let contrast = run_axe(e2e, AxeRules::Contrast).await?;
+        scroll_to(e2e, scope, top).await?;
+        let contrast = run_axe(e2e, scope, AxeRules::Contrast).await?;
         incomplete = contrast.incomplete_rules;
         screens += 1;
         for violation in contrast.violations {
@@ -258,7 +304,7 @@ pub async fn assert_accessible(e2e: &E2e, state: &str, min_buttons: usize) -> an
         }
     }
     if !scroll.is_null() {
-        scroll_drawer(e2e, restore).await?;
+        scroll_to(e2e, scope, restore).await?;
     }
     eprintln!(
         "axe ({state}): {} rules passed, {} buttons checked, {} violation(s) over {screens} \

@@ -6,7 +6,7 @@
 //! Two browsers, one per group of states, each walking its states in one session: the
 //! simulator loads the next scenario and the page is opened again.
 
-use kudu_e2e::a11y_support::{ColorScheme, assert_accessible, set_color_scheme};
+use kudu_e2e::a11y_support::{AxeScope, ColorScheme, assert_accessible, set_color_scheme};
 use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
@@ -20,9 +20,19 @@ const WINDOW: (u32, u32) = (1280, 2400);
 
 /// Checks the current state in both colour schemes, ending in the light one.
 async fn check_both_schemes(e2e: &E2e, state: &str, min_buttons: usize) -> anyhow::Result<()> {
+    check_scope_in_both_schemes(e2e, AxeScope::Loader, state, min_buttons).await
+}
+
+async fn check_scope_in_both_schemes(
+    e2e: &E2e,
+    scope: AxeScope,
+    state: &str,
+    min_buttons: usize,
+) -> anyhow::Result<()> {
     for scheme in ColorScheme::BOTH {
         set_color_scheme(e2e, scheme).await?;
-        assert_accessible(e2e, &format!("{state} ({})", scheme.name()), min_buttons).await?;
+        let state = format!("{state} ({})", scheme.name());
+        assert_accessible(e2e, scope, &state, min_buttons).await?;
     }
     set_color_scheme(e2e, ColorScheme::Light).await
 }
@@ -58,7 +68,7 @@ async fn caught_a_planted_contrast_failure_at_the_end(e2e: &E2e) -> anyhow::Resu
          root.querySelector('.kd-body').append(p);",
     )
     .await?;
-    let found = assert_accessible(e2e, "planted probe", 3).await;
+    let found = assert_accessible(e2e, AxeScope::Loader, "planted probe", 3).await;
     e2e.in_shadow("root.getElementById('kd-a11y-probe')?.remove();")
         .await?;
     let error = found
@@ -72,8 +82,25 @@ async fn caught_a_planted_contrast_failure_at_the_end(e2e: &E2e) -> anyhow::Resu
     Ok(())
 }
 
+/// The same wizard as a whole page (the standalone page; the extension page, used when a site's
+/// CSP keeps the app out of the Kudu page, has the same markup), where page-level rules
+/// (language, title, landmarks) apply too. The loader injects on this SCM page as well: its
+/// drawer is closed first so it does not cover the page.
+async fn standalone_page(e2e: &E2e) -> anyhow::Result<()> {
+    e2e.sim
+        .load_scenario_as("stuck-linux", Personality::Linux)?;
+    e2e.goto(&site_url(SCM, "/doctor/")).await?;
+    e2e.page_element("#app [data-testid=guide][data-for-cause=stale-lock]")
+        .await?;
+    e2e.wait_for_launcher_state("stale-lock").await?;
+    if is_open(e2e).await? {
+        user_click(e2e, "[data-testid=close]").await?;
+    }
+    check_scope_in_both_schemes(e2e, AxeScope::Page, "standalone page: stuck-linux", 3).await
+}
+
 /// Launcher closed on a healthy site, then the diagnosis open for a stuck site, a deployment
-/// in progress, parallel deployments and an expired session.
+/// in progress, parallel deployments and an expired session, and the standalone page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnosis_states_have_no_serious_violations() -> anyhow::Result<()> {
     run(
@@ -115,8 +142,10 @@ async fn diagnosis_states_have_no_serious_violations() -> anyhow::Result<()> {
                 diagnosed(&e2e, cause).await?;
                 e2e.shadow_element(ready).await?;
                 check_both_schemes(&e2e, &format!("diagnosis open: {scenario}"), 3).await?;
+                if scenario == "parallel" {
+                    standalone_page(&e2e).await?;
+                }
             }
-
             Ok(())
         },
     )
