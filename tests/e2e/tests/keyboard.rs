@@ -1,8 +1,9 @@
 //! Keyboard only: on a stuck Linux site, a user who never touches the mouse opens the wizard
 //! from the launcher, moves to the cleanup step, opens the confirmation, confirms and gets a
-//! fixed site, with Tab, Shift+Tab, Enter and Space sent as WebDriver key actions (trusted
-//! input, as a real keyboard's). Every element the focus lands on along the way shows a
-//! visible focus ring.
+//! fixed site, with Tab, Shift+Tab, Enter, Space and Escape sent as WebDriver key actions
+//! (trusted input, as a real keyboard's). The buttons pressed show a visible focus ring, Escape
+//! hands the focus back to the button that opened the confirmation, and after the run the focus
+//! is on its result rather than lost.
 
 use std::time::Duration;
 
@@ -106,6 +107,18 @@ async fn stuck_linux_is_fixed_with_the_keyboard_alone() -> anyhow::Result<()> {
                 Ok(is("confirm-panel")(&focused(&e2e).await?).then_some(()))
             })
             .await?;
+            // Escape closes the confirmation and gives the focus back to the cleanup button;
+            // Space opens it again.
+            press(&e2e, Key::Escape, false).await?;
+            e2e.wait_for("the focus back on the cleanup button", || async {
+                Ok(is("cleanup")(&focused(&e2e).await?).then_some(()))
+            })
+            .await?;
+            press(&e2e, Key::Space, false).await?;
+            e2e.wait_for("the focus on the confirmation again", || async {
+                Ok(is("confirm-panel")(&focused(&e2e).await?).then_some(()))
+            })
+            .await?;
             // Past the confirm button to Cancel, and back with Shift+Tab.
             tab_until(&e2e, "the confirm button", false, 10, is("confirm")).await?;
             tab_until(&e2e, "Cancel", false, 1, is("cancel")).await?;
@@ -115,6 +128,11 @@ async fn stuck_linux_is_fixed_with_the_keyboard_alone() -> anyhow::Result<()> {
 
             let outcome = cleanup_outcome(&e2e, Duration::from_secs(120)).await?;
             assert_eq!(outcome, "fixed");
+            // The confirmation is gone; the focus is on the run and its result, not lost.
+            e2e.wait_for("the focus on the cleanup run", || async {
+                Ok(is("cleanup-run")(&focused(&e2e).await?).then_some(()))
+            })
+            .await?;
             let accepted = push_zip(&e2e.sim, 42).await?;
             assert_eq!(
                 accepted.status, 202,
