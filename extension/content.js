@@ -10,6 +10,9 @@
 
 (() => {
   const HOST_ID = "kudu-doctor-host";
+  // src/kudu_http.rs: REQUEST_TIMEOUT_MS, and the reply headers it keeps.
+  const PREFETCH_TIMEOUT_MS = 15000;
+  const KEPT_HEADERS = ["content-type", "location", "retry-after", "etag", "date"];
   const scmHost = globalThis.kuduDoctorScmHost;
   // The shipped build mounts into a closed shadow root; only the e2e test build (written by
   // `cargo xtask dist` to target/dist/extension-test) opens it, so WebDriver can look inside.
@@ -21,6 +24,12 @@
   // left by an orphaned copy (the extension was reloaded) goes too: never two launchers.
   globalThis.kuduDoctorInstance?.teardown();
   document.getElementById(HOST_ID)?.remove();
+
+  // The first-round reads leave now, while the wasm downloads and compiles, so the diagnosis
+  // waits for one round trip rather than for start-up plus a round trip. Same URLs, headers,
+  // credentials and redirect mode as src/kudu_http.rs; the list comes from kudu-core
+  // (written into loader-config.js by `cargo xtask dist`). Only same-origin relative paths.
+  const prefetched = prefetchFirstReads(globalThis.kuduDoctorFirstReads);
 
   const LAUNCHER_CSS = `
     :host { all: initial; }
@@ -89,8 +98,57 @@
     const glue = await import(chrome.runtime.getURL("pkg/kudu_doctor.js"));
     await glue.default({ module_or_path: chrome.runtime.getURL("pkg/kudu_doctor_bg.wasm") });
     if (tornDown) return null;
-    return glue.mount(container, { origin: null, autoOpen: true, embedded: true }, launcher) ?? null;
+    const options = { origin: null, autoOpen: true, embedded: true, prefetched };
+    return glue.mount(container, options, launcher) ?? null;
   };
+
+  function prefetchFirstReads(reads) {
+    if (!Array.isArray(reads) || reads.length === 0) return null;
+    const cacheBust = Date.now();
+    const replies = Object.create(null);
+    for (const read of reads) {
+      const path = String(read.path).replace("{cacheBust}", String(cacheBust));
+      // A path that is not a plain relative API path is never sent (the app reads it itself).
+      if (!path.startsWith("/api/") || path.includes("//")) continue;
+      replies[path] = prefetchOne(path, read.headers);
+      // Settled or not, nobody else waits on it before the app does: no unhandled rejection.
+      replies[path].catch(() => {});
+    }
+    return Object.freeze({ cacheBust, replies: Object.freeze(replies) });
+  }
+
+  // Resolves with what the app needs of the reply ({ status, headers, body }), or with
+  // { redirected: true } / { timedOut: true } (the app's own words for those); rejects on
+  // anything else, and the app then sends that read itself.
+  async function prefetchOne(path, headers) {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, PREFETCH_TIMEOUT_MS);
+    try {
+      const response = await fetch(path, {
+        method: "GET",
+        headers: new Headers(headers),
+        credentials: "include",
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      if (response.type === "opaqueredirect") return { redirected: true };
+      const kept = [];
+      for (const name of KEPT_HEADERS) {
+        const value = response.headers.get(name);
+        if (value !== null) kept.push([name, value]);
+      }
+      return { status: response.status, headers: kept, body: await response.text() };
+    } catch (error) {
+      if (timedOut) return { timedOut: true };
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   mountApp().then(
     (mounted) => {

@@ -219,6 +219,107 @@ async fn fetch_head(
     Ok(Some((response.status(), content_type, headers, response)))
 }
 
+/// First-round replies the loader (`extension/content.js`) started before the app loaded: its
+/// cache-busting number and, per read path, a promise of the reply (see the mount docs in
+/// `lib.rs`). Each promise is used once.
+#[derive(Clone, Debug)]
+pub struct PrefetchedReads {
+    /// The number the loader put in the deployment list's URLs.
+    pub cache_bust: u64,
+    replies: js_sys::Object,
+}
+
+impl PrefetchedReads {
+    /// Reads the loader's `{ cacheBust, replies }`; `None` for anything else, so a malformed
+    /// hand-over only means the app sends every read itself.
+    pub fn from_js(value: &JsValue) -> Option<Self> {
+        if !value.is_object() {
+            return None;
+        }
+        let cache_bust = js_sys::Reflect::get(value, &JsValue::from_str("cacheBust"))
+            .ok()?
+            .as_f64()
+            .filter(|n| n.is_finite() && *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15)?;
+        // The loader's map has no prototype (`Object.create(null)`), so it is no
+        // `instanceof Object`: any object will do.
+        let replies = js_sys::Reflect::get(value, &JsValue::from_str("replies"))
+            .ok()
+            .filter(JsValue::is_object)?
+            .unchecked_into::<js_sys::Object>();
+        Some(PrefetchedReads {
+            // Checked above: a whole number below 2^53.
+            cache_bust: cache_bust as u64,
+            replies,
+        })
+    }
+
+    /// The loader's pending reply for `path`, taken out so it is used once.
+    pub fn take(&self, path: &str) -> Option<js_sys::Promise> {
+        let key = JsValue::from_str(path);
+        let pending = js_sys::Reflect::get(&self.replies, &key)
+            .ok()
+            .filter(|value| !value.is_undefined() && !value.is_null())?;
+        // A frozen object keeps it; the promise is only awaited once anyway.
+        let _ = js_sys::Reflect::delete_property(&self.replies, &key);
+        // `Promise.resolve` adopts any thenable, whichever realm made it.
+        Some(js_sys::Promise::resolve(&pending))
+    }
+}
+
+/// What the loader's request for one read brought back, once it settles: the same
+/// [`HttpReply`] [`send`] would give, or `None` when it failed below HTTP (the caller then
+/// sends the read itself). Waits at most [`REQUEST_TIMEOUT_MS`].
+pub async fn settle_prefetched(promise: js_sys::Promise) -> Option<HttpReply> {
+    let settled = JsFuture::from(promise);
+    let timeout = yew::platform::time::sleep(std::time::Duration::from_millis(u64::from(
+        REQUEST_TIMEOUT_MS,
+    )));
+    futures_util::pin_mut!(settled, timeout);
+    match futures_util::future::select(settled, timeout).await {
+        futures_util::future::Either::Left((Ok(reply), _)) => prefetched_reply(&reply),
+        futures_util::future::Either::Left((Err(_), _)) => None,
+        futures_util::future::Either::Right(_) => Some(transport_failure(TIMED_OUT.to_string())),
+    }
+}
+
+/// The loader's `{ status, headers: [[name, value]], body }`, `{ redirected: true }` or
+/// `{ timedOut: true }` as an [`HttpReply`]; `None` for anything else.
+fn prefetched_reply(reply: &JsValue) -> Option<HttpReply> {
+    let field = |name: &str| js_sys::Reflect::get(reply, &JsValue::from_str(name)).ok();
+    if field("redirected").is_some_and(|flag| flag.is_truthy()) {
+        return Some(transport_failure(REDIRECTED.to_string()));
+    }
+    if field("timedOut").is_some_and(|flag| flag.is_truthy()) {
+        return Some(transport_failure(TIMED_OUT.to_string()));
+    }
+    let status = field("status")?
+        .as_f64()
+        .filter(|n| (0.0..=999.0).contains(n))?;
+    let body = field("body")?.as_string()?;
+    let mut content_type = None;
+    let mut headers = Vec::new();
+    for pair in js_sys::Array::from(&field("headers")?).iter() {
+        let pair = js_sys::Array::from(&pair);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        let name = name.to_ascii_lowercase();
+        if name == "content-type" {
+            content_type = Some(value);
+        } else {
+            headers.push((name, value));
+        }
+    }
+    Some(HttpReply {
+        // Checked above: 0..=999.
+        status: status as u16,
+        content_type,
+        body,
+        headers,
+        transport_error: None,
+    })
+}
+
 /// How long a cleanup request may take. A zip of `site/deployments` can be large, so
 /// downloads get longer than reads; a restart's answer may never come (Kudu dies under it),
 /// which the run treats like any transport failure.

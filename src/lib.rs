@@ -8,7 +8,7 @@
 //! ```js
 //! import init, { mount } from "./pkg/kudu_doctor.js";
 //! await init({ module_or_path: wasmUrl });
-//! const handle = mount(container, { origin: null, autoOpen: true, embedded: true }, launcher);
+//! const handle = mount(container, { origin: null, autoOpen: true, embedded: true, prefetched }, launcher);
 //! // handle.unmount() removes the app and its listeners (used before a re-injection).
 //! ```
 //!
@@ -21,6 +21,14 @@
 //!   false on full pages (the wizard is always open). `undefined`/`null` options, or missing
 //!   keys, mean `{ origin: null, autoOpen: true, embedded: false }`. An `origin` that is not an
 //!   http(s) origin makes `mount` throw.
+//! - `prefetched` (optional, content script only): the first round the loader already sent
+//!   while the wasm loaded, `{ cacheBust, replies }`: `cacheBust` is the number it put in
+//!   place of `{cacheBust}` in the read list `cargo xtask dist` writes into
+//!   `loader-config.js` (`kudu_core::reads::first_reads_script`), and `replies` maps each
+//!   read's path (`/api/deployments?_=<cacheBust>`) to a promise of
+//!   `{ status, headers: [[name, value]], body }` (or `{ redirected: true }`,
+//!   `{ timedOut: true }`). The first round uses each reply once and sends any read that is
+//!   missing or whose promise rejects itself; later rounds never use them.
 //! - `launcher`: the plain-JS "409 Doctor" button the loader already created, or `null`. The
 //!   app takes it over: sets `data-state` to the leading cause id once known (`pending` before)
 //!   and toggles the wizard on its clicks (trusted clicks only). It also mirrors the wizard's
@@ -86,7 +94,8 @@ use web_sys::{Element, HtmlElement};
 use yew::AppHandle;
 
 use crate::app::{App, AppProps};
-use crate::hooks::{CleanupTransport, ReadSource};
+use crate::hooks::{CleanupTransport, FirstRoundReplies, ReadSource};
+use crate::kudu_http::PrefetchedReads;
 use crate::state::UiOptions;
 use crate::trusted_input::TrustGate;
 
@@ -132,6 +141,10 @@ pub fn mount(
     options: JsValue,
     launcher: Option<HtmlElement>,
 ) -> Result<MountHandle, JsError> {
+    let prefetched = js_sys::Reflect::get(&options, &JsValue::from_str("prefetched"))
+        .ok()
+        .filter(|_| options.is_object())
+        .and_then(|value| PrefetchedReads::from_js(&value));
     let options: MountOptions = if options.is_undefined() || options.is_null() {
         MountOptions::default()
     } else {
@@ -152,6 +165,7 @@ pub fn mount(
         Sources {
             reads: ReadSource::Network {
                 origin: origin.clone(),
+                prefetched: FirstRoundReplies::new(prefetched),
             },
             cleanup: CleanupTransport::Network { origin },
             gate: TrustGate::default(),

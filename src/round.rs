@@ -59,7 +59,8 @@ pub enum RoundOutcome {
 
 /// A round's replies in a session, kept so the follow-up reads can be added to it.
 pub struct RoundRead {
-    pub session: Session,
+    /// Shared with the snapshots made from it; a follow-up reply copies it first.
+    pub session: Rc<Session>,
     pub failed_reads: Vec<ReadFailure>,
     /// Server clock minus browser clock, when a reply said what time it was.
     pub clock_offset_ms: Option<i64>,
@@ -71,18 +72,58 @@ impl RoundRead {
     pub fn add_follow_ups(&mut self, reads: &[Read], replies: &[HttpReply]) {
         for (read, reply) in reads.iter().zip(replies) {
             if kudu_http::classify(reply).is_none() {
-                self.session.ingest(&read.id, &read.path, reply);
+                Rc::make_mut(&mut self.session).ingest(&read.id, &read.path, reply);
             }
         }
     }
 
-    /// Diagnoses and plans from what was read, at the server's time for browser time `wall`.
-    pub fn snapshot(&self, wall: Timestamp) -> Snapshot {
+    /// Diagnoses what was read, at the server's time for browser time `wall`, without
+    /// planning: what the launcher and the diagnosis need, at once. Its `plan` is
+    /// [`unplanned`] until [`Snapshot::with_plan`] builds the real one.
+    pub fn snapshot_unplanned(&self, wall: Timestamp) -> Snapshot {
         let offset = self.clock_offset_ms.unwrap_or(0);
         let now = Timestamp::from_unix_millis(wall.unix_millis().saturating_add(offset));
-        let mut snapshot = snapshot_of(&self.session, now, self.failed_reads.clone());
-        snapshot.clock_offset_ms = offset;
-        snapshot
+        let session = &self.session;
+        let setting = |key: &str| match session.settings.get(key) {
+            Some(Observed::Value(Some(value))) if !value.trim().is_empty() => Some(value.clone()),
+            _ => None,
+        };
+        Snapshot {
+            diagnosis: session.diagnose(now),
+            plan: unplanned(),
+            site: SiteFacts {
+                name: setting("WEBSITE_SITE_NAME"),
+                resource_group: setting("WEBSITE_RESOURCE_GROUP"),
+                owner_name: setting("WEBSITE_OWNER_NAME"),
+            },
+            failed_reads: self.failed_reads.clone(),
+            clock_offset_ms: offset,
+            session: session.clone(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The same snapshot with its targeted cleanup plan built.
+    pub fn with_plan(&self) -> Snapshot {
+        Snapshot {
+            plan: kudu_core::plan::plan(&self.session, &self.diagnosis, PlanKind::Targeted),
+            ..self.clone()
+        }
+    }
+}
+
+/// The plan a snapshot carries before [`Snapshot::with_plan`]: no steps and no reason. A built
+/// plan always has one or the other (steps, or why there are none).
+pub fn unplanned() -> CleanupPlan {
+    CleanupPlan {
+        kind: PlanKind::Targeted,
+        steps: vec![],
+        refused: vec![],
+        verify: vec![],
+        loses: vec![],
+        keeps: vec![],
+        not_offered: None,
     }
 }
 
@@ -119,7 +160,7 @@ pub fn ingest_round(
         .filter_map(|reply| reply.header("date").and_then(parse_http_date))
         .max();
     Ok(RoundRead {
-        session,
+        session: Rc::new(session),
         failed_reads,
         clock_offset_ms: server_now.map(|now| now.unix_millis() - wall.unix_millis()),
     })
@@ -165,27 +206,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-fn snapshot_of(session: &Session, now: Timestamp, failed_reads: Vec<ReadFailure>) -> Snapshot {
-    let diagnosis = session.diagnose(now);
-    let plan = kudu_core::plan::plan(session, &diagnosis, PlanKind::Targeted);
-    let setting = |key: &str| match session.settings.get(key) {
-        Some(Observed::Value(Some(value))) if !value.trim().is_empty() => Some(value.clone()),
-        _ => None,
-    };
-    Snapshot {
-        diagnosis,
-        plan,
-        site: SiteFacts {
-            name: setting("WEBSITE_SITE_NAME"),
-            resource_group: setting("WEBSITE_RESOURCE_GROUP"),
-            owner_name: setting("WEBSITE_OWNER_NAME"),
-        },
-        failed_reads,
-        clock_offset_ms: 0,
-        session: Rc::new(session.clone()),
-    }
-}
-
 /// The path without its query: `/api/deployments?_=123` reads as `/api/deployments`.
 fn endpoint_of(path: &str) -> String {
     path.split('?').next().unwrap_or(path).to_string()
@@ -221,7 +241,7 @@ mod tests {
         wall: Timestamp,
     ) -> RoundOutcome {
         match ingest_round(reads, replies, wall) {
-            Ok(read) => RoundOutcome::Diagnosed(Rc::new(read.snapshot(wall))),
+            Ok(read) => RoundOutcome::Diagnosed(Rc::new(read.snapshot_unplanned(wall).with_plan())),
             Err(failure) => RoundOutcome::Failed(failure),
         }
     }
@@ -304,6 +324,25 @@ mod tests {
             panic!("diagnosed");
         };
         assert_eq!((no_date.clock_offset_ms, no_date.diagnosis.now), (0, NOW));
+    }
+
+    #[test]
+    fn the_diagnosis_comes_first_and_the_plan_after() {
+        let reads = diagnosis_reads(1);
+        let replies = vec![ok_json(); reads.len()];
+        let Ok(read) = ingest_round(&reads, &replies, NOW) else {
+            panic!("diagnosed");
+        };
+        let unplanned = read.snapshot_unplanned(NOW);
+        assert_eq!(unplanned.plan, super::unplanned());
+        let planned = unplanned.with_plan();
+        assert_ne!(
+            planned.plan,
+            super::unplanned(),
+            "a built plan has steps or a reason"
+        );
+        assert_eq!(planned.diagnosis, unplanned.diagnosis);
+        assert!(Rc::ptr_eq(&planned.session, &unplanned.session));
     }
 
     #[test]

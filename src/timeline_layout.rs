@@ -2,7 +2,7 @@
 //! deployment that has a start time, and lanes so that overlapping deployments sit one above
 //! the other instead of hiding each other. Pure geometry, tested natively.
 
-use kudu_core::diagnose::TimelineEntry;
+use kudu_core::diagnose::{Timeline, TimelineEntry};
 use kudu_core::{DeployStatus, Timestamp};
 
 use crate::time_text;
@@ -77,6 +77,44 @@ pub struct TimelineLayout {
     pub lanes: usize,
     /// Entries without any time; listed in the table only.
     pub untimed: usize,
+}
+
+/// What the timeline shows of a diagnosis' timeline.
+#[derive(Clone, PartialEq, Debug)]
+pub struct ShownEntries {
+    /// The newest entries drawn and listed, oldest first.
+    pub entries: Vec<TimelineEntry>,
+    /// How many entries could have been drawn (leftover `temp-` records aside).
+    pub of: usize,
+    /// `temp-` records of pushes that are over: one line of text, not bars.
+    pub leftover_temps: usize,
+}
+
+/// Picks what the timeline draws: at most `max` of the newest entries, without leftover
+/// `temp-` records. A `temp-` record is drawn only while it may be a push under way whose real
+/// record is not written yet: still open and the newest entry of all. Every other one is a
+/// leftover and only counted (`Timeline::temp_records` counts the whole list, which the
+/// timeline itself caps).
+pub fn shown_entries(timeline: &Timeline, max: usize) -> ShownEntries {
+    let all = &timeline.entries;
+    let live_temp = all
+        .last()
+        .filter(|entry| entry.deployment.temp && entry.end.is_none());
+    let candidates: Vec<&TimelineEntry> = all
+        .iter()
+        .filter(|entry| !entry.deployment.temp)
+        .chain(live_temp)
+        .collect();
+    let temps_listed = all.iter().filter(|entry| entry.deployment.temp).count();
+    let live = usize::from(live_temp.is_some());
+    ShownEntries {
+        entries: candidates[candidates.len().saturating_sub(max)..]
+            .iter()
+            .map(|entry| (*entry).clone())
+            .collect(),
+        of: candidates.len(),
+        leftover_temps: timeline.temp_records.max(temps_listed) - live,
+    }
 }
 
 /// Narrowest bar drawn, so an instant deployment stays visible and focusable.
@@ -247,6 +285,47 @@ mod tests {
                 .iter()
                 .all(|b| b.x >= 0.0 && b.x + b.width <= 400.0)
         );
+    }
+
+    fn temp(id: &str, begin_min: i64, end_min: Option<i64>) -> TimelineEntry {
+        let mut entry = entry(id, DeployStatus::Pending, begin_min, end_min);
+        entry.deployment.temp = true;
+        entry
+    }
+
+    #[test]
+    fn leftover_temp_records_are_counted_not_drawn() {
+        let timeline = Timeline {
+            entries: vec![
+                entry("a", DeployStatus::Success, 0, Some(5)),
+                temp("temp-1", 10, None),
+                entry("b", DeployStatus::Failed, 20, Some(25)),
+                temp("temp-2", 30, None),
+            ],
+            // The list held thousands; the timeline kept two of them.
+            temp_records: 5000,
+        };
+        let shown = shown_entries(&timeline, 40);
+        let ids: Vec<_> = shown
+            .entries
+            .iter()
+            .filter_map(|e| e.deployment.id.as_deref())
+            .collect();
+        // The newest record is an open temp record: maybe a push whose real record is not
+        // written yet, so it stays.
+        assert_eq!(ids, ["a", "b", "temp-2"]);
+        assert_eq!((shown.of, shown.leftover_temps), (3, 4999));
+
+        let finished = Timeline {
+            entries: vec![
+                temp("temp-1", 0, Some(5)),
+                entry("a", DeployStatus::Success, 10, Some(12)),
+            ],
+            temp_records: 0,
+        };
+        let shown = shown_entries(&finished, 1);
+        assert_eq!(shown.entries.len(), 1);
+        assert_eq!((shown.of, shown.leftover_temps), (1, 1));
     }
 
     #[test]

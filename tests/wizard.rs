@@ -100,7 +100,10 @@ fn diagnosis(findings: Vec<Finding>, entries: Vec<TimelineEntry>, lock: LockRepo
         now: now(),
         personality: Personality::Linux,
         findings,
-        timeline: Timeline { entries },
+        timeline: Timeline {
+            entries,
+            ..Timeline::default()
+        },
         lock,
         warnings: vec![],
     }

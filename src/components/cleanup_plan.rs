@@ -119,9 +119,11 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                 </ol>
                 if plan.steps.len() > STEPS_SHOWN {
                     <details class="kd-details">
-                        <summary>{ format!("{} more steps", plan.steps.len() - STEPS_SHOWN) }</summary>
+                        <summary>{ more_steps_summary(&plan.steps[STEPS_SHOWN..]) }</summary>
                         <ol class="kd-plan-steps" start={(STEPS_SHOWN + 1).to_string()}>
-                            { for plan.steps.iter().skip(STEPS_SHOWN).map(step_view) }
+                            <PagedSteps plan={plan.clone()} line={StepLine::Plan}
+                                steps={Rc::new((STEPS_SHOWN..plan.steps.len()).collect::<Vec<_>>())}
+                                first_page={PAGE} />
                         </ol>
                     </details>
                 }
@@ -156,7 +158,11 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                             </ul>
                             <p>{ "Then, after the site is read again and nothing changed:" }</p>
                             <ul data-testid="confirm-deletes">
-                                { for plan.steps.iter().filter(|s| s.kind.is_destructive() && (!s.optional || *include_app)).map(confirm_item) }
+                                <PagedSteps plan={plan.clone()} line={StepLine::Confirm}
+                                    steps={Rc::new(plan.steps.iter().enumerate()
+                                        .filter(|(_, s)| s.kind.is_destructive() && (!s.optional || *include_app))
+                                        .map(|(index, _)| index).collect::<Vec<_>>())}
+                                    first_page={CONFIRM_SHOWN} />
                             </ul>
                         </div>
                         if has_optional {
@@ -196,6 +202,76 @@ fn confirm_item(step: &Step) -> Html {
 
 /// Steps listed before the rest fold away (a site can have hundreds of `temp-*` folders).
 const STEPS_SHOWN: usize = 8;
+/// Folded steps drawn at first, and per "show more": a site with thousands of leftover folders
+/// must not put tens of thousands of elements on the page.
+const PAGE: usize = 400;
+/// Destructive steps the confirmation lists before its own "show more".
+const CONFIRM_SHOWN: usize = 40;
+/// Items of "It removes" listed before the count of the rest.
+const LOSES_SHOWN: usize = 10;
+
+/// How a [`PagedSteps`] item reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StepLine {
+    /// The plan's full step ([`step_view`]).
+    Plan,
+    /// The confirmation's one line ([`confirm_item`]).
+    Confirm,
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PagedStepsProps {
+    pub plan: Rc<CleanupPlan>,
+    /// Indices into `plan.steps`, in the order listed.
+    pub steps: Rc<Vec<usize>>,
+    pub line: StepLine,
+    /// How many are listed before the first "show more".
+    pub first_page: usize,
+}
+
+/// `<li>` items for some of a plan's steps, a page at a time: the rest behind a
+/// `data-testid="more-steps"` button that lists [`PAGE`] more.
+#[component]
+pub fn PagedSteps(props: &PagedStepsProps) -> Html {
+    let shown = use_state(|| props.first_page);
+    let listed = props.steps.len().min(*shown);
+    let left = props.steps.len() - listed;
+    let more = {
+        let shown = shown.clone();
+        Callback::from(move |_: MouseEvent| shown.set(*shown + PAGE))
+    };
+    html! {
+        <>
+            { for props.steps[..listed].iter().filter_map(|&index| props.plan.steps.get(index)).map(|step| match props.line {
+                StepLine::Plan => step_view(step),
+                StepLine::Confirm => confirm_item(step),
+            }) }
+            if left > 0 {
+                <li class="kd-more">
+                    <button type="button" class="kd-button" data-testid="more-steps" onclick={more}>
+                        { format!("Show {} more ({left} not listed yet)", left.min(PAGE)) }
+                    </button>
+                </li>
+            }
+        </>
+    }
+}
+
+/// "4,992 more steps", with what most of them do when they are alike.
+fn more_steps_summary(rest: &[Step]) -> String {
+    let dirs = rest
+        .iter()
+        .filter(|step| step.kind == StepKind::DeleteDir)
+        .count();
+    if dirs * 2 > rest.len() && rest.len() > STEPS_SHOWN {
+        format!(
+            "{} more steps ({dirs} of them delete a leftover folder)",
+            rest.len()
+        )
+    } else {
+        format!("{} more steps", rest.len())
+    }
+}
 
 fn step_view(step: &Step) -> Html {
     html! {
@@ -219,10 +295,15 @@ fn list(title: &str, items: &[String]) -> Html {
     if items.is_empty() {
         return html! {};
     }
+    let listed = items[..items.len().min(LOSES_SHOWN)].join("; ");
+    let rest = items.len().saturating_sub(LOSES_SHOWN);
     html! {
         <p>
             { format!("{title}: ") }
-            { items.join("; ") }
+            { listed }
+            if rest > 0 {
+                { format!("; and {rest} more") }
+            }
         </p>
     }
 }

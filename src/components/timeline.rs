@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::components::timeline_table::TimelineTable;
 use crate::time_text;
-use crate::timeline_layout::{Bar, layout};
+use crate::timeline_layout::{Bar, layout, shown_entries};
 
 const WIDTH: f64 = 420.0;
 const LANE_HEIGHT: f64 = 16.0;
@@ -34,9 +34,12 @@ pub struct TimelinePanelProps {
 #[component]
 pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
     let focused = use_state(|| None::<usize>);
-    let all = &props.timeline.entries;
-    // A site with a huge history must not freeze the page: draw the recent ones only.
-    let entries = &all[all.len().saturating_sub(MAX_SHOWN)..];
+    // A site with a huge history must not freeze the page: draw the recent ones only, and
+    // leftover temp folders as one line.
+    let shown = use_memo(props.timeline.clone(), |timeline| {
+        shown_entries(timeline, MAX_SHOWN)
+    });
+    let entries = &shown.entries[..];
     let geometry = layout(entries, props.now, WIDTH);
     let lanes_height = geometry.lanes as f64 * (LANE_HEIGHT + LANE_GAP);
     let axis_y = TOP + lanes_height + 2.0;
@@ -52,6 +55,11 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                 <p>{ "The deployment list could not be read." }</p>
             } else if entries.is_empty() {
                 <p>{ "Kudu lists no deployments for this site." }</p>
+                if shown.leftover_temps > 0 {
+                    <p class="kd-meta" data-testid="timeline-leftover-temps">
+                        { leftover_temps_line(shown.leftover_temps) }
+                    </p>
+                }
             } else {
                 <svg
                     class="kd-timeline-svg"
@@ -91,9 +99,14 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                     <li><span class="kd-swatch kd-overlap-swatch" aria-hidden="true"></span>{ "overlap" }</li>
                     <li><span class="kd-marker-swatch" aria-hidden="true">{ "▼" }</span>{ "conflicting push" }</li>
                 </ul>
-                if all.len() > entries.len() {
+                if shown.of > entries.len() {
                     <p class="kd-meta">
-                        { format!("The {} most recent of {} deployments are shown.", entries.len(), all.len()) }
+                        { format!("The {} most recent of {} deployments are shown.", entries.len(), shown.of) }
+                    </p>
+                }
+                if shown.leftover_temps > 0 {
+                    <p class="kd-meta" data-testid="timeline-leftover-temps">
+                        { leftover_temps_line(shown.leftover_temps) }
                     </p>
                 }
                 if geometry.untimed > 0 {
@@ -101,7 +114,7 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                         { format!("{} deployment(s) without times are only in the table.", geometry.untimed) }
                     </p>
                 }
-                <TimelineTable timeline={props.timeline.clone()} />
+                <TimelineTable shown={shown.clone()} />
             }
         </section>
     }
@@ -148,6 +161,15 @@ fn bar_view(
             }
         </g>
     }
+}
+
+/// The one line that stands for every leftover `temp-` record.
+fn leftover_temps_line(count: usize) -> String {
+    let folders = if count == 1 { "folder" } else { "folders" };
+    format!(
+        "{count} leftover temp {folders} (temp-…) from pushes that are over: not drawn; \
+         the cleanup plan lists them."
+    )
 }
 
 /// Labels near an edge grow inwards so they are not cut off.

@@ -2,15 +2,15 @@
 
 use std::rc::Rc;
 
-use kudu_core::diagnose::Timeline;
 use yew::prelude::*;
 
-use crate::components::timeline::MAX_SHOWN;
 use crate::time_text;
+use crate::timeline_layout::ShownEntries;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineTableProps {
-    pub timeline: Rc<Timeline>,
+    /// What the picture shows; the table lists the same deployments.
+    pub shown: Rc<ShownEntries>,
 }
 
 /// A folded table with one row per deployment, newest first.
@@ -32,7 +32,7 @@ pub fn TimelineTable(props: &TimelineTableProps) -> Html {
                     </tr>
                 </thead>
                 <tbody>
-                    { for props.timeline.entries.iter().rev().take(MAX_SHOWN).map(|entry| {
+                    { for props.shown.entries.iter().rev().map(|entry| {
                         let deployment = &entry.deployment;
                         html! {
                             <tr data-overlap={(!entry.overlaps.is_empty()).then_some("true")}>

@@ -11,6 +11,6 @@ pub use use_cleanup_run::{
     CleanupHandle, CleanupStart, CleanupTransport, CleanupView, ScriptedKudu, use_cleanup_run,
 };
 pub use use_clock::{use_clock, wall_clock};
-pub use use_diagnosis::{ReadSource, use_diagnosis};
+pub use use_diagnosis::{FirstRoundReplies, ReadSource, use_diagnosis};
 pub use use_launcher::use_launcher;
 pub use use_polling::{POLL_INTERVAL_MS, use_polling};

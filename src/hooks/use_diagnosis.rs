@@ -8,6 +8,7 @@
 //! // later: state.dispatch(Action::RefreshRequested) starts the next round
 //! ```
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::future::join_all;
@@ -17,18 +18,42 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::hooks::wall_clock;
-use crate::kudu_http;
-use crate::round::{RoundOutcome, ingest_round};
+use crate::kudu_http::{self, PrefetchedReads};
+use crate::round::{RoundOutcome, Snapshot, ingest_round};
 use crate::state::{Action, UiState};
 
 /// Where a round's answers come from.
 #[derive(Clone, PartialEq, Debug)]
 pub enum ReadSource {
-    /// Kudu over `fetch`: same-origin relative URLs when `origin` is `None`.
-    Network { origin: Option<String> },
+    /// Kudu over `fetch`: same-origin relative URLs when `origin` is `None`. The first round
+    /// takes what the loader already read ([`FirstRoundReplies`]) and sends only the rest.
+    Network {
+        origin: Option<String>,
+        prefetched: FirstRoundReplies,
+    },
     /// Prepared answers, for tests and demos: round `n` ends with the `n`-th outcome (the last
     /// one once they run out). No network at all.
     Scripted(Vec<RoundOutcome>),
+}
+
+/// The loader's replies to the first round's reads, taken by the first round that runs.
+#[derive(Clone, Debug, Default)]
+pub struct FirstRoundReplies(Rc<RefCell<Option<PrefetchedReads>>>);
+
+impl FirstRoundReplies {
+    pub fn new(prefetched: Option<PrefetchedReads>) -> Self {
+        FirstRoundReplies(Rc::new(RefCell::new(prefetched)))
+    }
+
+    fn take(&self) -> Option<PrefetchedReads> {
+        self.0.borrow_mut().take()
+    }
+}
+
+impl PartialEq for FirstRoundReplies {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// Starts a round for every new `state.round`.
@@ -46,8 +71,9 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
                     dispatcher.dispatch(Action::RoundFinished { round, outcome });
                 }
             }
-            ReadSource::Network { origin } => spawn_local(async move {
-                read_round(origin.as_deref(), round, &dispatcher).await;
+            ReadSource::Network { origin, prefetched } => spawn_local(async move {
+                let prefetched = prefetched.take();
+                read_round(origin.as_deref(), round, prefetched, &dispatcher).await;
             }),
         }
     });
@@ -60,10 +86,27 @@ const MAX_FOLLOW_UP_ROUNDS: usize = 3;
 /// One round: every diagnosis read at once, a first answer, then rounds of follow-up reads
 /// until the core asks for nothing more, each refining the answer. The first answer never
 /// waits for the logs.
-async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDispatcher<UiState>) {
-    let cache_bust = wall_clock().unix_millis().unsigned_abs();
+///
+/// Each answer is dispatched before its cleanup plan is built: the launcher and the diagnosis
+/// show first, and the plan (thousands of steps on a site full of leftovers) follows a moment
+/// later as a refinement of the same round.
+async fn read_round(
+    origin: Option<&str>,
+    round: u64,
+    prefetched: Option<PrefetchedReads>,
+    dispatcher: &UseReducerDispatcher<UiState>,
+) {
+    let cache_bust = prefetched.as_ref().map_or_else(
+        || wall_clock().unix_millis().unsigned_abs(),
+        |p| p.cache_bust,
+    );
     let reads = diagnosis_reads(cache_bust);
-    let replies = send_all(origin, &reads).await;
+    let replies = join_all(
+        reads
+            .iter()
+            .map(|read| send_first(origin, read, prefetched.as_ref())),
+    )
+    .await;
     let mut read = match ingest_round(&reads, &replies, wall_clock()) {
         Ok(read) => read,
         Err(failure) => {
@@ -72,8 +115,10 @@ async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDis
             return;
         }
     };
-    let outcome = RoundOutcome::Diagnosed(Rc::new(read.snapshot(wall_clock())));
+    let unplanned = Rc::new(read.snapshot_unplanned(wall_clock()));
+    let outcome = RoundOutcome::Diagnosed(unplanned.clone());
     dispatcher.dispatch(Action::RoundFinished { round, outcome });
+    add_plan(round, &unplanned, dispatcher).await;
     // A deployment's log, then the children of its newest line: each answer can ask for more,
     // and a stuck deployment is only told apart from a running one after the second level.
     for _ in 0..MAX_FOLLOW_UP_ROUNDS {
@@ -83,9 +128,35 @@ async fn read_round(origin: Option<&str>, round: u64, dispatcher: &UseReducerDis
         }
         let replies = send_all(origin, &follow_ups).await;
         read.add_follow_ups(&follow_ups, &replies);
-        let snapshot = Rc::new(read.snapshot(wall_clock()));
-        dispatcher.dispatch(Action::RoundRefined { round, snapshot });
+        let snapshot = Rc::new(read.snapshot_unplanned(wall_clock()));
+        dispatcher.dispatch(Action::RoundRefined {
+            round,
+            snapshot: snapshot.clone(),
+        });
+        add_plan(round, &snapshot, dispatcher).await;
     }
+}
+
+/// Lets the browser render what was dispatched, then builds the plan and dispatches the
+/// snapshot with it.
+async fn add_plan(round: u64, unplanned: &Snapshot, dispatcher: &UseReducerDispatcher<UiState>) {
+    yew::platform::time::sleep(std::time::Duration::ZERO).await;
+    let snapshot = Rc::new(unplanned.with_plan());
+    dispatcher.dispatch(Action::RoundRefined { round, snapshot });
+}
+
+/// One first-round read: the loader's reply when it has one, else sent now.
+async fn send_first(
+    origin: Option<&str>,
+    read: &Read,
+    prefetched: Option<&PrefetchedReads>,
+) -> HttpReply {
+    if let Some(promise) = prefetched.and_then(|p| p.take(&read.path))
+        && let Some(reply) = kudu_http::settle_prefetched(promise).await
+    {
+        return reply;
+    }
+    kudu_http::send(origin, read).await
 }
 
 async fn send_all(origin: Option<&str>, reads: &[Read]) -> Vec<HttpReply> {

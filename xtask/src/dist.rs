@@ -160,7 +160,9 @@ pub fn write_extension(
         &out.join("page.css"),
     )?;
     copy_tree(pkg, &out.join("pkg"))?;
-    write_file(&out.join("loader-config.js"), &loader_config(build))?;
+    // The first-round reads the loader starts before the wasm loads: kudu-core's own list.
+    let loader_script = loader_config(build) + &kudu_core::reads::first_reads_script();
+    write_file(&out.join("loader-config.js"), &loader_script)?;
 
     let template = fs::read_to_string(source.join("manifest.json"))
         .context("reading extension/manifest.json")?;

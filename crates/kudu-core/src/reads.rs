@@ -81,6 +81,41 @@ impl HttpReply {
 /// URL so Kudu's ETag cache cannot answer with a list from before a VFS delete (the cache is
 /// keyed on the path and query).
 pub fn diagnosis_reads(cache_bust: u64) -> Vec<Read> {
+    reads_with_cache_bust(&cache_bust.to_string())
+}
+
+/// Stands for the cache-busting number in [`diagnosis_read_templates`].
+pub const CACHE_BUST_SLOT: &str = "{cacheBust}";
+
+/// [`diagnosis_reads`] with [`CACHE_BUST_SLOT`] where the number goes. A loader that sends the
+/// first round before the app has loaded (`extension/content.js`) fills the slot with its own
+/// number and hands that number to the app, so both name the same URLs.
+pub fn diagnosis_read_templates() -> Vec<Read> {
+    reads_with_cache_bust(CACHE_BUST_SLOT)
+}
+
+/// [`diagnosis_read_templates`] as a script for the loader: it sets
+/// `globalThis.kuduDoctorFirstReads` to a frozen array of `{ path, headers }` (every read is a
+/// `GET`; `headers` is an array of `[name, value]`). `cargo xtask dist` writes it into the
+/// extension's `loader-config.js`, so the loader's list is always this crate's list.
+pub fn first_reads_script() -> String {
+    let reads: Vec<serde_json::Value> = diagnosis_read_templates()
+        .into_iter()
+        .map(|read| {
+            debug_assert_eq!(read.method, "GET", "the loader sends only GETs");
+            serde_json::json!({ "path": read.path, "headers": read.headers })
+        })
+        .collect();
+    let list = serde_json::Value::Array(reads).to_string();
+    format!(
+        "// Written by `cargo xtask dist` from kudu_core::reads::diagnosis_read_templates: the\n\
+         // first-round reads the loader starts before the app has loaded ({CACHE_BUST_SLOT} is its\n\
+         // cache-busting number, handed to the app with the replies).\n\
+         globalThis.kuduDoctorFirstReads = Object.freeze({list});\n"
+    )
+}
+
+fn reads_with_cache_bust(cache_bust: &str) -> Vec<Read> {
     let json = || vec![("Accept", "application/json".to_string())];
     let get = |id: ReadId, path: String| Read {
         id,
@@ -114,4 +149,51 @@ pub fn diagnosis_reads(cache_bust: u64) -> Vec<Read> {
         )
     }));
     reads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loader's list, parsed back out of the script it is given.
+    fn loader_list() -> Vec<serde_json::Value> {
+        let script = first_reads_script();
+        let start = script.find("Object.freeze(").unwrap() + "Object.freeze(".len();
+        let end = script.rfind(");").unwrap();
+        serde_json::from_str(&script[start..end]).unwrap()
+    }
+
+    #[test]
+    fn the_loaders_list_is_the_diagnosis_reads_with_its_number_filled_in() {
+        let cache_bust = 1_764_150_000_123_u64;
+        let reads = diagnosis_reads(cache_bust);
+        let listed = loader_list();
+        assert_eq!(listed.len(), reads.len());
+        for (read, listed) in reads.iter().zip(&listed) {
+            let path = listed["path"]
+                .as_str()
+                .unwrap()
+                .replace(CACHE_BUST_SLOT, &cache_bust.to_string());
+            assert_eq!(path, read.path);
+            assert_eq!(read.method, "GET");
+            let headers: Vec<(String, String)> =
+                serde_json::from_value(listed["headers"].clone()).unwrap();
+            let expected: Vec<(String, String)> = read
+                .headers
+                .iter()
+                .map(|(name, value)| ((*name).to_string(), value.clone()))
+                .collect();
+            assert_eq!(headers, expected);
+        }
+    }
+
+    #[test]
+    fn the_loader_only_ever_reads_relative_api_paths() {
+        for listed in loader_list() {
+            let path = listed["path"].as_str().unwrap();
+            assert!(path.starts_with("/api/"), "{path}");
+            assert!(!path.contains("//") && !path.contains(".."), "{path}");
+        }
+        assert!(first_reads_script().contains("globalThis.kuduDoctorFirstReads = Object.freeze(["));
+    }
 }

@@ -238,6 +238,9 @@ pub struct TimelineEntry {
 pub struct Timeline {
     /// Oldest first.
     pub entries: Vec<TimelineEntry>,
+    /// How many `temp-` records the whole deployment list holds; `entries` keeps at most
+    /// [`TIMELINE_MAX_ENTRIES`] records, giving up old `temp-` records first.
+    pub temp_records: usize,
 }
 
 /// The whole answer.

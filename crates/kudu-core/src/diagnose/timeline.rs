@@ -10,11 +10,11 @@ use crate::time::Timestamp;
 /// began. CI retries and re-runs after a cancel land within seconds to a few minutes.
 pub const RETRY_WINDOW_SECS: i64 = 5 * 60;
 
-/// The timeline keeps the newest this many deployments. Overlap and retry matching compare
-/// pairs, so an unbounded list (a hostile or corrupt site can list thousands of records that
-/// all overlap) would grow quadratically in time and in the overlap lists it builds; Kudu's own
-/// purge keeps real lists far shorter (at most 10 that ever succeeded, kudu-facts §1.3), and
-/// causes only look at recent history. The full list stays in the session for the planner.
+/// The timeline keeps the newest this many deployments. Overlap lists name every overlapping
+/// pair, so an unbounded list (a hostile or corrupt site can list thousands of records that
+/// all overlap) would grow quadratically in the lists it builds; Kudu's own purge keeps real
+/// lists far shorter (at most 10 that ever succeeded, kudu-facts §1.3), and causes only look at
+/// recent history. The full list stays in the session for the planner.
 pub const TIMELINE_MAX_ENTRIES: usize = 250;
 
 /// Builds the timeline, oldest first; deployments without any time sort first.
@@ -30,38 +30,80 @@ pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
         })
         .collect();
     entries.sort_by_key(|e| e.begin);
+    let temp_records = entries.iter().filter(|e| e.deployment.temp).count();
+    keep_newest(&mut entries);
+
+    let spans: Vec<Option<(Timestamp, Timestamp)>> = entries.iter().map(|e| span(e, now)).collect();
+    let mut overlaps: Vec<Vec<usize>> = vec![vec![]; entries.len()];
+    // Sorted by begin, so the deployments overlapping `i` from after it are the ones right
+    // after it that begin before it ends: stop at the first that begins later.
+    for i in 0..entries.len() {
+        let Some((b1, e1)) = spans[i] else { continue };
+        for j in i + 1..entries.len() {
+            let Some((b2, e2)) = spans[j] else { continue };
+            if b2 >= e1 {
+                break;
+            }
+            if b1 < e2 && !same_push(&entries[i].deployment, &entries[j].deployment) {
+                overlaps[i].push(j);
+                overlaps[j].push(i);
+            }
+        }
+    }
+    for (i, mut with) in overlaps.into_iter().enumerate() {
+        with.sort_unstable();
+        entries[i].overlaps = with
+            .into_iter()
+            .map(|j| display_id(&entries[j].deployment))
+            .collect();
+    }
+    let begins: Vec<Option<Timestamp>> = entries.iter().map(|e| e.begin).collect();
+    for i in 0..entries.len() {
+        let this = &entries[i];
+        let Some(end) = this
+            .end
+            .filter(|_| this.deployment.status.is_unsuccessful_end())
+        else {
+            continue;
+        };
+        // `None` sorts first, so every begin from here on is a time at or after `end`.
+        let from = begins.partition_point(|begin| begin.is_none_or(|b| b < end));
+        let retried = (from..entries.len())
+            .take_while(|&j| begins[j].is_some_and(|b| end.secs_until(b) <= RETRY_WINDOW_SECS))
+            .any(|j| {
+                let next = &entries[j].deployment;
+                j != i && !next.temp && !same_push(&entries[i].deployment, next)
+            });
+        entries[i].ended_unsuccessfully_before_next = retried;
+    }
+    Timeline {
+        entries,
+        temp_records,
+    }
+}
+
+/// Caps `entries` (sorted by begin) at [`TIMELINE_MAX_ENTRIES`]. `temp-` records of pushes
+/// long over go first, oldest first, so a site with thousands of leftover temp folders still
+/// shows its real deployments; the newest `temp-` record stays (it may be a push under way
+/// whose real record is not written yet). Then the oldest of the rest.
+fn keep_newest(entries: &mut Vec<TimelineEntry>) {
+    if entries.len() <= TIMELINE_MAX_ENTRIES {
+        return;
+    }
+    let newest_temp = entries.iter().rposition(|e| e.deployment.temp);
+    let mut excess = entries.len() - TIMELINE_MAX_ENTRIES;
+    let mut index = 0;
+    entries.retain(|e| {
+        let drop = excess > 0 && e.deployment.temp && Some(index) != newest_temp;
+        index += 1;
+        if drop {
+            excess -= 1;
+        }
+        !drop
+    });
     if entries.len() > TIMELINE_MAX_ENTRIES {
         entries.drain(..entries.len() - TIMELINE_MAX_ENTRIES);
     }
-
-    let spans: Vec<Option<(Timestamp, Timestamp)>> = entries.iter().map(|e| span(e, now)).collect();
-    for i in 0..entries.len() {
-        let mut overlaps = vec![];
-        let mut retried_after = false;
-        for j in 0..entries.len() {
-            if i == j || same_push(&entries[i].deployment, &entries[j].deployment) {
-                continue;
-            }
-            if let (Some((b1, e1)), Some((b2, e2))) = (spans[i], spans[j])
-                && b1 < e2
-                && b2 < e1
-            {
-                overlaps.push(display_id(&entries[j].deployment));
-            }
-            let this = &entries[i];
-            if this.deployment.status.is_unsuccessful_end()
-                && !entries[j].deployment.temp
-                && let (Some(end), Some(next_begin)) = (this.end, entries[j].begin)
-                && end <= next_begin
-                && end.secs_until(next_begin) <= RETRY_WINDOW_SECS
-            {
-                retried_after = true;
-            }
-        }
-        entries[i].overlaps = overlaps;
-        entries[i].ended_unsuccessfully_before_next = retried_after;
-    }
-    Timeline { entries }
 }
 
 /// A deployment that failed or was cancelled in the middle of its work, as opposed to a build
@@ -109,6 +151,117 @@ mod tests {
     use super::*;
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
+
+    /// The all-pairs definition the sweep must agree with: `(overlaps, retried)` per entry.
+    fn all_pairs(entries: &[TimelineEntry], now: Timestamp) -> Vec<(Vec<String>, bool)> {
+        let spans: Vec<_> = entries.iter().map(|e| span(e, now)).collect();
+        (0..entries.len())
+            .map(|i| {
+                let mut overlaps = vec![];
+                let mut retried = false;
+                for j in 0..entries.len() {
+                    if i == j || same_push(&entries[i].deployment, &entries[j].deployment) {
+                        continue;
+                    }
+                    if let (Some((b1, e1)), Some((b2, e2))) = (spans[i], spans[j])
+                        && b1 < e2
+                        && b2 < e1
+                    {
+                        overlaps.push(display_id(&entries[j].deployment));
+                    }
+                    if entries[i].deployment.status.is_unsuccessful_end()
+                        && !entries[j].deployment.temp
+                        && let (Some(end), Some(next)) = (entries[i].end, entries[j].begin)
+                        && end <= next
+                        && end.secs_until(next) <= RETRY_WINDOW_SECS
+                    {
+                        retried = true;
+                    }
+                }
+                (overlaps, retried)
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_sweep_finds_exactly_the_overlapping_pairs(
+            records in proptest::collection::vec(
+                (0..4u8, 0..3u8, 0..40i64, proptest::option::of(0..20i64), proptest::bool::ANY, proptest::bool::ANY),
+                0..30,
+            )
+        ) {
+            let statuses = [
+                DeployStatus::Success,
+                DeployStatus::Failed,
+                DeployStatus::Cancelled,
+                DeployStatus::Building,
+            ];
+            let deployments: Vec<Deployment> = records
+                .iter()
+                .enumerate()
+                .map(|(i, (status, deployer, begin, length, temp, untimed))| {
+                    let begin = at(11, 0, 0).plus_secs(begin * 60);
+                    let name = if *temp { format!("temp-{i:08x}") } else { format!("d{i}") };
+                    let mut d = deployment(
+                        &name,
+                        statuses[usize::from(*status)],
+                        ["GitHub", "VSTS", "ZipDeploy"][usize::from(*deployer)],
+                        begin,
+                        length.map(|l| begin.plus_secs(l * 60)),
+                    );
+                    if *untimed {
+                        d.received = None;
+                        d.started = None;
+                    }
+                    d
+                })
+                .collect();
+            let now = at(12, 0, 0);
+            let timeline = build(&deployments, now);
+            let found: Vec<(Vec<String>, bool)> = timeline
+                .entries
+                .iter()
+                .map(|e| (e.overlaps.clone(), e.ended_unsuccessfully_before_next))
+                .collect();
+            proptest::prop_assert_eq!(found, all_pairs(&timeline.entries, now));
+        }
+    }
+
+    #[test]
+    fn thousands_of_leftover_temp_records_leave_the_real_deployments_on_the_timeline() {
+        let real: Vec<Deployment> = (0..200)
+            .map(|i| {
+                deployment(
+                    &format!("d{i:03}"),
+                    DeployStatus::Success,
+                    "GitHub",
+                    at(0, 0, 0).plus_secs(i * 60),
+                    Some(at(0, 0, 30).plus_secs(i * 60)),
+                )
+            })
+            .collect();
+        let temps = (0..5000).map(|i| {
+            deployment(
+                &format!("temp-{i:08x}"),
+                DeployStatus::Pending,
+                "GitHub",
+                at(10, 0, 0).plus_secs(i),
+                None,
+            )
+        });
+        let all: Vec<Deployment> = real.iter().cloned().chain(temps).collect();
+        let t = build(&all, at(12, 0, 0));
+        assert_eq!(t.entries.len(), TIMELINE_MAX_ENTRIES);
+        assert_eq!(t.temp_records, 5000);
+        let kept_real = t.entries.iter().filter(|e| !e.deployment.temp).count();
+        assert_eq!(kept_real, 200, "no real deployment gives way to a leftover");
+        assert_eq!(
+            t.entries.last().and_then(|e| e.deployment.id.as_deref()),
+            Some("temp-00001387"),
+            "the newest temp record stays"
+        );
+    }
 
     #[test]
     fn a_huge_history_keeps_the_newest_entries() {
