@@ -198,11 +198,18 @@ pub async fn run_axe(e2e: &E2e, scope: AxeScope, rules: AxeRules) -> anyhow::Res
         }}));
         "#
     );
-    let answer = e2e
-        .client
-        .execute(&script, vec![])
-        .await
-        .context("running axe")?;
+    // The wizard re-reads the site while it waits; a re-render in the middle of a run can pull
+    // a node axe is measuring out of the document. One more try then sees a settled page.
+    let answer = match e2e.client.execute(&script, vec![]).await {
+        Ok(answer) => answer,
+        Err(first) => {
+            eprintln!("axe failed once ({first}); running it again");
+            e2e.client
+                .execute(&script, vec![])
+                .await
+                .context("running axe")?
+        }
+    };
     if let Some(error) = answer["error"].as_str() {
         bail!("axe: {error}");
     }
