@@ -542,3 +542,4 @@ async fn open_session(
 }
 pub mod a11y_support;
 pub mod cleanup_support;
+pub mod gecko;
