@@ -51,9 +51,11 @@
 //! finding, the leading one `data-primary="true"`, with `data-confidence`; `evidence` lists;
 //! no other element carries `data-cause`), `timeline` (bars `timeline-bar` with
 //! `data-deployment-id`, `data-outcome`, `data-overlap`, `data-conflict`; `timeline-detail`;
-//! `timeline-table`), `lock` (with `data-lock-state`; `lock-countdown` with `data-secs-left`;
-//! `windows-lock`), `guide` (with `data-for-cause`; items with `data-recommendation`; `plan`
-//! with `data-step-kind` items; `plan-not-offered`; `wait-until`; `pipeline-advice`),
+//! `timeline-table`; `timeline-leftover-temps`, the one line that stands for leftover `temp-`
+//! records, which get no bars), `lock` (with `data-lock-state`; `lock-countdown` with
+//! `data-secs-left`; `windows-lock`), `guide` (with `data-for-cause`; items with
+//! `data-recommendation`; `plan` with `data-step-kind` items, long lists paged behind
+//! `more-steps` buttons; `plan-not-offered`; `wait-until`; `pipeline-advice`),
 //! `session-expired`, `sign-in`, `retry`, `read-errors`, `loading`, `polling`,
 //! `lock-cleared`, `warnings`, `refresh`, `close`. Wizard steps: `data-step` buttons, the
 //! current one `aria-current="step"`.

@@ -99,20 +99,47 @@ pub fn diagnosis_read_templates() -> Vec<Read> {
 /// `GET`; `headers` is an array of `[name, value]`). `cargo xtask dist` writes it into the
 /// extension's `loader-config.js`, so the loader's list is always this crate's list.
 pub fn first_reads_script() -> String {
-    let reads: Vec<serde_json::Value> = diagnosis_read_templates()
+    let reads: Vec<String> = diagnosis_read_templates()
         .into_iter()
         .map(|read| {
             debug_assert_eq!(read.method, "GET", "the loader sends only GETs");
-            serde_json::json!({ "path": read.path, "headers": read.headers })
+            let headers: Vec<String> = read
+                .headers
+                .iter()
+                .map(|(name, value)| format!("[{},{}]", json_string(name), json_string(value)))
+                .collect();
+            format!(
+                "{{\"path\":{},\"headers\":[{}]}}",
+                json_string(&read.path),
+                headers.join(",")
+            )
         })
         .collect();
-    let list = serde_json::Value::Array(reads).to_string();
+    let list = format!("[{}]", reads.join(","));
     format!(
         "// Written by `cargo xtask dist` from kudu_core::reads::diagnosis_read_templates: the\n\
          // first-round reads the loader starts before the app has loaded ({CACHE_BUST_SLOT} is its\n\
          // cache-busting number, handed to the app with the replies).\n\
          globalThis.kuduDoctorFirstReads = Object.freeze({list});\n"
     )
+}
+
+/// `text` as a JSON string literal (also a JavaScript one).
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn reads_with_cache_bust(cache_bust: &str) -> Vec<Read> {
@@ -185,6 +212,14 @@ mod tests {
                 .collect();
             assert_eq!(headers, expected);
         }
+    }
+
+    #[test]
+    fn json_strings_escape_what_json_and_javascript_need() {
+        let text = "a\"b\\c\nd\u{2028}e";
+        let literal = json_string(text);
+        assert_eq!(literal, r#""a\"b\\c\u000ad\u2028e""#);
+        assert_eq!(serde_json::from_str::<String>(&literal).unwrap(), text);
     }
 
     #[test]
