@@ -11,6 +11,7 @@
 //!
 //! Writes `<target>/bench/report.json`, prints a table and rewrites
 //! `xtask/src/bench/README-performance.md` (the README's Performance section).
+//! `cargo xtask bench --only payload` measures figure 1 alone (see [`payload_only`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -66,6 +67,9 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
             );
             return publish(project, &report);
         }
+        [flag, part] if flag == "--only" && part == "payload" => {
+            return payload_only(project, &out_dir);
+        }
         [other, ..] => bail!("unexpected argument `{other}` for `cargo xtask bench`"),
     }
     let started = Instant::now();
@@ -83,6 +87,32 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
     println!("xtask: report {}", report_path.display());
     publish(project, &report)?;
     println!("xtask: bench took {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `--only payload`: figure 1 alone (dist, the floor, their sizes), in minutes rather than the
+/// whole bench's hour, for working on the wasm's size. Writes `<target>/bench/payload.json`;
+/// `report.json` and the README keep the last full run.
+fn payload_only(project: &Project, out_dir: &Path) -> anyhow::Result<()> {
+    crate::dist::run(project)?;
+    let payload = payload(project)?;
+    let floor = floor(project, out_dir)?;
+    let report = assemble(&payload, &floor, &Value::Null, &Value::Null, machine());
+    let path = out_dir.join("payload.json");
+    fs::write(&path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    for (name, sizes) in payload["files"].as_object().into_iter().flatten() {
+        println!(
+            "xtask: {name}: {} B raw, {} B gzip",
+            shown(&sizes["raw"], 0),
+            shown(&sizes["gzip"], 0)
+        );
+    }
+    // Only the payload rows: the rest were not measured in this mode.
+    for line in table(&report).lines().take(4) {
+        println!("{line}");
+    }
+    println!("xtask: payload report {}", path.display());
     Ok(())
 }
 
