@@ -222,6 +222,7 @@ fn settle(driver: &SharedDriver) {
     let mut download = None;
     let mut wake = None;
     let mut schedule_publish = false;
+    let mut publish_now = false;
     {
         let mut d = driver.borrow_mut();
         while d.run.poll_event().is_some() {}
@@ -241,10 +242,18 @@ fn settle(driver: &SharedDriver) {
             let wait = at.unix_millis().saturating_sub(d.now().unix_millis());
             wake = Some((d.wake_generation, u64::try_from(wait).unwrap_or(0)));
         }
-        if !d.publish_scheduled {
+        if d.run.outcome().is_some() && !d.finished_told {
+            // The outcome is what the user waits for: show it now, not at the next tick.
+            publish_now = true;
+        } else if !d.publish_scheduled {
             d.publish_scheduled = true;
             schedule_publish = true;
         }
+    }
+    if publish_now {
+        // On a later task, as every publication: never inside the caller's borrow or callback.
+        let driver = driver.clone();
+        spawn_local(async move { publish(&driver) });
     }
     if let Some((name, bytes)) = download {
         save_file(&name, &bytes);

@@ -1,7 +1,7 @@
 //! The simulated HOME: a real directory tree in a tempdir whose timestamps follow the virtual
 //! clock, so VFS listings, ETags and zips are what is on disk and yet deterministic.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,8 @@ use crate::time::VTime;
 pub struct Home {
     dir: tempfile::TempDir,
     /// Creation times, which Linux cannot set on disk (VFS `crtime`, facts §4.2).
-    created: HashMap<String, VTime>,
+    /// Ordered, so a folder's whole subtree is one key range (see `remove_dir_all`).
+    created: BTreeMap<String, VTime>,
 }
 
 /// One entry of a directory listing.
@@ -29,7 +30,7 @@ impl Home {
     pub fn new() -> io::Result<Home> {
         Ok(Home {
             dir: tempfile::Builder::new().prefix("kudu-sim-home").tempdir()?,
-            created: HashMap::new(),
+            created: BTreeMap::new(),
         })
     }
 
@@ -149,8 +150,18 @@ impl Home {
     pub fn remove_dir_all(&mut self, rel: &str, now: VTime) -> io::Result<()> {
         fs::remove_dir_all(self.abs(rel))?;
         let key = normalise(rel);
-        self.created
-            .retain(|k, _| k != &key && !k.starts_with(&format!("{key}/")));
+        // `key/...` sorts between `key/` and `key0` ('0' follows '/'): removing that range
+        // costs the subtree, not a scan of every file HOME ever created (a cleanup deletes
+        // hundreds of folders).
+        let subtree: Vec<String> = self
+            .created
+            .range(format!("{key}/")..format!("{key}0"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in subtree {
+            self.created.remove(&k);
+        }
+        self.created.remove(&key);
         self.stamp(&parent_of(rel), now);
         Ok(())
     }
