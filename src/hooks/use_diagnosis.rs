@@ -115,6 +115,8 @@ async fn read_round(
             return;
         }
     };
+    // The bodies are in the session now; on a big site they are megabytes the plan can reuse.
+    drop(replies);
     let unplanned = Rc::new(read.snapshot_unplanned(wall_clock()));
     let outcome = RoundOutcome::Diagnosed(unplanned.clone());
     dispatcher.dispatch(Action::RoundFinished { round, outcome });

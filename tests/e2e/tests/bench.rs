@@ -32,7 +32,7 @@ const SCALE_CAP: Duration = Duration::from_secs(150);
 const PROBE: &str = r#"
 (() => {
   const b = (window.__kuduBench = {
-    hostAt: null, stateAt: null, paintAt: null, states: [], clicks: [],
+    hostAt: null, stateAt: null, paintAt: null, mountedAt: null, states: [], clicks: [],
     resultAt: null, outcome: null, longTasks: [], longTaskError: null,
   });
   try {
@@ -50,6 +50,7 @@ const PROBE: &str = r#"
     const launcher = root?.querySelector('[data-testid="launcher"]');
     if (!launcher) return false;
     const note = () => {
+      if (launcher.dataset.mode && b.mountedAt === null) b.mountedAt = performance.now();
       const s = launcher.dataset.state;
       if (b.states.length && b.states[b.states.length - 1][0] === s) return;
       b.states.push([s, performance.now()]);
@@ -59,7 +60,7 @@ const PROBE: &str = r#"
       }
     };
     note();
-    new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state"] });
+    new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state", "data-mode"] });
     new MutationObserver(() => {
       if (b.resultAt !== null) return;
       const result = root.querySelector('[data-testid="cleanup-result"]');
@@ -239,6 +240,9 @@ async fn time_to_diagnosis(latency_ms: u64) -> anyhow::Result<Value> {
             "content_script_to_first_api_request_ms": first_api_start - content_script_at_epoch,
             "last_reply_to_diagnosis_ms": diagnosis_at_epoch - last_reply,
             "paint_after_state_ms": later["paintAt"].as_f64().map(|p| p - state_at),
+            // When `mount` returned (the launcher's `data-mode`): the wasm's start-up.
+            "content_script_to_app_mounted_ms": later["mountedAt"].as_f64().map(|m| m - host_at),
+            "last_reply_from_content_script_ms": last_reply - content_script_at_epoch,
             "content_script_start_ms": host_at,
             "dom_content_loaded_ms": seen["nav"]["domContentLoadedEventEnd"],
             "critical_path_rounds": rounds(&before_diagnosis, latency_ms as f64),
@@ -370,6 +374,16 @@ async fn scale(records: usize, temp_folders: usize) -> anyhow::Result<Value> {
                 "return root?.querySelectorAll('[data-testid=\"timeline-bar\"]').length ?? null;",
             )
             .await?;
+        // What the page holds for the big site: the leftover folders as one timeline line, and
+        // the plan's steps in the DOM (paged, not thousands).
+        let folded = e2e
+            .in_shadow(
+                "return { leftovers: root?.querySelector('[data-testid=\"timeline-leftover-temps\"]')?.textContent ?? null, \
+                   plan_items: root?.querySelectorAll('[data-testid=\"plan\"] [data-step-kind]').length ?? null, \
+                   elements: root?.querySelectorAll('*').length ?? null };",
+            )
+            .await
+            .unwrap_or(Value::Null);
         let memory = wasm_memory(&e2e).await;
         let heap = tokio::time::timeout(
             Duration::from_secs(10),
@@ -385,6 +399,9 @@ async fn scale(records: usize, temp_folders: usize) -> anyhow::Result<Value> {
             "diagnosis_ms": f64_of(&seen, "stateAt")? - f64_of(&seen, "hostAt")?,
             "cause": later["states"].as_array().and_then(|s| s.last()).map(|s| s[0].clone()),
             "timeline_bars": bars,
+            "timeline_leftover_line": folded["leftovers"],
+            "plan_items_in_dom": folded["plan_items"],
+            "shadow_elements": folded["elements"],
             "long_tasks": long_tasks.len(),
             "longest_task_ms": longest,
             "long_task_error": later["longTaskError"],
