@@ -683,18 +683,21 @@ fn findings(report: &Value) -> String {
     ) == "MISSED"
     {
         out.push_str(&format!(
-            "- **Time to diagnosis** ({} L): the reads are one round ({} round(s), all {} \
-             first-round reads in flight together), but the first request leaves {} ms after the \
-             content script starts (fetching, compiling and instantiating the wasm, then \
-             mounting Yew, before any read is sent), and {} ms pass between the last reply and \
-             the launcher's cause. What would meet it: let the plain-JS loader send the \
-             first-round reads the moment it starts, in parallel with the wasm download and \
-             compile, and hand the pending responses to `mount`; a smaller wasm compiles \
-             faster too.\n",
+            "- **Time to diagnosis** ({} L): the reads are one round ({} round(s), {} \
+             first-round reads in flight together) and the loader sends them as it starts (the \
+             first request leaves {} ms after the content script starts; the app is mounted \
+             after {} ms and the last reply is in after {} ms), so what is left is the {} ms \
+             between the last reply and the launcher's cause: ingesting the replies, diagnosing \
+             and rendering the wizard in one go. What would meet it: render the diagnosis panel \
+             alone first and the timeline, lock and guide sections in the next frame (the guide's \
+             full-reset section builds a whole plan on every render), and a smaller wasm for a \
+             faster start.\n",
             shown(&report["diagnosis_latency_ratio"], 2),
             shown(&diagnosis["critical_path_rounds"], 0),
             shown(&diagnosis["critical_path_requests"], 0),
             shown(&diagnosis["content_script_to_first_api_request_ms"], 0),
+            shown(&diagnosis["content_script_to_app_mounted_ms"], 0),
+            shown(&diagnosis["last_reply_from_content_script_ms"], 0),
             shown(&diagnosis["last_reply_to_diagnosis_ms"], 0),
         ));
     }
@@ -767,20 +770,23 @@ fn findings(report: &Value) -> String {
             .unwrap_or("plan");
         out.push_str(&format!(
             "- **Scale** (browser: diagnosis after {} ms, longest task {} ms, wasm memory {} MiB \
-             at {} temp folders; native at {} temp folders: {} ms per call, mostly `{phase}`; \
-             {}): on 2026-11-26 `perf` on the native bench put the time in \
-             `plan::steps::unchanged_guards` and in allocating and dropping `Precondition`s: \
-             every delete step carries a guard for every other folder, so n steps carry n² \
-             guards (earlier the timeline's all-pairs overlap lists did the same to `diagnose`). \
-             What would meet it: one group-level guard (\"nothing else under site/deployments \
-             changed\") checked once per re-check round instead of per-step copies; overlap \
-             counts from a sweep over sorted intervals; stale temp records shown as one \
-             \"N leftover temp folders\" entry, not timeline bars; and the plan built when the \
-             user opens the cleanup step, so the diagnosis renders first.\n",
+             at {} temp folders, {} elements in the wizard; native at {} temp folders: {} ms per \
+             call, mostly `{phase}`; {}): the timeline folds the leftover `temp-` records into \
+             one line and finds overlaps with a sweep, the plan is built after the diagnosis is \
+             on screen and lists its steps a page at a time, and the plan's guards are shared \
+             per group, so the page stays small and responsive. Wasm memory only grows to its \
+             peak: every reply body is held until all are in, the deployment list becomes a full \
+             JSON value tree (`parse::json`) before the records are read out of it, the session \
+             is copied for each follow-up round (deployment logs), and two plans of thousands of \
+             steps live side by side (the targeted plan, and the full reset the guide builds on \
+             every render). What would meet it: a reader that takes the records straight from \
+             the text, each reply ingested as it arrives, and the full-reset plan built only \
+             when its section is opened.\n",
             shown(&scale["diagnosis_ms"], 0),
             shown(&report["scale_longest_task_ms"], 0),
             shown(&report["scale_wasm_memory_mib"], 1),
             shown(&report["scale_temp_folders"], 0),
+            shown(&scale["shadow_elements"], 0),
             shown(&largest["temp_folders"], 0),
             shown(&largest["median_total_ms"], 0),
             native_growth(&report["native_diagnose_scale"], phase),
