@@ -1525,3 +1525,39 @@ fn zip_reader_never_panics_on_arbitrary_bytes() {
         }
     }
 }
+
+#[test]
+fn a_404_counts_as_gone_only_when_the_final_read_confirms_it() {
+    let mut home = site(0);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    assert!(
+        plan.steps
+            .iter()
+            .any(|s| s.kind == StepKind::DeleteFile && s.request.path.ends_with("/pending"))
+    );
+    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let mut now = at_secs(0);
+    while run.outcome().is_none() {
+        let batch = run.poll_requests(now);
+        assert!(!batch.is_empty());
+        now = now.plus_secs(1);
+        for req in batch {
+            // Kudu answers 404 when a delete throws (a held file): `pending` stays.
+            let reply = if req.method == "DELETE" && req.path.ends_with("/pending") {
+                RunReply::text(404, "application/json", r#"{"Message":"in use"}"#)
+            } else {
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    match run.outcome() {
+        Some(Outcome::Failed {
+            state_description, ..
+        }) => assert!(
+            state_description.contains("site/deployments/pending is still listed"),
+            "{state_description}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1389,10 +1389,15 @@ impl CleanupRun {
                     status: reply.status,
                     reason,
                 });
-                // Steps of this group not yet sent are not sent.
+                // Steps of this group not yet sent, or waiting to be sent again, are not sent.
                 if let Stage::Delete(stage) = &mut self.stage {
                     stage.queue.clear();
-                    stage.retries.clear();
+                    for (_, waiting, _) in stage.retries.drain(..) {
+                        // Its first answer was "busy" or none at all: it may have run.
+                        self.steps[waiting] = StepState::Failed {
+                            reason: "Kudu was busy or did not answer, and the run stopped before sending it again; the final read shows whether it ran.".into(),
+                        };
+                    }
                 }
             }
         }
