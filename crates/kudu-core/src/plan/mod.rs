@@ -16,6 +16,13 @@
 //!
 //! Steps in the same `group` are independent and may run concurrently; groups run in order:
 //! 0 backups, 1 release the lock, 2 delete leftovers, 3 optional app worker restart, 4 verify.
+//!
+//! Every destructive step's precondition is the same few shared guards (the backup verified,
+//! the newest deployment unchanged, every log the diagnosis read still silent), built once per
+//! plan, plus the step's own (its entry still listed, the lock still held by the same holder,
+//! nothing deploying). The shared part does not grow with the site, and the cleanup run judges
+//! each distinct guard once per re-check round, so a plan and its re-checks stay linear in the
+//! number of leftover folders (5,000 plan in milliseconds; `benches/diagnose_scale.rs`).
 
 mod full_reset;
 pub mod paths;
