@@ -1,8 +1,8 @@
 //! Set-up shared by `demo` and `test`: what a fresh Debian 12 machine lacks. The wasm32 std
 //! comes from rustup; Chromium, its WebDriver and Firefox ESR from apt (only as root; otherwise
 //! the exact command to run is printed); geckodriver, which Debian does not package, from
-//! crates.io with `cargo install --locked` into `<target>/tools-bin`; the Node tools (web-ext,
-//! axe-core) with `npm ci` (see `node_tools.rs`).
+//! crates.io with `cargo install --locked` into cargo's home (see [`geckodriver`]); the Node
+//! tools (web-ext, axe-core) with `npm ci` (see `node_tools.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,18 +39,28 @@ pub fn run(project: &Project, needs: Needs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where set-up installs geckodriver.
-pub fn geckodriver(project: &Project) -> PathBuf {
-    geckodriver_root(project).join("bin").join("geckodriver")
+/// Where set-up installs geckodriver: `$CARGO_HOME/kudu-doctor-tools/geckodriver-<version>`.
+/// Cargo's home, not the target dir, because CI keeps the home (and its registry cache) between
+/// runs while each clone starts with an empty target dir, and building geckodriver is the one
+/// slow set-up step (about 230 s of CPU time).
+pub fn geckodriver() -> PathBuf {
+    geckodriver_root().join("bin").join("geckodriver")
 }
 
-fn geckodriver_root(project: &Project) -> PathBuf {
-    project.target.join("tools-bin")
+fn geckodriver_root() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    cargo_home
+        .join("kudu-doctor-tools")
+        .join(format!("geckodriver-{GECKODRIVER_VERSION}"))
 }
 
 /// Builds geckodriver from crates.io unless the pinned version is already there.
 fn ensure_geckodriver(project: &Project) -> anyhow::Result<()> {
-    let binary = geckodriver(project);
+    let binary = geckodriver();
     let installed = Command::new(&binary)
         .arg("--version")
         .output()
@@ -68,10 +78,13 @@ fn ensure_geckodriver(project: &Project) -> anyhow::Result<()> {
         .args(["install", "geckodriver", "--locked", "--force", "--version"])
         .arg(GECKODRIVER_VERSION)
         .arg("--root")
-        .arg(geckodriver_root(project))
+        .arg(geckodriver_root())
         .arg("--target-dir")
         .arg(project.target.join("geckodriver-build"));
-    run_checked(&mut install)
+    run_checked(&mut install)?;
+    // The build tree is only needed once; the installed binary is what stays.
+    let _ = std::fs::remove_dir_all(project.target.join("geckodriver-build"));
+    Ok(())
 }
 
 fn ensure_wasm_target(project: &Project) -> anyhow::Result<()> {

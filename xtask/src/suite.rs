@@ -220,7 +220,7 @@ pub fn run(project: &Project, options: &Options) -> anyhow::Result<ExitCode> {
             None,
         );
         if let Action::Child(command) = &mut e2e.action {
-            command.env("GECKODRIVER", setup::geckodriver(project));
+            command.env("GECKODRIVER", setup::geckodriver());
         }
         e2e.requires = &["set-up", "dist"];
         steps.push(e2e);

@@ -191,8 +191,9 @@ pub struct Geckodriver {
 }
 
 impl Geckodriver {
-    /// Starts geckodriver (`GECKODRIVER`, else `<target>/tools-bin/bin/geckodriver` where set-up
-    /// puts it, else `geckodriver` on `PATH`) on a free port and waits until it listens.
+    /// Starts geckodriver (`GECKODRIVER`, else `$CARGO_HOME/kudu-doctor-tools/geckodriver-*/bin`
+    /// where `cargo xtask test` builds it, else `geckodriver` on `PATH`) on a free port and
+    /// waits until it listens.
     pub fn start() -> anyhow::Result<Geckodriver> {
         let program = geckodriver_program();
         let port = free_port()?;
@@ -232,15 +233,22 @@ fn geckodriver_program() -> PathBuf {
     if let Some(program) = std::env::var_os("GECKODRIVER").filter(|path| !path.is_empty()) {
         return PathBuf::from(program);
     }
-    let built = target_dir()
-        .join("tools-bin")
-        .join("bin")
-        .join("geckodriver");
-    if built.is_file() {
-        built
-    } else {
-        PathBuf::from("geckodriver")
-    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .filter(|home| !home.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let built = cargo_home.and_then(|home| {
+        let tools = std::fs::read_dir(home.join("kudu-doctor-tools")).ok()?;
+        let mut found: Vec<PathBuf> = tools
+            .flatten()
+            .map(|entry| entry.path().join("bin").join("geckodriver"))
+            .filter(|path| path.is_file())
+            .collect();
+        // The newest version when several are there.
+        found.sort();
+        found.pop()
+    });
+    built.unwrap_or_else(|| PathBuf::from("geckodriver"))
 }
 
 impl Drop for Geckodriver {
