@@ -121,6 +121,10 @@
   // { redirected: true } / { timedOut: true } (the app's own words for those); rejects on
   // anything else, and the app then sends that read itself.
   async function prefetchOne(path, headers) {
+    // Firefox sends a content script's own `fetch` as the extension, without the page's
+    // cookies; its `content.fetch` sends it as the page does, which Chrome's already does.
+    const pageFetch = globalThis.content?.fetch;
+    const fetch = typeof pageFetch === "function" ? pageFetch.bind(globalThis.content) : globalThis.fetch;
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -130,7 +134,7 @@
     try {
       const response = await fetch(path, {
         method: "GET",
-        headers: new Headers(headers),
+        headers: Object.fromEntries(headers),
         credentials: "include",
         redirect: "manual",
         signal: controller.signal,
