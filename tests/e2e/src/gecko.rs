@@ -40,6 +40,18 @@ pub fn firefox_test_extension_dir() -> anyhow::Result<PathBuf> {
         .with_context(|| format!("resolving {}", dir.display()))
 }
 
+/// The Firefox store zip `cargo xtask dist` writes (the shipped build: closed shadow root).
+pub fn firefox_store_zip() -> anyhow::Result<PathBuf> {
+    let dist = target_dir().join("dist");
+    let version = env!("CARGO_PKG_VERSION");
+    let zip = dist.join(format!("kudu-doctor-firefox-{version}.zip"));
+    if !zip.is_file() {
+        bail!("{} is missing: run cargo xtask dist first", zip.display());
+    }
+    zip.canonicalize()
+        .with_context(|| format!("resolving {}", zip.display()))
+}
+
 /// Like [`crate::run`], in Firefox: starts the simulator, the proxy, geckodriver and a fresh
 /// Firefox profile, installs the Firefox e2e build as a temporary add-on, runs `body`, then
 /// always saves a screenshot to `<target>/e2e/<name>.png` and ends the session.
@@ -48,7 +60,20 @@ where
     F: FnOnce(E2e) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    let extension = firefox_test_extension_dir()?;
+    run_in_firefox_with(name, config, &firefox_test_extension_dir()?, body).await
+}
+
+/// [`run_in_firefox`] with another add-on: an unpacked directory or a zip (the store zip).
+pub async fn run_in_firefox_with<F, Fut>(
+    name: &str,
+    config: SimConfig,
+    extension: &Path,
+    body: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(E2e) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let _permit = BROWSERS
         .acquire()
         .await
@@ -64,7 +89,7 @@ where
         name: name.to_owned(),
     };
 
-    let outcome = match install_temporary_addon(&client, &extension).await {
+    let outcome = match install_temporary_addon(&client, extension).await {
         Ok(id) => {
             let expected = "kudu-doctor@";
             if id.starts_with(expected) {
@@ -94,8 +119,8 @@ where
     }
 }
 
-/// Installs the unpacked extension at `dir` for this session only, as `about:debugging` would,
-/// and returns its add-on id.
+/// Installs the extension at `dir` (unpacked, or a zip) for this session only, as
+/// `about:debugging` would, and returns its add-on id.
 pub async fn install_temporary_addon(client: &Client, dir: &Path) -> anyhow::Result<String> {
     let id = client
         .issue_cmd(AddonInstall {

@@ -3,9 +3,22 @@
 //! and leads with the scenario's cause, as in Chromium (`extension.rs`).
 
 use kudu_e2e::E2e;
-use kudu_e2e::gecko::{run_in_firefox, tunnel_target};
+use kudu_e2e::gecko::{firefox_store_zip, run_in_firefox, run_in_firefox_with, tunnel_target};
+use kudu_e2e::kudu_sim::RequestRecord;
 use kudu_e2e::kudu_sim::{Personality, SimConfig};
 use kudu_e2e::{browser_sim_config, site_url};
+
+/// Every read of the site's API carried the user's Kudu session cookie and no Authorization
+/// header: Firefox runs the content script's requests as the page's own.
+fn assert_reads_ride_the_session(log: &[RequestRecord]) {
+    let api: Vec<&RequestRecord> = log.iter().filter(|r| r.path.starts_with("/api/")).collect();
+    assert!(!api.is_empty(), "no /api/ read reached the simulator");
+    assert!(
+        api.iter()
+            .all(|r| r.session_cookie && r.authorization.is_none()),
+        "{api:?}"
+    );
+}
 
 /// Opens the wizard with the launcher unless it opened by itself.
 async fn open_wizard(e2e: &E2e) -> anyhow::Result<()> {
@@ -49,7 +62,56 @@ async fn firefox_package_diagnoses_a_stale_lock_on_the_scm_page() -> anyhow::Res
             primary.attr("data-cause").await?.as_deref(),
             Some("stale-lock")
         );
+        assert_reads_ride_the_session(&e2e.sim.requests());
         Ok(())
+    })
+    .await
+}
+
+/// The store zip itself (what addons.mozilla.org gets) installs and runs: the loader's host
+/// is on the page with its shadow root closed, and the app read the site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firefox_store_zip_installs_and_reads_the_site() -> anyhow::Result<()> {
+    let config = SimConfig {
+        scenario: "stale-lock-linux".to_owned(),
+        personality: Personality::Linux,
+        ..browser_sim_config()?
+    };
+    let zip = firefox_store_zip()?;
+    run_in_firefox_with("firefox-store-zip", config, &zip, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        e2e.wait_for("the loader's host", || async {
+            Ok(e2e.has_loader_host().await?.then_some(()))
+        })
+        .await?;
+        let closed = e2e
+            .client
+            .execute(
+                "return document.getElementById('kudu-doctor-host').shadowRoot === null;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            closed,
+            serde_json::json!(true),
+            "the shipped build's shadow root is closed"
+        );
+        // The held deployment's log is a follow-up read: only the running app, having read
+        // the first round, asks for it (the loader's early reads never include it).
+        e2e.wait_for("the app's follow-up read of the deployment log", || async {
+            let log = e2e.sim.requests();
+            Ok(log
+                .iter()
+                .any(|r| {
+                    r.path.starts_with("/api/deployments/")
+                        && r.path.contains("/log")
+                        && r.status == 200
+                })
+                .then_some(log))
+        })
+        .await
+        .map(|log| assert_reads_ride_the_session(&log))
     })
     .await
 }
