@@ -1,24 +1,16 @@
 //! Step 1: the causes found, the leading one first.
 
-use std::rc::Rc;
-
 use kudu_core::Diagnosis;
 use yew::prelude::*;
 
 use crate::components::copy_button::CopyButton;
-use crate::components::finding_card::FindingCard;
+use crate::components::finding_card::finding_card;
 use crate::report_text::diagnosis_text;
 use crate::time_text;
 
-#[derive(Properties, PartialEq)]
-pub struct DiagnosisPanelProps {
-    pub diagnosis: Rc<Diagnosis>,
-}
-
-/// `data-testid="diagnosis"` with one `data-cause` element per finding.
-#[component]
-pub fn DiagnosisPanel(props: &DiagnosisPanelProps) -> Html {
-    let diagnosis = &props.diagnosis;
+/// `data-testid="diagnosis"` with one `data-cause` element per finding. A view function, not a
+/// component (no state; see `step_nav`).
+pub fn diagnosis_panel(diagnosis: &Diagnosis) -> Html {
     html! {
         <section
             class="kd-section"
@@ -39,13 +31,7 @@ pub fn DiagnosisPanel(props: &DiagnosisPanelProps) -> Html {
                 <p>{ "Nothing Kudu answered points to a cause. Refresh to read the site again." }</p>
             } else {
                 <ol class="kd-findings">
-                    { for diagnosis.findings.iter().enumerate().map(|(index, finding)| html! {
-                        <FindingCard
-                            key={finding.cause.as_str()}
-                            finding={finding.clone()}
-                            primary={index == 0}
-                        />
-                    }) }
+                    { for diagnosis.findings.iter().enumerate().map(|(index, finding)| finding_card(finding, index == 0)) }
                 </ol>
                 <p>
                     <CopyButton text={diagnosis_text(diagnosis)} what="the diagnosis as text"

@@ -5,27 +5,20 @@ use yew::prelude::*;
 
 use crate::cause_titles::{cause_title, confidence_word};
 
-#[derive(Properties, PartialEq)]
-pub struct FindingCardProps {
-    pub finding: Finding,
-    /// The leading cause: `data-primary="true"`.
-    pub primary: bool,
-}
-
-/// An `<li data-cause="…">` in the findings list.
-#[component]
-pub fn FindingCard(props: &FindingCardProps) -> Html {
-    let finding = &props.finding;
+/// An `<li data-cause="…">` in the findings list; `primary` (the leading cause) carries
+/// `data-primary="true"`. A view function, not a component (no state; see `step_nav`).
+pub fn finding_card(finding: &Finding, primary: bool) -> Html {
     let confidence = confidence_word(finding.confidence);
     html! {
         <li
-            class={classes!("kd-finding", props.primary.then_some("kd-primary"))}
+            class={classes!("kd-finding", primary.then_some("kd-primary"))}
+            key={finding.cause.as_str()}
             data-cause={finding.cause.as_str()}
-            data-primary={props.primary.then_some("true")}
+            data-primary={primary.then_some("true")}
             data-confidence={confidence}
         >
             <h3 class="kd-finding-title">
-                if props.primary {
+                if primary {
                     <span class="kd-lead">{ "Main cause: " }</span>
                 }
                 { cause_title(finding.cause) }
@@ -40,7 +33,7 @@ pub fn FindingCard(props: &FindingCardProps) -> Html {
                 <p class="kd-summary">{ &finding.summary }</p>
             }
             if !finding.evidence.is_empty() {
-                <details class="kd-evidence" open={props.primary}>
+                <details class="kd-evidence" open={primary}>
                     <summary>{ format!("Evidence ({})", finding.evidence.len()) }</summary>
                     <ul data-testid="evidence">
                         { for finding.evidence.iter().map(|evidence| html! {

@@ -11,7 +11,7 @@ use crate::cause_titles::cause_title;
 use crate::components::cleanup_plan::CleanupPlanView;
 use crate::components::full_reset::FullResetSection;
 use crate::components::pipeline_advice::PipelineAdvice;
-use crate::components::restart_advice::{RestartAppAdvice, RestartKuduAdvice};
+use crate::components::restart_advice::{restart_app_advice, restart_kudu_advice};
 use crate::components::wait_advice::WaitAdvice;
 use crate::hooks::CleanupHandle;
 use crate::report_text::site_prevention;
@@ -140,11 +140,12 @@ fn step_view(step: &Recommendation, props: &GuideProps, prevention: &Rc<Preventi
         Recommendation::Redeploy { advice } => html! {
             <><h3>{ "Deploy again" }</h3><p>{ advice }</p></>
         },
-        Recommendation::RestartKudu => html! { <RestartKuduAdvice /> },
-        Recommendation::RestartApp => html! {
-            <RestartAppAdvice site={snapshot.site.clone()} site_name={props.site_name.clone()}
-                personality={snapshot.diagnosis.personality} />
-        },
+        Recommendation::RestartKudu => restart_kudu_advice(),
+        Recommendation::RestartApp => restart_app_advice(
+            &snapshot.site,
+            &props.site_name,
+            snapshot.diagnosis.personality,
+        ),
         Recommendation::TargetedCleanup => {
             // Where a deployment really runs, only the wait helps: never offer the cleanup.
             let may_run = snapshot

@@ -7,9 +7,9 @@ use crate::components::copy_button::CopyButton;
 use crate::portal_link::{portal_link, restart_command};
 use crate::round::SiteFacts;
 
-/// Windows: restarting Kudu ends the process that holds `deployments.lock`.
-#[component]
-pub fn RestartKuduAdvice() -> Html {
+/// Windows: restarting Kudu ends the process that holds `deployments.lock`. View functions
+/// here, not components (no state; see `step_nav`).
+pub fn restart_kudu_advice() -> Html {
     html! {
         <>
             <h3>{ "Restart Kudu" }</h3>
@@ -22,22 +22,14 @@ pub fn RestartKuduAdvice() -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct RestartAppAdviceProps {
-    pub site: SiteFacts,
-    /// The site's name when `WEBSITE_SITE_NAME` was not readable (the SCM host's first label).
-    pub site_name: AttrValue,
-    pub personality: Personality,
-}
-
 /// The restart hand-off: Linux has no same-origin restart, so the portal (a deep link to the
 /// app's blade when its subscription and resource group were read, else the portal's search)
-/// or `az webapp restart`. `data-testid="restart-handoff"`.
-#[component]
-pub fn RestartAppAdvice(props: &RestartAppAdviceProps) -> Html {
-    let command = restart_command(&props.site, &props.site_name);
-    let link = portal_link(&props.site, &props.site_name);
-    let linux = props.personality == Personality::Linux;
+/// or `az webapp restart`. `data-testid="restart-handoff"`. `site_name` stands in when
+/// `WEBSITE_SITE_NAME` was not readable (the SCM host's first label).
+pub fn restart_app_advice(site: &SiteFacts, site_name: &str, personality: Personality) -> Html {
+    let command = restart_command(site, site_name);
+    let link = portal_link(site, site_name);
+    let linux = personality == Personality::Linux;
     html! {
         <div data-testid="restart-handoff">
             <h3>{ "Restart the app" }</h3>

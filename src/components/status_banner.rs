@@ -12,7 +12,7 @@ use crate::kudu_http::KuduHttpError;
 use crate::round::{ReadFailure, RoundFailure, Snapshot};
 use crate::time_text;
 
-#[derive(Properties, PartialEq)]
+/// What the banner shows.
 pub struct StatusBannerProps {
     pub loading: bool,
     pub failure: Option<RoundFailure>,
@@ -25,8 +25,8 @@ pub struct StatusBannerProps {
     pub on_dismiss: Callback<()>,
 }
 
-#[component]
-pub fn StatusBanner(props: &StatusBannerProps) -> Html {
+/// The banner. A view function, not a component (no state; see `step_nav`).
+pub fn status_banner(props: &StatusBannerProps) -> Html {
     let retry = props.on_retry.reform(|_: MouseEvent| ());
     let retry_button = html! {
         <button type="button" class="kd-button" data-testid="retry" onclick={retry}

@@ -8,14 +8,14 @@ use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use crate::components::cleanup_run_panel::CleanupRunPanel;
-use crate::components::diagnosis_panel::DiagnosisPanel;
+use crate::components::diagnosis_panel::diagnosis_panel;
 use crate::components::guide::Guide;
 use crate::components::lock_inspector::LockInspector;
 use crate::components::report_actions::ReportActions;
-use crate::components::status_banner::StatusBanner;
-use crate::components::step_nav::StepNav;
+use crate::components::status_banner::{StatusBannerProps, status_banner};
+use crate::components::step_nav::step_nav;
 use crate::components::timeline::TimelinePanel;
-use crate::components::warnings_details::WarningsDetails;
+use crate::components::warnings_details::warnings_details;
 use crate::hooks::CleanupHandle;
 use crate::round::Snapshot;
 use crate::state::{Action, Opener, UiState, WizardStep};
@@ -95,24 +95,24 @@ pub fn Wizard(props: &WizardProps) -> Html {
                         </button>
                     }
                 </header>
-                <StepNav current={state.step} {on_select} />
+                { step_nav(state.step, &on_select) }
             </div>
             <div class="kd-body">
-                <StatusBanner
-                    {loading}
-                    failure={state.load.error().cloned()}
-                    snapshot={snapshot.clone()}
-                    polling={state.wants_polling()}
-                    lock_cleared={state.lock_cleared}
-                    scm_origin={props.scm_origin.clone()}
-                    on_retry={dispatch.reform(|()| Action::RefreshRequested)}
-                    on_dismiss={dispatch.reform(|()| Action::NoticeDismissed)}
-                />
+                { status_banner(&StatusBannerProps {
+                    loading,
+                    failure: state.load.error().cloned(),
+                    snapshot: snapshot.clone(),
+                    polling: state.wants_polling(),
+                    lock_cleared: state.lock_cleared,
+                    scm_origin: props.scm_origin.clone(),
+                    on_retry: dispatch.reform(|()| Action::RefreshRequested),
+                    on_dismiss: dispatch.reform(|()| Action::NoticeDismissed),
+                }) }
                 if let Some(view) = props.cleanup.view.clone() {
                     <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()} />
                 }
                 if let Some(snapshot) = snapshot {
-                    <DiagnosisPanel diagnosis={Rc::new(snapshot.diagnosis.clone())} />
+                    { diagnosis_panel(&snapshot.diagnosis) }
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
                         now={snapshot.diagnosis.now} unread={deployments_unread(&snapshot)} />
                     <LockInspector lock={Rc::new(snapshot.diagnosis.lock.clone())}
@@ -124,7 +124,7 @@ pub fn Wizard(props: &WizardProps) -> Html {
                     <ReportActions snapshot={snapshot.clone()} cleanup={props.cleanup.view.clone()}
                         site_name={site_name(&snapshot, &props.scm_origin)}
                         scm_origin={props.scm_origin.clone()} />
-                    <WarningsDetails warnings={snapshot.diagnosis.warnings.clone()} />
+                    { warnings_details(&snapshot.diagnosis.warnings) }
                 }
             </div>
         </div>
