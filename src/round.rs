@@ -29,7 +29,7 @@ pub struct SiteFacts {
 }
 
 /// Everything one successful round produced.
-#[derive(Clone, PartialEq, Debug)]
+#[derive(Clone, Debug)]
 pub struct Snapshot {
     pub diagnosis: Diagnosis,
     pub plan: CleanupPlan,
@@ -41,6 +41,21 @@ pub struct Snapshot {
     pub clock_offset_ms: i64,
     /// What was read, for plans the user shapes later (a full reset's options).
     pub session: Rc<Session>,
+}
+
+impl PartialEq for Snapshot {
+    /// Components compare their props on every render, and a big site's snapshot holds
+    /// thousands of records and steps: the same snapshot is equal at once, and a session
+    /// shared by two snapshots (one round's) without walking it.
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+            || (self.diagnosis == other.diagnosis
+                && self.plan == other.plan
+                && self.site == other.site
+                && self.failed_reads == other.failed_reads
+                && self.clock_offset_ms == other.clock_offset_ms
+                && (Rc::ptr_eq(&self.session, &other.session) || self.session == other.session))
+    }
 }
 
 /// Why a round produced no diagnosis at all.
