@@ -447,7 +447,7 @@ fn help_documents_the_ci_guard() {
     assert_eq!(output.status.code(), Some(0));
     let help = String::from_utf8(output.stdout).unwrap();
     for needle in [
-        "kudu-doctor diagnose URL [--json]",
+        "kudu-doctor diagnose URL [--json | --markdown]",
         "kudu-doctor wait URL [--timeout 15m] [--interval 5s]",
         "KUDU_USERNAME, KUDU_PASSWORD",
         "KUDU_BEARER_TOKEN",
