@@ -656,6 +656,10 @@ async fn the_full_reset_needs_the_exact_site_name() {
     let app = mount(Faults::default(), OPEN_ONLY, |_| {}).await;
     let section = app.one("[data-testid=full-reset-section]");
     assert!(!section.has_attribute("open"), "collapsed by default");
+    // The plan is built only once the section is opened.
+    assert!(app.find("[data-testid=full-reset]").is_none());
+    section.set_attribute("open", "").unwrap();
+    settle().await;
     let loses = app
         .one("[data-testid=full-reset-loses]")
         .text_content()
@@ -668,7 +672,6 @@ async fn the_full_reset_needs_the_exact_site_name() {
             .unwrap();
         assert!(!input.checked(), "{option} is off by default");
     }
-    section.set_attribute("open", "").unwrap();
     app.click("[data-testid=full-reset]").await;
     let confirm = || {
         app.one("[data-testid=full-reset-confirm]")

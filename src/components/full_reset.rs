@@ -4,12 +4,15 @@
 //! site name exactly (`Confirmation::typed`). The backup is the run's first phase, as for the
 //! targeted cleanup. `data-testid="full-reset"` opens the confirmation,
 //! `data-testid="full-reset-confirm"` starts the run; both only on trusted input.
+//!
+//! The plan walks the whole session, so it is built only while the section is open (and
+//! then once per snapshot and options): the wizard's first render stays cheap.
 
 use std::rc::Rc;
 
 use kudu_core::cleanup::Confirmation;
 use kudu_core::plan::{FullResetOptions, plan_full_reset};
-use web_sys::{HtmlElement, HtmlInputElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::hooks::{CleanupHandle, CleanupStart};
@@ -31,6 +34,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
     let options = use_state(FullResetOptions::default);
     let typed = use_state(String::new);
     let confirming = use_state(|| false);
+    let expanded = use_state(|| false);
     let input = use_node_ref();
     let button = use_node_ref();
     {
@@ -41,11 +45,35 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
             }
         });
     }
-    let plan = Rc::new(plan_full_reset(
-        &props.snapshot.session,
-        &props.snapshot.diagnosis,
-        *options,
-    ));
+    let plan = use_memo(
+        (props.snapshot.clone(), *options, *expanded),
+        |(snapshot, options, expanded)| {
+            expanded.then(|| {
+                Rc::new(plan_full_reset(
+                    &snapshot.session,
+                    &snapshot.diagnosis,
+                    *options,
+                ))
+            })
+        },
+    );
+    // The browser owns the `open` attribute; the state only follows it.
+    let ontoggle = {
+        let expanded = expanded.clone();
+        Callback::from(move |event: Event| {
+            let open = event
+                .target_dyn_into::<Element>()
+                .is_some_and(|details| details.has_attribute("open"));
+            expanded.set(open);
+        })
+    };
+    let Some(plan) = (*plan).clone() else {
+        return html! {
+            <details class="kd-full-reset" data-testid="full-reset-section" {ontoggle}>
+                <summary>{ "Full reset (last resort)" }</summary>
+            </details>
+        };
+    };
     let running = props.cleanup.view.as_ref().is_some_and(|v| v.running());
     let confirmation = Confirmation::typed(&props.site_name, &typed);
     let offered = !plan.steps.is_empty() && plan.not_offered.is_none();
@@ -135,7 +163,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
         })
     };
     html! {
-        <details class="kd-full-reset" data-testid="full-reset-section">
+        <details class="kd-full-reset" data-testid="full-reset-section" {ontoggle}>
             <summary>{ "Full reset (last resort)" }</summary>
             <p>{ "Only if the targeted cleanup did not clear the 409. This empties site/deployments \
                   after backing it up, as the official runbook's last step does." }</p>

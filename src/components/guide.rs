@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use kudu_core::diagnose::prevention::{self, DeployTool, Prevention};
+use kudu_core::plan::CleanupPlan;
 use kudu_core::{CauseId, Recommendation};
 use yew::prelude::*;
 
@@ -32,6 +33,9 @@ pub struct GuideProps {
 /// `data-testid="guide"` with one `data-recommendation` item per step.
 #[component]
 pub fn Guide(props: &GuideProps) -> Html {
+    // One shared copy per snapshot: a fresh copy each render would also make the plan view's
+    // props compare the whole plan, step by step.
+    let cleanup_plan = use_memo(props.snapshot.clone(), |snapshot| snapshot.plan.clone());
     let Some(primary) = props.snapshot.diagnosis.primary() else {
         return html! {
             <section class="kd-section" data-testid="guide" tabindex="-1" aria-label="What to do">
@@ -72,7 +76,7 @@ pub fn Guide(props: &GuideProps) -> Html {
                 <ol class="kd-runbook">
                     { for steps.iter().map(|step| html! {
                         <li class="kd-runbook-step" data-recommendation={kind_id(step)}>
-                            { step_view(step, props, &prevention) }
+                            { step_view(step, props, &prevention, &cleanup_plan) }
                         </li>
                     }) }
                     if has_cleanup {
@@ -102,7 +106,12 @@ pub fn Guide(props: &GuideProps) -> Html {
     }
 }
 
-fn step_view(step: &Recommendation, props: &GuideProps, prevention: &Rc<Prevention>) -> Html {
+fn step_view(
+    step: &Recommendation,
+    props: &GuideProps,
+    prevention: &Rc<Prevention>,
+    cleanup_plan: &Rc<CleanupPlan>,
+) -> Html {
     let snapshot = &props.snapshot;
     let after_cancel = snapshot
         .diagnosis
@@ -153,7 +162,7 @@ fn step_view(step: &Recommendation, props: &GuideProps, prevention: &Rc<Preventi
                 .primary()
                 .is_some_and(|finding| finding.cause != CauseId::DeploymentInProgress);
             html! {
-                <CleanupPlanView plan={Rc::new(snapshot.plan.clone())} snapshot={snapshot.clone()}
+                <CleanupPlanView plan={cleanup_plan.clone()} snapshot={snapshot.clone()}
                     cleanup={props.cleanup.clone()} site_name={props.site_name.clone()} {may_run} />
             }
         }

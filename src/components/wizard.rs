@@ -69,6 +69,12 @@ pub fn Wizard(props: &WizardProps) -> Html {
         })
     };
     let snapshot = state.snapshot().cloned();
+    // One shared copy per snapshot, so the inspector's props compare by pointer on re-renders.
+    let lock = use_memo(snapshot.clone(), |snapshot| {
+        snapshot
+            .as_ref()
+            .map(|snapshot| Rc::new(snapshot.diagnosis.lock.clone()))
+    });
     html! {
         <div
             ref={root}
@@ -111,11 +117,11 @@ pub fn Wizard(props: &WizardProps) -> Html {
                 if let Some(view) = props.cleanup.view.clone() {
                     <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()} />
                 }
-                if let Some(snapshot) = snapshot {
+                if let (Some(snapshot), Some(lock)) = (snapshot, (*lock).clone()) {
                     { diagnosis_panel(&snapshot.diagnosis) }
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
                         now={snapshot.diagnosis.now} unread={deployments_unread(&snapshot)} />
-                    <LockInspector lock={Rc::new(snapshot.diagnosis.lock.clone())}
+                    <LockInspector {lock}
                         personality={snapshot.diagnosis.personality}
                         clock_offset_ms={snapshot.clock_offset_ms} />
                     <Guide snapshot={snapshot.clone()} polling={state.wants_polling()}
