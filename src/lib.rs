@@ -90,7 +90,6 @@ mod time_text;
 mod timeline_layout;
 mod trusted_input;
 
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use web_sys::{Element, HtmlElement};
 use yew::AppHandle;
@@ -102,12 +101,39 @@ use crate::state::UiOptions;
 use crate::trusted_input::TrustGate;
 
 /// The options object the loaders pass (`{ origin, autoOpen, embedded }`).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", default)]
 struct MountOptions {
     origin: Option<String>,
     auto_open: bool,
     embedded: bool,
+}
+
+impl MountOptions {
+    /// Reads the options by hand rather than through serde: that deserializer cost the wasm
+    /// several KB for three fields (issue 6, payload). A missing, `undefined` or `null` key
+    /// takes its default; a key of the wrong type, or options that are not an object, is an
+    /// error.
+    fn from_js(options: &JsValue) -> Result<Self, JsError> {
+        if options.is_undefined() || options.is_null() {
+            return Ok(MountOptions::default());
+        }
+        if !options.is_object() {
+            return Err(JsError::new("mount options: not an object"));
+        }
+        let origin = match present(options, "origin") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .as_string()
+                    .ok_or_else(|| JsError::new("mount options: origin must be a string"))?,
+            ),
+        };
+        let defaults = MountOptions::default();
+        Ok(MountOptions {
+            origin,
+            auto_open: flag(options, "autoOpen", defaults.auto_open)?,
+            embedded: flag(options, "embedded", defaults.embedded)?,
+        })
+    }
 }
 
 impl Default for MountOptions {
@@ -117,6 +143,22 @@ impl Default for MountOptions {
             auto_open: true,
             embedded: false,
         }
+    }
+}
+
+/// The option's value, or `None` when it is missing, `undefined` or `null`.
+fn present(options: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(options, &JsValue::from_str(key))
+        .ok()
+        .filter(|value| !value.is_undefined() && !value.is_null())
+}
+
+fn flag(options: &JsValue, key: &str, default: bool) -> Result<bool, JsError> {
+    match present(options, key) {
+        None => Ok(default),
+        Some(value) => value
+            .as_bool()
+            .ok_or_else(|| JsError::new(&format!("mount options: {key} must be true or false"))),
     }
 }
 
@@ -147,12 +189,7 @@ pub fn mount(
         .ok()
         .filter(|_| options.is_object())
         .and_then(|value| PrefetchedReads::from_js(&value));
-    let options: MountOptions = if options.is_undefined() || options.is_null() {
-        MountOptions::default()
-    } else {
-        serde_wasm_bindgen::from_value(options)
-            .map_err(|error| JsError::new(&format!("mount options: {error}")))?
-    };
+    let options = MountOptions::from_js(&options)?;
     let origin = options.origin.as_deref().map(checked_origin).transpose()?;
     let scm_origin = match &origin {
         Some(origin) => origin.clone(),

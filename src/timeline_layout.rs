@@ -117,6 +117,25 @@ pub fn shown_entries(timeline: &Timeline, max: usize) -> ShownEntries {
     }
 }
 
+/// An SVG coordinate rounded to a tenth and written with integer maths ("12", "12.5",
+/// "-0.3"; "0" for NaN or infinity): `format!` on an `f64` would put Rust's float printing
+/// code into the wasm just for these attributes (issue 6, payload).
+pub fn svg_number(x: f64) -> String {
+    if !x.is_finite() {
+        return "0".to_string();
+    }
+    // `as` saturates, so an absurd coordinate stays a number instead of wrapping.
+    let tenths = (x * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let magnitude = tenths.unsigned_abs();
+    let (whole, tenth) = (magnitude / 10, magnitude % 10);
+    if tenth == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{tenth}")
+    }
+}
+
 /// Narrowest bar drawn, so an instant deployment stays visible and focusable.
 pub const MIN_BAR_WIDTH: f64 = 4.0;
 const TICK_STEPS_MIN: [i64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
@@ -364,5 +383,24 @@ mod tests {
         assert_eq!((mixed.bars.len(), mixed.untimed), (1, 1));
         assert!(mixed.bars[0].width >= MIN_BAR_WIDTH);
         assert_eq!(mixed.bars[0].outcome, Outcome::Cancelled);
+    }
+
+    #[test]
+    fn svg_numbers_have_at_most_one_decimal() {
+        assert_eq!(svg_number(12.0), "12");
+        assert_eq!(svg_number(12.5), "12.5");
+        assert_eq!(svg_number(12.04), "12");
+        assert_eq!(svg_number(12.06), "12.1");
+        assert_eq!(svg_number(419.96), "420");
+        assert_eq!(svg_number(0.0), "0");
+        assert_eq!(svg_number(0.3), "0.3");
+        assert_eq!(svg_number(-0.3), "-0.3");
+        assert_eq!(svg_number(-0.04), "0");
+        assert_eq!(svg_number(-12.5), "-12.5");
+        assert_eq!(svg_number(-7.0), "-7");
+        assert_eq!(svg_number(f64::NAN), "0");
+        assert_eq!(svg_number(f64::INFINITY), "0");
+        assert_eq!(svg_number(f64::NEG_INFINITY), "0");
+        assert_eq!(svg_number(1e300), "922337203685477580.7");
     }
 }

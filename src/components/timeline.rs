@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use crate::components::timeline_table::TimelineTable;
 use crate::time_text;
-use crate::timeline_layout::{Bar, layout, shown_entries};
+use crate::timeline_layout::{Bar, layout, shown_entries, svg_number};
 
 const WIDTH: f64 = 420.0;
 const LANE_HEIGHT: f64 = 16.0;
@@ -63,7 +63,7 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
             } else {
                 <svg
                     class="kd-timeline-svg"
-                    viewBox={format!("0 0 {WIDTH} {height}")}
+                    viewBox={format!("0 0 {} {}", svg_number(WIDTH), svg_number(height))}
                     role="group"
                     aria-label="Recent deployments on a time axis, UTC"
                 >
@@ -73,13 +73,13 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                             <rect class="kd-hatch-stripe" width="3" height="6" />
                         </pattern>
                     </defs>
-                    <line class="kd-axis" x1="0" x2={WIDTH.to_string()}
-                        y1={axis_y.to_string()} y2={axis_y.to_string()} />
+                    <line class="kd-axis" x1="0" x2={svg_number(WIDTH)}
+                        y1={svg_number(axis_y)} y2={svg_number(axis_y)} />
                     { for geometry.ticks.iter().map(|tick| html! {
                         <g class="kd-tick">
-                            <line x1={tick.x.to_string()} x2={tick.x.to_string()}
-                                y1={(TOP - 4.0).to_string()} y2={(axis_y + 3.0).to_string()} />
-                            <text x={tick.x.to_string()} y={(axis_y + 15.0).to_string()}
+                            <line x1={svg_number(tick.x)} x2={svg_number(tick.x)}
+                                y1={svg_number(TOP - 4.0)} y2={svg_number(axis_y + 3.0)} />
+                            <text x={svg_number(tick.x)} y={svg_number(axis_y + 15.0)}
                                 text-anchor={tick_anchor(tick.x)}>{ &tick.label }</text>
                         </g>
                     }) }
@@ -128,7 +128,17 @@ fn bar_view(
 ) -> Html {
     let y = TOP + bar.lane as f64 * (LANE_HEIGHT + LANE_GAP);
     let detail = detail_line(entry);
-    let marker = format!("M{:.1},{:.1} l-4,-7 h8 z", bar.x + bar.width / 2.0, y - 1.0);
+    let marker = format!(
+        "M{},{} l-4,-7 h8 z",
+        svg_number(bar.x + bar.width / 2.0),
+        svg_number(y - 1.0)
+    );
+    let (x, y, width, height) = (
+        svg_number(bar.x),
+        svg_number(y),
+        svg_number(bar.width),
+        svg_number(LANE_HEIGHT),
+    );
     html! {
         <g
             class={classes!(
@@ -149,11 +159,10 @@ fn bar_view(
             {onmouseenter}
         >
             <title>{ detail }</title>
-            <rect class="kd-bar-fill" x={format!("{:.1}", bar.x)} y={format!("{y:.1}")}
-                width={format!("{:.1}", bar.width)} height={LANE_HEIGHT.to_string()} rx="2" />
+            <rect class="kd-bar-fill" x={x.clone()} y={y.clone()}
+                width={width.clone()} height={height.clone()} rx="2" />
             if bar.open_ended {
-                <rect class="kd-bar-hatch" x={format!("{:.1}", bar.x)} y={format!("{y:.1}")}
-                    width={format!("{:.1}", bar.width)} height={LANE_HEIGHT.to_string()}
+                <rect class="kd-bar-hatch" {x} {y} {width} {height}
                     fill="url(#kd-hatch)" rx="2" />
             }
             if bar.conflicting {
