@@ -260,6 +260,29 @@ async fn time_to_diagnosis(latency_ms: u64) -> anyhow::Result<Value> {
 
 /// Case 3: a Linux stale lock with `temp_folders` stale `temp-*` folders, latency
 /// `latency_ms`: from the confirm click to the verified outcome.
+/// Clicks `element`, or the element now matching `selector` when a re-render replaced it:
+/// the diagnosis is shown before its cleanup plan is built, so the button found first can be
+/// swapped for a new one a moment later.
+async fn click_current(
+    e2e: &E2e,
+    element: fantoccini::elements::Element,
+    selector: &str,
+) -> anyhow::Result<()> {
+    let mut element = element;
+    let mut attempts = 0;
+    loop {
+        match element.click().await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempts < 10 && error.to_string().contains("stale") => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                element = e2e.shadow_element(selector).await?;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> {
     let config = SimConfig {
         scenario: "stale-lock-linux".into(),
@@ -290,10 +313,14 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
                 );
             }
         };
-        start.click().await.context("clicking cleanup")?;
+        click_current(&e2e, start, r#"[data-testid="cleanup"]"#)
+            .await
+            .context("clicking cleanup")?;
         let confirm = e2e.shadow_element(r#"[data-testid="confirm"]"#).await?;
         e2e.sim.clear_requests();
-        confirm.click().await.context("clicking confirm")?;
+        click_current(&e2e, confirm, r#"[data-testid="confirm"]"#)
+            .await
+            .context("clicking confirm")?;
         // Longer than the harness's WAIT: hundreds of deletes at L take a while.
         let deadline = std::time::Instant::now() + Duration::from_secs(300);
         // A page too busy to answer a script (WebDriver's 30 s script timeout) is noted, not
