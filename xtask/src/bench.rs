@@ -715,12 +715,15 @@ fn findings(report: &Value) -> String {
         };
         out.push_str(&format!(
             "- **Cleanup** ({} L with {} temp folders; {} sequential rounds, {} deletes, {} reads): \
-             `kudu-core` sends at most 8 destructive requests at a time \
-             (`cleanup::DEFAULT_MAX_IN_FLIGHT`), one VFS DELETE per folder, and re-reads the \
-             site before each group of steps, so 500 folders alone need 63 delete rounds. What \
-             would meet it: a much higher bound for the temp-folder group (HTTP/2 carries 100 \
-             streams per connection; back off on 429/503), one re-check round for all groups, \
-             and the verify read folded into the last round.{}\n",
+             leftover `temp-` folders are deleted up to 100 at a time (HTTP/2 streams; the other \
+             groups 8, `cleanup::DEFAULT_MAX_IN_FLIGHT`), each re-check is one round and the \
+             verify is one. The rounds left are the backup, the re-check before the lock is \
+             released, the lock's delete, the re-check once it is free (its deployment list \
+             makes Kudu purge the leftover temp deployments itself, kudu-facts 1.3, which the \
+             simulator does inside that one request), at least five waves of 100 deletes, and \
+             the verify. What would meet it: leave out the planned deletes that the re-check \
+             after the release already reads as gone (the purge removed them, so the five \
+             waves answer 404), and zip both backup folders in one round.{}\n",
             shown(&measured["cleanup_latency_ratio"], 1),
             shown(&measured["temp_folders"], 0),
             shown(&measured["rounds"], 0),
@@ -777,11 +780,10 @@ fn findings(report: &Value) -> String {
              per group, so the page stays small and responsive. Wasm memory only grows to its \
              peak: every reply body is held until all are in, the deployment list becomes a full \
              JSON value tree (`parse::json`) before the records are read out of it, the session \
-             is copied for each follow-up round (deployment logs), and two plans of thousands of \
-             steps live side by side (the targeted plan, and the full reset the guide builds on \
-             every render). What would meet it: a reader that takes the records straight from \
-             the text, each reply ingested as it arrives, and the full-reset plan built only \
-             when its section is opened.\n",
+             is copied for each follow-up round (deployment logs), and the targeted plan holds \
+             thousands of steps (the full-reset plan is built only when its section is opened). \
+             What would meet it: a reader that takes the records straight from the text, and \
+             each reply ingested as it arrives instead of held until the round ends.\n",
             shown(&scale["diagnosis_ms"], 0),
             shown(&report["scale_longest_task_ms"], 0),
             shown(&report["scale_wasm_memory_mib"], 1),
