@@ -9,40 +9,17 @@
 
 //! Detects overlapping deployments from different sources.
 
-use crate::diagnose::client_self_collision::SELF_COLLISION_SECS;
 use crate::diagnose::context::Context;
-use crate::diagnose::timeline::{died_mid_deploy, display_id};
+use crate::diagnose::timeline::{colliding_pairs, display_id};
 use crate::diagnose::wording::short_id;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let entries = &ctx.timeline.entries;
-    let mut pairs = vec![];
-    for (i, a) in entries.iter().enumerate() {
-        for b in entries.iter().skip(i + 1) {
-            let b_id = display_id(&b.deployment);
-            if !a.overlaps.contains(&b_id) {
-                continue;
-            }
-            let close = a
-                .begin
-                .zip(b.begin)
-                .is_some_and(|(x, y)| x.secs_until(y).abs() <= SELF_COLLISION_SECS);
-            if a.deployment.deployer == b.deployment.deployer && close {
-                continue;
-            }
-            // A deployment that died mid-way only looks open until Kudu marks it failed; that
-            // overlap is a kill or cancel followed by the next run, not two runs at once.
-            if died_mid_deploy(&a.deployment) || died_mid_deploy(&b.deployment) {
-                continue;
-            }
-            // A temp record stands for its push's real record, which is compared already.
-            if a.deployment.temp || b.deployment.temp {
-                continue;
-            }
-            pairs.push((a, b));
-        }
-    }
+    let pairs: Vec<_> = colliding_pairs(entries)
+        .into_iter()
+        .map(|(i, j)| (&entries[i], &entries[j]))
+        .collect();
     if pairs.is_empty() {
         return None;
     }

@@ -10,12 +10,9 @@
 //! an Azure DevOps Exclusive Lock check with `lockBehavior: sequential`, and for different tools
 //! a plain note on who deployed when plus the `kudu-doctor wait` guard.
 
-use std::collections::HashSet;
-
 use serde::Serialize;
 
-use crate::diagnose::client_self_collision::SELF_COLLISION_SECS;
-use crate::diagnose::timeline::{died_mid_deploy, display_id};
+use crate::diagnose::timeline::{colliding_pairs, died_mid_deploy, display_id};
 use crate::diagnose::wording::clock;
 use crate::diagnose::{CauseId, Diagnosis, LockState, TimelineEntry};
 use crate::model::{DeployStatus, Personality};
@@ -460,39 +457,13 @@ fn scm_origin(url: &str) -> Option<String> {
     plain.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
-/// Overlapping pairs from different pushes, with the same exclusions as the
-/// `parallel-deployments` cause: temp records, a deployment that died mid-way (its overlap is a
-/// cancel followed by the next run) and one deployer's pushes seconds apart (a client retry).
-///
-/// Only pairs are compared, each in constant time (the overlap lists become sets first), and
-/// sentences are written for the kept pairs only: a hostile history of hundreds of records that
-/// all overlap stays quadratic in the capped timeline, never cubic.
+/// The colliding pairs (`timeline::colliding_pairs`, the rule the `parallel-deployments` cause
+/// uses), newest last; sentences are written for the kept pairs only.
 fn collisions(entries: &[TimelineEntry], now: Timestamp) -> Vec<Collision> {
-    let ids: Vec<String> = entries.iter().map(|e| display_id(&e.deployment)).collect();
-    let overlaps: Vec<HashSet<&str>> = entries
-        .iter()
-        .map(|e| e.overlaps.iter().map(String::as_str).collect())
+    let mut pairs: Vec<(Option<Timestamp>, usize, usize)> = colliding_pairs(entries)
+        .into_iter()
+        .map(|(i, j)| (entries[i].begin.max(entries[j].begin), i, j))
         .collect();
-    let eligible = |e: &TimelineEntry| !e.deployment.temp && !died_mid_deploy(&e.deployment);
-    let mut pairs: Vec<(Option<Timestamp>, usize, usize)> = vec![];
-    for (i, a) in entries.iter().enumerate() {
-        if !eligible(a) {
-            continue;
-        }
-        for (j, b) in entries.iter().enumerate().skip(i + 1) {
-            if !eligible(b) || !overlaps[i].contains(ids[j].as_str()) {
-                continue;
-            }
-            let close = a
-                .begin
-                .zip(b.begin)
-                .is_some_and(|(x, y)| x.secs_until(y).abs() <= SELF_COLLISION_SECS);
-            if close && a.deployment.deployer == b.deployment.deployer {
-                continue;
-            }
-            pairs.push((a.begin.max(b.begin), i, j));
-        }
-    }
     pairs.sort_by_key(|(at, _, _)| *at);
     let drop = pairs.len().saturating_sub(MAX_COLLISIONS);
     pairs

@@ -122,6 +122,47 @@ pub(crate) fn died_mid_deploy(d: &Deployment) -> bool {
     }
 }
 
+/// The overlapping pairs `(i, j)`, `i < j`, that are two deployments really running at once,
+/// in entry order. Left out: `temp-` records (each stands for its push's real record, compared
+/// already), a deployment that died mid-way (it only looks open until Kudu marks it failed, so
+/// its overlap is a cancel followed by the next run) and one deployer's pushes within
+/// `SELF_COLLISION_SECS` (a client retry, its own cause). The `parallel-deployments` cause and
+/// the prevention advice both count collisions by this one rule.
+///
+/// Each pair is checked in constant time (the overlap lists become sets first), so a hostile
+/// history whose records all overlap stays quadratic in the capped timeline.
+pub(crate) fn colliding_pairs(entries: &[TimelineEntry]) -> Vec<(usize, usize)> {
+    use crate::diagnose::client_self_collision::SELF_COLLISION_SECS;
+    use std::collections::HashSet;
+
+    let ids: Vec<String> = entries.iter().map(|e| display_id(&e.deployment)).collect();
+    let overlaps: Vec<HashSet<&str>> = entries
+        .iter()
+        .map(|e| e.overlaps.iter().map(String::as_str).collect())
+        .collect();
+    let eligible = |e: &TimelineEntry| !e.deployment.temp && !died_mid_deploy(&e.deployment);
+    let mut pairs = vec![];
+    for (i, a) in entries.iter().enumerate() {
+        if !eligible(a) {
+            continue;
+        }
+        for (j, b) in entries.iter().enumerate().skip(i + 1) {
+            if !eligible(b) || !overlaps[i].contains(ids[j].as_str()) {
+                continue;
+            }
+            let close = a
+                .begin
+                .zip(b.begin)
+                .is_some_and(|(x, y)| x.secs_until(y).abs() <= SELF_COLLISION_SECS);
+            if close && a.deployment.deployer == b.deployment.deployer {
+                continue;
+            }
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
 /// The id shown for a deployment; Kudu sometimes sends `null`.
 pub(crate) fn display_id(d: &Deployment) -> String {
     d.id.clone().unwrap_or_else(|| "(no id)".to_string())
