@@ -254,11 +254,19 @@ pub(crate) fn quote_short(text: &str) -> String {
     format!("\"{}\"", one_line(text, 60))
 }
 
-/// The text on one line (newlines and tabs become spaces), cut to `max_chars` with `…`.
+/// The text on one line (newlines, tabs and the Unicode line and paragraph separators become
+/// spaces), cut to `max_chars` with `…`. The separators count because Markdown viewers and
+/// terminals break lines on them too.
 pub fn one_line(text: &str, max_chars: usize) -> String {
     let flat: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let flat = flat.trim();
     if flat.chars().count() > max_chars {

@@ -10,6 +10,8 @@
 //! Both fold line breaks (including U+2028/U+2029) and other control characters into spaces, cap
 //! the length, and pass through [`redact`] first.
 
+use crate::parse::one_line;
+
 /// Longest site field kept in one cell or sentence, in characters.
 pub const MAX_FIELD_CHARS: usize = 200;
 
@@ -87,27 +89,6 @@ fn text_capped(raw: &str, max_chars: usize) -> String {
         out.push(c);
     }
     out
-}
-
-/// Folds every line break and control character into a space, trims, and caps the length.
-pub fn one_line(raw: &str, max_chars: usize) -> String {
-    let flat: String = raw
-        .chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    let flat = flat.trim();
-    if flat.chars().count() > max_chars {
-        let cut: String = flat.chars().take(max_chars).collect();
-        format!("{cut}…")
-    } else {
-        flat.to_string()
-    }
 }
 
 /// Replaces credentials with `REDACTED`: values of secret query keys (`sig=`, `token=`, …),

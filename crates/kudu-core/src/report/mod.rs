@@ -21,6 +21,8 @@ use crate::time::Timestamp;
 
 use escape::{code, field, text};
 
+use crate::parse::one_line;
+
 /// The timeline table shows at most this many deployments, the newest.
 pub const MAX_TIMELINE_ROWS: usize = 30;
 
@@ -461,7 +463,7 @@ fn activity_section(out: &mut String, run: CleanupReport<'_>) {
             (_, Some(error)) => format!("no answer: {}", code(error)),
             (None, None) => "waiting".into(),
             (Some(status), None) => {
-                let excerpt = escape::one_line(&entry.excerpt, ANSWER_CHARS);
+                let excerpt = one_line(&entry.excerpt, ANSWER_CHARS);
                 if excerpt.is_empty() {
                     status.to_string()
                 } else {
