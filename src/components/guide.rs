@@ -36,6 +36,14 @@ pub fn Guide(props: &GuideProps) -> Html {
     // One shared copy per snapshot: a fresh copy each render would also make the plan view's
     // props compare the whole plan, step by step.
     let cleanup_plan = use_memo(props.snapshot.clone(), |snapshot| snapshot.plan.clone());
+    let prevention = use_memo(
+        (
+            props.snapshot.clone(),
+            props.site_name.clone(),
+            props.scm_origin.clone(),
+        ),
+        |(snapshot, site_name, scm_origin)| site_prevention(snapshot, site_name, scm_origin),
+    );
     let Some(primary) = props.snapshot.diagnosis.primary() else {
         return html! {
             <section class="kd-section" data-testid="guide" tabindex="-1" aria-label="What to do">
@@ -48,11 +56,6 @@ pub fn Guide(props: &GuideProps) -> Html {
     // Where a deployment really runs, only the wait helps: no cleanup of any kind.
     let has_cleanup = steps.contains(&Recommendation::TargetedCleanup)
         && primary.cause != CauseId::DeploymentInProgress;
-    let prevention = Rc::new(site_prevention(
-        &props.snapshot,
-        &props.site_name,
-        &props.scm_origin,
-    ));
     // How long to wait after a cancel, and the CI guard, belong with the wait step; when the
     // cause only comes from history there is none, so they stand on their own.
     let cancel_without_wait = primary.cause == CauseId::CancelledThenRetried

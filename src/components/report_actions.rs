@@ -28,20 +28,24 @@ pub struct ReportActionsProps {
 #[component]
 pub fn ReportActions(props: &ReportActionsProps) -> Html {
     let status = use_state(|| None::<&'static str>);
-    let report = {
-        let snapshot = &props.snapshot;
-        let cleanup = props.cleanup.as_deref().map(|view| CleanupReport {
-            kind: view.plan.kind,
-            log: &view.log,
-            outcome: view.outcome.as_ref(),
-        });
-        Rc::new(markdown_report(
-            snapshot,
-            cleanup,
-            &props.site_name,
-            &props.scm_origin,
-        ))
-    };
+    // Built once per round and cleanup update, not on every render (a status message or the
+    // parent's re-render leaves the inputs unchanged).
+    let report = use_memo(
+        (
+            props.snapshot.clone(),
+            props.cleanup.clone(),
+            props.site_name.clone(),
+            props.scm_origin.clone(),
+        ),
+        |(snapshot, cleanup, site_name, scm_origin)| {
+            let cleanup = cleanup.as_deref().map(|view| CleanupReport {
+                kind: view.plan.kind,
+                log: &view.log,
+                outcome: view.outcome.as_ref(),
+            });
+            markdown_report(snapshot, cleanup, site_name, scm_origin)
+        },
+    );
     let on_copy = {
         let markdown = report.markdown.clone();
         let status = status.clone();
