@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{BROWSERS, E2e, MAPPED_SUFFIXES, free_port, target_dir};
+use crate::{BROWSERS, E2e, MAPPED_SUFFIXES, free_port, target_dir, test_result};
 
 /// Firefox ESR as Debian installs it; `KUDU_E2E_FIREFOX` overrides.
 const FIREFOX: &str = "/usr/bin/firefox-esr";
@@ -107,16 +107,7 @@ where
     drop(e2e);
     drop(driver);
     drop(proxy);
-    match outcome {
-        Ok(result) => {
-            result?;
-            shot?;
-            closed.context("closing the WebDriver session")?;
-            Ok(())
-        }
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        Err(join) => Err(join).context("the test body was cancelled"),
-    }
+    test_result(outcome, shot, closed)
 }
 
 /// Installs the extension at `dir` (unpacked, or a zip) for this session only, as

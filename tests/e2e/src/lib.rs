@@ -183,6 +183,16 @@ where
     drop(e2e);
     drop(driver);
     drop(profile);
+    test_result(outcome, shot, closed)
+}
+
+/// How a test ends, in every browser: the body's own error or panic first (it says what went
+/// wrong), then the screenshot's, then closing the session's.
+pub(crate) fn test_result(
+    outcome: Result<anyhow::Result<()>, tokio::task::JoinError>,
+    shot: anyhow::Result<PathBuf>,
+    closed: Result<(), fantoccini::error::CmdError>,
+) -> anyhow::Result<()> {
     match outcome {
         Ok(result) => {
             result?;
