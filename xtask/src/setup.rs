@@ -39,6 +39,44 @@ pub fn run(project: &Project, needs: Needs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A cold run needs about this much room for its target dir; less than this free is said up
+/// front, because running out shows up much later as a linker or LLVM I/O error.
+const COLD_RUN_DISK_BYTES: u64 = 6 * 1024 * 1024 * 1024;
+
+/// Prints the free space where the target dir lives (from `df`, which every Debian has), with a
+/// warning when a cold run may not fit. Never fails the run: `df` missing is not an error.
+pub fn report_free_disk(target: &Path) {
+    let probe = if target.exists() {
+        target
+    } else {
+        target.parent().unwrap_or(target)
+    };
+    let output = Command::new("df").arg("-Pk").arg(probe).output();
+    let Some(free) = output
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| free_bytes_from_df(&String::from_utf8_lossy(&output.stdout)))
+    else {
+        return;
+    };
+    let gib = free as f64 / (1024.0 * 1024.0 * 1024.0);
+    println!("xtask: {gib:.1} GiB free for {}", probe.display());
+    if free < COLD_RUN_DISK_BYTES {
+        eprintln!(
+            "xtask: warning: a cold run needs about {} GiB for the target dir; builds may fail \
+             with \"No space left on device\"",
+            COLD_RUN_DISK_BYTES / (1024 * 1024 * 1024)
+        );
+    }
+}
+
+/// The "Available" column (in KiB) of `df -Pk`'s second line, in bytes.
+fn free_bytes_from_df(text: &str) -> Option<u64> {
+    let line = text.lines().nth(1)?;
+    let available_kib: u64 = line.split_whitespace().nth(3)?.parse().ok()?;
+    Some(available_kib * 1024)
+}
+
 /// Where set-up installs geckodriver: `$CARGO_HOME/kudu-doctor-tools/geckodriver-<version>`.
 /// Cargo's home, not the target dir, because CI keeps the home (and its registry cache) between
 /// runs while each clone starts with an empty target dir, and building geckodriver is the one
@@ -171,4 +209,23 @@ fn running_as_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|output| output.status.success() && output.stdout.trim_ascii() == b"0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_bytes_from_df;
+
+    #[test]
+    fn reads_the_available_column_of_posix_df() {
+        let text = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                    /dev/vda        263174212 86942028 8388608      92% /\n";
+        assert_eq!(free_bytes_from_df(text), Some(8_388_608 * 1024));
+    }
+
+    #[test]
+    fn odd_df_output_is_no_reading() {
+        assert_eq!(free_bytes_from_df(""), None);
+        assert_eq!(free_bytes_from_df("header only\n"), None);
+        assert_eq!(free_bytes_from_df("h\n/dev/vda 1 2 lots 3% /\n"), None);
+    }
 }
