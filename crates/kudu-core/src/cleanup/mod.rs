@@ -45,11 +45,15 @@
 //!
 //! # Rounds
 //!
-//! A run of a Linux stale lock with n leftover folders takes about 5 + n / 100 round trips:
-//! the backup, one re-check, the lock, one re-check (the lock is free now, so "nothing is
-//! deploying" must be read again), the leftover deletes [`LEFTOVER_MAX_IN_FLIGHT`] at a time,
-//! and the final read. The logs a re-check needs are known from the plan, so they are fetched
-//! while the backup downloads and re-read in the re-check's single round.
+//! A run of a Linux stale lock with leftover folders takes about six round trips, however many
+//! folders: the backup, one re-check, the lock, a two-round re-check (the lock is free now, so
+//! "nothing is deploying" must be read again; its deployment list makes Kudu purge the leftover
+//! temporary deployments, kudu-facts 1.3, and `site/deployments/` is listed after it), the
+//! deletes of whatever that listing still shows, [`LEFTOVER_MAX_IN_FLIGHT`] at a time, and the
+//! final read. Planned entries the re-check reads as already gone are not sent; the final read
+//! must confirm them gone like any other delete. The logs a re-check needs are known from the
+//! plan, so they are fetched while the backup downloads and re-read in the re-check's first
+//! round.
 
 pub mod backup;
 pub mod crc32;
@@ -514,8 +518,9 @@ pub struct CleanupRun {
     log_children: BTreeMap<String, String>,
     /// Logs read while the backup downloads.
     prefetched: Session,
-    /// Steps whose delete answered 404: the final read must show them gone.
-    answered_404: BTreeSet<usize>,
+    /// Steps whose delete answered 404, or that were not sent because a re-check read their
+    /// target as already gone: the final read must show them gone.
+    confirm_gone: BTreeSet<usize>,
 }
 
 impl CleanupRun {
@@ -575,7 +580,7 @@ impl CleanupRun {
             surveys: 0,
             log_children: BTreeMap::new(),
             prefetched: Session::new(),
-            answered_404: BTreeSet::new(),
+            confirm_gone: BTreeSet::new(),
         };
         if let Some(why) = run.refusal() {
             run.finish(Outcome::Aborted {
@@ -1084,7 +1089,11 @@ impl CleanupRun {
             .iter()
             .filter_map(|id| Some((id.clone(), self.log_children.get(id)?.clone())))
             .collect();
-        let mut survey = Box::new(Survey::new(logs, children));
+        let mut survey = Survey::new(logs, children);
+        if !self.done.is_empty() && self.is_leftover_group(&self.group_steps(group)) {
+            survey = survey.list_folders_after_the_list();
+        }
+        let mut survey = Box::new(survey);
         let reads = survey.first_round(Scope::Preconditions, self.cache_bust());
         self.stage = Stage::Recheck { group, survey };
         self.events.push(RunEvent::RecheckStarted { group });
@@ -1212,7 +1221,21 @@ impl CleanupRun {
                 } else {
                     self.max_in_flight
                 };
-                let stage = DeleteStage::new(backup, &passed, indices, max);
+                let (gone, to_send): (Vec<usize>, Vec<usize>) =
+                    indices.into_iter().partition(|&i| {
+                        delete_target(&self.plan.steps[i].request).is_some_and(|(dir, name)| {
+                            passed.already_gone().contains(&(dir, name.to_string()))
+                        })
+                    });
+                for step in gone {
+                    let note = Some(
+                        "Already gone: Kudu removed it after the earlier steps, so no delete was sent; the final read confirms it.".to_string(),
+                    );
+                    self.steps[step] = StepState::Done { note: note.clone() };
+                    self.events.push(RunEvent::StepDone { step, note });
+                    self.confirm_gone.insert(step);
+                }
+                let stage = DeleteStage::new(backup, &passed, to_send, max);
                 self.stage = Stage::Delete(stage);
                 self.tick(now);
             }
@@ -1339,7 +1362,7 @@ impl CleanupRun {
                 ),
                 200 | 204 => Ok(None),
                 404 if matches!(kind, StepKind::DeleteFile | StepKind::DeleteDir) => {
-                    self.answered_404.insert(step);
+                    self.confirm_gone.insert(step);
                     Ok(Some(
                         "Already gone (404). Kudu also answers 404 when a delete fails; the final read checks it.".into(),
                     ))
@@ -1506,7 +1529,7 @@ impl CleanupRun {
             .filter(|((i, s), state)| {
                 matches!(state, StepState::Done { .. })
                     && (s.kind == StepKind::DeleteDir
-                        || s.kind == StepKind::DeleteFile && self.answered_404.contains(i))
+                        || s.kind == StepKind::DeleteFile && self.confirm_gone.contains(i))
             })
             .filter_map(|((_, s), _)| delete_target(&s.request))
             .map(|(dir, name)| (dir.to_string(), name.to_string()))

@@ -41,6 +41,7 @@ pub(super) struct RecheckPassed {
     notes: Vec<String>,
     windows_lock: Option<LockFileSeen>,
     deployment_ids: Option<BTreeSet<String>>,
+    already_gone: BTreeSet<(&'static str, String)>,
 }
 
 impl RecheckPassed {
@@ -51,6 +52,12 @@ impl RecheckPassed {
 
     pub(super) fn group(&self) -> u32 {
         self.group
+    }
+
+    /// `(folder, name)` of planned targets this read no longer lists, accepted because the
+    /// run's earlier steps explain them: the run need not send their deletes.
+    pub(super) fn already_gone(&self) -> &BTreeSet<(&'static str, String)> {
+        &self.already_gone
     }
 
     /// Differences that the run's own steps explain, for the activity view.
@@ -79,14 +86,19 @@ pub(super) fn evaluate(
         evaluated: vec![],
         locks_index: index(&session.locks_dir),
         deployments_index: index(&session.deployments_dir),
+        already_gone: BTreeSet::new(),
     };
     check.guards();
     for step in &input.steps {
         check.precondition(&step.precondition, step);
     }
+    if let Some(note) = gone_note(&check.already_gone) {
+        check.note(note);
+    }
     if check.changes.is_empty() {
         Ok(RecheckPassed {
             group: input.group,
+            already_gone: check.already_gone,
             notes: check.notes,
             windows_lock: windows_lock_file(session),
             deployment_ids: ctx.deployments_known.then(|| {
@@ -148,6 +160,9 @@ struct Check<'c, 'i> {
     evaluated: Vec<&'c Precondition>,
     locks_index: HashMap<&'c str, &'c VfsEntry>,
     deployments_index: HashMap<&'c str, &'c VfsEntry>,
+    /// Planned targets no longer listed after the run's own steps (one note for all of them:
+    /// a purge after the lock's release can remove hundreds).
+    already_gone: BTreeSet<(&'static str, String)>,
 }
 
 impl<'c> Check<'c, '_> {
@@ -469,10 +484,9 @@ impl<'c> Check<'c, '_> {
         };
         let Some(entry) = entries.get(name).copied() else {
             if self.input.own_changes_made {
-                // Kudu purges folders of deployments it marked failed after the lock went.
-                self.note(format!(
-                    "{dir}{name} is already gone: Kudu removed it after the earlier steps."
-                ));
+                // Kudu purges folders of deployments it marked failed, and leftover temporary
+                // deployments, when the list is read after the lock went (kudu-facts 1.3).
+                self.already_gone.insert((dir_const(dir), name.to_string()));
             } else {
                 self.change(format!("{dir}{name} is no longer listed."));
             }
@@ -537,6 +551,34 @@ impl<'c> Check<'c, '_> {
 
 fn was_unfinished(status: &str) -> bool {
     matches!(status, "pending" | "building" | "deploying" | "unknown")
+}
+
+/// One sentence for every planned target already gone, naming the first few.
+fn gone_note(gone: &BTreeSet<(&'static str, String)>) -> Option<String> {
+    const NAMED: usize = 3;
+    let mut names = gone.iter().map(|(dir, name)| format!("{dir}{name}"));
+    match gone.len() {
+        0 => None,
+        1 => Some(format!(
+            "{} is already gone: Kudu removed it after the earlier steps, so its delete is \
+             not sent; the final read confirms it gone.",
+            names.next()?
+        )),
+        count => {
+            let named: Vec<String> = names.by_ref().take(NAMED).collect();
+            let more = if count > NAMED {
+                format!(" and {} more", count - NAMED)
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "{count} planned entries are already gone ({}{more}): Kudu removed them after \
+                 the earlier steps, so their deletes are not sent; the final read confirms them \
+                 gone.",
+                named.join(", ")
+            ))
+        }
+    }
 }
 
 fn dir_const(dir: &str) -> &'static str {

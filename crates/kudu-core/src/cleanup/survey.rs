@@ -32,6 +32,11 @@ pub(super) struct Survey {
     /// Windows: `site/locks/` is listed once more after `latest` was read (see `next_round`);
     /// this keeps what the first listing showed of `deployments.lock`.
     pub(super) first_look: Option<LockFileSeen>,
+    /// List `site/deployments/` only after the deployment list was answered (see
+    /// [`Survey::list_folders_after_the_list`]).
+    folders_after_list: bool,
+    /// Reads held back from the first round for the second.
+    deferred: Vec<Read>,
 }
 
 /// Which reads a survey starts with.
@@ -53,7 +58,19 @@ impl Survey {
             asked: BTreeSet::new(),
             rounds_left: LOG_ROUNDS,
             first_look: None,
+            folders_after_list: false,
+            deferred: vec![],
         }
+    }
+
+    /// Reads `site/deployments/` in the round after `GET /api/deployments`. Once the lock is
+    /// free, reading the list makes Kudu purge leftover temporary deployments and the folders
+    /// of hung ones it marks failed (kudu-facts 1.3); a listing read after it shows what is
+    /// really left, so the run does not send deletes that could only answer 404. One more
+    /// round here saves a wave of deletes per hundred folders.
+    pub(super) fn list_folders_after_the_list(mut self) -> Self {
+        self.folders_after_list = true;
+        self
     }
 
     /// The first round.
@@ -74,6 +91,13 @@ impl Survey {
                     )
             })
             .collect();
+        if self.folders_after_list {
+            let (later, now): (Vec<Read>, Vec<Read>) = reads
+                .into_iter()
+                .partition(|r| r.id == ReadId::DeploymentsDir);
+            self.deferred = later;
+            reads = now;
+        }
         if scope == Scope::Preconditions {
             reads.extend(log_reads(&self.required_logs));
             reads.extend(
@@ -97,7 +121,7 @@ impl Survey {
     /// first round made Kudu check the lock and delete the file if no process holds it, so a
     /// file still listed afterwards is really held.
     pub(super) fn next_round(&mut self) -> Vec<Read> {
-        let mut reads = vec![];
+        let mut reads = std::mem::take(&mut self.deferred);
         if self.first_look.is_none()
             && self.session.personality() == Personality::Windows
             && self.asked.contains(&ReadId::Latest)
@@ -114,6 +138,7 @@ impl Survey {
             );
         }
         if self.rounds_left == 0 {
+            self.asked.extend(reads.iter().map(|r| r.id.clone()));
             return reads;
         }
         self.rounds_left -= 1;
