@@ -1,11 +1,16 @@
 //! One read round turned into what the UI shows: the replies go into a `kudu-core` session,
 //! which diagnoses and plans. Pure (no I/O, no clock), so it is tested natively; the hook that
 //! sends the reads lives in `hooks::use_diagnosis`.
+//!
+//! Memory is what limits a big site here (issue 6: 5,000 leftover folders), and wasm memory
+//! never shrinks, so what counts is what is alive at once. Each reply is taken as it arrives
+//! and its body dropped once the session has it ([`RoundIngest`]); a plan is built before the
+//! diagnosis is copied next to it ([`Snapshot::with_plan`]).
 
 use std::rc::Rc;
 
 use kudu_core::session::Observed;
-use kudu_core::{CleanupPlan, Diagnosis, HttpReply, PlanKind, Read, Session, Timestamp};
+use kudu_core::{CleanupPlan, Diagnosis, HttpReply, PlanKind, Read, ReadId, Session, Timestamp};
 
 use crate::kudu_http::{self, KuduHttpError};
 
@@ -82,13 +87,21 @@ pub struct RoundRead {
 }
 
 impl RoundRead {
-    /// Adds the replies to [`Session::follow_up_reads`]. They only refine: a failed log read
-    /// is simply not evidence.
-    pub fn add_follow_ups(&mut self, reads: &[Read], replies: &[HttpReply]) {
-        for (read, reply) in reads.iter().zip(replies) {
-            if kudu_http::classify(reply).is_none() {
-                Rc::make_mut(&mut self.session).ingest(&read.id, &read.path, reply);
-            }
+    /// Adds the reply to one of [`Session::follow_up_reads`], as it arrives. Follow-ups only
+    /// refine: a failed log read is simply not evidence. The first one of a round copies the
+    /// session when a snapshot still shares it.
+    pub fn add_follow_up(&mut self, read: &Read, reply: HttpReply) {
+        if kudu_http::classify(&reply).is_none() {
+            Rc::make_mut(&mut self.session).ingest(&read.id, &read.path, &reply);
+        }
+    }
+
+    /// After the replies to `reads` were added in whatever order they came: lists what they
+    /// left in the session in the order of `reads`, after what was there before.
+    pub fn follow_ups_done(&mut self, reads: &[Read]) {
+        // Shared means no reply was added since the last snapshot: nothing to order.
+        if let Some(session) = Rc::get_mut(&mut self.session) {
+            in_read_order(session, reads);
         }
     }
 
@@ -121,8 +134,11 @@ impl RoundRead {
 impl Snapshot {
     /// The same snapshot with its targeted cleanup plan built.
     pub fn with_plan(&self) -> Snapshot {
+        // The plan first: building it is the round's biggest moment in memory, and the copy of
+        // the diagnosis need not be alive through it.
+        let plan = kudu_core::plan::plan(&self.session, &self.diagnosis, PlanKind::Targeted);
         Snapshot {
-            plan: kudu_core::plan::plan(&self.session, &self.diagnosis, PlanKind::Targeted),
+            plan,
             ..self.clone()
         }
     }
@@ -142,43 +158,94 @@ pub fn unplanned() -> CleanupPlan {
     }
 }
 
-/// Ingests a round's replies (the same order as `reads`); `wall` is the browser's clock when
-/// they arrived.
+/// A round's replies taken as they arrive, in any order, each body dropped once the session
+/// has what it needs from it: on a big site the deployment list and the folder listing are
+/// megabytes each, and holding every body until the slowest read answered was most of the
+/// extension's peak memory (issue 6). The outcome does not depend on the order of arrival.
 ///
 /// Failed reads are listed and the core diagnoses from all replies: a sign-in page where JSON
 /// was expected is the core's `session-expired` finding, which then leads. The round fails
 /// only when no read got an answer from Kudu or its front end at all (network, 5xx).
-pub fn ingest_round(
-    reads: &[Read],
-    replies: &[HttpReply],
-    wall: Timestamp,
-) -> Result<RoundRead, RoundFailure> {
-    let mut session = Session::new();
-    let mut failed_reads = Vec::new();
-    for (read, reply) in reads.iter().zip(replies) {
-        let endpoint = endpoint_of(&read.path);
-        if let Some(error) = kudu_http::classify(reply) {
-            failed_reads.push(ReadFailure { endpoint, error });
+pub struct RoundIngest<'r> {
+    reads: &'r [Read],
+    session: Session,
+    /// With the index of their read, to list them in read order.
+    failures: Vec<(usize, ReadFailure)>,
+    /// The latest `Date` a reply carried.
+    server_now: Option<Timestamp>,
+}
+
+impl<'r> RoundIngest<'r> {
+    pub fn new(reads: &'r [Read]) -> Self {
+        RoundIngest {
+            reads,
+            session: Session::new(),
+            failures: Vec::new(),
+            server_now: None,
+        }
+    }
+
+    /// Takes the reply to `reads[index]`, and with it its body.
+    pub fn add(&mut self, index: usize, reply: HttpReply) {
+        let Some(read) = self.reads.get(index) else {
+            return;
+        };
+        if let Some(error) = kudu_http::classify(&reply) {
+            let endpoint = endpoint_of(&read.path);
+            self.failures.push((index, ReadFailure { endpoint, error }));
         }
         // Failed replies go in too: the core records them as observations it cannot use.
-        session.ingest(&read.id, &read.path, reply);
+        self.session.ingest(&read.id, &read.path, &reply);
+        let date = reply.header("date").and_then(parse_http_date);
+        self.server_now = self.server_now.max(date);
     }
-    let expired =
-        |failure: &ReadFailure| matches!(failure.error, KuduHttpError::SessionExpired { .. });
-    if !reads.is_empty() && failed_reads.len() >= reads.len() && !failed_reads.iter().any(expired) {
-        return Err(RoundFailure::Unreachable {
-            failures: failed_reads,
-        });
+
+    /// The round as read so far; `wall` is the browser's clock when the last reply arrived.
+    pub fn finish(mut self, wall: Timestamp) -> Result<RoundRead, RoundFailure> {
+        in_read_order(&mut self.session, self.reads);
+        self.failures.sort_by_key(|(index, _)| *index);
+        let failed_reads: Vec<ReadFailure> = self
+            .failures
+            .into_iter()
+            .map(|(_, failure)| failure)
+            .collect();
+        let reads = self.reads;
+        let expired =
+            |failure: &ReadFailure| matches!(failure.error, KuduHttpError::SessionExpired { .. });
+        if !reads.is_empty()
+            && failed_reads.len() >= reads.len()
+            && !failed_reads.iter().any(expired)
+        {
+            return Err(RoundFailure::Unreachable {
+                failures: failed_reads,
+            });
+        }
+        Ok(RoundRead {
+            session: Rc::new(self.session),
+            failed_reads,
+            clock_offset_ms: self
+                .server_now
+                .map(|now| now.unix_millis() - wall.unix_millis()),
+        })
     }
-    let server_now = replies
-        .iter()
-        .filter_map(|reply| reply.header("date").and_then(parse_http_date))
-        .max();
-    Ok(RoundRead {
-        session: Rc::new(session),
-        failed_reads,
-        clock_offset_ms: server_now.map(|now| now.unix_millis() - wall.unix_millis()),
-    })
+}
+
+/// Puts what the session lists per read (warnings, lock errors, OS hints) in the order of
+/// `reads`, as if the replies had arrived in that order, after entries from other reads. Each
+/// read's own entries stay as they were, so the report reads the same whichever reply came
+/// first.
+fn in_read_order(session: &mut Session, reads: &[Read]) {
+    let by_path = |path: &str| reads.iter().position(|read| read.path == path);
+    let by_id = |id: &ReadId| reads.iter().position(|read| read.id == *id);
+    // `None` (not one of these reads) sorts first, and the sorts are stable: what earlier
+    // rounds left keeps its place.
+    session
+        .warnings
+        .sort_by_cached_key(|warning| by_path(&warning.endpoint));
+    session
+        .lock_errors
+        .sort_by_cached_key(|(id, _, _)| by_id(id));
+    session.os_hints.sort_by_cached_key(|(id, _)| by_id(id));
 }
 
 /// Parses an HTTP `Date` (IMF-fixdate, `Thu, 26 Nov 2026 10:34:40 GMT`); `None` otherwise.
@@ -231,6 +298,19 @@ mod tests {
     use kudu_core::reads::diagnosis_reads;
 
     use super::*;
+
+    /// A round's replies in the order of `reads`, as [`RoundIngest`] takes them.
+    fn ingest_round(
+        reads: &[Read],
+        replies: &[HttpReply],
+        wall: Timestamp,
+    ) -> Result<RoundRead, RoundFailure> {
+        let mut round = RoundIngest::new(reads);
+        for (index, reply) in replies.iter().enumerate().take(reads.len()) {
+            round.add(index, reply.clone());
+        }
+        round.finish(wall)
+    }
 
     fn ok_json() -> HttpReply {
         HttpReply {
@@ -358,6 +438,93 @@ mod tests {
         );
         assert_eq!(planned.diagnosis, unplanned.diagnosis);
         assert!(Rc::ptr_eq(&planned.session, &unplanned.session));
+    }
+
+    #[test]
+    fn replies_in_any_order_make_the_same_round() {
+        let reads = diagnosis_reads(3);
+        let mut replies = vec![ok_json(); reads.len()];
+        // Warnings from two reads, a lock error, an OS hint, a failure and a date.
+        replies[0].body = r#"[{"id":"a","status":4,"end_time":"later"},7]"#.into();
+        replies[1] = HttpReply {
+            status: 409,
+            content_type: Some("text/plain".into()),
+            body: "There is an auto swap deployment currently ongoing".into(),
+            ..HttpReply::default()
+        };
+        replies[3] = HttpReply {
+            status: 404,
+            content_type: Some("application/json".into()),
+            body: r#"{"Message":"'/home/site/locks' not found."}"#.into(),
+            ..HttpReply::default()
+        };
+        replies[5].body = r#"[{"name":""},{"name":"x","size":-1}]"#.into();
+        replies[6] = server_error();
+        replies[7]
+            .headers
+            .push(("date".into(), "Wed, 26 Nov 2025 09:45:00 GMT".into()));
+        let Ok(in_order) = ingest_round(&reads, &replies, NOW) else {
+            panic!("diagnosed");
+        };
+        assert!(in_order.session.warnings.len() >= 4);
+        let mut reversed = RoundIngest::new(&reads);
+        for (index, reply) in replies.iter().enumerate().rev() {
+            reversed.add(index, reply.clone());
+        }
+        let Ok(reversed) = reversed.finish(NOW) else {
+            panic!("diagnosed");
+        };
+        assert_eq!(reversed.session, in_order.session);
+        assert_eq!(reversed.failed_reads, in_order.failed_reads);
+        assert_eq!(reversed.clock_offset_ms, in_order.clock_offset_ms);
+    }
+
+    #[test]
+    fn follow_ups_in_any_order_are_listed_after_the_round() {
+        let reads = diagnosis_reads(3);
+        let mut replies = vec![ok_json(); reads.len()];
+        replies[0].body = r#"[{"id":"a","status":4,"end_time":"later"}]"#.into();
+        let Ok(mut forwards) = ingest_round(&reads, &replies, NOW) else {
+            panic!("diagnosed");
+        };
+        let Ok(mut backwards) = ingest_round(&reads, &replies, NOW) else {
+            panic!("diagnosed");
+        };
+        let follow_ups: Vec<Read> = ["a", "b"]
+            .into_iter()
+            .map(|id| Read {
+                id: ReadId::DeploymentLog(id.into()),
+                method: "GET",
+                path: format!("/api/deployments/{id}/log"),
+                headers: vec![],
+            })
+            .collect();
+        let log = HttpReply {
+            body: r#"[{"log_time":"soon","id":"x","message":"m","type":"loud"}]"#.into(),
+            ..ok_json()
+        };
+        let kept = forwards.session.clone();
+        for read in &follow_ups {
+            forwards.add_follow_up(read, log.clone());
+        }
+        forwards.follow_ups_done(&follow_ups);
+        for read in follow_ups.iter().rev() {
+            backwards.add_follow_up(read, log.clone());
+        }
+        backwards.follow_ups_done(&follow_ups);
+        assert_eq!(backwards.session, forwards.session);
+        let endpoints: Vec<&str> = forwards
+            .session
+            .warnings
+            .iter()
+            .map(|w| w.endpoint.as_str())
+            .collect();
+        assert_eq!(endpoints.first(), Some(&reads[0].path.as_str()));
+        // Two warnings a log: its time and its level.
+        let (a, b) = ("/api/deployments/a/log", "/api/deployments/b/log");
+        assert_eq!(endpoints[endpoints.len() - 4..], [a, a, b, b]);
+        // A snapshot sharing the session keeps what it was made from.
+        assert_eq!(*kept, *ingest_round(&reads, &replies, NOW).unwrap().session);
     }
 
     #[test]

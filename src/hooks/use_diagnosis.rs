@@ -19,7 +19,7 @@ use yew::prelude::*;
 
 use crate::hooks::wall_clock;
 use crate::kudu_http::{self, PrefetchedReads};
-use crate::round::{RoundOutcome, Snapshot, ingest_round};
+use crate::round::{RoundIngest, RoundOutcome, RoundRead, Snapshot};
 use crate::state::{Action, UiState};
 
 /// Where a round's answers come from.
@@ -90,6 +90,10 @@ const MAX_FOLLOW_UP_ROUNDS: usize = 3;
 /// Each answer is dispatched before its cleanup plan is built: the launcher and the diagnosis
 /// show first, and the plan (thousands of steps on a site full of leftovers) follows a moment
 /// later as a refinement of the same round.
+///
+/// Every reply goes into the session as it arrives and its body is dropped there, and a
+/// snapshot is let go as soon as the next one is dispatched: wasm memory never shrinks, so a
+/// big site's peak is whatever this function keeps alive at once (issue 6).
 async fn read_round(
     origin: Option<&str>,
     round: u64,
@@ -101,50 +105,62 @@ async fn read_round(
         |p| p.cache_bust,
     );
     let reads = diagnosis_reads(cache_bust);
-    let replies = join_all(
-        reads
-            .iter()
-            .map(|read| send_first(origin, read, prefetched.as_ref())),
-    )
+    let ingest = RefCell::new(RoundIngest::new(&reads));
+    join_all(reads.iter().enumerate().map(|(index, read)| {
+        let (ingest, prefetched) = (&ingest, prefetched.as_ref());
+        async move {
+            let reply = send_first(origin, read, prefetched).await;
+            ingest.borrow_mut().add(index, reply);
+        }
+    }))
     .await;
-    let mut read = match ingest_round(&reads, &replies, wall_clock()) {
-        Ok(read) => read,
+    let read = match ingest.into_inner().finish(wall_clock()) {
+        Ok(read) => RefCell::new(read),
         Err(failure) => {
             let outcome = RoundOutcome::Failed(failure);
             dispatcher.dispatch(Action::RoundFinished { round, outcome });
             return;
         }
     };
-    // The bodies are in the session now; on a big site they are megabytes the plan can reuse.
-    drop(replies);
-    let unplanned = Rc::new(read.snapshot_unplanned(wall_clock()));
-    let outcome = RoundOutcome::Diagnosed(unplanned.clone());
+    let first = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
+    let outcome = RoundOutcome::Diagnosed(first.clone());
     dispatcher.dispatch(Action::RoundFinished { round, outcome });
-    add_plan(round, &unplanned, dispatcher).await;
+    add_plan(round, first, dispatcher).await;
     // A deployment's log, then the children of its newest line: each answer can ask for more,
     // and a stuck deployment is only told apart from a running one after the second level.
     for _ in 0..MAX_FOLLOW_UP_ROUNDS {
-        let follow_ups = read.session.follow_up_reads();
+        let follow_ups = read.borrow().session.follow_up_reads();
         if follow_ups.is_empty() {
             return;
         }
-        let replies = send_all(origin, &follow_ups).await;
-        read.add_follow_ups(&follow_ups, &replies);
-        let snapshot = Rc::new(read.snapshot_unplanned(wall_clock()));
+        add_follow_ups(origin, &follow_ups, &read).await;
+        let snapshot = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
         dispatcher.dispatch(Action::RoundRefined {
             round,
             snapshot: snapshot.clone(),
         });
-        add_plan(round, &snapshot, dispatcher).await;
+        add_plan(round, snapshot, dispatcher).await;
     }
 }
 
 /// Lets the browser render what was dispatched, then builds the plan and dispatches the
-/// snapshot with it.
-async fn add_plan(round: u64, unplanned: &Snapshot, dispatcher: &UseReducerDispatcher<UiState>) {
+/// snapshot with it. Takes the unplanned snapshot so that it is let go here: the next round of
+/// follow-ups must not keep it (and the session it shares) alive.
+async fn add_plan(round: u64, unplanned: Rc<Snapshot>, dispatcher: &UseReducerDispatcher<UiState>) {
     yew::platform::time::sleep(std::time::Duration::ZERO).await;
     let snapshot = Rc::new(unplanned.with_plan());
+    drop(unplanned);
     dispatcher.dispatch(Action::RoundRefined { round, snapshot });
+}
+
+/// Sends the follow-up reads at once and adds each reply to the round as it arrives.
+async fn add_follow_ups(origin: Option<&str>, reads: &[Read], round: &RefCell<RoundRead>) {
+    join_all(reads.iter().map(|read| async move {
+        let reply = kudu_http::send(origin, read).await;
+        round.borrow_mut().add_follow_up(read, reply);
+    }))
+    .await;
+    round.borrow_mut().follow_ups_done(reads);
 }
 
 /// One first-round read: the loader's reply when it has one, else sent now.
@@ -159,8 +175,4 @@ async fn send_first(
         return reply;
     }
     kudu_http::send(origin, read).await
-}
-
-async fn send_all(origin: Option<&str>, reads: &[Read]) -> Vec<HttpReply> {
-    join_all(reads.iter().map(|read| kudu_http::send(origin, read))).await
 }

@@ -24,6 +24,9 @@ use kudu_core::reads::{HttpReply, ReadId};
 use kudu_core::{Session, Timestamp};
 use serde_json::{Value, json};
 
+#[global_allocator]
+static ALLOCATOR: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
+
 /// Samples at most, and stop early once they took this long in total.
 const MAX_SAMPLES: usize = 21;
 const TIME_BUDGET: Duration = Duration::from_secs(20);
@@ -62,6 +65,9 @@ fn main() {
         }
     };
     let body_bytes: usize = round.replies.iter().map(|r| r.2.body.len()).sum();
+
+    let memory = memory_round(&round);
+    eprintln!("memory: {memory:#}");
 
     let mut ingest = Vec::new();
     let mut diagnose = Vec::new();
@@ -118,6 +124,68 @@ fn main() {
         ms(median(&total))
     );
     println!("BENCH_JSON {report}");
+}
+
+/// Bytes live now and the most that were live since the last reset, above `base`.
+fn mark(base: usize) -> (usize, usize) {
+    let now = ALLOCATOR.current_usage().saturating_sub(base);
+    let peak = ALLOCATOR.peak_usage().saturating_sub(base);
+    ALLOCATOR.reset_peak_usage();
+    (now, peak)
+}
+
+fn memory_round(round: &Round) -> Value {
+    let base = ALLOCATOR.current_usage();
+    ALLOCATOR.reset_peak_usage();
+    let arrived: Vec<HttpReply> = round.replies.iter().map(|r| r.2.clone()).collect();
+    let (bodies, _) = mark(base);
+    let mut session = Session::new();
+    let mut per_reply = Vec::new();
+    let mut ingest_peak = 0;
+    for ((read, path, _), reply) in round.replies.iter().zip(&arrived) {
+        let before = ALLOCATOR.current_usage();
+        ALLOCATOR.reset_peak_usage();
+        session.ingest(read, path, reply);
+        let peak = ALLOCATOR.peak_usage();
+        ingest_peak = ingest_peak.max(peak.saturating_sub(base));
+        per_reply.push(json!([path, reply.body.len(), peak.saturating_sub(before)]));
+    }
+    drop(arrived);
+    let (session_bytes, _) = mark(base);
+    let diagnosis = session.diagnose(round.now);
+    let (after_diagnose, diagnose_peak) = mark(base);
+    if std::env::var_os("DIAG_PARTS").is_some() {
+        let size = |v: serde_json::Result<String>| v.map(|t| t.len()).unwrap_or(0);
+        eprintln!(
+            "diagnosis json: findings {} timeline {} ({} entries) lock {} warnings {} ({})",
+            size(serde_json::to_string(&diagnosis.findings)),
+            size(serde_json::to_string(&diagnosis.timeline)),
+            diagnosis.timeline.entries.len(),
+            size(serde_json::to_string(&diagnosis.lock)),
+            size(serde_json::to_string(&diagnosis.warnings)),
+            diagnosis.warnings.len(),
+        );
+        ALLOCATOR.reset_peak_usage();
+    }
+    let cleanup = plan(&session, &diagnosis, PlanKind::Targeted);
+    let (after_plan, plan_peak) = mark(base);
+    let copy = session.clone();
+    let (after_copy, _) = mark(base);
+    drop(copy);
+    drop(cleanup);
+    drop(diagnosis);
+    drop(session);
+    json!({
+        "bodies": bodies,
+        "ingest_peak": ingest_peak,
+        "per_reply_peak": per_reply,
+        "session": session_bytes,
+        "diagnose_peak": diagnose_peak,
+        "diagnosis": after_diagnose - session_bytes,
+        "plan_peak": plan_peak,
+        "plan": after_plan - after_diagnose,
+        "session_copy": after_copy - after_plan,
+    })
 }
 
 fn median(samples: &[Duration]) -> Duration {

@@ -34,8 +34,8 @@ pub const LINUX_LOCK_LIFETIME_SECS: i64 = 1500;
 
 /// A deployment that has not reached an outcome, with what we know about its activity.
 #[derive(Clone, Debug)]
-pub(crate) struct RunningDeployment {
-    pub(crate) deployment: Deployment,
+pub(crate) struct RunningDeployment<'a> {
+    pub(crate) deployment: ListedDeployment<'a>,
     /// The newest of received, started and (when read) the last log line.
     pub(crate) last_activity: Option<Timestamp>,
     /// Whether its log was read far enough to tell when it last grew (the top level, and the
@@ -44,7 +44,20 @@ pub(crate) struct RunningDeployment {
     pub(crate) hung: bool,
 }
 
-impl RunningDeployment {
+/// A deployment borrowed from the session (a big site has thousands of pending `temp-`
+/// records); it derefs to the [`Deployment`], so `&r.deployment` reads as one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListedDeployment<'a>(&'a Deployment);
+
+impl std::ops::Deref for ListedDeployment<'_> {
+    type Target = Deployment;
+
+    fn deref(&self) -> &Deployment {
+        self.0
+    }
+}
+
+impl RunningDeployment<'_> {
     pub(crate) fn id(&self) -> &str {
         self.deployment.id.as_deref().unwrap_or("(no id)")
     }
@@ -59,16 +72,39 @@ pub(crate) fn looks_like_deployment_id(name: &str) -> bool {
     matches!(hex.len(), 32 | 40) && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+/// The session's deployments, borrowed: a big site lists thousands, and a copy per diagnosis
+/// and per plan was most of their peak memory (issue 6). Reads like the `Vec` it replaced
+/// (`list.iter()`, `for d in &list`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeploymentList<'a>(&'a [Deployment]);
+
+impl std::ops::Deref for DeploymentList<'_> {
+    type Target = [Deployment];
+
+    fn deref(&self) -> &[Deployment] {
+        self.0
+    }
+}
+
+impl<'a> IntoIterator for &DeploymentList<'a> {
+    type Item = &'a Deployment;
+    type IntoIter = std::slice::Iter<'a, Deployment>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// Everything the detectors share.
 pub(crate) struct Context<'a> {
     pub(crate) session: &'a Session,
     pub(crate) now: Timestamp,
     pub(crate) personality: Personality,
     /// From the list, or from `latest` when the list could not be read.
-    pub(crate) deployments: Vec<Deployment>,
+    pub(crate) deployments: DeploymentList<'a>,
     /// Whether the deployment list itself was read.
     pub(crate) deployments_known: bool,
-    pub(crate) running: Vec<RunningDeployment>,
+    pub(crate) running: Vec<RunningDeployment<'a>>,
     pub(crate) timeline: Timeline,
     pub(crate) lock: LockReport,
 }
@@ -80,17 +116,18 @@ impl<'a> Context<'a> {
             known => known,
         };
         let (deployments, deployments_known) = match &session.deployments {
-            Observed::Value(list) => (list.clone(), true),
+            Observed::Value(list) => (list.as_slice(), true),
             _ => (
                 session
                     .latest
                     .value()
-                    .map(|l| vec![l.deployment.clone()])
+                    .map(|l| std::slice::from_ref(&l.deployment))
                     .unwrap_or_default(),
                 false,
             ),
         };
-        let running = running_deployments(session, &deployments, now);
+        let deployments = DeploymentList(deployments);
+        let running = running_deployments(session, deployments.0, now);
         let timeline = crate::diagnose::timeline::build(&deployments, now);
         let lock = crate::diagnose::lock_report::build(
             session,
@@ -209,7 +246,7 @@ impl<'a> Context<'a> {
     }
 
     /// Running deployments that are not hung.
-    pub(crate) fn progressing(&self) -> impl Iterator<Item = &RunningDeployment> {
+    pub(crate) fn progressing(&self) -> impl Iterator<Item = &RunningDeployment<'a>> {
         self.running.iter().filter(|r| !r.hung)
     }
 
@@ -357,11 +394,11 @@ fn deployment_log(session: &Session, id: &str) -> Option<DeploymentLog> {
 /// when it takes the lock, and the real one once the artifact is fetched).
 const TEMP_PAIR_SECS: i64 = 5 * 60;
 
-fn running_deployments(
+fn running_deployments<'a>(
     session: &Session,
-    deployments: &[Deployment],
+    deployments: &'a [Deployment],
     now: Timestamp,
-) -> Vec<RunningDeployment> {
+) -> Vec<RunningDeployment<'a>> {
     let mut running = judge_running(session, deployments, now);
     // A temp record stays pending while its real record does the work, so it is exactly as
     // alive as that record.
@@ -388,11 +425,11 @@ fn running_deployments(
     running
 }
 
-fn judge_running(
+fn judge_running<'a>(
     session: &Session,
-    deployments: &[Deployment],
+    deployments: &'a [Deployment],
     now: Timestamp,
-) -> Vec<RunningDeployment> {
+) -> Vec<RunningDeployment<'a>> {
     deployments
         .iter()
         .filter(|d| {
@@ -411,7 +448,7 @@ fn judge_running(
                 (_, None) => false,
             };
             RunningDeployment {
-                deployment: d.clone(),
+                deployment: ListedDeployment(d),
                 last_activity,
                 log_read: conclusive,
                 hung,

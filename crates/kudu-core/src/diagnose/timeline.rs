@@ -19,8 +19,14 @@ pub const TIMELINE_MAX_ENTRIES: usize = 250;
 
 /// Builds the timeline, oldest first; deployments without any time sort first.
 pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
-    let mut entries: Vec<TimelineEntry> = deployments
-        .iter()
+    // Sorted and capped as references, so only the kept records are copied: a site with
+    // thousands of leftover temp records copied them all to keep 250 (issue 6, memory).
+    let mut kept: Vec<&Deployment> = deployments.iter().collect();
+    kept.sort_by_key(|d| d.received.or(d.started));
+    let temp_records = kept.iter().filter(|d| d.temp).count();
+    keep_newest(&mut kept);
+    let mut entries: Vec<TimelineEntry> = kept
+        .into_iter()
         .map(|d| TimelineEntry {
             deployment: d.clone(),
             begin: d.received.or(d.started),
@@ -29,9 +35,6 @@ pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
             ended_unsuccessfully_before_next: false,
         })
         .collect();
-    entries.sort_by_key(|e| e.begin);
-    let temp_records = entries.iter().filter(|e| e.deployment.temp).count();
-    keep_newest(&mut entries);
 
     let spans: Vec<Option<(Timestamp, Timestamp)>> = entries.iter().map(|e| span(e, now)).collect();
     let mut overlaps: Vec<Vec<usize>> = vec![vec![]; entries.len()];
@@ -86,15 +89,15 @@ pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
 /// long over go first, oldest first, so a site with thousands of leftover temp folders still
 /// shows its real deployments; the newest `temp-` record stays (it may be a push under way
 /// whose real record is not written yet). Then the oldest of the rest.
-fn keep_newest(entries: &mut Vec<TimelineEntry>) {
+fn keep_newest(entries: &mut Vec<&Deployment>) {
     if entries.len() <= TIMELINE_MAX_ENTRIES {
         return;
     }
-    let newest_temp = entries.iter().rposition(|e| e.deployment.temp);
+    let newest_temp = entries.iter().rposition(|d| d.temp);
     let mut excess = entries.len() - TIMELINE_MAX_ENTRIES;
     let mut index = 0;
-    entries.retain(|e| {
-        let drop = excess > 0 && e.deployment.temp && Some(index) != newest_temp;
+    entries.retain(|d| {
+        let drop = excess > 0 && d.temp && Some(index) != newest_temp;
         index += 1;
         if drop {
             excess -= 1;

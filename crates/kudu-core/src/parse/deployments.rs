@@ -8,7 +8,8 @@
 use super::json::Value;
 
 use super::loose_json::{
-    Record, describe, integer_from, kind_of, list_items, parse_body, unwrap_record,
+    Body, Record, describe, integer_from, kind_of, list_items, parse_body, parse_body_lazily,
+    unwrap_record,
 };
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::{DeployStatus, Deployment};
@@ -20,19 +21,28 @@ const NO_STATUS: i64 = -10;
 /// A list of deployments, or one record (returned as a one-element list). ARM shapes
 /// (`{"value": [...]}`, `{"properties": {...}}`) are unwrapped. List items that are not
 /// records are skipped with a warning.
+///
+/// A bare list is read one record at a time (see `parse_body_lazily`): a big site's list is
+/// never held as a JSON tree.
 pub fn parse_deployments(body: &str) -> Result<Parsed<Vec<Deployment>>, ParseError> {
-    let value = parse_body(body)?;
     let mut warnings = Vec::new();
+    let value = match parse_body_lazily(body)? {
+        Body::List(items) => {
+            let mut deployments = Vec::with_capacity(items.len());
+            for (index, item) in items.enumerate() {
+                list_item(index, &item?, &mut deployments, &mut warnings);
+            }
+            return Ok(Parsed {
+                value: deployments,
+                warnings,
+            });
+        }
+        Body::Value(value) => value,
+    };
     if let Some(items) = list_items(&value) {
         let mut deployments = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
-            match record_from(item, &format!("[{index}]."), &mut warnings) {
-                Ok(d) => deployments.push(d),
-                Err(e) => warnings.push(FieldWarning {
-                    field: e.field,
-                    problem: format!("{}; item skipped", e.problem),
-                }),
-            }
+            list_item(index, item, &mut deployments, &mut warnings);
         }
         return Ok(Parsed {
             value: deployments,
@@ -44,6 +54,22 @@ pub fn parse_deployments(body: &str) -> Result<Parsed<Vec<Deployment>>, ParseErr
         value: vec![deployment],
         warnings,
     })
+}
+
+/// The `index`-th item of a list: a record, or a warning saying why it was skipped.
+fn list_item(
+    index: usize,
+    item: &Value,
+    deployments: &mut Vec<Deployment>,
+    warnings: &mut Vec<FieldWarning>,
+) {
+    match record_from(item, &format!("[{index}]."), warnings) {
+        Ok(d) => deployments.push(d),
+        Err(e) => warnings.push(FieldWarning {
+            field: e.field,
+            problem: format!("{}; item skipped", e.problem),
+        }),
+    }
 }
 
 /// Exactly one deployment record (`/api/deployments/<id>`, `/latest`).

@@ -6,6 +6,11 @@
 //! reader keeps numbers as their source text (the parsers only ever want whole numbers or the
 //! text itself), objects as their fields in document order, and refuses nesting deeper than
 //! [`MAX_DEPTH`] so a hostile body cannot exhaust the stack.
+//!
+//! A list reply can be read one item at a time ([`parse_document`]): the whole text is first
+//! checked without building anything, then each item becomes a tree of its own. A big site's
+//! deployment list (5,200 records) is then never a tree as a whole, which was several times the
+//! size of its text and set the extension's peak memory (issue 6).
 
 use std::fmt;
 
@@ -154,26 +159,118 @@ impl Map {
 
 /// Parses one JSON document; surrounding whitespace is allowed, anything else after it is not.
 pub(crate) fn parse(text: &str) -> Result<Value, JsonError> {
-    let mut reader = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-    };
+    let mut reader = Reader::new(text, true);
     let value = reader.value(0)?;
-    reader.skip_whitespace();
-    if reader.at < reader.bytes.len() {
-        return Err(reader.error("trailing characters"));
-    }
+    reader.end()?;
     Ok(value)
 }
+
+/// A document whose top-level array, if it is one, is read lazily.
+pub(crate) enum Document<'a> {
+    /// A top-level array, already checked to be well-formed: its items one at a time.
+    List(Items<'a>),
+    /// Anything else, parsed whole.
+    Value(Value),
+}
+
+/// Parses one JSON document like [`parse`], with the same errors at the same places, but a
+/// top-level array is only checked here and its items are parsed as [`Items`] hands them out.
+pub(crate) fn parse_document(text: &str) -> Result<Document<'_>, JsonError> {
+    let mut checker = Reader::new(text, false);
+    checker.skip_whitespace();
+    if checker.peek() != Some(b'[') {
+        return parse(text).map(Document::Value);
+    }
+    let len = checker.top_level_items()?;
+    let mut items = Reader::new(text, true);
+    items.skip_whitespace();
+    items.at += 1;
+    Ok(Document::List(Items {
+        reader: items,
+        remaining: len,
+    }))
+}
+
+/// The items of a checked top-level array, each parsed when it is asked for.
+pub(crate) struct Items<'a> {
+    reader: Reader<'a>,
+    remaining: usize,
+}
+
+impl Iterator for Items<'_> {
+    /// Always `Ok` for a text [`parse_document`] checked; an error is still an error, not a
+    /// panic, should the two readers ever disagree.
+    type Item = Result<Value, JsonError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let item = self.reader.value(1).and_then(|value| {
+            self.reader.after_item(b']')?;
+            Ok(value)
+        });
+        if item.is_err() {
+            self.remaining = 0;
+        }
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
 
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// `false` only checks the text: nothing is allocated and every value read is `Null`.
+    build: bool,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(text: &'a str, build: bool) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            build,
+        }
+    }
+
+    /// Only whitespace may follow the document.
+    fn end(&mut self) -> Result<(), JsonError> {
+        self.skip_whitespace();
+        if self.at < self.bytes.len() {
+            return Err(self.error("trailing characters"));
+        }
+        Ok(())
+    }
+
+    /// At a top-level `[`: checks the whole document as [`Reader::value`] and [`Reader::end`]
+    /// would, and counts the array's items.
+    fn top_level_items(&mut self) -> Result<usize, JsonError> {
+        self.at += 1;
+        let mut count = 0;
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+        } else {
+            loop {
+                self.value(1)?;
+                count += 1;
+                if self.after_item(b']')? {
+                    break;
+                }
+            }
+        }
+        self.end()?;
+        Ok(count)
+    }
     fn error(&self, problem: &'static str) -> JsonError {
         // `at` only ever stops on ASCII bytes or the end, so it is a char boundary.
         let before = self.text.get(..self.at).unwrap_or(self.text);
@@ -213,7 +310,13 @@ impl Reader<'_> {
             Some(b'n') => self.expect_word("null", Value::Null),
             Some(b't') => self.expect_word("true", Value::Bool(true)),
             Some(b'f') => self.expect_word("false", Value::Bool(false)),
-            Some(b'"') => self.string().map(Value::String),
+            Some(b'"') => self.string().map(|text| {
+                if self.build {
+                    Value::String(text)
+                } else {
+                    Value::Null
+                }
+            }),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(open @ (b'[' | b'{')) => {
                 if depth >= MAX_DEPTH {
@@ -239,7 +342,10 @@ impl Reader<'_> {
             return Ok(Value::Array(items));
         }
         loop {
-            items.push(self.value(depth)?);
+            let item = self.value(depth)?;
+            if self.build {
+                items.push(item);
+            }
             if self.after_item(b']')? {
                 return Ok(Value::Array(items));
             }
@@ -265,7 +371,10 @@ impl Reader<'_> {
                 return Err(self.error("expected `:`"));
             }
             self.at += 1;
-            fields.push((key, self.value(depth)?));
+            let value = self.value(depth)?;
+            if self.build {
+                fields.push((key, value));
+            }
             if self.after_item(b'}')? {
                 return Ok(Value::Object(Map(fields)));
             }
@@ -322,6 +431,9 @@ impl Reader<'_> {
                 return Err(self.error("invalid number"));
             }
         }
+        if !self.build {
+            return Ok(Value::Null);
+        }
         Ok(Value::Number(Number(self.text[start..self.at].to_string())))
     }
 
@@ -338,7 +450,9 @@ impl Reader<'_> {
                 self.at += 1;
             }
             // Quotes, backslashes and control bytes are ASCII, so this slice is whole UTF-8.
-            text.push_str(&self.text[run_start..self.at]);
+            if self.build {
+                text.push_str(&self.text[run_start..self.at]);
+            }
             match self.peek() {
                 None => return Err(self.error("EOF while parsing a string")),
                 Some(b'"') => {
@@ -347,15 +461,18 @@ impl Reader<'_> {
                 }
                 Some(b'\\') => {
                     self.at += 1;
-                    self.escape(&mut text)?;
+                    let unescaped = self.escape()?;
+                    if self.build {
+                        text.push(unescaped);
+                    }
                 }
                 Some(_) => return Err(self.error("control character in a string")),
             }
         }
     }
 
-    /// After `\`: one escape, appended to `text`.
-    fn escape(&mut self, text: &mut String) -> Result<(), JsonError> {
+    /// After `\`: one escape, as the character it stands for.
+    fn escape(&mut self) -> Result<char, JsonError> {
         let Some(kind) = self.peek() else {
             return Err(self.error("EOF while parsing a string"));
         };
@@ -392,8 +509,7 @@ impl Reader<'_> {
             }
             _ => return Err(self.error("invalid escape")),
         };
-        text.push(unescaped);
-        Ok(())
+        Ok(unescaped)
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -505,6 +621,60 @@ mod tests {
         }
         let error = parse("{\n  \"a\": ?\n}").unwrap_err();
         assert_eq!(error.to_string(), "expected value at line 2 column 8");
+    }
+
+    /// `parse_document` as one value, for comparing with `parse`.
+    fn document(text: &str) -> Result<Value, JsonError> {
+        match parse_document(text)? {
+            Document::Value(value) => Ok(value),
+            Document::List(items) => {
+                assert_eq!(items.len(), items.size_hint().0);
+                items.collect::<Result<Vec<_>, _>>().map(Value::Array)
+            }
+        }
+    }
+
+    #[test]
+    fn a_list_read_lazily_is_the_list_read_whole() {
+        for text in [
+            "[]",
+            " [ ] ",
+            "[1, \"two\", {\"a\": [3, {\"b\": null}]}, [], true]",
+            "[{\"id\": \"x\\u00e9\\n\", \"n\": -1.5e3}]\n",
+            "{\"value\": [1, 2]}",
+            "\"text\"",
+            "42",
+        ] {
+            assert_eq!(document(text), parse(text), "{text:?}");
+        }
+        let Ok(Document::List(items)) = parse_document("[1, [2, 3], {}]") else {
+            panic!("a list");
+        };
+        assert_eq!(items.len(), 3);
+    }
+
+    #[test]
+    fn a_list_read_lazily_fails_where_the_whole_read_fails() {
+        for bad in [
+            "[",
+            "[1,]",
+            "[1 2]",
+            "[1] x",
+            "[1, {\"a\" 1}]",
+            "[\"open",
+            "[\"\\x\"]",
+            "[1, 2, 3",
+            "[{\"id\": \"a\"}, {\"id\": \"b\"",
+            "[\"tab\there\"]",
+            "[01]",
+        ] {
+            let whole = parse(bad).unwrap_err();
+            assert_eq!(document(bad).unwrap_err(), whole, "{bad:?}");
+        }
+        let deep = format!("[{}", "[".repeat(100_000));
+        assert_eq!(document(&deep).unwrap_err().problem, "nested too deeply");
+        let fine = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(document(&fine), parse(&fine));
     }
 
     #[test]

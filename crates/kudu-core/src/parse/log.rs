@@ -7,7 +7,8 @@
 use super::json::Value;
 
 use super::loose_json::{
-    Record, describe, integer_from, kind_of, list_items, parse_body, quote_short, unwrap_record,
+    Body, Record, describe, integer_from, kind_of, list_items, parse_body_lazily, quote_short,
+    unwrap_record,
 };
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::{LogEntry, LogLevel};
@@ -24,8 +25,23 @@ pub fn parse_log(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
     }
 }
 
+/// A bare array is read one entry at a time (see `parse_body_lazily`): a log of hundreds of
+/// thousands of lines is never held as a JSON tree.
 fn parse_log_json(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
-    let value = parse_body(body)?;
+    let mut warnings = Vec::new();
+    let value = match parse_body_lazily(body)? {
+        Body::List(items) => {
+            let mut entries = Vec::with_capacity(items.len());
+            for (index, item) in items.enumerate() {
+                entries.extend(entry_from(index, &item?, &mut warnings));
+            }
+            return Ok(Parsed {
+                value: entries,
+                warnings,
+            });
+        }
+        Body::Value(value) => value,
+    };
     let items: &[Value] = match list_items(&value) {
         Some(items) => items,
         // A single entry (one child fetched by id) is a list of one.
@@ -40,47 +56,51 @@ fn parse_log_json(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
             ));
         }
     };
-    let mut warnings = Vec::new();
     let mut entries = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let context = format!("[{index}].");
-        let inner = unwrap_record(item);
-        let Value::Object(map) = inner else {
-            warnings.push(FieldWarning {
-                field: format!("{context}entry"),
-                problem: format!(
-                    "expected a log entry object, got {}; entry skipped",
-                    kind_of(inner)
-                ),
-            });
-            continue;
-        };
-        let record = Record::new(map, context);
-        let level = match record.get(&["type"]) {
-            None | Some(Value::Null) => LogLevel::Info,
-            Some(v) => match integer_from(v) {
-                Some(code) => level_from_code(code),
-                None => {
-                    warnings.push(FieldWarning {
-                        field: record.field_name(&["type"]),
-                        problem: format!("{} is not a log level; read as info", describe(v)),
-                    });
-                    LogLevel::Info
-                }
-            },
-        };
-        let details = record.text(&["details_url"], &mut warnings);
-        entries.push(LogEntry {
-            time: record.instant(&["log_time"], &mut warnings),
-            id: record.text_or_empty(&["id"], &mut warnings),
-            message: record.text_or_empty(&["message"], &mut warnings),
-            level,
-            has_details: details.is_some_and(|d| !d.is_empty()),
-        });
+        entries.extend(entry_from(index, item, &mut warnings));
     }
     Ok(Parsed {
         value: entries,
         warnings,
+    })
+}
+
+/// The `index`-th item of a log, or `None` with a warning saying why it was skipped.
+fn entry_from(index: usize, item: &Value, warnings: &mut Vec<FieldWarning>) -> Option<LogEntry> {
+    let context = format!("[{index}].");
+    let inner = unwrap_record(item);
+    let Value::Object(map) = inner else {
+        warnings.push(FieldWarning {
+            field: format!("{context}entry"),
+            problem: format!(
+                "expected a log entry object, got {}; entry skipped",
+                kind_of(inner)
+            ),
+        });
+        return None;
+    };
+    let record = Record::new(map, context);
+    let level = match record.get(&["type"]) {
+        None | Some(Value::Null) => LogLevel::Info,
+        Some(v) => match integer_from(v) {
+            Some(code) => level_from_code(code),
+            None => {
+                warnings.push(FieldWarning {
+                    field: record.field_name(&["type"]),
+                    problem: format!("{} is not a log level; read as info", describe(v)),
+                });
+                LogLevel::Info
+            }
+        },
+    };
+    let details = record.text(&["details_url"], warnings);
+    Some(LogEntry {
+        time: record.instant(&["log_time"], warnings),
+        id: record.text_or_empty(&["id"], warnings),
+        message: record.text_or_empty(&["message"], warnings),
+        level,
+        has_details: details.is_some_and(|d| !d.is_empty()),
     })
 }
 

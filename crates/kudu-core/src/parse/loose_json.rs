@@ -4,7 +4,7 @@
 //! Every reader here returns what it could use and records a [`FieldWarning`] for what it
 //! could not, so one odd field never costs the whole reply.
 
-use super::json::{self, Map, Value};
+use super::json::{self, Document, Items, Map, Value};
 
 use super::{FieldWarning, ParseError};
 use crate::time::Timestamp;
@@ -12,6 +12,46 @@ use crate::time::Timestamp;
 /// The JSON value of a body, or why there is none. A UTF-8 byte order mark is skipped
 /// (Kudu-W's formatter can emit one).
 pub(crate) fn parse_body(body: &str) -> Result<Value, ParseError> {
+    json::parse(json_text(body)?).map_err(not_json)
+}
+
+/// What [`parse_body_lazily`] found.
+pub(crate) enum Body<'a> {
+    /// A bare JSON array (checked whole), its items parsed one at a time.
+    List(ListItems<'a>),
+    /// Anything else, parsed whole (ARM's `{"value": [...]}` included).
+    Value(Value),
+}
+
+/// A checked list body's items, each parsed when asked for; a [`ParseError`] only if the
+/// checker and the parser ever disagreed.
+pub(crate) struct ListItems<'a>(Items<'a>);
+
+impl Iterator for ListItems<'_> {
+    type Item = Result<Value, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|item| item.map_err(not_json))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for ListItems<'_> {}
+
+/// [`parse_body`] for replies that can be long lists: the same checks and errors, but a bare
+/// array never becomes one tree, so a 5,000-record list costs one record's tree at a time.
+pub(crate) fn parse_body_lazily(body: &str) -> Result<Body<'_>, ParseError> {
+    match json::parse_document(json_text(body)?).map_err(not_json)? {
+        Document::List(items) => Ok(Body::List(ListItems(items))),
+        Document::Value(value) => Ok(Body::Value(value)),
+    }
+}
+
+/// The body without a byte order mark or surrounding whitespace, when it can be JSON at all.
+fn json_text(body: &str) -> Result<&str, ParseError> {
     let text = body.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Err(ParseError::new("body", "empty, expected JSON"));
@@ -22,7 +62,11 @@ pub(crate) fn parse_body(body: &str) -> Result<Value, ParseError> {
             "an HTML page where JSON was expected (the session has probably expired)",
         ));
     }
-    json::parse(text).map_err(|e| ParseError::new("body", format!("not JSON ({e})")))
+    Ok(text)
+}
+
+fn not_json(error: json::JsonError) -> ParseError {
+    ParseError::new("body", format!("not JSON ({error})"))
 }
 
 /// Whether a reply is a web page rather than data: a `text/html` content type, or a body that
@@ -74,11 +118,17 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-fn normalise_key(key: &str) -> String {
+/// A key without `_` and `-`, lower-cased, one character at a time.
+fn normalised(key: &str) -> impl Iterator<Item = char> + '_ {
     key.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+/// Whether two keys name one field (`is_temp`, `isTemp`, `IsTemp`). Compared without building
+/// the normalised keys: a list of thousands of records looks up its missing fields this way.
+fn same_field(a: &str, b: &str) -> bool {
+    normalised(a).eq(normalised(b))
 }
 
 /// An object's fields, looked up by any of several names and forgiving about case and
@@ -104,10 +154,9 @@ impl<'a> Record<'a> {
                 return Some(v);
             }
         }
-        let wanted: Vec<String> = names.iter().map(|n| normalise_key(n)).collect();
         self.map
             .iter()
-            .find(|(k, _)| wanted.contains(&normalise_key(k)))
+            .find(|(k, _)| names.iter().any(|name| same_field(name, k)))
             .map(|(_, v)| v)
     }
 

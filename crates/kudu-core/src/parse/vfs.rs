@@ -7,85 +7,104 @@
 
 use super::json::Value;
 
-use super::loose_json::{Record, describe, kind_of, list_items, parse_body, unwrap_record};
+use super::loose_json::{
+    Body, Record, describe, kind_of, list_items, parse_body_lazily, unwrap_record,
+};
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::VfsEntry;
 
 /// A directory listing. Entries without a usable `name` are skipped with a warning.
+///
+/// A bare array is read one entry at a time (see `parse_body_lazily`): a folder of thousands
+/// of leftovers is never held as a JSON tree.
 pub fn parse_vfs_listing(body: &str) -> Result<Parsed<Vec<VfsEntry>>, ParseError> {
-    let value = parse_body(body)?;
-    let Some(items) = list_items(&value) else {
-        return Err(ParseError::new(
-            "body",
-            format!(
-                "expected a JSON array of directory entries, got {}",
-                kind_of(&value)
-            ),
-        ));
-    };
     let mut warnings = Vec::new();
-    let mut entries = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let context = format!("[{index}].");
-        let inner = unwrap_record(item);
-        let Value::Object(map) = inner else {
-            warnings.push(FieldWarning {
-                field: format!("{context}entry"),
-                problem: format!(
-                    "expected a directory entry object, got {}; entry skipped",
-                    kind_of(inner)
-                ),
-            });
-            continue;
-        };
-        let record = Record::new(map, context);
-        let name = match record.get(&["name"]) {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            other => {
-                let got = other.map_or_else(|| "nothing".to_string(), describe);
-                warnings.push(FieldWarning {
-                    field: record.field_name(&["name"]),
-                    problem: format!("expected a non-empty name, got {got}; entry skipped"),
-                });
-                continue;
+    let entries = match parse_body_lazily(body)? {
+        Body::List(items) => {
+            let mut entries = Vec::with_capacity(items.len());
+            for (index, item) in items.enumerate() {
+                entries.extend(entry_from(index, &item?, &mut warnings));
             }
-        };
-        let mime = record.text(&["mime"], &mut warnings).unwrap_or_default();
-        let href = record.text(&["href"], &mut warnings).unwrap_or_default();
-        let physical_path = record
-            .text(&["path"], &mut warnings)
-            .filter(|p| !p.is_empty());
-        let is_dir = if mime.is_empty() {
-            let href_path = href.split(['?', '#']).next().unwrap_or("");
-            href_path.ends_with('/')
-                || physical_path
-                    .as_deref()
-                    .is_some_and(|p| p.ends_with('/') || p.ends_with('\\'))
-        } else {
-            mime.eq_ignore_ascii_case("inode/directory")
-        };
-        let size = match record.integer(&["size"], &mut warnings) {
-            Some(n) if n >= 0 => n as u64,
-            Some(n) => {
-                warnings.push(FieldWarning {
-                    field: record.field_name(&["size"]),
-                    problem: format!("negative size {n}; read as 0"),
-                });
-                0
+            entries
+        }
+        Body::Value(value) => {
+            let Some(items) = list_items(&value) else {
+                return Err(ParseError::new(
+                    "body",
+                    format!(
+                        "expected a JSON array of directory entries, got {}",
+                        kind_of(&value)
+                    ),
+                ));
+            };
+            let mut entries = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                entries.extend(entry_from(index, item, &mut warnings));
             }
-            None => 0,
-        };
-        entries.push(VfsEntry {
-            name,
-            is_dir,
-            size,
-            modified: record.instant(&["mtime"], &mut warnings),
-            physical_path,
-        });
-    }
+            entries
+        }
+    };
     Ok(Parsed {
         value: entries,
         warnings,
+    })
+}
+
+/// The `index`-th item of a listing, or `None` with a warning saying why it was skipped.
+fn entry_from(index: usize, item: &Value, warnings: &mut Vec<FieldWarning>) -> Option<VfsEntry> {
+    let context = format!("[{index}].");
+    let inner = unwrap_record(item);
+    let Value::Object(map) = inner else {
+        warnings.push(FieldWarning {
+            field: format!("{context}entry"),
+            problem: format!(
+                "expected a directory entry object, got {}; entry skipped",
+                kind_of(inner)
+            ),
+        });
+        return None;
+    };
+    let record = Record::new(map, context);
+    let name = match record.get(&["name"]) {
+        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        other => {
+            let got = other.map_or_else(|| "nothing".to_string(), describe);
+            warnings.push(FieldWarning {
+                field: record.field_name(&["name"]),
+                problem: format!("expected a non-empty name, got {got}; entry skipped"),
+            });
+            return None;
+        }
+    };
+    let mime = record.text(&["mime"], warnings).unwrap_or_default();
+    let href = record.text(&["href"], warnings).unwrap_or_default();
+    let physical_path = record.text(&["path"], warnings).filter(|p| !p.is_empty());
+    let is_dir = if mime.is_empty() {
+        let href_path = href.split(['?', '#']).next().unwrap_or("");
+        href_path.ends_with('/')
+            || physical_path
+                .as_deref()
+                .is_some_and(|p| p.ends_with('/') || p.ends_with('\\'))
+    } else {
+        mime.eq_ignore_ascii_case("inode/directory")
+    };
+    let size = match record.integer(&["size"], warnings) {
+        Some(n) if n >= 0 => n as u64,
+        Some(n) => {
+            warnings.push(FieldWarning {
+                field: record.field_name(&["size"]),
+                problem: format!("negative size {n}; read as 0"),
+            });
+            0
+        }
+        None => 0,
+    };
+    Some(VfsEntry {
+        name,
+        is_dir,
+        size,
+        modified: record.instant(&["mtime"], warnings),
+        physical_path,
     })
 }
 
