@@ -77,8 +77,9 @@ pub fn Guide(props: &GuideProps) -> Html {
                 <p>{ "Nothing blocks a deployment right now: deploy again." }</p>
             } else {
                 <ol class="kd-runbook">
-                    { for steps.iter().map(|step| html! {
-                        <li class="kd-runbook-step" data-recommendation={kind_id(step)}>
+                    { for steps.iter().enumerate().map(|(index, step)| html! {
+                        <li key={step_key(&steps, index)} class="kd-runbook-step"
+                            data-recommendation={kind_id(step)}>
                             { step_view(step, props, &prevention, &cleanup_plan) }
                         </li>
                     }) }
@@ -201,6 +202,18 @@ fn guard_tool(prevention: &Prevention) -> DeployTool {
 }
 
 /// The `data-recommendation` value of a step.
+/// A key that follows a recommendation when a refined diagnosis adds or drops steps before
+/// it, so that its component (an open cleanup confirmation, say) is kept, not rebuilt: the
+/// kind, and which of that kind it is.
+fn step_key(steps: &[Recommendation], index: usize) -> String {
+    let kind = kind_id(&steps[index]);
+    let earlier = steps[..index]
+        .iter()
+        .filter(|step| kind_id(step) == kind)
+        .count();
+    format!("{kind}-{earlier}")
+}
+
 fn kind_id(step: &Recommendation) -> &'static str {
     match step {
         Recommendation::Wait { .. } => "wait",
