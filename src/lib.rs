@@ -61,7 +61,8 @@
 //! current one `aria-current="step"`.
 //!
 //! Cleanup (issue 5): `cleanup` (starts the targeted cleanup; only when the plan has steps, is
-//! offered, and the cause is not `deployment-in-progress`), its confirmation `confirm-panel`
+//! offered, and the cause is not `deployment-in-progress`; `cleanup-preparing`, disabled, stands
+//! in its place while the plan is built), its confirmation `confirm-panel`
 //! (`role="alertdialog"`, lists `confirm-backups` and `confirm-deletes`, checkbox
 //! `restart-app`, buttons `confirm` and `cancel`; Escape cancels); the run `cleanup-run`
 //! (`data-running`; `cleanup-progress`, `backup-ready` with `data-file-name`, `save-backup`,

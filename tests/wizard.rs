@@ -848,6 +848,37 @@ async fn stale_lock_guide_follows_the_runbook_and_offers_the_plan() {
 }
 
 #[wasm_bindgen_test]
+async fn a_plan_still_being_built_holds_the_buttons_place_disabled() {
+    let stale = || {
+        diagnosis(
+            vec![finding(
+                CauseId::StaleLock,
+                vec![Recommendation::TargetedCleanup],
+            )],
+            vec![],
+            lock(LockState::Orphaned),
+        )
+    };
+    // The diagnosis comes first with a plan that has neither steps nor a reason yet.
+    let app = page(diagnosed(stale(), empty_plan())).await;
+    assert_eq!(
+        app.all("[data-testid=plan] [data-testid=cleanup-preparing][disabled][aria-busy=true]")
+            .len(),
+        1
+    );
+    assert!(app.all("[data-testid=cleanup]").is_empty());
+    // A built plan without steps says why, and nothing is being prepared.
+    let mut refused = empty_plan();
+    refused.not_offered = Some("Nothing here is stale.".to_string());
+    let app = page(diagnosed(stale(), refused)).await;
+    assert!(app.all("[data-testid=cleanup-preparing]").is_empty());
+    assert!(
+        app.text("[data-testid=plan-not-offered]")
+            .contains("Nothing here is stale.")
+    );
+}
+
+#[wasm_bindgen_test]
 async fn ci_overlap_guide_shows_a_concurrency_snippet() {
     let app = page(simple(CauseId::ParallelDeployments, LockState::Free)).await;
     let advice = app.text("[data-testid=pipeline-advice]");

@@ -46,6 +46,10 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
     }
     let running = props.cleanup.view.as_ref().is_some_and(|v| v.running());
     let offered = props.may_run && !plan.steps.is_empty() && plan.not_offered.is_none();
+    // A built plan has steps or says why not; neither means it is still being built (the
+    // diagnosis is shown first). The button keeps its place, disabled, so a click meant for it
+    // does not land on whatever moves up, and an open confirmation comes back with the plan.
+    let preparing = props.may_run && plan.steps.is_empty() && plan.not_offered.is_none();
     let open = {
         let confirming = confirming.clone();
         Callback::from(move |event: MouseEvent| {
@@ -140,6 +144,12 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                         }) }
                     </ul>
                 </details>
+            }
+            if preparing {
+                <button type="button" class="kd-primary-button" data-testid="cleanup-preparing"
+                    disabled=true aria-busy="true">
+                    { "Preparing the plan…" }
+                </button>
             }
             if offered {
                 <button ref={button} type="button" class="kd-primary-button" data-testid="cleanup"
