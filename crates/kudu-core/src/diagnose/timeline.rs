@@ -110,9 +110,15 @@ fn keep_newest(entries: &mut Vec<&Deployment>) {
 }
 
 /// A deployment that failed or was cancelled in the middle of its work, as opposed to a build
-/// that reported its own failure: Kudu marked it failed later (VerifyDeployment) and left the
-/// in-progress status text (`Building and Deploying '…'`, `Receiving changes.`) behind, or it was
-/// cancelled outright. Its `end` is when Kudu noticed, not when it died.
+/// that reported its own failure: it was cancelled outright, or its record is failed but still
+/// carries the in-progress status text (`Building and Deploying '…'`, `Receiving changes.`), as a
+/// record written by something other than Kudu's `MarkFailed` can. Its `end` is when that was
+/// noticed, not when it died.
+///
+/// Kudu's own `MarkFailed` (also what VerifyDeployment calls) clears the status text
+/// (kudu-facts 3.2; `DeploymentStatusFileExtensions.MarkFailed` in Kudu and KuduLite), and so
+/// does the simulator: a record Kudu marked failed is not recognised here, and the retry is
+/// then found only when it began after that record's end.
 pub(crate) fn died_mid_deploy(d: &Deployment) -> bool {
     use crate::model::DeployStatus;
     match d.status {
