@@ -284,14 +284,22 @@ impl<'a> Reader<'a> {
         }
     }
 
+    // Called for nearly every byte; the wasm is built for size, which would otherwise keep
+    // it a call.
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    /// Moves past the bytes from here on that `keep` accepts.
+    #[inline(always)]
+    fn skip_while(&mut self, keep: impl Fn(u8) -> bool) {
+        let rest = self.bytes.get(self.at..).unwrap_or_default();
+        self.at += rest.iter().position(|&b| !keep(b)).unwrap_or(rest.len());
+    }
+
     fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
-        }
+        self.skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     }
 
     fn expect_word(&mut self, word: &str, value: Value) -> Result<Value, JsonError> {
@@ -400,9 +408,7 @@ impl<'a> Reader<'a> {
 
     fn digits(&mut self) -> usize {
         let start = self.at;
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.at += 1;
-        }
+        self.skip_while(|b| b.is_ascii_digit());
         self.at - start
     }
 
@@ -443,12 +449,7 @@ impl<'a> Reader<'a> {
         let mut text = String::new();
         loop {
             let run_start = self.at;
-            while self
-                .peek()
-                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
-            {
-                self.at += 1;
-            }
+            self.skip_while(|b| b != b'"' && b != b'\\' && b >= 0x20);
             // Quotes, backslashes and control bytes are ASCII, so this slice is whole UTF-8.
             if self.build {
                 text.push_str(&self.text[run_start..self.at]);
