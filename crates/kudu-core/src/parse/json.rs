@@ -7,35 +7,39 @@
 //! text itself), objects as their fields in document order, and refuses nesting deeper than
 //! [`MAX_DEPTH`] so a hostile body cannot exhaust the stack.
 //!
+//! Strings, keys and numbers borrow the body's text (a string with escapes is the one that
+//! needs its own copy), so reading a record allocates little more than the fields it keeps.
+//!
 //! A list reply can be read one item at a time ([`parse_document`]): the whole text is first
 //! checked without building anything, then each item becomes a tree of its own. A big site's
 //! deployment list (5,200 records) is then never a tree as a whole, which was several times the
 //! size of its text and set the extension's peak memory (issue 6).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// How deep arrays and objects may nest; deeper bodies are refused, not recursed into.
 pub(crate) const MAX_DEPTH: usize = 128;
 
-/// A JSON value.
+/// A JSON value, borrowing from the text it was read from.
 #[derive(Clone, PartialEq, Debug)]
-pub(crate) enum Value {
+pub(crate) enum Value<'t> {
     Null,
     Bool(bool),
-    Number(Number),
-    String(String),
-    Array(Vec<Value>),
-    Object(Map),
+    Number(Number<'t>),
+    String(Cow<'t, str>),
+    Array(Vec<Value<'t>>),
+    Object(Map<'t>),
 }
 
 /// A JSON number, kept as the text it was written as (already checked to be a valid number).
 #[derive(Clone, PartialEq, Debug)]
-pub(crate) struct Number(String);
+pub(crate) struct Number<'t>(&'t str);
 
 /// An object's fields in document order. A name that occurs twice keeps its last value for
 /// [`Map::get`], as `JSON.parse` does.
 #[derive(Clone, PartialEq, Debug, Default)]
-pub(crate) struct Map(Vec<(String, Value)>);
+pub(crate) struct Map<'t>(Vec<(Cow<'t, str>, Value<'t>)>);
 
 /// Why a body is not JSON, with where (1-based line and column, counted in characters).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -55,7 +59,7 @@ impl fmt::Display for JsonError {
     }
 }
 
-impl Value {
+impl<'t> Value<'t> {
     /// The text of a string value.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
@@ -65,7 +69,7 @@ impl Value {
     }
 
     /// The fields of an object value.
-    pub(crate) fn as_object(&self) -> Option<&Map> {
+    pub(crate) fn as_object(&self) -> Option<&Map<'t>> {
         match self {
             Value::Object(map) => Some(map),
             _ => None,
@@ -75,13 +79,13 @@ impl Value {
 
 /// Scalars print as JSON (`null`, `true`, the number's text, the string without quotes);
 /// arrays and objects print as `[…]` and `{…}`, as warnings only ever name them.
-impl fmt::Display for Value {
+impl fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(true) => f.write_str("true"),
             Value::Bool(false) => f.write_str("false"),
-            Value::Number(number) => f.write_str(&number.0),
+            Value::Number(number) => f.write_str(number.0),
             Value::String(text) => f.write_str(text),
             Value::Array(_) => f.write_str("[…]"),
             Value::Object(_) => f.write_str("{…}"),
@@ -89,7 +93,7 @@ impl fmt::Display for Value {
     }
 }
 
-impl Number {
+impl Number<'_> {
     /// The value when it is a whole number that fits an `i64`: `5`, `-1`, and also `5.0`,
     /// `5.10e1` or `1e3`, written with a fraction or an exponent. `5.5` and `1e300` are `None`.
     pub(crate) fn as_i64(&self) -> Option<i64> {
@@ -98,7 +102,7 @@ impl Number {
         }
         let (negative, unsigned) = match self.0.strip_prefix('-') {
             Some(rest) => (true, rest),
-            None => (false, self.0.as_str()),
+            None => (false, self.0),
         };
         let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
             Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().ok()?),
@@ -130,15 +134,15 @@ impl Number {
     }
 }
 
-impl fmt::Display for Number {
+impl fmt::Display for Number<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
-impl Map {
+impl<'t> Map<'t> {
     /// The value of the field named exactly `name` (the last one if it repeats).
-    pub(crate) fn get(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Value<'t>> {
         self.0
             .iter()
             .rev()
@@ -152,13 +156,13 @@ impl Map {
     }
 
     /// The fields in document order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.0.iter().map(|(key, value)| (key, value))
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Value<'t>)> {
+        self.0.iter().map(|(key, value)| (key.as_ref(), value))
     }
 }
 
 /// Parses one JSON document; surrounding whitespace is allowed, anything else after it is not.
-pub(crate) fn parse(text: &str) -> Result<Value, JsonError> {
+pub(crate) fn parse(text: &str) -> Result<Value<'_>, JsonError> {
     let mut reader = Reader::new(text, true);
     let value = reader.value(0)?;
     reader.end()?;
@@ -166,11 +170,11 @@ pub(crate) fn parse(text: &str) -> Result<Value, JsonError> {
 }
 
 /// A document whose top-level array, if it is one, is read lazily.
-pub(crate) enum Document<'a> {
+pub(crate) enum Document<'t> {
     /// A top-level array, already checked to be well-formed: its items one at a time.
-    List(Items<'a>),
+    List(Items<'t>),
     /// Anything else, parsed whole.
-    Value(Value),
+    Value(Value<'t>),
 }
 
 /// Parses one JSON document like [`parse`], with the same errors at the same places, but a
@@ -197,10 +201,10 @@ pub(crate) struct Items<'a> {
     remaining: usize,
 }
 
-impl Iterator for Items<'_> {
+impl<'t> Iterator for Items<'t> {
     /// Always `Ok` for a text [`parse_document`] checked; an error is still an error, not a
     /// panic, should the two readers ever disagree.
-    type Item = Result<Value, JsonError>;
+    type Item = Result<Value<'t>, JsonError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining == 0 {
@@ -302,7 +306,7 @@ impl<'a> Reader<'a> {
         self.skip_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     }
 
-    fn expect_word(&mut self, word: &str, value: Value) -> Result<Value, JsonError> {
+    fn expect_word(&mut self, word: &str, value: Value<'a>) -> Result<Value<'a>, JsonError> {
         if self.bytes[self.at..].starts_with(word.as_bytes()) {
             self.at += word.len();
             Ok(value)
@@ -311,7 +315,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         self.skip_whitespace();
         match self.peek() {
             None => Err(self.error("EOF while parsing a value")),
@@ -342,7 +346,7 @@ impl<'a> Reader<'a> {
     }
 
     /// After `[`: the items up to and including `]`.
-    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn array(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         let mut items = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
@@ -361,7 +365,7 @@ impl<'a> Reader<'a> {
     }
 
     /// After `{`: the fields up to and including `}`.
-    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+    fn object(&mut self, depth: usize) -> Result<Value<'a>, JsonError> {
         let mut fields = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b'}') {
@@ -412,7 +416,7 @@ impl<'a> Reader<'a> {
         self.at - start
     }
 
-    fn number(&mut self) -> Result<Value, JsonError> {
+    fn number(&mut self) -> Result<Value<'a>, JsonError> {
         let start = self.at;
         if self.peek() == Some(b'-') {
             self.at += 1;
@@ -440,31 +444,40 @@ impl<'a> Reader<'a> {
         if !self.build {
             return Ok(Value::Null);
         }
-        Ok(Value::Number(Number(self.text[start..self.at].to_string())))
+        Ok(Value::Number(Number(&self.text[start..self.at])))
     }
 
     /// At `"`: the unescaped text up to and including the closing quote.
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        const PLAIN: fn(u8) -> bool = |b| b != b'"' && b != b'\\' && b >= 0x20;
         self.at += 1;
+        let run_start = self.at;
+        self.skip_while(PLAIN);
+        // Quotes, backslashes and control bytes are ASCII, so these slices are whole UTF-8.
+        if self.peek() == Some(b'"') {
+            self.at += 1;
+            return Ok(Cow::Borrowed(&self.text[run_start..self.at - 1]));
+        }
+        // Escapes: the text differs from the source, so it is built.
         let mut text = String::new();
+        if self.build {
+            text.push_str(&self.text[run_start..self.at]);
+        }
         loop {
-            let run_start = self.at;
-            self.skip_while(|b| b != b'"' && b != b'\\' && b >= 0x20);
-            // Quotes, backslashes and control bytes are ASCII, so this slice is whole UTF-8.
-            if self.build {
-                text.push_str(&self.text[run_start..self.at]);
-            }
             match self.peek() {
                 None => return Err(self.error("EOF while parsing a string")),
                 Some(b'"') => {
                     self.at += 1;
-                    return Ok(text);
+                    return Ok(Cow::Owned(text));
                 }
                 Some(b'\\') => {
                     self.at += 1;
                     let unescaped = self.escape()?;
+                    let run_start = self.at;
+                    self.skip_while(PLAIN);
                     if self.build {
                         text.push(unescaped);
+                        text.push_str(&self.text[run_start..self.at]);
                     }
                 }
                 Some(_) => return Err(self.error("control character in a string")),
@@ -558,7 +571,7 @@ mod tests {
             Some("d")
         );
         assert_eq!(map.get("e"), Some(&Value::Object(Map::default())));
-        let keys: Vec<&str> = map.iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<&str> = map.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["a", "b", "e"]);
     }
 
@@ -625,7 +638,7 @@ mod tests {
     }
 
     /// `parse_document` as one value, for comparing with `parse`.
-    fn document(text: &str) -> Result<Value, JsonError> {
+    fn document(text: &str) -> Result<Value<'_>, JsonError> {
         match parse_document(text)? {
             Document::Value(value) => Ok(value),
             Document::List(items) => {

@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 
 /// The JSON value of a body, or why there is none. A UTF-8 byte order mark is skipped
 /// (Kudu-W's formatter can emit one).
-pub(crate) fn parse_body(body: &str) -> Result<Value, ParseError> {
+pub(crate) fn parse_body(body: &str) -> Result<Value<'_>, ParseError> {
     json::parse(json_text(body)?).map_err(not_json)
 }
 
@@ -20,15 +20,15 @@ pub(crate) enum Body<'a> {
     /// A bare JSON array (checked whole), its items parsed one at a time.
     List(ListItems<'a>),
     /// Anything else, parsed whole (ARM's `{"value": [...]}` included).
-    Value(Value),
+    Value(Value<'a>),
 }
 
 /// A checked list body's items, each parsed when asked for; a [`ParseError`] only if the
 /// checker and the parser ever disagreed.
 pub(crate) struct ListItems<'a>(Items<'a>);
 
-impl Iterator for ListItems<'_> {
-    type Item = Result<Value, ParseError>;
+impl<'a> Iterator for ListItems<'a> {
+    type Item = Result<Value<'a>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.0.next().map(|item| item.map_err(not_json))
@@ -84,7 +84,7 @@ pub fn looks_like_html(content_type: Option<&str>, body: &str) -> bool {
 }
 
 /// ARM wraps a record as `{"id", "name", "type", "properties": {...}}`; the record is inside.
-pub(crate) fn unwrap_record(value: &Value) -> &Value {
+pub(crate) fn unwrap_record<'v, 't>(value: &'v Value<'t>) -> &'v Value<'t> {
     match value {
         Value::Object(map) => match map.get("properties") {
             Some(inner @ Value::Object(_)) => inner,
@@ -95,7 +95,7 @@ pub(crate) fn unwrap_record(value: &Value) -> &Value {
 }
 
 /// The items of a list reply: a bare array, or ARM's `{"value": [...]}`.
-pub(crate) fn list_items(value: &Value) -> Option<&Vec<Value>> {
+pub(crate) fn list_items<'v, 't>(value: &'v Value<'t>) -> Option<&'v Vec<Value<'t>>> {
     match value {
         Value::Array(items) => Some(items),
         Value::Object(map) => match map.get("value") {
@@ -128,19 +128,29 @@ fn normalised(key: &str) -> impl Iterator<Item = char> + '_ {
 /// Whether two keys name one field (`is_temp`, `isTemp`, `IsTemp`). Compared without building
 /// the normalised keys: a list of thousands of records looks up its missing fields this way.
 fn same_field(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return ascii_normalised(a).eq(ascii_normalised(b));
+    }
     normalised(a).eq(normalised(b))
+}
+
+/// [`normalised`] byte by byte, for ASCII keys (Kudu's are).
+fn ascii_normalised(key: &str) -> impl Iterator<Item = u8> + '_ {
+    key.bytes()
+        .filter(|b| *b != b'_' && *b != b'-')
+        .map(|b| b.to_ascii_lowercase())
 }
 
 /// An object's fields, looked up by any of several names and forgiving about case and
 /// underscores (`is_temp`, `isTemp` and `IsTemp` are one field).
 pub(crate) struct Record<'a> {
-    map: &'a Map,
+    map: &'a Map<'a>,
     /// Prefix for field names in warnings, e.g. `[2].` for the third list item.
     context: String,
 }
 
 impl<'a> Record<'a> {
-    pub(crate) fn new(map: &'a Map, context: impl Into<String>) -> Self {
+    pub(crate) fn new(map: &'a Map<'a>, context: impl Into<String>) -> Self {
         Record {
             map,
             context: context.into(),
@@ -148,7 +158,7 @@ impl<'a> Record<'a> {
     }
 
     /// The field's value; `None` when absent. A JSON `null` is returned as `Some(Null)`.
-    pub(crate) fn get(&self, names: &[&str]) -> Option<&'a Value> {
+    pub(crate) fn get(&self, names: &[&str]) -> Option<&'a Value<'a>> {
         for name in names {
             if let Some(v) = self.map.get(name) {
                 return Some(v);
@@ -176,7 +186,7 @@ impl<'a> Record<'a> {
     pub(crate) fn text(&self, names: &[&str], warnings: &mut Vec<FieldWarning>) -> Option<String> {
         match self.get(names)? {
             Value::Null => None,
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.to_string()),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             other => {
@@ -330,7 +340,7 @@ pub fn one_line(text: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
 
-    fn json(text: &str) -> Value {
+    fn json(text: &str) -> Value<'_> {
         json::parse(text).unwrap()
     }
 

@@ -59,7 +59,7 @@ pub fn parse_setting(body: &str) -> Result<Parsed<SettingReply>, ParseError> {
                     return Err(ParseError::new("value", "missing"));
                 };
                 SettingReply {
-                    key: Some(key.clone()),
+                    key: Some(key.to_string()),
                     value: scalar_text(v, key)?,
                 }
             } else {
@@ -86,7 +86,7 @@ pub fn parse_setting(body: &str) -> Result<Parsed<SettingReply>, ParseError> {
 fn scalar_text(value: &Value, field: &str) -> Result<Option<String>, ParseError> {
     match value {
         Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
+        Value::String(s) => Ok(Some(s.to_string())),
         Value::Number(n) => Ok(Some(n.to_string())),
         Value::Bool(b) => Ok(Some(b.to_string())),
         other => Err(ParseError::new(

@@ -66,7 +66,7 @@ fn entry_from(index: usize, item: &Value, warnings: &mut Vec<FieldWarning>) -> O
     };
     let record = Record::new(map, context);
     let name = match record.get(&["name"]) {
-        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        Some(Value::String(name)) if !name.is_empty() => name.to_string(),
         other => {
             let got = other.map_or_else(|| "nothing".to_string(), describe);
             warnings.push(FieldWarning {
