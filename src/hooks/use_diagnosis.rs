@@ -79,6 +79,10 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
     });
 }
 
+/// A reply at least this long is read in a task of its own: a big site's deployment list or
+/// folder listing takes tens of milliseconds to read, and the page must stay responsive.
+const OWN_TASK_BYTES: usize = 256 * 1024;
+
 /// Rounds of follow-up reads at most: the core asks for two levels today, and no reply can
 /// make it ask forever.
 const MAX_FOLLOW_UP_ROUNDS: usize = 3;
@@ -110,6 +114,10 @@ async fn read_round(
         let (ingest, prefetched) = (&ingest, prefetched.as_ref());
         async move {
             let reply = send_first(origin, read, prefetched).await;
+            if reply.body.len() >= OWN_TASK_BYTES {
+                // Replies that settled together would otherwise all be read in one task.
+                yew::platform::time::sleep(std::time::Duration::ZERO).await;
+            }
             ingest.borrow_mut().add(index, reply);
         }
     }))
