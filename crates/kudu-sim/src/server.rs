@@ -300,6 +300,13 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Re
     }
     let mut faults = faults;
     let mut resp = answer(&shared, &sim_req, &site, &faults).await;
+    if resp.header("date").is_none() {
+        // The front end's Date is the server's clock, which clients use to read Kudu's times
+        // (`lockExpiry`, `received_time`) against; here that clock is the virtual one. Without
+        // this, hyper would send the machine's time and only `wall_clock` runs would agree.
+        let now = lock(&shared.kudu).now;
+        resp.headers.push(("date".into(), now.to_http_date()));
+    }
     if resp.header("x-sim-drop").is_some() {
         // The process serving this request died: no answer at all.
         resp.headers.retain(|(n, _)| n != "x-sim-drop");

@@ -436,3 +436,25 @@ async fn http2_is_a_switch_and_http1_keeps_working() {
     assert_eq!(resp.version(), reqwest::Version::HTTP_11);
     assert_eq!(resp.status(), h2.status());
 }
+
+#[tokio::test]
+async fn the_date_header_is_the_virtual_clock() {
+    for personality in BOTH {
+        let f = start(personality, "healthy").await;
+        let before = f.sim.now();
+        let reply = f.get("/api/environment").await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            reply.header("date"),
+            Some(before.to_http_date().as_str()),
+            "{personality:?}"
+        );
+        // Time moves only when told to (not realtime): the next answer carries the new time.
+        f.sim.advance(3600);
+        let later = f.get("/api/environment").await;
+        assert_eq!(
+            later.header("date"),
+            Some(before.plus_secs(3600).to_http_date().as_str())
+        );
+    }
+}
