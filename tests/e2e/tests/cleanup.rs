@@ -326,8 +326,11 @@ async fn a_500_on_one_delete_is_reported_with_the_true_state() -> anyhow::Result
         cleanup_sim_config("stuck-linux", Personality::Linux)?,
         |e2e| async move {
             diagnosed(&e2e, "stale-lock").await?;
+            // Not a `temp-` folder: once the lock is free, reading the deployment list makes
+            // Kudu purge those itself, and the run sends no delete for what is already gone.
+            // `pending` stays until it is deleted.
             e2e.sim.add_fault(FaultRule {
-                prefix: "/api/vfs/site/deployments/temp-".into(),
+                prefix: "/api/vfs/site/deployments/pending".into(),
                 kind: FaultKind::Status { status: 500 },
                 count: Some(1),
             });
@@ -338,7 +341,7 @@ async fn a_500_on_one_delete_is_reported_with_the_true_state() -> anyhow::Result
             assert_eq!(outcome, "failed", "{run_text}");
             let failed = shadow_text(&e2e, "[data-testid=failed-step]").await?;
             assert!(
-                failed.contains("/api/vfs/site/deployments/temp-"),
+                failed.contains("/api/vfs/site/deployments/pending"),
                 "{failed}"
             );
             assert!(failed.contains("500"), "{failed}");
