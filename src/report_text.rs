@@ -47,7 +47,7 @@ pub fn markdown_report(
         markdown: report::markdown_report(&ReportInput {
             scm_url: scm_origin,
             diagnosis: &snapshot.diagnosis,
-            plan: Some(&snapshot.plan),
+            plan: Some(snapshot.plan.as_ref()),
             prevention: Some(&prevention),
             cleanup,
             failed_reads: &failed_reads,
@@ -94,7 +94,7 @@ mod tests {
         let plan = kudu_core::plan::plan(&session, &diagnosis, kudu_core::PlanKind::Targeted);
         let snapshot = Snapshot {
             diagnosis,
-            plan,
+            plan: std::rc::Rc::new(plan),
             site: crate::round::SiteFacts::default(),
             failed_reads: vec![crate::round::ReadFailure {
                 endpoint: "/api/deployments".into(),

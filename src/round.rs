@@ -37,7 +37,9 @@ pub struct SiteFacts {
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub diagnosis: Diagnosis,
-    pub plan: CleanupPlan,
+    /// Shared with the guide and with a run started from it: on a site with thousands of
+    /// leftover folders one copy is megabytes of wasm memory, which never shrinks.
+    pub plan: Rc<CleanupPlan>,
     pub site: SiteFacts,
     /// Reads that failed this round; the diagnosis was built from the others.
     pub failed_reads: Vec<ReadFailure>,
@@ -55,7 +57,7 @@ impl PartialEq for Snapshot {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
             || (self.diagnosis == other.diagnosis
-                && self.plan == other.plan
+                && (Rc::ptr_eq(&self.plan, &other.plan) || self.plan == other.plan)
                 && self.site == other.site
                 && self.failed_reads == other.failed_reads
                 && self.clock_offset_ms == other.clock_offset_ms
@@ -118,7 +120,7 @@ impl RoundRead {
         };
         Snapshot {
             diagnosis: session.diagnose(now),
-            plan: unplanned(),
+            plan: Rc::new(unplanned()),
             site: SiteFacts {
                 name: setting("WEBSITE_SITE_NAME"),
                 resource_group: setting("WEBSITE_RESOURCE_GROUP"),
@@ -138,7 +140,7 @@ impl Snapshot {
         // the diagnosis need not be alive through it.
         let plan = kudu_core::plan::plan(&self.session, &self.diagnosis, PlanKind::Targeted);
         Snapshot {
-            plan,
+            plan: Rc::new(plan),
             ..self.clone()
         }
     }
@@ -429,10 +431,10 @@ mod tests {
             panic!("diagnosed");
         };
         let unplanned = read.snapshot_unplanned(NOW);
-        assert_eq!(unplanned.plan, super::unplanned());
+        assert_eq!(*unplanned.plan, super::unplanned());
         let planned = unplanned.with_plan();
         assert_ne!(
-            planned.plan,
+            *planned.plan,
             super::unplanned(),
             "a built plan has steps or a reason"
         );

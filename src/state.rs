@@ -348,15 +348,7 @@ mod tests {
         };
         RoundOutcome::Diagnosed(Rc::new(Snapshot {
             diagnosis,
-            plan: kudu_core::CleanupPlan {
-                kind: kudu_core::PlanKind::Targeted,
-                steps: vec![],
-                refused: vec![],
-                verify: vec![],
-                loses: vec![],
-                keeps: vec![],
-                not_offered: None,
-            },
+            plan: Rc::new(crate::round::unplanned()),
             site: SiteFacts::default(),
             failed_reads: vec![],
             clock_offset_ms: 0,

@@ -313,7 +313,7 @@ impl FakeKudu {
         let plan = kudu_core::plan::plan(&session, &diagnosis, PlanKind::Targeted);
         Rc::new(Snapshot {
             diagnosis,
-            plan,
+            plan: Rc::new(plan),
             site: SiteFacts {
                 name: Some("myapp".into()),
                 resource_group: Some("rg-web".into()),

@@ -48,7 +48,7 @@ fn outcome_of(fixture: &str, edit: impl Fn(&mut Value)) -> RoundOutcome {
     let plan = plan(&session, &diagnosis, PlanKind::Targeted);
     RoundOutcome::Diagnosed(Rc::new(Snapshot {
         diagnosis,
-        plan,
+        plan: Rc::new(plan),
         site: SiteFacts {
             name: Some("myapp".to_string()),
             resource_group: None,

@@ -124,7 +124,7 @@ fn empty_plan() -> CleanupPlan {
 fn diagnosed(diagnosis: Diagnosis, plan: CleanupPlan) -> RoundOutcome {
     RoundOutcome::Diagnosed(Rc::new(Snapshot {
         diagnosis,
-        plan,
+        plan: Rc::new(plan),
         site: SiteFacts {
             name: Some("myapp".to_string()),
             resource_group: Some("rg-web".to_string()),
@@ -654,7 +654,7 @@ async fn expired_session_offers_sign_in_and_retry() {
     d.personality = Personality::Unknown;
     let expired = RoundOutcome::Diagnosed(Rc::new(Snapshot {
         diagnosis: d,
-        plan: empty_plan(),
+        plan: Rc::new(empty_plan()),
         site: SiteFacts::default(),
         failed_reads: vec![ReadFailure {
             endpoint: "/api/deployments".to_string(),

@@ -92,7 +92,7 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
             }
             confirming.set(false);
             start.emit(CleanupStart {
-                plan: (*plan).clone(),
+                plan: plan.clone(),
                 site_name: site_name.to_string(),
                 before: snapshot.diagnosis.clone(),
                 include_optional: *include_app,

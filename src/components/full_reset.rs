@@ -153,7 +153,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
             };
             cancel.emit(());
             start.emit(CleanupStart {
-                plan: (*plan).clone(),
+                plan: plan.clone(),
                 site_name: site_name.to_string(),
                 before: snapshot.diagnosis.clone(),
                 include_optional: false,

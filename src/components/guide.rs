@@ -33,9 +33,8 @@ pub struct GuideProps {
 /// `data-testid="guide"` with one `data-recommendation` item per step.
 #[component]
 pub fn Guide(props: &GuideProps) -> Html {
-    // One shared copy per snapshot: a fresh copy each render would also make the plan view's
-    // props compare the whole plan, step by step.
-    let cleanup_plan = use_memo(props.snapshot.clone(), |snapshot| snapshot.plan.clone());
+    // The snapshot's own copy, shared: the plan view's props then compare by pointer.
+    let cleanup_plan = props.snapshot.plan.clone();
     let prevention = use_memo(
         (
             props.snapshot.clone(),

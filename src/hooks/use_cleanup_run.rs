@@ -82,7 +82,8 @@ impl CleanupTransport {
 /// What the user confirmed.
 #[derive(Clone, Debug)]
 pub struct CleanupStart {
-    pub plan: CleanupPlan,
+    /// The plan on screen, shared; the run takes the one copy it needs.
+    pub plan: Rc<CleanupPlan>,
     /// Names the backup file.
     pub site_name: String,
     /// The diagnosis the plan came from ("before").
@@ -371,10 +372,11 @@ pub fn use_cleanup_run(
             }
             let wall = wall_clock().unix_millis();
             let now = Timestamp::from_unix_millis(wall.saturating_add(start.clock_offset_ms));
-            let plan = Rc::new(start.plan.clone());
+            let plan = start.plan.clone();
+            let owned = (*start.plan).clone();
             let run = match start.confirmation {
-                Some(confirmation) => CleanupRun::new_full_reset(start.plan, confirmation, now),
-                None => CleanupRun::new(start.plan, &start.site_name, now),
+                Some(confirmation) => CleanupRun::new_full_reset(owned, confirmation, now),
+                None => CleanupRun::new(owned, &start.site_name, now),
             }
             .with_optional_steps(start.include_optional)
             .with_before(start.before);
