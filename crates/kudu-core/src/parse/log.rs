@@ -7,8 +7,8 @@
 use super::json::Value;
 
 use super::loose_json::{
-    Body, Record, describe, integer_from, kind_of, list_items, parse_body_lazily, quote_short,
-    unwrap_record,
+    Body, describe, integer_from, kind_of, list_item_record, list_items, parse_body_lazily,
+    quote_short, unwrap_record,
 };
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::{LogEntry, LogLevel};
@@ -68,19 +68,7 @@ fn parse_log_json(body: &str) -> Result<Parsed<Vec<LogEntry>>, ParseError> {
 
 /// The `index`-th item of a log, or `None` with a warning saying why it was skipped.
 fn entry_from(index: usize, item: &Value, warnings: &mut Vec<FieldWarning>) -> Option<LogEntry> {
-    let context = format!("[{index}].");
-    let inner = unwrap_record(item);
-    let Value::Object(map) = inner else {
-        warnings.push(FieldWarning {
-            field: format!("{context}entry"),
-            problem: format!(
-                "expected a log entry object, got {}; entry skipped",
-                kind_of(inner)
-            ),
-        });
-        return None;
-    };
-    let record = Record::new(map, context);
+    let record = list_item_record(index, item, "a log entry", warnings)?;
     let level = match record.get(&["type"]) {
         None | Some(Value::Null) => LogLevel::Info,
         Some(v) => match integer_from(v) {

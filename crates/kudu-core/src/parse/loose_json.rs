@@ -141,6 +141,29 @@ fn ascii_normalised(key: &str) -> impl Iterator<Item = u8> + '_ {
         .map(|b| b.to_ascii_lowercase())
 }
 
+/// The `index`-th item of a list as a [`Record`] (unwrapped from Kudu's `{"value": …}`
+/// envelope), or `None` with a warning that the `what` was skipped because it is no object.
+pub(crate) fn list_item_record<'a>(
+    index: usize,
+    item: &'a Value<'a>,
+    what: &str,
+    warnings: &mut Vec<FieldWarning>,
+) -> Option<Record<'a>> {
+    let context = format!("[{index}].");
+    let inner = unwrap_record(item);
+    let Value::Object(map) = inner else {
+        warnings.push(FieldWarning {
+            field: format!("{context}entry"),
+            problem: format!(
+                "expected {what} object, got {}; entry skipped",
+                kind_of(inner)
+            ),
+        });
+        return None;
+    };
+    Some(Record::new(map, context))
+}
+
 /// An object's fields, looked up by any of several names and forgiving about case and
 /// underscores (`is_temp`, `isTemp` and `IsTemp` are one field).
 pub(crate) struct Record<'a> {

@@ -7,9 +7,7 @@
 
 use super::json::Value;
 
-use super::loose_json::{
-    Body, Record, describe, kind_of, list_items, parse_body_lazily, unwrap_record,
-};
+use super::loose_json::{Body, describe, kind_of, list_item_record, list_items, parse_body_lazily};
 use super::{FieldWarning, ParseError, Parsed};
 use crate::model::VfsEntry;
 
@@ -52,19 +50,7 @@ pub fn parse_vfs_listing(body: &str) -> Result<Parsed<Vec<VfsEntry>>, ParseError
 
 /// The `index`-th item of a listing, or `None` with a warning saying why it was skipped.
 fn entry_from(index: usize, item: &Value, warnings: &mut Vec<FieldWarning>) -> Option<VfsEntry> {
-    let context = format!("[{index}].");
-    let inner = unwrap_record(item);
-    let Value::Object(map) = inner else {
-        warnings.push(FieldWarning {
-            field: format!("{context}entry"),
-            problem: format!(
-                "expected a directory entry object, got {}; entry skipped",
-                kind_of(inner)
-            ),
-        });
-        return None;
-    };
-    let record = Record::new(map, context);
+    let record = list_item_record(index, item, "a directory entry", warnings)?;
     let name = match record.get(&["name"]) {
         Some(Value::String(name)) if !name.is_empty() => name.to_string(),
         other => {
