@@ -92,8 +92,8 @@ const MAX_FOLLOW_UP_ROUNDS: usize = 3;
 /// waits for the logs.
 ///
 /// Each answer is dispatched before its cleanup plan is built: the launcher and the diagnosis
-/// show first, and the plan (thousands of steps on a site full of leftovers) follows a moment
-/// later as a refinement of the same round.
+/// show first, and the plan (thousands of steps on a site full of leftovers) follows as a
+/// refinement of the same round once the follow-up reads are in.
 ///
 /// Every reply goes into the session as it arrives and its body is dropped there, and a
 /// snapshot is let go as soon as the next one is dispatched: wasm memory never shrinks, so a
@@ -130,25 +130,27 @@ async fn read_round(
             return;
         }
     };
-    let first = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
-    let outcome = RoundOutcome::Diagnosed(first.clone());
+    let mut latest = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
+    let outcome = RoundOutcome::Diagnosed(latest.clone());
     dispatcher.dispatch(Action::RoundFinished { round, outcome });
-    add_plan(round, first, dispatcher).await;
     // A deployment's log, then the children of its newest line: each answer can ask for more,
     // and a stuck deployment is only told apart from a running one after the second level.
     for _ in 0..MAX_FOLLOW_UP_ROUNDS {
         let follow_ups = read.borrow().session.follow_up_reads();
         if follow_ups.is_empty() {
-            return;
+            break;
         }
         add_follow_ups(origin, &follow_ups, &read).await;
-        let snapshot = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
+        latest = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
         dispatcher.dispatch(Action::RoundRefined {
             round,
-            snapshot: snapshot.clone(),
+            snapshot: latest.clone(),
         });
-        add_plan(round, snapshot, dispatcher).await;
     }
+    // The plan only once the logs are all in: its preconditions record each log's newest line
+    // as read, and a plan made before the children were read made the run's re-check (which
+    // reads them) see "activity since the diagnosis" in lines that were always there, and stop.
+    add_plan(round, latest, dispatcher).await;
 }
 
 /// Lets the browser render what was dispatched, then builds the plan and dispatches the

@@ -360,6 +360,19 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
+        // A run that did not fix the site is no figure for "click to verified": say why.
+        if done["outcome"] != json!("fixed") {
+            let result = e2e
+                .in_shadow(
+                    r#"return root?.querySelector('[data-testid="cleanup-result"]')?.innerText ?? null;"#,
+                )
+                .await?;
+            bail!(
+                "the cleanup ended {} instead of fixed: {}",
+                done["outcome"],
+                result.as_str().unwrap_or("(no result shown)")
+            );
+        }
         let log = e2e.sim.requests();
         let clicked_at = done["clicks"]
             .as_array()
