@@ -406,3 +406,52 @@ async fn a_running_deployment_is_never_offered_a_cleanup() -> anyhow::Result<()>
     )
     .await
 }
+
+/// The cleanup is offered only once the follow-up log reads are in. A plan made from the
+/// first answer recorded the hung deployment's newest log line before its child log was read;
+/// the run's re-check reads that child, saw "activity since the diagnosis" in lines that were
+/// always there, and stopped (seen in the bench when confirming quickly).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
+    run(
+        "cleanup-plan-waits-for-logs",
+        cleanup_sim_config("stale-lock-linux", Personality::Linux)?,
+        |e2e| async move {
+            let hung = e2e.sim.with_kudu(|kudu| {
+                kudu.home
+                    .list(kudu_e2e::kudu_sim::kudu::DEPLOYMENTS)
+                    .ok()
+                    .into_iter()
+                    .flatten()
+                    .filter(|entry| entry.is_dir && !entry.name.starts_with("temp-"))
+                    .find(|entry| {
+                        kudu.read_status(&entry.name)
+                            .is_some_and(|status| !status.complete)
+                    })
+                    .map(|entry| entry.name)
+            });
+            let Some(hung) = hung else {
+                anyhow::bail!("the scenario has no unfinished deployment");
+            };
+            // Its log (and the child log under it) answer late.
+            e2e.sim.add_fault(FaultRule {
+                prefix: format!("/api/deployments/{hung}/log"),
+                kind: FaultKind::Latency { ms: 4000 },
+                count: None,
+            });
+            diagnosed(&e2e, "stale-lock").await?;
+            assert_eq!(count(&e2e, "[data-testid=cleanup]").await?, 0);
+            assert_eq!(
+                count(&e2e, "[data-testid=cleanup-preparing][disabled]").await?,
+                1,
+                "a disabled button holds the place while the logs are read"
+            );
+            click_cleanup_and_confirm(&e2e).await?;
+            let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
+            let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
+            assert_eq!(outcome, "fixed", "{run_text}");
+            Ok(())
+        },
+    )
+    .await
+}
