@@ -266,7 +266,9 @@ fn page_origin() -> Result<String, JsError> {
 pub mod testing {
     pub use crate::hooks::ScriptedKudu;
     pub use crate::kudu_http::KuduHttpError;
-    pub use crate::round::{ReadFailure, RoundFailure, RoundOutcome, SiteFacts, Snapshot};
+    pub use crate::round::{
+        ReadFailure, RoundFailure, RoundOutcome, SiteFacts, Snapshot, unplanned,
+    };
     pub use crate::state::UiOptions;
     pub use crate::trusted_input::TrustGate;
 

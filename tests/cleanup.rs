@@ -3,11 +3,14 @@
 //! outcomes, the full reset's typed confirmation, and hostile text in the log.
 #![cfg(target_arch = "wasm32")]
 
+mod dom_queries;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use dom_queries::DomQueries;
 use kudu_core::cleanup::zip_writer::{StoredZip, ZipTime};
 use kudu_core::cleanup::{RunReply, RunRequest};
 use kudu_core::reads::diagnosis_reads;
@@ -385,23 +388,13 @@ async fn mount(faults: Faults, gate: TrustGate, edit: impl FnOnce(&mut Snapshot)
     mounted
 }
 
+impl DomQueries for Mounted {
+    fn root(&self) -> &Element {
+        &self.container
+    }
+}
+
 impl Mounted {
-    fn find(&self, selector: &str) -> Option<Element> {
-        self.container.query_selector(selector).unwrap()
-    }
-
-    fn one(&self, selector: &str) -> Element {
-        self.find(selector)
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
-    }
-
-    fn all(&self, selector: &str) -> Vec<Element> {
-        let list = self.container.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
-            .collect()
-    }
-
     async fn click(&self, selector: &str) {
         self.one(selector)
             .dyn_into::<HtmlElement>()
@@ -505,19 +498,13 @@ async fn a_script_click_opens_nothing_and_starts_nothing() {
         Some(panel.clone()),
         "focus moves to the confirmation"
     );
-    let backups = app
-        .one("[data-testid=confirm-backups]")
-        .text_content()
-        .unwrap();
+    let backups = app.text("[data-testid=confirm-backups]");
     assert!(backups.contains("GET /api/zip/site/locks/"), "{backups}");
     assert!(
         backups.contains("GET /api/zip/site/deployments/"),
         "{backups}"
     );
-    let deletes = app
-        .one("[data-testid=confirm-deletes]")
-        .text_content()
-        .unwrap();
+    let deletes = app.text("[data-testid=confirm-deletes]");
     assert!(
         deletes.contains("DELETE /api/vfs/site/locks/deployment/?recursive=true"),
         "{deletes}"
@@ -587,22 +574,10 @@ async fn a_clean_run_is_fixed_and_logs_every_request() {
         "{name}"
     );
     assert!(
-        app.one("[data-testid=before-lock]")
-            .text_content()
-            .unwrap()
-            .contains("expired")
-            || app
-                .one("[data-testid=before-lock]")
-                .text_content()
-                .unwrap()
-                .contains("orphaned")
+        app.text("[data-testid=before-lock]").contains("expired")
+            || app.text("[data-testid=before-lock]").contains("orphaned")
     );
-    assert_eq!(
-        app.one("[data-testid=after-lock]")
-            .text_content()
-            .as_deref(),
-        Some("free")
-    );
+    assert_eq!(app.text("[data-testid=after-lock]"), "free");
 }
 
 #[wasm_bindgen_test]
@@ -634,7 +609,7 @@ async fn a_500_on_a_delete_fails_and_its_hostile_body_is_text() {
     )
     .await;
     assert_eq!(app.run_cleanup().await, "failed");
-    let failed = app.one("[data-testid=failed-step]").text_content().unwrap();
+    let failed = app.text("[data-testid=failed-step]");
     assert!(
         failed.contains("/api/vfs/site/locks/deployment/"),
         "{failed}"
@@ -660,10 +635,7 @@ async fn the_full_reset_needs_the_exact_site_name() {
     assert!(app.find("[data-testid=full-reset]").is_none());
     section.set_attribute("open", "").unwrap();
     settle().await;
-    let loses = app
-        .one("[data-testid=full-reset-loses]")
-        .text_content()
-        .unwrap();
+    let loses = app.text("[data-testid=full-reset-loses]");
     assert!(!loses.is_empty());
     for option in ["tools", "settings", "active"] {
         let input: HtmlInputElement = app
@@ -720,10 +692,8 @@ async fn the_linux_restart_hand_off_links_the_portal_and_quotes_names_as_text() 
         )
     );
     assert_eq!(
-        app.one("[data-testid=restart-command]")
-            .text_content()
-            .as_deref(),
-        Some("az webapp restart --name 'my<b>app</b>' --resource-group 'rg web'")
+        app.text("[data-testid=restart-command]"),
+        "az webapp restart --name 'my<b>app</b>' --resource-group 'rg web'"
     );
     assert!(app.all("[data-testid=restart-handoff] b").is_empty());
 }

@@ -3,9 +3,12 @@
 //! read), so the DOM shows what a real site's history says.
 #![cfg(target_arch = "wasm32")]
 
+mod dom_queries;
+
 use std::rc::Rc;
 use std::time::Duration;
 
+use dom_queries::DomQueries;
 use kudu_core::plan::{PlanKind, plan};
 use kudu_core::reads::{HttpReply, ReadId};
 use kudu_core::{Session, Timestamp};
@@ -106,26 +109,6 @@ async fn page(outcome: RoundOutcome) -> Mounted {
     Mounted {
         container,
         _handle: handle,
-    }
-}
-
-impl Mounted {
-    fn all(&self, selector: &str) -> Vec<Element> {
-        let list = self.container.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
-            .collect()
-    }
-
-    fn one(&self, selector: &str) -> Element {
-        self.container
-            .query_selector(selector)
-            .unwrap()
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
-    }
-
-    fn text(&self, selector: &str) -> String {
-        self.one(selector).text_content().unwrap_or_default()
     }
 }
 
@@ -274,4 +257,10 @@ async fn cancelled_on_windows_says_there_is_no_timer() {
     let retry = app.text("[data-testid=retry-wait]");
     assert!(retry.starts_with("On Windows"), "{retry}");
     assert!(app.all("[data-testid=ci-guard]").len() == 1);
+}
+
+impl DomQueries for Mounted {
+    fn root(&self) -> &Element {
+        &self.container
+    }
 }

@@ -2,19 +2,22 @@
 //! the DOM hooks the end-to-end suite and users rely on.
 #![cfg(target_arch = "wasm32")]
 
+mod dom_queries;
+
 use std::rc::Rc;
 use std::time::Duration;
 
+use dom_queries::DomQueries;
 use kudu_core::diagnose::{LockReport, LockState, OtherLock, Timeline, TimelineEntry};
 use kudu_core::plan::{Precondition, Step, StepRequest};
 use kudu_core::session::Warning;
 use kudu_core::{
     CauseId, CleanupPlan, Confidence, DeployStatus, Deployment, Diagnosis, Evidence, Finding,
-    Personality, PlanKind, Recommendation, StepKind, Timestamp,
+    Personality, Recommendation, StepKind, Timestamp,
 };
 use kudu_doctor::testing::{
     KuduHttpError, ReadFailure, RoundFailure, RoundOutcome, SiteFacts, Snapshot, UiOptions,
-    mount_with_outcomes,
+    mount_with_outcomes, unplanned,
 };
 use kudu_doctor::{MountHandle, mount};
 use wasm_bindgen::{JsCast, JsValue};
@@ -109,18 +112,6 @@ fn diagnosis(findings: Vec<Finding>, entries: Vec<TimelineEntry>, lock: LockRepo
     }
 }
 
-fn empty_plan() -> CleanupPlan {
-    CleanupPlan {
-        kind: PlanKind::Targeted,
-        steps: vec![],
-        refused: vec![],
-        verify: vec![],
-        loses: vec![],
-        keeps: vec![],
-        not_offered: None,
-    }
-}
-
 fn diagnosed(diagnosis: Diagnosis, plan: CleanupPlan) -> RoundOutcome {
     RoundOutcome::Diagnosed(Rc::new(Snapshot {
         diagnosis,
@@ -139,7 +130,7 @@ fn diagnosed(diagnosis: Diagnosis, plan: CleanupPlan) -> RoundOutcome {
 fn simple(cause: CauseId, lock_state: LockState) -> RoundOutcome {
     diagnosed(
         diagnosis(vec![finding(cause, vec![])], vec![], lock(lock_state)),
-        empty_plan(),
+        unplanned(),
     )
 }
 
@@ -200,25 +191,13 @@ fn drawer() -> UiOptions {
     }
 }
 
+impl DomQueries for Mounted {
+    fn root(&self) -> &Element {
+        &self.container
+    }
+}
+
 impl Mounted {
-    fn all(&self, selector: &str) -> Vec<Element> {
-        let list = self.container.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
-            .collect()
-    }
-
-    fn one(&self, selector: &str) -> Element {
-        self.container
-            .query_selector(selector)
-            .unwrap()
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
-    }
-
-    fn text(&self, selector: &str) -> String {
-        self.one(selector).text_content().unwrap_or_default()
-    }
-
     fn attr(&self, selector: &str, name: &str) -> Option<String> {
         self.one(selector).get_attribute(name)
     }
@@ -254,7 +233,7 @@ async fn every_cause_has_an_element_and_the_leading_one_is_primary() {
             vec![],
             lock(LockState::Orphaned),
         ),
-        empty_plan(),
+        unplanned(),
     );
     let app = page(outcome).await;
     let causes = app.all("[data-testid=diagnosis] [data-cause]");
@@ -393,7 +372,7 @@ async fn timeline_draws_one_bar_per_deployment_and_marks_the_overlap() {
             overlapping_timeline(),
             lock(LockState::Live),
         ),
-        empty_plan(),
+        unplanned(),
     );
     let app = page(outcome).await;
     let bars = app.all("[data-testid=timeline] svg [data-testid=timeline-bar]");
@@ -462,7 +441,7 @@ async fn focusing_a_bar_shows_its_details_as_text() {
             overlapping_timeline(),
             lock(LockState::Free),
         ),
-        empty_plan(),
+        unplanned(),
     );
     let app = page(outcome).await;
     let bar: web_sys::SvgElement = app.one("[data-deployment-id=ccc333]").dyn_into().unwrap();
@@ -496,7 +475,7 @@ async fn linux_lock_counts_down_live() {
     }];
     let outcome = diagnosed(
         diagnosis(vec![finding(CauseId::StaleLock, vec![])], vec![], report),
-        empty_plan(),
+        unplanned(),
     );
     let app = page(outcome).await;
     assert_eq!(
@@ -539,7 +518,7 @@ async fn windows_lock_says_what_a_held_lock_means() {
         report,
     );
     diagnosis.personality = Personality::Windows;
-    let app = page(diagnosed(diagnosis, empty_plan())).await;
+    let app = page(diagnosed(diagnosis, unplanned())).await;
     assert_eq!(
         app.attr("[data-testid=lock]", "data-lock-state").as_deref(),
         Some("held")
@@ -588,7 +567,7 @@ async fn markup_from_kudu_renders_as_text_and_runs_nothing() {
         endpoint: hostile.clone(),
         reason: hostile.clone(),
     }];
-    let mut plan = empty_plan();
+    let mut plan = unplanned();
     plan.steps = vec![Step {
         kind: StepKind::DeleteDir,
         request: StepRequest {
@@ -654,7 +633,7 @@ async fn expired_session_offers_sign_in_and_retry() {
     d.personality = Personality::Unknown;
     let expired = RoundOutcome::Diagnosed(Rc::new(Snapshot {
         diagnosis: d,
-        plan: Rc::new(empty_plan()),
+        plan: Rc::new(unplanned()),
         site: SiteFacts::default(),
         failed_reads: vec![ReadFailure {
             endpoint: "/api/deployments".to_string(),
@@ -774,7 +753,7 @@ async fn stale_lock_guide_follows_the_runbook_and_offers_the_plan() {
             reason: "The lock expires by itself.".to_string(),
         },
     ];
-    let mut plan = empty_plan();
+    let mut plan = unplanned();
     plan.steps = vec![
         Step {
             kind: StepKind::Backup,
@@ -860,7 +839,7 @@ async fn a_plan_still_being_built_holds_the_buttons_place_disabled() {
         )
     };
     // The diagnosis comes first with a plan that has neither steps nor a reason yet.
-    let app = page(diagnosed(stale(), empty_plan())).await;
+    let app = page(diagnosed(stale(), unplanned())).await;
     assert_eq!(
         app.all("[data-testid=plan] [data-testid=cleanup-preparing][disabled][aria-busy=true]")
             .len(),
@@ -868,7 +847,7 @@ async fn a_plan_still_being_built_holds_the_buttons_place_disabled() {
     );
     assert!(app.all("[data-testid=cleanup]").is_empty());
     // A built plan without steps says why, and nothing is being prepared.
-    let mut refused = empty_plan();
+    let mut refused = unplanned();
     refused.not_offered = Some("Nothing here is stale.".to_string());
     let app = page(diagnosed(stale(), refused)).await;
     assert!(app.all("[data-testid=cleanup-preparing]").is_empty());
@@ -933,7 +912,7 @@ async fn core_warnings_are_listed_under_details() {
         endpoint: "/api/deployments".to_string(),
         reason: "1 entry had no id".to_string(),
     }];
-    let app = page(diagnosed(d, empty_plan())).await;
+    let app = page(diagnosed(d, unplanned())).await;
     let details = app.one("details[data-testid=warnings]");
     assert!(!details.has_attribute("open"));
     let text = details.text_content().unwrap();
@@ -1054,7 +1033,7 @@ async fn long_histories_and_plans_stay_readable() {
         group: 2,
         optional: false,
     };
-    let mut plan = empty_plan();
+    let mut plan = unplanned();
     plan.steps = (0..300).map(delete).collect();
     let outcome = diagnosed(
         diagnosis(
@@ -1102,7 +1081,7 @@ async fn hostile_deployment_field(set: fn(&mut Deployment, String)) {
             vec![entry(evil, 20, Some(18))],
             lock(LockState::Free),
         ),
-        empty_plan(),
+        unplanned(),
     );
     let app = page(outcome).await;
     let bar: web_sys::SvgElement = app.one("[data-deployment-id=hostile1]").dyn_into().unwrap();
