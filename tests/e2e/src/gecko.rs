@@ -12,7 +12,6 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream as StdTcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -22,7 +21,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::{BROWSERS, E2e, MAPPED_SUFFIXES, free_port, target_dir, test_result};
+use crate::{BROWSERS, E2e, MAPPED_SUFFIXES, free_port, target_dir};
 
 /// Firefox ESR as Debian installs it; `KUDU_E2E_FIREFOX` overrides.
 const FIREFOX: &str = "/usr/bin/firefox-esr";
@@ -82,12 +81,7 @@ where
     let proxy = ScmProxy::start(sim.addr).await?;
     let driver = Geckodriver::start()?;
     let client = open_session(&driver, proxy.addr).await?;
-    let e2e = E2e {
-        client: client.clone(),
-        sim: Arc::new(sim),
-        driver_url: driver.url.clone(),
-        name: name.to_owned(),
-    };
+    let e2e = E2e::new(client.clone(), sim, &driver.url, name);
 
     let outcome = match install_temporary_addon(&client, extension).await {
         Ok(id) => {
@@ -102,12 +96,10 @@ where
         }
         Err(error) => Ok(Err(error)),
     };
-    let shot = e2e.screenshot(name).await;
-    let closed = client.close().await;
-    drop(e2e);
+    let result = e2e.finish(outcome).await;
     drop(driver);
     drop(proxy);
-    test_result(outcome, shot, closed)
+    result
 }
 
 /// Installs the extension at `dir` (unpacked, or a zip) for this session only, as

@@ -170,25 +170,17 @@ where
         .tempdir()
         .context("creating a browser profile dir")?;
     let client = open_session(&driver, profile.path(), extension, sim.addr).await?;
-    let e2e = E2e {
-        client: client.clone(),
-        sim: Arc::new(sim),
-        driver_url: driver.url.clone(),
-        name: name.to_owned(),
-    };
-
+    let e2e = E2e::new(client, sim, &driver.url, name);
     let outcome = tokio::spawn(body(e2e.clone())).await;
-    let shot = e2e.screenshot(name).await;
-    let closed = client.close().await;
-    drop(e2e);
+    let result = e2e.finish(outcome).await;
     drop(driver);
     drop(profile);
-    test_result(outcome, shot, closed)
+    result
 }
 
 /// How a test ends, in every browser: the body's own error or panic first (it says what went
 /// wrong), then the screenshot's, then closing the session's.
-pub(crate) fn test_result(
+fn test_result(
     outcome: Result<anyhow::Result<()>, tokio::task::JoinError>,
     shot: anyhow::Result<PathBuf>,
     closed: Result<(), fantoccini::error::CmdError>,
@@ -218,6 +210,27 @@ pub struct E2e {
 }
 
 impl E2e {
+    pub(crate) fn new(client: Client, sim: SimHandle, driver_url: &str, name: &str) -> E2e {
+        E2e {
+            client,
+            sim: Arc::new(sim),
+            driver_url: driver_url.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Ends a test in any browser: saves its screenshot, closes the session, and says how the
+    /// test went ([`test_result`]). The caller then stops the driver and its helpers.
+    pub(crate) async fn finish(
+        self,
+        outcome: Result<anyhow::Result<()>, tokio::task::JoinError>,
+    ) -> anyhow::Result<()> {
+        let shot = self.screenshot(&self.name).await;
+        let closed = self.client.clone().close().await;
+        drop(self);
+        test_result(outcome, shot, closed)
+    }
+
     /// Navigates and waits for the page to load.
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.client
