@@ -263,6 +263,21 @@ impl E2e {
         Ok(found == Value::Bool(true))
     }
 
+    /// Opens the wizard with the launcher unless it opened by itself, and waits until it is.
+    pub async fn open_wizard(&self) -> anyhow::Result<()> {
+        let wizard = self
+            .shadow_element(r#"[data-testid="kudu-doctor"]"#)
+            .await?;
+        if wizard.attr("data-open").await?.as_deref() != Some("true") {
+            self.launcher().await?.click().await?;
+        }
+        self.wait_for("the wizard to open", || async {
+            let open = wizard.attr("data-open").await?;
+            Ok((open.as_deref() == Some("true")).then_some(()))
+        })
+        .await
+    }
+
     /// The launcher inside the shadow root, once it is there.
     pub async fn launcher(&self) -> anyhow::Result<Element> {
         self.wait_for("the 409 Doctor launcher", || async {

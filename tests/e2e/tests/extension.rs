@@ -262,7 +262,7 @@ async fn hostile_deployment_message_renders_as_text_and_runs_nothing() -> anyhow
         e2e.client.refresh().await?;
         e2e.launcher_attr("data-state", |state| state != "pending")
             .await?;
-        open_wizard(&e2e).await?;
+        e2e.open_wizard().await?;
         let table = e2e
             .shadow_element(r#"[data-testid="timeline-table"]"#)
             .await?;
@@ -321,19 +321,6 @@ async fn shipped_build_is_closed_to_page_scripts() -> anyhow::Result<()> {
     .await
 }
 
-/// Opens the wizard with the launcher unless it opened by itself.
-async fn open_wizard(e2e: &E2e) -> anyhow::Result<()> {
-    let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
-    if wizard.attr("data-open").await?.as_deref() != Some("true") {
-        e2e.launcher().await?.click().await?;
-    }
-    e2e.wait_for("the wizard to open", || async {
-        let open = wizard.attr("data-open").await?;
-        Ok((open.as_deref() == Some("true")).then_some(()))
-    })
-    .await
-}
-
 /// Opens the SCM page of a simulator loaded with `scenario`, waits for the launcher to name
 /// `cause` (the refined answer, after the follow-up reads), opens the wizard if it did not open
 /// by itself, and checks the diagnosis leads with the same cause.
@@ -353,7 +340,7 @@ async fn leads_with(
             .await?;
         e2e.wait_for_launcher_state(cause).await?;
 
-        open_wizard(&e2e).await?;
+        e2e.open_wizard().await?;
         if cause == "session-expired" {
             e2e.shadow_element(r#"[data-testid="sign-in"]"#).await?;
             return Ok(());

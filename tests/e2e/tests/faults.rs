@@ -54,19 +54,6 @@ async fn settled_state(e2e: &E2e) -> anyhow::Result<String> {
         .await
 }
 
-/// Opens the wizard unless it opened by itself.
-async fn open_wizard(e2e: &E2e) -> anyhow::Result<()> {
-    let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
-    if wizard.attr("data-open").await?.as_deref() != Some("true") {
-        e2e.launcher().await?.click().await?;
-    }
-    e2e.wait_for("the wizard to open", || async {
-        let open = wizard.attr("data-open").await?;
-        Ok((open.as_deref() == Some("true")).then_some(()))
-    })
-    .await
-}
-
 /// `textContent` of the first match of `selector` in the shadow root, or null.
 async fn shadow_text(e2e: &E2e, selector: &str) -> anyhow::Result<Option<String>> {
     let text = e2e
@@ -170,7 +157,7 @@ async fn a_hung_read_times_out_visibly_and_retry_recovers() -> anyhow::Result<()
             CAUSE_IDS.contains(&state.as_str()),
             "the other reads still give a diagnosis; launcher says {state}"
         );
-        open_wizard(&e2e).await?;
+        e2e.open_wizard().await?;
         let errors = e2e.shadow_element(r#"[data-testid="read-errors"]"#).await?;
         let listed = errors.text().await?;
         assert!(
@@ -216,7 +203,7 @@ async fn server_errors_on_the_deployment_list_keep_the_other_panels() -> anyhow:
                 CAUSE_IDS.contains(&state.as_str()),
                 "HTTP {status}: the launcher says {state}"
             );
-            open_wizard(&e2e).await?;
+            e2e.open_wizard().await?;
             let errors = e2e.shadow_element(r#"[data-testid="read-errors"]"#).await?;
             let listed = errors.text().await?;
             assert!(
@@ -249,7 +236,7 @@ async fn a_truncated_deployment_list_is_named_clearly() -> anyhow::Result<()> {
             .await?;
         let state = settled_state(&e2e).await?;
         assert!(CAUSE_IDS.contains(&state.as_str()), "launcher says {state}");
-        open_wizard(&e2e).await?;
+        e2e.open_wizard().await?;
         e2e.shadow_element(r#"[data-testid="warnings"]"#).await?;
         let warnings = shadow_text(&e2e, r#"[data-testid="warnings"]"#)
             .await?
@@ -338,7 +325,7 @@ async fn random_fault_schedules_never_leave_a_blank_or_raw_screen() -> anyhow::R
                 CAUSE_IDS.contains(&state.as_str()) || state == "error",
                 "{context}: the launcher says {state}"
             );
-            open_wizard(&e2e).await?;
+            e2e.open_wizard().await?;
             e2e.wait_for("a diagnosis or the read errors", || async {
                 let shown: Value = e2e
                     .in_shadow(

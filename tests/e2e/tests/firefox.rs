@@ -2,7 +2,6 @@
 //! geckodriver, it puts the launcher on the simulator's SCM page, mounts the app in the page
 //! and leads with the scenario's cause, as in Chromium (`extension.rs`).
 
-use kudu_e2e::E2e;
 use kudu_e2e::gecko::{firefox_store_zip, run_in_firefox, run_in_firefox_with, tunnel_target};
 use kudu_e2e::kudu_sim::RequestRecord;
 use kudu_e2e::kudu_sim::{Personality, SimConfig};
@@ -18,19 +17,6 @@ fn assert_reads_ride_the_session(log: &[RequestRecord]) {
             .all(|r| r.session_cookie && r.authorization.is_none()),
         "{api:?}"
     );
-}
-
-/// Opens the wizard with the launcher unless it opened by itself.
-async fn open_wizard(e2e: &E2e) -> anyhow::Result<()> {
-    let wizard = e2e.shadow_element(r#"[data-testid="kudu-doctor"]"#).await?;
-    if wizard.attr("data-open").await?.as_deref() != Some("true") {
-        e2e.launcher().await?.click().await?;
-    }
-    e2e.wait_for("the wizard to open", || async {
-        let open = wizard.attr("data-open").await?;
-        Ok((open.as_deref() == Some("true")).then_some(()))
-    })
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +40,7 @@ async fn firefox_package_diagnoses_a_stale_lock_on_the_scm_page() -> anyhow::Res
         );
         e2e.wait_for_launcher_state("stale-lock").await?;
 
-        open_wizard(&e2e).await?;
+        e2e.open_wizard().await?;
         let primary = e2e
             .shadow_element(r#"[data-testid="diagnosis"] [data-primary="true"]"#)
             .await?;
