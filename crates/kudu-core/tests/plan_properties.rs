@@ -313,19 +313,7 @@ fn a_stuck_site_with_hostile_names_gets_a_checked_destructive_plan() {
         modified: None,
         physical_path: None,
     };
-    let mut s = Session::new();
-    let acquired = Timestamp::from_unix_millis(NOW_MS - 600_000);
-    s.info_lock = Observed::Value(LockInfo {
-        holder_operation: Some("Performing continuous deployment".into()),
-        worker: None,
-        pid: None,
-        acquired: Some(acquired),
-        expires: Some(acquired.plus_secs(1500)),
-    });
-    s.is_deploying = Observed::Value(IsDeploying {
-        deploying: true,
-        message: "Deployment Underway".into(),
-    });
+    let mut s = locked_and_deploying(NOW_MS - 600_000);
     s.deployments = Observed::Value(vec![]);
     s.locks_dir = Observed::Value(vec![entry("deployment", true), entry("../wwwroot", true)]);
     s.deployments_dir = Observed::Value(vec![
@@ -380,19 +368,7 @@ fn a_site_with_thousands_of_temp_folders_gets_guards_that_do_not_grow() {
         active: false,
         provisioning_state: None,
     };
-    let mut s = Session::new();
-    let acquired = Timestamp::from_unix_millis(NOW_MS - 2 * 3600 * 1000);
-    s.info_lock = Observed::Value(LockInfo {
-        holder_operation: Some("Performing continuous deployment".into()),
-        worker: None,
-        pid: None,
-        acquired: Some(acquired),
-        expires: Some(acquired.plus_secs(1500)),
-    });
-    s.is_deploying = Observed::Value(IsDeploying {
-        deploying: true,
-        message: "Deployment Underway".into(),
-    });
+    let mut s = locked_and_deploying(NOW_MS - 2 * 3600 * 1000);
     let ids: Vec<String> = (0..temps).map(|i| format!("temp-{i:08x}")).collect();
     s.deployments = Observed::Value(ids.iter().cloned().map(record).collect());
     s.locks_dir = Observed::Value(vec![entry("deployment", true)]);
@@ -439,4 +415,23 @@ fn a_site_with_thousands_of_temp_folders_gets_guards_that_do_not_grow() {
         .collect();
     assert_eq!(logs.len(), 1, "{logs:?}");
     assert!(leftovers.iter().all(|st| shared(st) == first));
+}
+
+/// A session whose Linux lock was taken at `acquired_ms` (with the 25-minute expiry) and whose
+/// `isdeploying` says a deployment is under way.
+fn locked_and_deploying(acquired_ms: i64) -> Session {
+    let mut s = Session::new();
+    let acquired = Timestamp::from_unix_millis(acquired_ms);
+    s.info_lock = Observed::Value(LockInfo {
+        holder_operation: Some("Performing continuous deployment".into()),
+        worker: None,
+        pid: None,
+        acquired: Some(acquired),
+        expires: Some(acquired.plus_secs(1500)),
+    });
+    s.is_deploying = Observed::Value(IsDeploying {
+        deploying: true,
+        message: "Deployment Underway".into(),
+    });
+    s
 }
