@@ -1622,3 +1622,68 @@ fn a_404_counts_as_gone_only_when_the_final_read_confirms_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The log prefetch, sent beside the zips, may answer after them. The first re-check waits for
+/// it: started without it, the re-check would not know the child logs the prefetch names and
+/// would read them in a second round. A failed prefetch does not hold the run either.
+#[test]
+fn the_first_recheck_waits_for_the_log_prefetch() {
+    for prefetch_fails in [false, true] {
+        let mut home = site(2);
+        let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+        let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+        let now = at_secs(1);
+        let (prefetches, backups): (Vec<RunRequest>, Vec<RunRequest>) = run
+            .poll_requests(now)
+            .into_iter()
+            .partition(|r| r.purpose == RequestPurpose::LogPrefetch);
+        assert!(!prefetches.is_empty(), "no log is prefetched");
+        assert!(
+            backups
+                .iter()
+                .all(|r| matches!(r.purpose, RequestPurpose::Backup { .. })),
+            "{backups:?}"
+        );
+        for req in backups {
+            let reply = serve(&mut home, &req, now);
+            run.handle_reply(req.id, reply, now);
+        }
+        let early = run.poll_requests(now);
+        assert!(
+            early.is_empty(),
+            "the re-check left before the prefetch answered: {early:?}"
+        );
+        assert_eq!(run.outcome(), None);
+        for req in prefetches {
+            let reply = if prefetch_fails {
+                RunReply::text(500, "text/plain", "Internal Server Error")
+            } else {
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+        let recheck = run.poll_requests(now);
+        assert!(
+            !recheck.is_empty()
+                && recheck
+                    .iter()
+                    .all(|r| matches!(r.purpose, RequestPurpose::Recheck { .. })),
+            "{recheck:?}"
+        );
+        let mut batch = recheck;
+        let mut now = now;
+        while run.outcome().is_none() {
+            now = now.plus_secs(1);
+            for req in batch {
+                let reply = serve(&mut home, &req, now);
+                run.handle_reply(req.id, reply, now);
+            }
+            batch = run.poll_requests(now);
+        }
+        assert_eq!(
+            run.outcome(),
+            Some(&Outcome::Fixed),
+            "prefetch fails: {prefetch_fails}"
+        );
+    }
+}

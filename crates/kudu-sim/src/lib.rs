@@ -84,9 +84,17 @@ impl Sim {
             .fallback(server::entry)
             .with_state(shared.clone());
         let handle = axum_server::Handle::new();
+        // TCP_NODELAY on every accepted connection, as Kestrel (which serves Kudu on Linux)
+        // sets by default. Without it, Nagle's algorithm holds a reply's second write until
+        // the browser's delayed ACK, about 40 ms, and each request round looked that much
+        // slower than Kudu makes it.
         let server_task = if config.tls {
             let tls = tls_config(config.http2)?;
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?.handle(handle.clone());
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(acceptor)
+                .handle(handle.clone());
             if config.http2 {
                 server
                     .http_builder()
@@ -99,7 +107,9 @@ impl Sim {
                 let _ = server.serve(app.into_make_service()).await;
             })
         } else {
-            let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            let server = axum_server::from_tcp(listener)?
+                .acceptor(axum_server::accept::NoDelayAcceptor::new())
+                .handle(handle.clone());
             tokio::spawn(async move {
                 let _ = server.serve(app.into_make_service()).await;
             })

@@ -518,6 +518,10 @@ pub struct CleanupRun {
     log_children: BTreeMap<String, String>,
     /// Logs read while the backup downloads.
     prefetched: Session,
+    /// The backup is in and checked, and the first re-check waits for log prefetches still
+    /// in flight: they answer about when the zips do, and a child log they name then goes in
+    /// the re-check's one round instead of a second one.
+    first_group_waits: bool,
     /// Steps whose delete answered 404, or that were not sent because a re-check read their
     /// target as already gone: the final read must show them gone.
     confirm_gone: BTreeSet<usize>,
@@ -580,6 +584,7 @@ impl CleanupRun {
             surveys: 0,
             log_children: BTreeMap::new(),
             prefetched: Session::new(),
+            first_group_waits: false,
             confirm_gone: BTreeSet::new(),
         };
         if let Some(why) = run.refusal() {
@@ -850,6 +855,16 @@ impl CleanupRun {
             .ingest(&read.id, &read.path, &reply.to_http());
         self.log_children
             .extend(survey::newest_children(&self.prefetched));
+        if self.first_group_waits && !self.prefetch_in_flight() {
+            self.first_group_waits = false;
+            self.start_next_group();
+        }
+    }
+
+    fn prefetch_in_flight(&self) -> bool {
+        self.pending
+            .values()
+            .any(|pending| matches!(pending, Pending::Prefetch { .. }))
     }
 
     fn send(&mut self, pending: Pending) {
@@ -1067,7 +1082,11 @@ impl CleanupRun {
                     bytes: verified.bytes().len(),
                 });
                 self.backup = Some(verified);
-                self.start_next_group();
+                if self.prefetch_in_flight() {
+                    self.first_group_waits = true;
+                } else {
+                    self.start_next_group();
+                }
             }
             Err(why) => self.abort_backup(why),
         }
