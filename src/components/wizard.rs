@@ -69,6 +69,7 @@ pub fn Wizard(props: &WizardProps) -> Html {
         })
     };
     let snapshot = state.snapshot().cloned();
+    let below_shown = use_below_the_diagnosis(snapshot.is_some());
     // One shared copy per snapshot, so the inspector's props compare by pointer on re-renders.
     let lock = use_memo(snapshot.clone(), |snapshot| {
         snapshot
@@ -117,8 +118,10 @@ pub fn Wizard(props: &WizardProps) -> Html {
                 if let Some(view) = props.cleanup.view.clone() {
                     <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()} />
                 }
-                if let (Some(snapshot), Some(lock)) = (snapshot, (*lock).clone()) {
+                if let Some(snapshot) = &snapshot {
                     { diagnosis_panel(&snapshot.diagnosis) }
+                }
+                if let (true, Some(snapshot), Some(lock)) = (below_shown, snapshot, (*lock).clone()) {
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}
                         now={snapshot.diagnosis.now} unread={deployments_unread(&snapshot)} />
                     <LockInspector {lock}
@@ -135,6 +138,25 @@ pub fn Wizard(props: &WizardProps) -> Html {
             </div>
         </div>
     }
+}
+
+/// Whether the sections below the diagnosis (timeline, lock, guide, report) are rendered.
+/// They wait one task after the first diagnosis: the banner and the cause reach the screen
+/// about 30 ms sooner (issue 6, time to diagnosis) and no task renders the whole wizard at
+/// once. Later snapshots render everything together; nothing flickers on a refresh.
+#[hook]
+fn use_below_the_diagnosis(has_diagnosis: bool) -> bool {
+    let shown = use_state(|| false);
+    {
+        let shown = shown.clone();
+        use_effect_with(has_diagnosis, move |has_diagnosis| {
+            let pending = (*has_diagnosis && !*shown)
+                .then(|| gloo_timers::callback::Timeout::new(0, move || shown.set(true)));
+            // Dropping the timeout cancels it, should the diagnosis go before it fires.
+            move || drop(pending)
+        });
+    }
+    *shown
 }
 
 /// Whether the deployment list is missing from this round (failed, or the session expired).
