@@ -479,6 +479,10 @@ async fn scale(records: usize, temp_folders: usize) -> anyhow::Result<Value> {
             "shadow_elements": folded["elements"],
             "long_tasks": long_tasks.len(),
             "longest_task_ms": longest,
+            // `[start, duration]` in ms after the content script started, beside the launcher's
+            // states: which part of the work each long task was.
+            "long_task_list": since_host(&long_tasks, f64_of(&seen, "hostAt")?),
+            "launcher_states": later["states"],
             "long_task_error": later["longTaskError"],
             "wasm_memory": memory,
             "heap_usage": heap,
@@ -553,6 +557,13 @@ fn api_requests(log: &[RequestRecord]) -> anyhow::Result<Vec<Timed>> {
                 end_ms: since_epoch.as_secs_f64() * 1000.0,
             })
         })
+        .collect()
+}
+
+fn since_host(tasks: &[(f64, f64)], host_at: f64) -> Value {
+    tasks
+        .iter()
+        .map(|(start, duration)| json!([(start - host_at).round(), duration.round()]))
         .collect()
 }
 
