@@ -277,6 +277,7 @@ mod tests {
             end: end_min.map(|m| Timestamp::from_unix_millis(T0 + m * 60_000)),
             overlaps: vec![],
             ended_unsuccessfully_before_next: false,
+            died_mid_deploy: false,
         }
     }
 

@@ -67,6 +67,7 @@ fn entry(deployment: Deployment, began_min_ago: i64, ended_min_ago: Option<i64>)
         end: ended_min_ago.map(minutes_ago),
         overlaps: vec![],
         ended_unsuccessfully_before_next: false,
+        died_mid_deploy: false,
     }
 }
 

@@ -5,6 +5,9 @@
 // run can still hold the deployment lock, so the retry gets 409.
 // How we know: a deployment ended without success and another began within 5 minutes, or the
 // newest deployment was cancelled recently and its lock is still held with nothing progressing.
+// A run that died mid-way counts from its begin: its end is only when that was noticed (for a
+// record Kudu marked failed, its log ends with VerifyDeployment's "An unknown error has
+// occurred" line, read as a follow-up).
 // What to do: wait until the lock is released (on Linux at the expiry shown), then deploy once;
 // set `cancel-in-progress: false` for deploy jobs so runs queue instead of cancelling.
 
@@ -52,7 +55,7 @@ fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
         else {
             continue;
         };
-        let died = died_mid_deploy(&first.deployment);
+        let died = first.died_mid_deploy;
         let waited_out = first
             .begin
             .zip(next.begin)
@@ -286,6 +289,66 @@ mod tests {
             f.evidence[0].fact.contains("died mid-deployment"),
             "{}",
             f.evidence[0].fact
+        );
+    }
+
+    /// A run that died, the retry that ran while nobody listed the deployments, and Kudu's
+    /// VerifyDeployment marking the dead run failed afterwards: its record spans the retry.
+    fn killed_then_retried(with_log: bool) -> crate::session::Session {
+        let mut site = Site::linux()
+            .deployment(deployment(
+                "d0d0",
+                DeployStatus::Failed,
+                "GitHub",
+                at(10, 0, 0),
+                Some(at(10, 40, 0)),
+            ))
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(10, 27, 0),
+                Some(at(10, 29, 0)),
+            ));
+        if with_log {
+            site = site.log(
+                "d0d0",
+                vec![
+                    log_line(at(10, 0, 1), "Updating submodules."),
+                    log_line(
+                        at(10, 40, 0),
+                        crate::diagnose::timeline::VERIFY_DEPLOYMENT_LINE,
+                    ),
+                ],
+            );
+        }
+        site.build()
+    }
+
+    #[test]
+    fn a_run_kudu_marked_failed_and_its_retry_are_not_two_at_once() {
+        let s = killed_then_retried(true);
+        let ctx = Context::new(&s, at(12, 0, 0));
+        let f = detect(&ctx).unwrap();
+        assert_eq!(f.confidence, Confidence::Medium);
+        assert!(
+            f.evidence[0].fact.contains("died mid-deployment"),
+            "{}",
+            f.evidence[0].fact
+        );
+        assert!(crate::diagnose::parallel_deployments::detect(&ctx).is_none());
+    }
+
+    #[test]
+    fn without_its_log_a_run_kudu_marked_failed_reads_as_an_ordinary_failure() {
+        let s = killed_then_retried(false);
+        let ctx = Context::new(&s, at(12, 0, 0));
+        assert!(detect(&ctx).is_none());
+        // Which is why the log is a follow-up read.
+        let reads = s.follow_up_reads();
+        assert!(
+            reads.iter().any(|r| r.path == "/api/deployments/d0d0/log"),
+            "{reads:?}"
         );
     }
 

@@ -128,7 +128,7 @@ impl<'a> Context<'a> {
         };
         let deployments = DeploymentList(deployments);
         let running = running_deployments(session, deployments.0, now);
-        let timeline = crate::diagnose::timeline::build(&deployments, now);
+        let timeline = crate::diagnose::timeline::build(&deployments, &session.logs, now);
         let lock = crate::diagnose::lock_report::build(
             session,
             now,

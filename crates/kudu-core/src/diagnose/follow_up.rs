@@ -2,6 +2,7 @@
 //! round trip); their replies, stored in `Session::logs`, tell a hung deployment from a slow
 //! one by when its log last grew.
 
+use crate::model::{DeployStatus, Deployment};
 use crate::plan::paths::{check_name, encode_segment};
 use crate::reads::{Read, ReadId};
 use crate::session::{Observed, Session};
@@ -26,7 +27,7 @@ impl Session {
             listed.push(latest.deployment.clone());
         }
         let mut keys: Vec<(String, String)> = vec![];
-        for d in listed {
+        for d in &listed {
             // Keys past the cap are never sent; stopping here also keeps a list of thousands
             // of unfinished deployments from a quadratic duplicate check.
             if keys.len() >= MAX_FOLLOW_UP_LOGS {
@@ -34,7 +35,7 @@ impl Session {
             }
             let unfinished = d.status.is_running() || !d.complete;
             // An id that could not be a folder name could not be a safe path segment either.
-            let Some(id) = d.id.filter(|id| check_name(id).is_ok()) else {
+            let Some(id) = d.id.clone().filter(|id| check_name(id).is_ok()) else {
                 continue;
             };
             if !unfinished
@@ -68,6 +69,20 @@ impl Session {
                 Some(_) => {}
             }
         }
+        // Then, with what the cap leaves, failed records whose log may show that Kudu marked
+        // them failed (`timeline::died_mid_deploy`): a run that died and its retry look like
+        // two deployments at once without it.
+        for id in ambiguous_failures(&listed) {
+            if keys.len() >= MAX_FOLLOW_UP_LOGS {
+                break;
+            }
+            if matches!(self.logs.get(id), None | Some(Observed::NotRead))
+                && !keys.iter().any(|(key, _)| key == id)
+            {
+                let path = format!("/api/deployments/{}/log", encode_segment(id));
+                keys.push((id.to_string(), path));
+            }
+        }
         keys.into_iter()
             .take(MAX_FOLLOW_UP_LOGS)
             .map(|(key, path)| Read {
@@ -78,6 +93,39 @@ impl Session {
             })
             .collect()
     }
+}
+
+/// Only the newest records are looked at for [`ambiguous_failures`]: the ones a retry story
+/// can be about, and a bound on the pairwise check for a list of thousands.
+const AMBIGUOUS_FAILURE_WINDOW: usize = 20;
+
+/// Ids of failed, finished records without a status text (Kudu's `MarkFailed` clears it, for a
+/// build's own failure and for VerifyDeployment's alike) that another real deployment began
+/// during: the ones only their log tells apart, newest first.
+fn ambiguous_failures(listed: &[Deployment]) -> Vec<&str> {
+    let mut recent: Vec<&Deployment> = listed.iter().filter(|d| !d.temp).collect();
+    recent.sort_by_key(|d| std::cmp::Reverse(d.received.or(d.started)));
+    recent.truncate(AMBIGUOUS_FAILURE_WINDOW);
+    recent
+        .iter()
+        .filter(|d| {
+            d.status == DeployStatus::Failed && d.complete && d.status_text.trim().is_empty()
+        })
+        .filter_map(|d| {
+            let id = d.id.as_deref().filter(|id| check_name(id).is_ok())?;
+            let (begin, end) = (d.received.or(d.started)?, d.ended?);
+            recent
+                .iter()
+                .any(|other| {
+                    other.id.as_deref() != Some(id)
+                        && other
+                            .received
+                            .or(other.started)
+                            .is_some_and(|b| begin < b && b < end)
+                })
+                .then_some(id)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,6 +162,54 @@ mod tests {
             ]
         );
         assert_eq!(reads[1].id, ReadId::DeploymentLog("b0b0".into()));
+    }
+
+    #[test]
+    fn failures_only_their_log_explains_are_read_after_the_unfinished() {
+        let failed = |id: &str, begin_min: i64, end_min: i64| {
+            deployment(
+                id,
+                DeployStatus::Failed,
+                "GitHub",
+                at(10, begin_min, 0),
+                Some(at(10, end_min, 0)),
+            )
+        };
+        let mut with_text = failed("c2c2", 0, 40);
+        with_text.status_text = "Building and Deploying 'c2c2'.".into();
+        let s = Site::linux()
+            // Another deployment began while each of these was open, and no status text says
+            // why they failed: read.
+            .deployment(failed("a0a0", 0, 40))
+            .deployment(failed("a1a1", 1, 41))
+            // Nothing began while it was open: an ordinary failure.
+            .deployment(failed("b0b0", 42, 43))
+            // Its status text already says it died mid-way.
+            .deployment(with_text)
+            .deployment(deployment(
+                "e0e0",
+                DeployStatus::Success,
+                "GitHub",
+                at(10, 27, 0),
+                Some(at(10, 29, 0)),
+            ))
+            .deployment(deployment(
+                "f0f0",
+                DeployStatus::Building,
+                "GitHub",
+                at(10, 50, 0),
+                None,
+            ))
+            .build();
+        let paths: Vec<String> = s.follow_up_reads().into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "/api/deployments/f0f0/log",
+                "/api/deployments/a1a1/log",
+                "/api/deployments/a0a0/log",
+            ]
+        );
     }
 
     #[test]

@@ -232,6 +232,10 @@ pub struct TimelineEntry {
     pub overlaps: Vec<String>,
     /// Ended without success shortly (minutes) before another began.
     pub ended_unsuccessfully_before_next: bool,
+    /// Failed or cancelled in the middle of its work rather than reporting its own failure, so
+    /// its `end` is when that was noticed, not when it stopped (see
+    /// `timeline::died_mid_deploy`).
+    pub died_mid_deploy: bool,
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize, Default)]

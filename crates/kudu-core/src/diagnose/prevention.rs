@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use crate::diagnose::timeline::{colliding_pairs, died_mid_deploy, display_id};
+use crate::diagnose::timeline::{colliding_pairs, display_id};
 use crate::diagnose::wording::clock;
 use crate::diagnose::{CauseId, Diagnosis, LockState, TimelineEntry};
 use crate::model::{DeployStatus, Personality};
@@ -494,7 +494,7 @@ fn cancelled_runs(entries: &[TimelineEntry], now: Timestamp) -> Vec<CancelledRun
     for (i, e) in real.iter().enumerate() {
         let d = &e.deployment;
         let cancelled = matches!(d.status, DeployStatus::Cancelled | DeployStatus::Conflict);
-        if !(cancelled || (died_mid_deploy(d) && e.ended_unsuccessfully_before_next)) {
+        if !(cancelled || (e.died_mid_deploy && e.ended_unsuccessfully_before_next)) {
             continue;
         }
         let party = Party::of(e);

@@ -2,9 +2,17 @@
 //! intervals overlap, and which deployments ended without success shortly before another
 //! began (the cancel-then-retry pattern).
 
+use std::collections::BTreeMap;
+
 use crate::diagnose::{Timeline, TimelineEntry};
-use crate::model::Deployment;
+use crate::model::{DeployStatus, Deployment, LogEntry};
+use crate::session::Observed;
 use crate::time::Timestamp;
+
+/// The line Kudu's VerifyDeployment logs when it marks an incomplete deployment failed
+/// (kudu-facts 1.3), as Kudu-W and Kudu-L write it.
+pub const VERIFY_DEPLOYMENT_LINE: &str =
+    "An unknown error has occurred. Check the diagnostic log for details.";
 
 /// "Shortly before": a deployment that ended without success at most this long before another
 /// began. CI retries and re-runs after a cancel land within seconds to a few minutes.
@@ -17,8 +25,14 @@ pub const RETRY_WINDOW_SECS: i64 = 5 * 60;
 /// recent history. The full list stays in the session for the planner.
 pub const TIMELINE_MAX_ENTRIES: usize = 250;
 
-/// Builds the timeline, oldest first; deployments without any time sort first.
-pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
+/// Builds the timeline, oldest first; deployments without any time sort first. `logs` are the
+/// deployment logs read so far (`Session::logs`): a failed record's log tells whether Kudu
+/// marked it failed ([`died_mid_deploy`]).
+pub(crate) fn build(
+    deployments: &[Deployment],
+    logs: &BTreeMap<String, Observed<Vec<LogEntry>>>,
+    now: Timestamp,
+) -> Timeline {
     // Sorted and capped as references, so only the kept records are copied: a site with
     // thousands of leftover temp records copied them all to keep 250 (issue 6, memory).
     let mut kept: Vec<&Deployment> = deployments.iter().collect();
@@ -33,6 +47,7 @@ pub(crate) fn build(deployments: &[Deployment], now: Timestamp) -> Timeline {
             end: d.ended,
             overlaps: vec![],
             ended_unsuccessfully_before_next: false,
+            died_mid_deploy: died_mid_deploy(d) || marked_failed_by_kudu(d, logs),
         })
         .collect();
 
@@ -117,10 +132,9 @@ fn keep_newest(entries: &mut Vec<&Deployment>) {
 ///
 /// Kudu's own `MarkFailed` (also what VerifyDeployment calls) clears the status text
 /// (kudu-facts 3.2; `DeploymentStatusFileExtensions.MarkFailed` in Kudu and KuduLite), and so
-/// does the simulator: a record Kudu marked failed is not recognised here, and the retry is
-/// then found only when it began after that record's end.
+/// does the simulator: a record Kudu marked failed is told by its log instead
+/// ([`marked_failed_by_kudu`]), which the timeline's entries combine with this.
 pub(crate) fn died_mid_deploy(d: &Deployment) -> bool {
-    use crate::model::DeployStatus;
     match d.status {
         DeployStatus::Cancelled | DeployStatus::Conflict => true,
         DeployStatus::Failed => {
@@ -129,6 +143,23 @@ pub(crate) fn died_mid_deploy(d: &Deployment) -> bool {
         }
         _ => false,
     }
+}
+
+/// A failed record whose log's newest line is VerifyDeployment's: Kudu found it incomplete and
+/// marked it failed (kudu-facts 1.3), so it died mid-way, and its end time is when Kudu looked,
+/// which can be long after the next deployment began. Needs the log (a follow-up read, see
+/// `Session::follow_up_reads`); without it the record reads as an ordinary failure.
+fn marked_failed_by_kudu(d: &Deployment, logs: &BTreeMap<String, Observed<Vec<LogEntry>>>) -> bool {
+    if d.status != DeployStatus::Failed {
+        return false;
+    }
+    let Some(Observed::Value(lines)) = d.id.as_deref().and_then(|id| logs.get(id)) else {
+        return false;
+    };
+    lines
+        .iter()
+        .max_by_key(|line| line.time)
+        .is_some_and(|newest| newest.message.trim() == VERIFY_DEPLOYMENT_LINE)
 }
 
 /// The overlapping pairs `(i, j)`, `i < j`, that are two deployments really running at once,
@@ -149,7 +180,7 @@ pub(crate) fn colliding_pairs(entries: &[TimelineEntry]) -> Vec<(usize, usize)> 
         .iter()
         .map(|e| e.overlaps.iter().map(String::as_str).collect())
         .collect();
-    let eligible = |e: &TimelineEntry| !e.deployment.temp && !died_mid_deploy(&e.deployment);
+    let eligible = |e: &TimelineEntry| !e.deployment.temp && !e.died_mid_deploy;
     let mut pairs = vec![];
     for (i, a) in entries.iter().enumerate() {
         if !eligible(a) {
@@ -268,7 +299,7 @@ mod tests {
                 })
                 .collect();
             let now = at(12, 0, 0);
-            let timeline = build(&deployments, now);
+            let timeline = build(&deployments, &BTreeMap::new(), now);
             let found: Vec<(Vec<String>, bool)> = timeline
                 .entries
                 .iter()
@@ -301,7 +332,7 @@ mod tests {
             )
         });
         let all: Vec<Deployment> = real.iter().cloned().chain(temps).collect();
-        let t = build(&all, at(12, 0, 0));
+        let t = build(&all, &BTreeMap::new(), at(12, 0, 0));
         assert_eq!(t.entries.len(), TIMELINE_MAX_ENTRIES);
         assert_eq!(t.temp_records, 5000);
         let kept_real = t.entries.iter().filter(|e| !e.deployment.temp).count();
@@ -326,7 +357,11 @@ mod tests {
                 )
             })
             .collect();
-        let t = build(&deployments, Timestamp::from_unix_millis(10_000_000));
+        let t = build(
+            &deployments,
+            &BTreeMap::new(),
+            Timestamp::from_unix_millis(10_000_000),
+        );
         assert_eq!(t.entries.len(), TIMELINE_MAX_ENTRIES);
         assert_eq!(t.entries[0].deployment.id.as_deref(), Some("d40"));
         assert_eq!(
@@ -358,7 +393,7 @@ mod tests {
             at(11, 30, 0),
             Some(at(11, 31, 0)),
         );
-        let t = build(&[c, b, a], at(12, 0, 0));
+        let t = build(&[c, b, a], &BTreeMap::new(), at(12, 0, 0));
         let ids: Vec<_> = t
             .entries
             .iter()
@@ -380,7 +415,7 @@ mod tests {
             at(11, 50, 0),
             Some(at(11, 52, 0)),
         );
-        let t = build(&[a, b], at(12, 0, 0));
+        let t = build(&[a, b], &BTreeMap::new(), at(12, 0, 0));
         assert_eq!(t.entries[0].overlaps, ["bbbb"]);
     }
 
@@ -401,7 +436,7 @@ mod tests {
             at(11, 0, 2),
             Some(at(11, 4, 0)),
         );
-        let t = build(&[temp, real], at(12, 0, 0));
+        let t = build(&[temp, real], &BTreeMap::new(), at(12, 0, 0));
         assert!(t.entries.iter().all(|e| e.overlaps.is_empty()));
     }
 
@@ -421,7 +456,7 @@ mod tests {
             at(11, 2, 30),
             Some(at(11, 5, 0)),
         );
-        let t = build(&[cancelled.clone(), retry], at(12, 0, 0));
+        let t = build(&[cancelled.clone(), retry], &BTreeMap::new(), at(12, 0, 0));
         assert!(t.entries[0].ended_unsuccessfully_before_next);
         assert!(!t.entries[1].ended_unsuccessfully_before_next);
 
@@ -433,7 +468,7 @@ mod tests {
             at(11, 8, 0),
             Some(at(11, 9, 0)),
         );
-        let t = build(&[cancelled, later], at(12, 0, 0));
+        let t = build(&[cancelled, later], &BTreeMap::new(), at(12, 0, 0));
         assert!(!t.entries[0].ended_unsuccessfully_before_next);
     }
 }
