@@ -153,6 +153,13 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "status-lock-denied",
         "status-lock-denied",
     ),
+    // A run that died, its retry, then Kudu's VerifyDeployment marking the dead run failed:
+    // only its log (a follow-up read) tells the two apart from deployments running at once.
+    (
+        "hand-killed-retried-linux",
+        "parallel-deployments",
+        "cancelled-then-retried",
+    ),
     // Simulator rounds with the follow-up log reads (top level, then the children of the
     // newest line), captured by hand from the same scenarios.
     (
@@ -414,6 +421,19 @@ plan:
   2 DELETE /api/vfs/site/deployments/e51c9b2fe51c9b2fe51c9b2fe51c9b2f/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+"#,
+    );
+}
+
+#[test]
+fn hand_killed_retried_linux() {
+    check(
+        "hand-killed-retried-linux",
+        r#"
+primary: cancelled-then-retried (Medium)
+causes: cancelled-then-retried, no-lock-found
+lock: Free
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
 }
