@@ -54,6 +54,51 @@ async fn firefox_package_diagnoses_a_stale_lock_on_the_scm_page() -> anyhow::Res
     .await
 }
 
+/// Under the strict page Content-Security-Policy (no `'wasm-unsafe-eval'`) that keeps the wasm
+/// out of a Chromium page, Firefox still mounts the app in the page: it compiles a content
+/// script's wasm under the extension's own policy, not the page's. So the extension-page
+/// fallback is Chromium's; were Firefox to start applying the page's policy, this test says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firefox_under_a_strict_page_csp_still_diagnoses_in_the_page() -> anyhow::Result<()> {
+    let mut config = SimConfig {
+        scenario: "stale-lock-linux".to_owned(),
+        personality: Personality::Linux,
+        ..browser_sim_config()?
+    };
+    config.strict_csp = true;
+    run_in_firefox("firefox-strict-csp", config, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        // The policy is in force: the page's own inline script does not run.
+        let inline_ran = e2e
+            .client
+            .execute(
+                "const s = document.createElement('script'); \
+                 s.textContent = 'window.__kdInlineRan = true;'; \
+                 document.head.append(s); \
+                 return window.__kdInlineRan === true;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            inline_ran,
+            serde_json::json!(false),
+            "the strict CSP is not in force"
+        );
+        let mode = e2e
+            .launcher_attr("data-mode", |mode| !mode.is_empty())
+            .await?;
+        assert_eq!(
+            mode, "in-page",
+            "Firefox fell back to the extension page under the strict CSP"
+        );
+        e2e.wait_for_launcher_state("stale-lock").await?;
+        assert_reads_ride_the_session(&e2e.sim.requests());
+        Ok(())
+    })
+    .await
+}
+
 /// The store zip itself (what addons.mozilla.org gets) installs and runs: the loader's host
 /// is on the page with its shadow root closed, and the app read the site.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
