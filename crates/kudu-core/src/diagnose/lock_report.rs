@@ -212,7 +212,8 @@ fn linux(
         report
             .worker
             .as_deref()
-            .map(|w| format!(" on worker {w}"))
+            // Worker ids are 64 hex digits; the lock inspector shows the whole id.
+            .map(|w| format!(" on worker {}", short_id(w)))
             .unwrap_or_default(),
     );
     let expiry = match report.expires {
@@ -442,6 +443,25 @@ mod tests {
 
     fn report(s: &Session) -> LockReport {
         Context::new(s, at(12, 0, 0)).lock
+    }
+
+    #[test]
+    fn a_long_worker_id_is_shortened_in_words_and_kept_whole_in_the_report() {
+        let worker = "05be397cd4ff388cb689fe6ef950e0c1961b6e95fbc8eb3ddfcb4c40f5f5d935";
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        if let Observed::Value(info) = &mut s.info_lock {
+            info.worker = Some(worker.to_string());
+        }
+        let r = report(&s);
+        assert!(
+            r.explanation.contains(" on worker 05be397c,"),
+            "{}",
+            r.explanation
+        );
+        assert!(!r.explanation.contains(worker), "{}", r.explanation);
+        assert_eq!(r.worker.as_deref(), Some(worker));
     }
 
     #[test]
