@@ -60,14 +60,39 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             format!("/api/isdeploying still says True ('{}').", d.message),
         ));
     }
+    // The summary says what it means in a sentence or two; the lock's full reading is the
+    // first piece of evidence, so the card does not show the same paragraph twice.
+    let holder = format!(
+        "'{}'",
+        ctx.lock
+            .holder_operation
+            .as_deref()
+            .unwrap_or("an unnamed operation")
+    );
+    let since = ctx
+        .lock
+        .acquired
+        .map(|t| format!(" since {}", ctx.at(t)))
+        .unwrap_or_default();
+    let why_idle = match hung {
+        Some(r) => format!(
+            ": deployment {} looks hung",
+            crate::diagnose::wording::short_id(r.id())
+        ),
+        None => ": no deployment is running".to_string(),
+    };
     let (confidence, recommendations, summary) = match ctx.lock.state {
         LockState::Expired => (
             Confidence::High,
             vec![Recommendation::TargetedCleanup],
             format!(
-                "The deployment lock is stale: {} A targeted cleanup removes it and the \
-                 leftovers of the deployment that held it.",
-                ctx.lock.explanation
+                "The deployment lock is stale: {holder} took it{since} and it has expired{}, \
+                 but it is still there and nothing is using it{why_idle}. A targeted cleanup \
+                 removes it and the leftovers of the deployment that held it.",
+                ctx.lock
+                    .expires
+                    .map(|e| format!(" at {} ({})", ctx.at(e), relative(e, ctx.now)))
+                    .unwrap_or_default()
             ),
         ),
         _ => {
@@ -96,7 +121,19 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                     Recommendation::TargetedCleanup,
                     Recommendation::RestartApp,
                 ],
-                format!("The deployment lock is stale: {}", ctx.lock.explanation),
+                format!(
+                    "The deployment lock is stale: {holder} has held it{since}, but nothing is \
+                     using it{why_idle}. {} every deployment gets 409; a targeted cleanup \
+                     releases it now.",
+                    until.map_or_else(
+                        || "Until it expires".to_string(),
+                        |u| format!(
+                            "Until it expires at {} ({})",
+                            ctx.at(u),
+                            relative(u, ctx.now)
+                        )
+                    )
+                ),
             )
         }
     };
@@ -137,7 +174,7 @@ mod tests {
         assert_eq!(f.recommendations[1], Recommendation::TargetedCleanup);
         assert!(
             f.summary
-                .contains("'Performing continuous deployment' since 11:50:00 UTC"),
+                .contains("'Performing continuous deployment' has held it since 11:50:00 UTC"),
             "{}",
             f.summary
         );
@@ -146,6 +183,17 @@ mod tests {
             "{}",
             f.summary
         );
+        assert!(
+            f.summary.contains(": deployment b0b0 looks hung."),
+            "{}",
+            f.summary
+        );
+        // The lock's whole reading is the evidence, not the summary again.
+        assert_eq!(
+            f.evidence[0].fact,
+            Context::new(&s, at(12, 3, 10)).lock.explanation
+        );
+        assert!(!f.summary.contains(&f.evidence[0].fact), "{}", f.summary);
     }
 
     #[test]
@@ -156,6 +204,15 @@ mod tests {
         let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
         assert_eq!(f.confidence, Confidence::High);
         assert_eq!(f.recommendations, vec![Recommendation::TargetedCleanup]);
+        assert!(
+            f.summary.contains(
+                "'Performing continuous deployment' took it since 11:00:00 UTC and it has \
+                 expired at 11:25:00 UTC (35 min ago), but it is still there and nothing is \
+                 using it: no deployment is running."
+            ),
+            "{}",
+            f.summary
+        );
     }
 
     #[test]

@@ -57,9 +57,19 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     Some(Finding {
         cause: CauseId::WindowsLockHeld,
         confidence,
+        // The lock's full reading is the first piece of evidence, not repeated here.
         summary: format!(
-            "A process still holds the deployment lock but no deployment is progressing. {}",
-            ctx.lock.explanation
+            "A process still holds the deployment lock (deployments.lock{}) but no deployment \
+             is progressing{}.",
+            ctx.lock
+                .acquired
+                .map(|t| format!(", written at {}", ctx.at(t)))
+                .unwrap_or_default(),
+            hung.map(|r| format!(
+                ": deployment {} looks hung",
+                crate::diagnose::wording::short_id(r.id())
+            ))
+            .unwrap_or_default()
         ),
         evidence,
         recommendations: vec![
@@ -92,6 +102,12 @@ mod tests {
         assert_eq!(f.confidence, Confidence::High);
         assert_eq!(f.recommendations[0], Recommendation::RestartKudu);
         assert!(f.summary.contains("11:20:00 UTC"), "{}", f.summary);
+        assert!(
+            f.summary.contains("deployment c0c0 looks hung"),
+            "{}",
+            f.summary
+        );
+        assert!(!f.summary.contains(&f.evidence[0].fact), "{}", f.summary);
     }
 
     #[test]
