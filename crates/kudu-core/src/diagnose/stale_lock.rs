@@ -86,9 +86,13 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             Confidence::High,
             vec![Recommendation::TargetedCleanup],
             format!(
-                "The deployment lock is stale: {holder} took it{since} and it has expired{}, \
-                 but it is still there and nothing is using it{why_idle}. A targeted cleanup \
-                 removes it and the leftovers of the deployment that held it.",
+                "The deployment lock is stale: {holder} took it{}; it expired{} but is still \
+                 there, and nothing is using it{why_idle}. A targeted cleanup removes it and the \
+                 leftovers of the deployment that held it.",
+                ctx.lock
+                    .acquired
+                    .map(|t| format!(" at {}", ctx.at(t)))
+                    .unwrap_or_default(),
                 ctx.lock
                     .expires
                     .map(|e| format!(" at {} ({})", ctx.at(e), relative(e, ctx.now)))
@@ -206,9 +210,9 @@ mod tests {
         assert_eq!(f.recommendations, vec![Recommendation::TargetedCleanup]);
         assert!(
             f.summary.contains(
-                "'Performing continuous deployment' took it since 11:00:00 UTC and it has \
-                 expired at 11:25:00 UTC (35 min ago), but it is still there and nothing is \
-                 using it: no deployment is running."
+                "'Performing continuous deployment' took it at 11:00:00 UTC; it expired at \
+                 11:25:00 UTC (35 min ago) but is still there, and nothing is using it: no \
+                 deployment is running."
             ),
             "{}",
             f.summary
