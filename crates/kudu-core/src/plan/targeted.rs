@@ -70,8 +70,15 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
         ));
     }
     let linux = ctx.personality != Personality::Windows;
+    // A deployment record named `pending` would make that entry its folder, not Kudu's marker:
+    // then it is not ours to delete (the leftover folders already skip active records).
+    let pending_is_a_record = ctx
+        .deployments
+        .iter()
+        .any(|d| d.id.as_deref() == Some("pending"));
     if linux
         && !(release.is_empty() && leftovers.is_empty())
+        && !pending_is_a_record
         && let Some(pending) = listed(deployments, "pending", false)
     {
         leftovers.push(delete_leftover(
