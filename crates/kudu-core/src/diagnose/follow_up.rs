@@ -22,12 +22,16 @@ impl Session {
     /// again, and repeat while this is not empty (at most two more rounds). The first diagnosis
     /// is already complete without them.
     pub fn follow_up_reads(&self) -> Vec<Read> {
-        let mut listed = self.deployments.value().cloned().unwrap_or_default();
-        if let Some(latest) = self.latest.value() {
-            listed.push(latest.deployment.clone());
-        }
+        // Borrowed: a big site lists thousands of records, and this runs every round.
+        let listed: Vec<&Deployment> = self
+            .deployments
+            .value()
+            .into_iter()
+            .flatten()
+            .chain(self.latest.value().map(|latest| &latest.deployment))
+            .collect();
         let mut keys: Vec<(String, String)> = vec![];
-        for d in &listed {
+        for d in listed.iter().copied() {
             // Keys past the cap are never sent; stopping here also keeps a list of thousands
             // of unfinished deployments from a quadratic duplicate check.
             if keys.len() >= MAX_FOLLOW_UP_LOGS {
@@ -102,8 +106,8 @@ const AMBIGUOUS_FAILURE_WINDOW: usize = 20;
 /// Ids of failed, finished records without a status text (Kudu's `MarkFailed` clears it, for a
 /// build's own failure and for VerifyDeployment's alike) that another real deployment began
 /// during: the ones only their log tells apart, newest first.
-fn ambiguous_failures(listed: &[Deployment]) -> Vec<&str> {
-    let mut recent: Vec<&Deployment> = listed.iter().filter(|d| !d.temp).collect();
+fn ambiguous_failures<'a>(listed: &[&'a Deployment]) -> Vec<&'a str> {
+    let mut recent: Vec<&Deployment> = listed.iter().copied().filter(|d| !d.temp).collect();
     recent.sort_by_key(|d| std::cmp::Reverse(d.received.or(d.started)));
     recent.truncate(AMBIGUOUS_FAILURE_WINDOW);
     recent
