@@ -45,14 +45,15 @@
 //!
 //! # Rounds
 //!
-//! A run of a Linux stale lock with leftover folders takes about six round trips, however many
+//! A run of a Linux stale lock with leftover folders takes seven round trips, however many
 //! folders: the backup, one re-check, the lock, a two-round re-check (the lock is free now, so
 //! "nothing is deploying" must be read again; its deployment list makes Kudu purge the leftover
 //! temporary deployments, kudu-facts 1.3, and `site/deployments/` is listed after it), the
 //! deletes of whatever that listing still shows, [`LEFTOVER_MAX_IN_FLIGHT`] at a time, and the
 //! final read. Planned entries the re-check reads as already gone are not sent; the final read
 //! must confirm them gone like any other delete. The logs a re-check needs are known from the
-//! plan, so they are fetched while the backup downloads and re-read in the re-check's first
+//! plan, so they are fetched while the backup downloads (the first re-check waits for them, so
+//! the child logs they name go in its first round too) and re-read in the re-check's first
 //! round.
 
 pub mod backup;
