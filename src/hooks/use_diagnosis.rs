@@ -153,8 +153,8 @@ async fn read_round(
     add_plan(round, latest, dispatcher).await;
 }
 
-/// Lets the browser render what was dispatched, then builds the plan and dispatches the
-/// snapshot with it. Takes the unplanned snapshot so that it is let go here: the next round of
+/// Lets the browser render what was dispatched, builds the plan, and dispatches the snapshot
+/// with it in the task after (so building and drawing are never one long task). Takes the unplanned snapshot so that it is let go here: the next round of
 /// follow-ups must not keep it (and the session it shares) alive.
 async fn add_plan(round: u64, unplanned: Rc<Snapshot>, dispatcher: &UseReducerDispatcher<UiState>) {
     yew::platform::time::sleep(std::time::Duration::ZERO).await;
