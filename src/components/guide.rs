@@ -200,7 +200,6 @@ fn guard_tool(prevention: &Prevention) -> DeployTool {
     }
 }
 
-/// The `data-recommendation` value of a step.
 /// A key that follows a recommendation when a refined diagnosis adds or drops steps before
 /// it, so that its component (an open cleanup confirmation, say) is kept, not rebuilt: the
 /// kind, and which of that kind it is.
@@ -213,6 +212,7 @@ fn step_key(steps: &[Recommendation], index: usize) -> String {
     format!("{kind}-{earlier}")
 }
 
+/// The `data-recommendation` value of a step.
 fn kind_id(step: &Recommendation) -> &'static str {
     match step {
         Recommendation::Wait { .. } => "wait",
