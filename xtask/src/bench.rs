@@ -74,6 +74,8 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
     }
     let started = Instant::now();
 
+    // The same set-up as the test suite: a fresh machine has no wasm target, browser or crates.
+    crate::setup::run(project, crate::setup::Needs::WasmTargetAndBrowser)?;
     crate::dist::run(project)?;
     let payload = payload(project)?;
     let floor =
@@ -94,6 +96,7 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
 /// whole bench's hour, for working on the wasm's size. Writes `<target>/bench/payload.json`;
 /// `report.json` and the README keep the last full run.
 fn payload_only(project: &Project, out_dir: &Path) -> anyhow::Result<()> {
+    crate::setup::run(project, crate::setup::Needs::WasmTarget)?;
     crate::dist::run(project)?;
     let payload = payload(project)?;
     let floor = floor(project, out_dir)?;

@@ -1,5 +1,6 @@
-//! Set-up shared by `demo` and `test`: what a fresh Debian 12 machine lacks. The wasm32 std
-//! comes from rustup; Chromium, its WebDriver and Firefox ESR from apt (only as root; otherwise
+//! Set-up shared by `demo`, `bench` and `test`: what a fresh Debian 12 machine lacks. Every
+//! crate of the lockfile, for every platform, comes from crates.io with `cargo fetch` (see
+//! [`fetch_crates`]); the wasm32 std comes from rustup; Chromium, its WebDriver and Firefox ESR from apt (only as root; otherwise
 //! the exact command to run is printed); geckodriver, which Debian does not package, from
 //! crates.io with `cargo install --locked` into cargo's home (see [`geckodriver`]); the Node
 //! tools (web-ext, axe-core) with `npm ci` (see `node_tools.rs`).
@@ -21,15 +22,21 @@ const GECKODRIVER_VERSION: &str = "0.37.1";
 /// What a command needs besides Rust.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Needs {
-    /// Only the wasm32 target (dist, demo).
+    /// Only the crates (native tests).
+    Crates,
+    /// The crates and the wasm32 target (dist, demo).
     WasmTarget,
-    /// The wasm32 target, Chromium, chromedriver, Firefox ESR, geckodriver and the Node tools
-    /// (tests).
+    /// The crates, the wasm32 target, Chromium, chromedriver, Firefox ESR, geckodriver and the
+    /// Node tools (tests, bench).
     WasmTargetAndBrowser,
 }
 
 /// Installs whatever `needs` lists and is missing.
 pub fn run(project: &Project, needs: Needs) -> anyhow::Result<()> {
+    fetch_crates(project)?;
+    if needs == Needs::Crates {
+        return Ok(());
+    }
     ensure_wasm_target(project)?;
     if needs == Needs::WasmTargetAndBrowser {
         ensure_browser()?;
@@ -37,6 +44,25 @@ pub fn run(project: &Project, needs: Needs) -> anyhow::Result<()> {
         crate::node_tools::ensure_installed(project)?;
     }
     Ok(())
+}
+
+/// Downloads every package the lockfile names, for every platform and every dependency kind,
+/// into cargo's registry cache.
+///
+/// A build for this machine only downloads this machine's crates, but later steps read the
+/// whole graph offline: the licence check runs `cargo metadata --offline`, which resolves the
+/// crates of Windows, macOS and Android too (`android_system_properties` and the like). With an
+/// empty cargo home that failed, so the fetch comes first. Without `--target`, `cargo fetch`
+/// fetches the dependencies of all targets; `--locked` keeps it to the committed lockfile. With
+/// a warm cache it reads nothing from the network and takes well under a second.
+fn fetch_crates(project: &Project) -> anyhow::Result<()> {
+    run_checked(&mut fetch_command(project))
+}
+
+fn fetch_command(project: &Project) -> Command {
+    let mut fetch = project.cargo();
+    fetch.args(["fetch", "--locked"]);
+    fetch
 }
 
 /// A cold run needs about this much room for its target dir; less than this free is said up
@@ -213,7 +239,22 @@ fn running_as_root() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::free_bytes_from_df;
+    use super::{fetch_command, free_bytes_from_df};
+    use crate::project::Project;
+
+    /// The fetch must cover every platform: a `--target` here would shrink it to one, and the
+    /// offline licence check would fail on a fresh machine again.
+    #[test]
+    fn the_fetch_covers_every_platform_of_the_lockfile() {
+        let project = Project::locate().expect("the workspace");
+        let fetch = fetch_command(&project);
+        let args: Vec<String> = fetch
+            .get_args()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(args, ["fetch", "--locked"]);
+        assert_eq!(fetch.get_current_dir(), Some(project.root.as_path()));
+    }
 
     #[test]
     fn reads_the_available_column_of_posix_df() {
