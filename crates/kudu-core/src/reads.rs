@@ -36,6 +36,9 @@ pub enum ReadId {
     DeploymentsDir,
     /// `GET /api/vfs/site/wwwroot/`.
     WwwrootDir,
+    /// `GET /api/vfs/LogFiles/kudu/trace/`: Kudu's own trace files, one per non-GET request
+    /// and one per process start (`_Startup`) and stop; only their names and times are used.
+    KuduTraceDir,
     /// `GET /api/settings/<key>`.
     Setting(String),
     /// `GET /api/environment`.
@@ -167,6 +170,7 @@ fn reads_with_cache_bust(cache_bust: &str) -> Vec<Read> {
         ),
         get(ReadId::DeploymentsDir, "/api/vfs/site/deployments/".into()),
         get(ReadId::WwwrootDir, "/api/vfs/site/wwwroot/".into()),
+        get(ReadId::KuduTraceDir, "/api/vfs/LogFiles/kudu/trace/".into()),
         get(ReadId::Environment, "/api/environment".into()),
     ];
     reads.extend(SETTINGS_READ.iter().map(|key| {

@@ -72,6 +72,8 @@ pub struct Session {
     pub info_lock: Observed<LockInfo>,
     pub deployments_dir: Observed<Vec<VfsEntry>>,
     pub wwwroot_dir: Observed<Vec<VfsEntry>>,
+    /// `LogFiles/kudu/trace/`: Kudu's trace files (names and times only).
+    pub kudu_trace_dir: Observed<Vec<VfsEntry>>,
     pub environment: Observed<EnvironmentInfo>,
     /// `None` value inside: 404, the setting does not exist.
     pub settings: BTreeMap<String, Observed<Option<String>>>,

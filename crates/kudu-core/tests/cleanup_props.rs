@@ -706,7 +706,7 @@ fn windows_base(lock_age_secs: i64) -> Home {
 fn site(kind: u8) -> Home {
     match kind % 4 {
         0 => linux_base(40 * 60, 1),
-        1 => linux_base(10 * 60, 2),
+        1 => linux_base(14 * 60, 2),
         2 => linux_base(60 * 60, 40),
         _ => windows_base(30 * 60),
     }

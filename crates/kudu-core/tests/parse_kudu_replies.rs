@@ -81,6 +81,9 @@ fn linux_stuck(read: &ReadId) -> HttpReply {
         ReadId::WwwrootDir => json(
             r#"[{"name":"hostingstart.html","size":"2048","mtime":"2024-01-01T00:00:00+00:00","mime":"text/html","path":"/home/site/wwwroot/hostingstart.html"}]"#,
         ),
+        ReadId::KuduTraceDir => json(
+            r#"[{"name":"2024-05-01T11-58-02_1a2b3c_001_Startup.xml","size":612,"mtime":"2024-05-01T11:58:02+00:00","mime":"application/xml","path":"/home/LogFiles/kudu/trace/2024-05-01T11-58-02_1a2b3c_001_Startup.xml"}]"#,
+        ),
         ReadId::Environment => json(r#"{"version":"1.0.0.7"}"#),
         ReadId::Setting(key) if key == "WEBSITE_RUN_FROM_PACKAGE" => json("\"1\""),
         ReadId::Setting(key) => reply(
@@ -183,6 +186,7 @@ fn windows_held(read: &ReadId) -> HttpReply {
             r#"[{"name":"4f1c0a9e8d7b6a5f4e3d2c1b0a9f8e7d","size":0,"mtime":"2024-05-01T12:03:11+00:00","mime":"inode/directory","path":"D:\\home\\site\\deployments\\4f1c0a9e8d7b6a5f4e3d2c1b0a9f8e7d"}]"#,
         ),
         ReadId::WwwrootDir => json("[]"),
+        ReadId::KuduTraceDir => json("[]"),
         ReadId::Environment => {
             json(r#"{"version":"106.0.7.0","siteLastModified":"2024-05-01T12:00:00.1234567Z"}"#)
         }

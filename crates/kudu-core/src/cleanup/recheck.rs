@@ -639,7 +639,7 @@ mod tests {
     }
 
     fn the_plan(s: &Session) -> CleanupPlan {
-        plan(s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted)
+        plan(s, &s.diagnose(at(12, 5, 0)), PlanKind::Targeted)
     }
 
     fn check(
@@ -656,7 +656,7 @@ mod tests {
             windows_lock_first_look: None,
             known_deployments: None,
         };
-        evaluate(session, at(12, 1, 0), &input)
+        evaluate(session, at(12, 6, 0), &input)
     }
 
     /// The site after the lock was deleted.

@@ -4,6 +4,7 @@
 //! Detectors read only from here, so a rule such as "a deployment whose log is silent for 5 minutes
 //! is hung" is decided in one place and every cause agrees on it.
 
+use crate::diagnose::deployability::{CanDeploy, Deployability};
 use crate::diagnose::timeline::died_mid_deploy;
 use crate::diagnose::wording;
 use crate::diagnose::{LockReport, Timeline};
@@ -18,11 +19,25 @@ use crate::time::Timestamp;
 pub const HUNG_AFTER_SECS: i64 = 20 * 60;
 
 /// With the deployment log read: a running deployment whose newest log line is older than this
-/// counts as hung. Kudu writes a top-level line per stage and builds stream their output into
-/// child lines, so five silent minutes means the log stopped growing (the "stuck" signature in
-/// the fact sheet, §3.3). The cleanup plan re-reads the log right before deleting anything
-/// (`Precondition::LogUnchanged`), so a build that was only quiet is not cut off.
-pub const LOG_SILENCE_SECS: i64 = 5 * 60;
+/// *looks* hung, and that is only ever weak evidence ([`Liveness::LooksHung`]).
+///
+/// Why silence proves nothing by itself: Kudu runs a build's commands under its `IdleManager`
+/// (projectkudu/kudu `Kudu.Core/Infrastructure/IdleManager.cs`), which kills a command only
+/// when it has written no output *and* used no CPU for the command idle timeout
+/// (`SCM_COMMAND_IDLE_TIMEOUT`, 60 s by default, `DeploymentSettingsExtension.cs`). A command
+/// that keeps using CPU may stay silent for as long as it likes, and the common slow steps do:
+/// `npm ci` prints nothing while it resolves, fetches and extracts a large tree, `pip install`
+/// prints nothing while it compiles a wheel, and a post-deployment command prints what it
+/// prints. Field reports show whole deploy steps of 28–43 minutes (webapps-deploy#547), longer
+/// than KuduLite's own 25-minute lock.
+///
+/// So this threshold only decides the wording ("looks hung, no log line for 12 min") and what
+/// leads (waiting, with the lock's countdown), never whether files are deleted: on silence
+/// alone the cleanup needs the user's explicit word that nothing is deploying. Ten minutes is
+/// ten of Kudu's default idle timeouts: a build that is silent *and* idle is killed by Kudu
+/// long before (its record then turns Failed, which is strong evidence), so what is left
+/// silent this long is either busy in a quiet step or stuck where Kudu cannot see it.
+pub const LOG_SILENCE_SECS: i64 = 10 * 60;
 
 /// A lock taken less than this long ago counts as live even when no deployment record shows
 /// yet: Kudu creates the `temp-` record just after taking the lock, and settings updates hold it
@@ -31,6 +46,21 @@ pub const RECENT_LOCK_SECS: i64 = 2 * 60;
 
 /// KuduLite's deployment lock lifetime (`AllSafeLinuxLock.defaultLockTimeout`).
 pub const LINUX_LOCK_LIFETIME_SECS: i64 = 1500;
+
+/// Whether a deployment that has not reached an outcome is still working, graded by how strong
+/// the evidence is. Only [`Liveness::Dead`] lets a one-click cleanup delete what it holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Liveness {
+    /// Active recently, or nothing shows otherwise.
+    Progressing,
+    /// Weak evidence of a hang: its log has been silent for longer than [`LOG_SILENCE_SECS`]
+    /// (or, with its log unread, it began longer than [`HUNG_AFTER_SECS`] ago). A quiet build
+    /// looks exactly like this.
+    LooksHung,
+    /// Strong evidence it stopped: Kudu itself started again after the deployment's last sign
+    /// of activity (a `_Startup` trace), and the process that ran it died with the old Kudu.
+    Dead,
+}
 
 /// A deployment that has not reached an outcome, with what we know about its activity.
 #[derive(Clone, Debug)]
@@ -41,7 +71,7 @@ pub(crate) struct RunningDeployment<'a> {
     /// Whether its log was read far enough to tell when it last grew (the top level, and the
     /// children of the newest line when it has any).
     pub(crate) log_read: bool,
-    pub(crate) hung: bool,
+    pub(crate) liveness: Liveness,
 }
 
 /// A deployment borrowed from the session (a big site has thousands of pending `temp-`
@@ -60,6 +90,11 @@ impl std::ops::Deref for ListedDeployment<'_> {
 impl RunningDeployment<'_> {
     pub(crate) fn id(&self) -> &str {
         self.deployment.id.as_deref().unwrap_or("(no id)")
+    }
+
+    /// Not progressing, on weak or strong evidence.
+    pub(crate) fn hung(&self) -> bool {
+        self.liveness != Liveness::Progressing
     }
 }
 
@@ -107,7 +142,18 @@ pub(crate) struct Context<'a> {
     pub(crate) running: Vec<RunningDeployment<'a>>,
     pub(crate) timeline: Timeline,
     pub(crate) lock: LockReport,
+    /// Whether a deployment can start now ([`crate::diagnose::deployability`]), judged once
+    /// from the facts above.
+    pub(crate) deployability: Deployability,
 }
+
+/// Settings Kudu checks before accepting a push deployment, in the order it checks them: any
+/// of them set to a URL makes it refuse.
+pub(crate) const RUN_FROM_PACKAGE_KEYS: [&str; 3] = [
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "WEBSITE_RUN_FROM_ZIP",
+    "WEBSITE_USE_ZIP",
+];
 
 impl<'a> Context<'a> {
     pub(crate) fn new(session: &'a Session, now: Timestamp) -> Self {
@@ -127,7 +173,8 @@ impl<'a> Context<'a> {
             ),
         };
         let deployments = DeploymentList(deployments);
-        let running = running_deployments(session, deployments.0, now);
+        let kudu_started = kudu_started(session);
+        let running = running_deployments(session, deployments.0, now, kudu_started);
         let timeline = crate::diagnose::timeline::build(&deployments, &session.logs, now);
         let lock = crate::diagnose::lock_report::build(
             session,
@@ -135,8 +182,9 @@ impl<'a> Context<'a> {
             personality,
             &running,
             deployments_known,
+            kudu_started,
         );
-        Context {
+        let mut ctx = Context {
             session,
             now,
             personality,
@@ -145,7 +193,98 @@ impl<'a> Context<'a> {
             running,
             timeline,
             lock,
+            deployability: Deployability {
+                can_deploy: CanDeploy::Unknown,
+                blockers: vec![],
+            },
+        };
+        ctx.deployability = crate::diagnose::deployability::judge(&ctx);
+        ctx
+    }
+
+    /// Endpoints that answered with a sign-in page instead of data, the core ones (the
+    /// deployment list and the locks folder) first; and whether a core one is among them.
+    pub(crate) fn expired_reads(&self) -> (bool, Vec<String>) {
+        let s = self.session;
+        let expired = |o: bool, name: &str| o.then(|| name.to_string());
+        let core = [
+            expired(is_expired(&s.deployments), "/api/deployments"),
+            expired(is_expired(&s.locks_dir), "/api/vfs/site/locks/"),
+        ];
+        let rest = [
+            expired(is_expired(&s.latest), "/api/deployments/latest"),
+            expired(is_expired(&s.is_deploying), "/api/isdeploying"),
+            expired(
+                is_expired(&s.info_lock),
+                "/api/vfs/site/locks/deployment/info.lock",
+            ),
+            expired(is_expired(&s.deployments_dir), "/api/vfs/site/deployments/"),
+            expired(is_expired(&s.wwwroot_dir), "/api/vfs/site/wwwroot/"),
+            expired(
+                is_expired(&s.kudu_trace_dir),
+                "/api/vfs/LogFiles/kudu/trace/",
+            ),
+            expired(is_expired(&s.environment), "/api/environment"),
+        ];
+        let settings = s
+            .settings
+            .iter()
+            .filter(|(_, o)| is_expired(o))
+            .map(|(k, _)| format!("/api/settings/{k}"));
+        let logs = s
+            .logs
+            .iter()
+            .filter(|(_, o)| is_expired(o))
+            .map(|(id, _)| format!("/api/deployments/{id}/log"));
+        let core_expired = core.iter().any(Option::is_some);
+        let endpoints = core
+            .into_iter()
+            .chain(rest)
+            .flatten()
+            .chain(settings)
+            .chain(logs)
+            .collect();
+        (core_expired, endpoints)
+    }
+
+    /// Some read came back as a sign-in page.
+    pub(crate) fn sign_in_needed(&self) -> bool {
+        !self.expired_reads().1.is_empty()
+    }
+
+    /// The first of [`RUN_FROM_PACKAGE_KEYS`] set to an http(s) URL, with its value.
+    pub(crate) fn run_from_package_url_setting(&self) -> Option<(&'static str, &str)> {
+        RUN_FROM_PACKAGE_KEYS.iter().find_map(|key| {
+            let value = self.setting(key)?.trim();
+            let lower = value.to_ascii_lowercase();
+            (lower.starts_with("https://") || lower.starts_with("http://")).then_some((*key, value))
+        })
+    }
+
+    /// A deployment read answered with Kudu's run-from-zip refusal.
+    pub(crate) fn run_from_package_refusal(&self) -> Option<&(crate::reads::ReadId, u16, String)> {
+        self.session
+            .lock_errors
+            .iter()
+            .find(|(_, _, text)| text.to_ascii_lowercase().contains("set to a remote url"))
+    }
+
+    /// The setting that makes Kudu refuse pushes (the first key when only a refusal shows it).
+    pub(crate) fn run_from_package_url_key(&self) -> Option<&'static str> {
+        match self.run_from_package_url_setting() {
+            Some((key, _)) => Some(key),
+            None => self
+                .run_from_package_refusal()
+                .map(|_| RUN_FROM_PACKAGE_KEYS[0]),
         }
+    }
+
+    /// `/api/isdeploying` was asked and gave no usable answer (not a 404, which is Windows).
+    pub(crate) fn is_deploying_unreadable(&self) -> bool {
+        matches!(
+            self.session.is_deploying,
+            Observed::Failed { .. } | Observed::SessionExpired
+        )
     }
 
     /// `12:03:10 UTC` (with the date when it is not today).
@@ -247,7 +386,9 @@ impl<'a> Context<'a> {
 
     /// Running deployments that are not hung.
     pub(crate) fn progressing(&self) -> impl Iterator<Item = &RunningDeployment<'a>> {
-        self.running.iter().filter(|r| !r.hung)
+        self.running
+            .iter()
+            .filter(|r| r.liveness == Liveness::Progressing)
     }
 
     /// The value of a setting read one key at a time; `None` when absent or unread.
@@ -316,6 +457,10 @@ impl<'a> Context<'a> {
         }
         out
     }
+}
+
+fn is_expired<T>(o: &Observed<T>) -> bool {
+    matches!(o, Observed::SessionExpired)
 }
 
 /// A read gave an answer we can reason from: a value or a 404.
@@ -394,20 +539,70 @@ fn deployment_log(session: &Session, id: &str) -> Option<DeploymentLog> {
 /// when it takes the lock, and the real one once the artifact is fetched).
 const TEMP_PAIR_SECS: i64 = 5 * 60;
 
+/// When the Kudu process that holds the deployment lock (or, on a single-instance site, the
+/// only Kudu) last started, from the newest `_Startup` file in its trace folder (fact sheet §9:
+/// the first request a new Kudu process serves is traced with `Startup` in its name, so that
+/// file's time is just after the start). `None` when the folder was not read or shows no start
+/// of that instance: no restart is then known, which is never taken as evidence either way.
+///
+/// The folder is shared by every instance of a scaled-out plan, and a start of another
+/// instance does not end a deployment running on this one: a trace counts only when its
+/// instance (the name's second field) matches the lock holder's `heldByWorker`, or, when the
+/// holder is not known, when every traced start is of one instance.
+pub(crate) fn kudu_started(session: &Session) -> Option<Timestamp> {
+    let starts: Vec<(&str, Timestamp)> = session
+        .kudu_trace_dir
+        .value()?
+        .iter()
+        .filter(|entry| !entry.is_dir)
+        .filter_map(|entry| Some((startup_trace_instance(&entry.name)?, entry.modified?)))
+        .collect();
+    let holder = session
+        .info_lock
+        .value()
+        .and_then(|lock| lock.worker.as_deref())
+        .map(str::to_ascii_lowercase);
+    let same_instance = |instance: &str| match &holder {
+        Some(worker) => {
+            let instance = instance.to_ascii_lowercase();
+            !instance.is_empty() && (worker.starts_with(&instance) || instance.starts_with(worker))
+        }
+        None => starts
+            .iter()
+            .all(|(other, _)| other.eq_ignore_ascii_case(instance)),
+    };
+    starts
+        .iter()
+        .filter(|(instance, _)| same_instance(instance))
+        .map(|(_, started)| *started)
+        .max()
+}
+
+/// The instance field of a `_Startup` trace name (`<time>_<instance>_<n>_Startup...`), matched
+/// on the `_Startup` part so the rest of the name (which differs between Kudu and KuduLite) may
+/// vary; `None` for any other file.
+fn startup_trace_instance(name: &str) -> Option<&str> {
+    if !name.to_ascii_lowercase().contains("_startup") {
+        return None;
+    }
+    name.split('_').nth(1)
+}
+
 fn running_deployments<'a>(
     session: &Session,
     deployments: &'a [Deployment],
     now: Timestamp,
+    kudu_started: Option<Timestamp>,
 ) -> Vec<RunningDeployment<'a>> {
-    let mut running = judge_running(session, deployments, now);
+    let mut running = judge_running(session, deployments, now, kudu_started);
     // A temp record stays pending while its real record does the work, so it is exactly as
     // alive as that record.
-    let real: Vec<(Option<Timestamp>, String, bool)> = running
+    let real: Vec<(Option<Timestamp>, String, Liveness)> = running
         .iter()
         .filter(|r| !r.deployment.temp)
         .map(|r| {
             let begin = r.deployment.received.or(r.deployment.started);
-            (begin, r.deployment.deployer.clone(), r.hung)
+            (begin, r.deployment.deployer.clone(), r.liveness)
         })
         .collect();
     for r in running.iter_mut().filter(|r| r.deployment.temp) {
@@ -418,8 +613,8 @@ fn running_deployments<'a>(
                     .zip(*b)
                     .is_some_and(|(t, b)| (0..=TEMP_PAIR_SECS).contains(&t.secs_until(b)))
         });
-        if let Some((_, _, hung)) = pair {
-            r.hung = *hung;
+        if let Some((_, _, liveness)) = pair {
+            r.liveness = *liveness;
         }
     }
     running
@@ -429,6 +624,7 @@ fn judge_running<'a>(
     session: &Session,
     deployments: &'a [Deployment],
     now: Timestamp,
+    kudu_started: Option<Timestamp>,
 ) -> Vec<RunningDeployment<'a>> {
     deployments
         .iter()
@@ -441,17 +637,29 @@ fn judge_running<'a>(
             let record_time = [d.received, d.started].into_iter().flatten().max();
             let last_activity = [record_time, last_log].into_iter().flatten().max();
             let conclusive = log.as_ref().is_some_and(|l| l.conclusive);
-            let hung = match (conclusive, last_activity) {
+            let silent_too_long = match (conclusive, last_activity) {
                 (true, Some(t)) => t.secs_until(now) > LOG_SILENCE_SECS,
                 (false, Some(t)) => t.secs_until(now) > HUNG_AFTER_SECS,
                 // No time at all: we cannot prove a hang, so treat it as alive.
                 (_, None) => false,
             };
+            // Kudu started after the last sign of activity: whatever ran it died with the old
+            // process. A deployment with no time at all cannot be placed before a restart.
+            let outlived_by_kudu = last_activity
+                .zip(kudu_started)
+                .is_some_and(|(active, started)| active < started);
+            let liveness = if outlived_by_kudu {
+                Liveness::Dead
+            } else if silent_too_long {
+                Liveness::LooksHung
+            } else {
+                Liveness::Progressing
+            };
             RunningDeployment {
                 deployment: ListedDeployment(d),
                 last_activity,
                 log_read: conclusive,
-                hung,
+                liveness,
             }
         })
         .collect()

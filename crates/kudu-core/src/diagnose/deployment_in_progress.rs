@@ -369,11 +369,11 @@ mod tests {
             detect(&Context::new(&s, at(12, 0, 0))).unwrap().confidence,
             Confidence::High
         );
-        // The children stopped ten minutes ago: hung.
+        // The children stopped twelve minutes ago: looks hung.
         let s = site()
             .log(
                 "b0b0/c332f4ce-0716-4a3f-ae07-b1fe3aaf572b",
-                vec![log_line(at(11, 50, 0), "Copying file")],
+                vec![log_line(at(11, 48, 0), "Copying file")],
             )
             .build();
         assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
@@ -382,12 +382,12 @@ mod tests {
     #[test]
     fn a_quiet_deployment_whose_log_is_unread_is_only_probable() {
         let s = Site::linux()
-            .linux_lock("Performing continuous deployment", at(11, 52, 0))
+            .linux_lock("Performing continuous deployment", at(11, 48, 0))
             .deployment(deployment(
                 "b0b0",
                 DeployStatus::Building,
                 "GitHub",
-                at(11, 52, 1),
+                at(11, 48, 1),
                 None,
             ))
             .build();

@@ -8,15 +8,17 @@
 //! The finding for a site with nothing wrong.
 
 use crate::diagnose::context::Context;
-use crate::diagnose::no_lock_found::lock_taken;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 
-/// Added when no other finding exists besides `no-lock-found` and the core reads answered.
-pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
-    if found.iter().any(|f| f.cause != CauseId::NoLockFound) || lock_taken(ctx) {
-        return None;
-    }
-    if !ctx.unreadable().is_empty() || ctx.lock.state != LockState::Free {
+/// Added when the verdict says deployments are accepted, the core reads answered, no lock is
+/// there at all, and `nothing_else_found`: no other cause applies (the coordinator knows that;
+/// a cause never reads another's findings).
+pub(crate) fn detect(ctx: &Context, nothing_else_found: bool) -> Option<Finding> {
+    if !nothing_else_found
+        || !ctx.deployability.is_clear()
+        || !ctx.unreadable().is_empty()
+        || ctx.lock.state != LockState::Free
+    {
         return None;
     }
     let mut evidence = vec![Evidence::new("site/locks", ctx.lock.explanation.clone())];
@@ -72,7 +74,7 @@ mod tests {
     #[test]
     fn an_idle_site_is_healthy() {
         let s = Site::windows().build();
-        let f = detect(&Context::new(&s, at(12, 0, 0)), &[]).unwrap();
+        let f = detect(&Context::new(&s, at(12, 0, 0)), true).unwrap();
         assert!(
             f.evidence[1].fact.contains("a1b2c3d4 by GITHUB_ZIP_DEPLOY"),
             "{}",
@@ -85,7 +87,7 @@ mod tests {
         let s = Site::linux()
             .linux_lock("Performing continuous deployment", at(11, 59, 0))
             .build();
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), true).is_none());
     }
 
     #[test]
@@ -95,7 +97,7 @@ mod tests {
             deploying: true,
             message: "Deployment Underway".into(),
         });
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), true).is_none());
     }
 
     #[test]
@@ -105,6 +107,6 @@ mod tests {
             status: 502,
             reason: "Bad Gateway".into(),
         };
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+        assert!(detect(&Context::new(&s, at(12, 0, 0)), true).is_none());
     }
 }

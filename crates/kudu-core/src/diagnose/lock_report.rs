@@ -6,9 +6,14 @@
 //! `site/locks/deployments.lock` through an open file handle and deletes a file nobody holds as
 //! soon as it checks, so a listed file means a live process (fact sheet §2.2, §2.3).
 
-use crate::diagnose::context::{LINUX_LOCK_LIFETIME_SECS, RECENT_LOCK_SECS, RunningDeployment};
+use crate::diagnose::context::{
+    LINUX_LOCK_LIFETIME_SECS, Liveness, RECENT_LOCK_SECS, RunningDeployment,
+};
 use crate::diagnose::wording::{clock, duration, relative, short_id};
-use crate::diagnose::{LockReport, LockState, OtherLock, autoswap_in_progress, status_lock_denied};
+use crate::diagnose::{
+    EvidenceStrength, IdleEvidence, LockReport, LockState, OtherLock, autoswap_in_progress,
+    status_lock_denied,
+};
 use crate::model::*;
 use crate::session::{Observed, Session};
 use crate::time::Timestamp;
@@ -36,6 +41,7 @@ pub(crate) fn build(
     personality: Personality,
     running: &[RunningDeployment],
     deployments_known: bool,
+    kudu_started: Option<Timestamp>,
 ) -> LockReport {
     let mut report = match personality {
         Personality::Windows => windows(session, now, running, deployments_known),
@@ -50,7 +56,87 @@ pub(crate) fn build(
         ),
     };
     report.others = others(session, now, personality);
+    report.idle_evidence = idle_evidence(&report, now, running, deployments_known, kudu_started);
     report
+}
+
+/// How sure it is that nothing uses a held lock, for the states that say so (expired, orphaned,
+/// or a Windows lock file with nothing progressing). Strong evidence: Kudu restarted after the
+/// lock was taken, every running record stopped with a restart, or no record runs at all (the
+/// run that took the lock has an outcome). Weak: a running record is only silent.
+fn idle_evidence(
+    report: &LockReport,
+    now: Timestamp,
+    running: &[RunningDeployment],
+    deployments_known: bool,
+    kudu_started: Option<Timestamp>,
+) -> Option<IdleEvidence> {
+    let idle_state = match report.state {
+        LockState::Expired | LockState::Orphaned => true,
+        LockState::Held => report.windows_lock_file && deployments_known,
+        _ => false,
+    };
+    if !idle_state || running.iter().any(|r| r.liveness == Liveness::Progressing) {
+        return None;
+    }
+    if let Some((taken, started)) = report
+        .acquired
+        .zip(kudu_started)
+        .filter(|(taken, started)| taken < started)
+    {
+        return Some(IdleEvidence {
+            strength: EvidenceStrength::Strong,
+            reason: format!(
+                "Kudu restarted at {} ({}), after the lock was taken at {}: the process that \
+                 took it is gone.",
+                clock(started, now),
+                relative(started, now),
+                clock(taken, now)
+            ),
+        });
+    }
+    if let Some(quiet) = running.iter().find(|r| r.liveness == Liveness::LooksHung) {
+        let silence = quiet
+            .last_activity
+            .map(|t| {
+                let what = if quiet.log_read {
+                    "no log line"
+                } else {
+                    "no change"
+                };
+                format!(" ({what} for {})", duration(t.secs_until(now)))
+            })
+            .unwrap_or_default();
+        return Some(IdleEvidence {
+            strength: EvidenceStrength::Weak,
+            reason: format!(
+                "Only silence says deployment {} stopped{silence}: a build busy in a quiet step \
+                 (npm ci, pip install, a post-deployment command) looks the same, and Kudu keeps \
+                 such a step running as long as it uses CPU.",
+                short_id(quiet.id())
+            ),
+        });
+    }
+    if !deployments_known {
+        return None;
+    }
+    let reason = if running.is_empty() {
+        "No deployment record is pending or building: the run that took the lock has an outcome."
+            .to_string()
+    } else {
+        format!(
+            "Kudu restarted after the last activity of every running deployment ({}).",
+            running
+                .iter()
+                .map(|r| short_id(r.id()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Some(IdleEvidence {
+        strength: EvidenceStrength::Strong,
+        reason,
+    })
 }
 
 fn empty(state: LockState, explanation: &str) -> LockReport {
@@ -65,6 +151,7 @@ fn empty(state: LockState, explanation: &str) -> LockReport {
         windows_lock_file: false,
         explanation: explanation.to_string(),
         others: vec![],
+        idle_evidence: None,
     }
 }
 
@@ -76,7 +163,7 @@ fn progress_reason(
     running: &[RunningDeployment],
     acquired: Option<Timestamp>,
 ) -> Option<String> {
-    if let Some(r) = running.iter().find(|r| !r.hung) {
+    if let Some(r) = running.iter().find(|r| !r.hung()) {
         let since = r
             .last_activity
             .map(|t| format!(", last active at {}", clock(t, now)))
@@ -145,8 +232,12 @@ fn no_progress_reason(running: &[RunningDeployment], now: Timestamp) -> String {
                 .last_activity
                 .map(|t| format!(" since {} ({})", clock(t, now), relative(t, now)))
                 .unwrap_or_default();
+            let verdict = match r.liveness {
+                Liveness::Dead => "stopped when Kudu restarted",
+                _ => "looks hung",
+            };
             format!(
-                "deployment {} is still '{}' but looks hung: {what}{when}",
+                "deployment {} is still '{}' but {verdict}: {what}{when}",
                 short_id(r.id()),
                 r.deployment.status.as_str()
             )
@@ -221,20 +312,32 @@ fn linux(
         Some(e) => format!("expires at {} ({})", clock(e, now), relative(e, now)),
         None => "its expiry could not be read".to_string(),
     };
-    if report.expires.is_some_and(|e| e <= now) {
-        report.state = LockState::Expired;
-        report.explanation = format!(
-            "{held_by}, {expiry}. KuduLite should ignore an expired lock and delete \
-             site/locks/deployment/ at its next lock check; if deployments still get 409, \
-             deleting it releases them."
-        );
-        return report;
-    }
+    let expired = report.expires.is_some_and(|e| e <= now);
+    // Progress before expiry: a build may outlive KuduLite's 25-minute lock (it is never
+    // refreshed, fact sheet §2.3), and a lock whose holder is still working is never stale.
     if let Some(why) = progress_reason(session, now, running, report.acquired) {
         report.state = LockState::Live;
+        report.explanation = if expired {
+            format!(
+                "{held_by}, {expiry}, but it is still in use: {why}. KuduLite never refreshes \
+                 its lock, so a long build outlives it; do not delete it while that build runs, \
+                 and do not start another deployment until it ends."
+            )
+        } else {
+            format!(
+                "{held_by}, {expiry}. It is doing its job: {why}. New deployments get 409 until \
+                 it is released."
+            )
+        };
+        return report;
+    }
+    if expired {
+        report.state = LockState::Expired;
         report.explanation = format!(
-            "{held_by}, {expiry}. It is doing its job: {why}. New deployments get 409 until it \
-             is released."
+            "{held_by}, {expiry}, and nothing is using it: {}. KuduLite should ignore an \
+             expired lock and delete site/locks/deployment/ at its next lock check; if \
+             /api/isdeploying still says True, it has not, and deployments still get 409.",
+            no_progress_reason(running, now)
         );
         return report;
     }

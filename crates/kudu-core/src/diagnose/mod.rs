@@ -10,6 +10,7 @@ mod autoswap_in_progress;
 mod cancelled_then_retried;
 mod client_self_collision;
 pub(crate) mod context;
+pub mod deployability;
 mod deployment_in_progress;
 mod follow_up;
 mod healthy;
@@ -218,6 +219,27 @@ pub struct LockReport {
     /// One paragraph on what this lock means on this OS.
     pub explanation: String,
     pub others: Vec<OtherLock>,
+    /// When the lock is held and nothing progresses (expired, orphaned, or a Windows lock file
+    /// with no deployment progressing): how sure Kudu Doctor is that nothing uses it.
+    pub idle_evidence: Option<IdleEvidence>,
+}
+
+/// How strong the evidence behind a claim is.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvidenceStrength {
+    /// Silence alone: a quiet build looks the same.
+    Weak,
+    /// An outcome on record, or a restart of Kudu after the holder's last activity.
+    Strong,
+}
+
+/// Why Kudu Doctor believes nothing uses a held lock, and how strongly.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct IdleEvidence {
+    pub strength: EvidenceStrength,
+    /// One sentence a user can check.
+    pub reason: String,
 }
 
 /// One deployment on the timeline.
@@ -256,6 +278,9 @@ pub struct Diagnosis {
     pub findings: Vec<Finding>,
     pub timeline: Timeline,
     pub lock: LockReport,
+    /// Whether a deployment can start now, and what blocks it: the one verdict every shell
+    /// reads.
+    pub deployability: Deployability,
     pub warnings: Vec<Warning>,
 }
 
@@ -270,6 +295,7 @@ impl Diagnosis {
 }
 
 pub use context::{HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
+pub use deployability::{Blocker, BlockerKind, CanDeploy, Deployability};
 pub use timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 
 /// Runs every cause detector over the session and orders the findings, the one that best
@@ -306,10 +332,11 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
         client_self_collision::detect,
     ];
     let mut findings: Vec<Finding> = detectors.iter().filter_map(|d| d(&ctx)).collect();
-    if let Some(f) = no_lock_found::detect(&ctx, &findings) {
+    let nothing_else_found = findings.is_empty();
+    if let Some(f) = no_lock_found::detect(&ctx) {
         findings.push(f);
     }
-    if let Some(f) = healthy::detect(&ctx, &findings) {
+    if let Some(f) = healthy::detect(&ctx, nothing_else_found) {
         findings.push(f);
     }
     let unreadable = ctx.unreadable();
@@ -335,6 +362,7 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
         findings,
         timeline: ctx.timeline,
         lock: ctx.lock,
+        deployability: ctx.deployability,
         warnings: session.warnings.clone(),
     }
 }
@@ -504,6 +532,112 @@ mod tests {
             assert_eq!(ids(&d), ["deployment-in-progress"]);
             assert_eq!(d.lock.state, LockState::Held);
         }
+    }
+
+    /// Seen in Chromium (issue 15): a build past the 25-minute lock expiry, still writing its
+    /// log, was led by deployment-in-progress and *also* called a stale lock "nothing is
+    /// using", because the expiry was checked before progress.
+    #[test]
+    fn a_build_that_outlives_the_lock_expiry_is_in_progress_and_never_stale() {
+        let mut latest = deployment(
+            "b0b0",
+            DeployStatus::Building,
+            "GitHub",
+            at(11, 30, 0),
+            None,
+        );
+        latest.progress = "Running oryx build".into();
+        let mut s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 30, 0))
+            .deployment(latest.clone())
+            .log("b0b0", vec![log_line(at(11, 59, 53), "Copying files")])
+            .build();
+        s.latest = Observed::Value(crate::session::LatestReply {
+            http_status: 202,
+            deployment: latest,
+            retry_after_secs: None,
+        });
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d), ["deployment-in-progress"]);
+        assert_eq!(d.lock.state, LockState::Live);
+        assert!(
+            d.lock.explanation.contains("still in use"),
+            "{}",
+            d.lock.explanation
+        );
+        assert_eq!(d.deployability.can_deploy, CanDeploy::No);
+    }
+
+    #[test]
+    fn silence_alone_is_weak_evidence_and_the_plan_asks_for_the_users_word() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 45, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 45, 1),
+                None,
+            ))
+            .log("b0b0", vec![log_line(at(11, 46, 0), "Running npm ci")])
+            .build();
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d)[0], "stale-lock");
+        assert_eq!(d.findings[0].confidence, Confidence::Medium);
+        assert!(matches!(
+            d.findings[0].recommendations[0],
+            Recommendation::Wait { until: Some(_), .. }
+        ));
+        let idle = d.lock.idle_evidence.clone().unwrap();
+        assert_eq!(idle.strength, EvidenceStrength::Weak);
+        let plan = crate::plan::plan(&s, &d, crate::plan::PlanKind::Targeted);
+        assert!(!plan.steps.is_empty());
+        let ack = plan.requires_acknowledgement.unwrap();
+        assert!(ack.contains("No deployment is running"), "{ack}");
+    }
+
+    #[test]
+    fn a_restart_of_kudu_after_the_lock_was_taken_is_strong_evidence() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 45, 0))
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 45, 1),
+                None,
+            ))
+            .log("b0b0", vec![log_line(at(11, 46, 0), "Running npm ci")])
+            .kudu_started(at(11, 50, 0))
+            .build();
+        let d = diagnose(&s, at(12, 0, 0));
+        assert_eq!(ids(&d)[0], "stale-lock");
+        let idle = d.lock.idle_evidence.clone().unwrap();
+        assert_eq!(idle.strength, EvidenceStrength::Strong);
+        assert!(
+            idle.reason.contains("Kudu restarted at 11:50:00 UTC"),
+            "{}",
+            idle.reason
+        );
+        assert!(
+            d.findings[0]
+                .summary
+                .contains("stopped when Kudu restarted")
+        );
+        let plan = crate::plan::plan(&s, &d, crate::plan::PlanKind::Targeted);
+        assert!(!plan.steps.is_empty());
+        assert_eq!(plan.requires_acknowledgement, None);
+    }
+
+    #[test]
+    fn no_running_record_behind_a_held_lock_is_strong_evidence() {
+        let s = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 50, 0))
+            .build();
+        let d = diagnose(&s, at(12, 0, 0));
+        let idle = d.lock.idle_evidence.clone().unwrap();
+        assert_eq!(idle.strength, EvidenceStrength::Strong);
+        assert_eq!(d.findings[0].confidence, Confidence::High);
     }
 
     #[test]

@@ -11,12 +11,17 @@
 //! The finding for "nothing here blocks deployments".
 
 use crate::diagnose::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::deployability::BlockerKind;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
-/// Added when no finding in `found` blocks deployments now. Unlike the other causes it reads
-/// what the others found, so it runs last.
-pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
-    if found.iter().any(|f| blocks(f.cause)) || lock_taken(ctx) {
+/// Added when the verdict names nothing that blocks deployments, only reads that failed.
+pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
+    let only_unknowns = ctx
+        .deployability
+        .blockers
+        .iter()
+        .all(|b| b.kind == BlockerKind::Unreadable);
+    if !only_unknowns {
         return None;
     }
     let unreadable = ctx.unreadable();
@@ -30,10 +35,11 @@ pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
             ),
         ));
     }
+    let sure = unreadable.is_empty() && ctx.deployability.blockers.is_empty();
     Some(Finding {
         cause: CauseId::NoLockFound,
         confidence: Confidence::Low,
-        summary: if unreadable.is_empty() {
+        summary: if sure {
             "Nothing on this site explains a 409: no deployment is running, no lock is held and \
              no setting refuses deployments. If deploys still get 409, look outside Kudu."
                 .into()
@@ -54,29 +60,6 @@ pub(crate) fn detect(ctx: &Context, found: &[Finding]) -> Option<Finding> {
     })
 }
 
-/// Some read shows the deployment lock taken (a held, live, orphaned or not yet dropped expired
-/// lock) or /api/isdeploying says True: then "nothing blocks" would be untrue, whatever other
-/// reads failed.
-pub(crate) fn lock_taken(ctx: &Context) -> bool {
-    !matches!(ctx.lock.state, LockState::Free | LockState::Unknown)
-        || ctx.is_deploying().is_some_and(|d| d.deploying)
-}
-
-/// Causes that mean a deployment would be refused right now.
-pub(crate) fn blocks(cause: CauseId) -> bool {
-    matches!(
-        cause,
-        CauseId::SessionExpired
-            | CauseId::RunFromPackageUrl
-            | CauseId::AutoswapInProgress
-            | CauseId::ScanUnderway
-            | CauseId::DeploymentInProgress
-            | CauseId::StatusLockDenied
-            | CauseId::StaleLock
-            | CauseId::WindowsLockHeld
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +68,7 @@ mod tests {
     #[test]
     fn an_idle_site_points_elsewhere() {
         let s = Site::linux().build();
-        let f = detect(&Context::new(&s, at(12, 0, 0)), &[]).unwrap();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
         assert_eq!(f.confidence, Confidence::Low);
         assert!(matches!(
             f.recommendations[0],
@@ -102,26 +85,21 @@ mod tests {
             status: 503,
             reason: "Service Unavailable".into(),
         };
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
 
-        let mut s = Site::windows().build();
+        let mut s = Site::linux().build();
         s.is_deploying = crate::session::Observed::Value(crate::model::IsDeploying {
             deploying: true,
             message: "Deployment Underway".into(),
         });
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[]).is_none());
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
     }
 
     #[test]
-    fn a_blocking_finding_suppresses_it() {
-        let s = Site::linux().build();
-        let stale = Finding {
-            cause: CauseId::StaleLock,
-            confidence: Confidence::High,
-            summary: String::new(),
-            evidence: vec![],
-            recommendations: vec![],
-        };
-        assert!(detect(&Context::new(&s, at(12, 0, 0)), &[stale]).is_none());
+    fn a_setting_that_refuses_pushes_suppresses_it() {
+        let s = Site::linux()
+            .setting("WEBSITE_RUN_FROM_PACKAGE", "https://x/y.zip")
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
     }
 }

@@ -12,27 +12,10 @@
 use crate::diagnose::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
-/// Settings Kudu checks before accepting a push deployment, in the order it checks them.
-const KEYS: [&str; 3] = [
-    "WEBSITE_RUN_FROM_PACKAGE",
-    "WEBSITE_RUN_FROM_ZIP",
-    "WEBSITE_USE_ZIP",
-];
-
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    let url_setting = KEYS.iter().find_map(|key| {
-        let value = ctx.setting(key)?.trim();
-        let lower = value.to_ascii_lowercase();
-        (lower.starts_with("https://") || lower.starts_with("http://")).then_some((*key, value))
-    });
-    let body = ctx
-        .session
-        .lock_errors
-        .iter()
-        .find(|(_, _, text)| text.to_ascii_lowercase().contains("set to a remote url"));
-    if url_setting.is_none() && body.is_none() {
-        return None;
-    }
+    let key = ctx.run_from_package_url_key()?;
+    let url_setting = ctx.run_from_package_url_setting();
+    let body = ctx.run_from_package_refusal();
     let mut evidence = vec![];
     if let Some((key, value)) = url_setting {
         evidence.push(Evidence::new(
@@ -50,7 +33,6 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             format!("Kudu answered {status}: \"{}\"", excerpt(text)),
         ));
     }
-    let key = url_setting.map_or(KEYS[0], |(k, _)| k);
     Some(Finding {
         cause: CauseId::RunFromPackageUrl,
         confidence: Confidence::High,

@@ -10,44 +10,9 @@
 
 use crate::diagnose::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
-use crate::session::Observed;
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    let s = ctx.session;
-    let expired = |o: bool, name: &str| o.then(|| name.to_string());
-    let core = [
-        expired(is_expired(&s.deployments), "/api/deployments"),
-        expired(is_expired(&s.locks_dir), "/api/vfs/site/locks/"),
-    ];
-    let rest = [
-        expired(is_expired(&s.latest), "/api/deployments/latest"),
-        expired(is_expired(&s.is_deploying), "/api/isdeploying"),
-        expired(
-            is_expired(&s.info_lock),
-            "/api/vfs/site/locks/deployment/info.lock",
-        ),
-        expired(is_expired(&s.deployments_dir), "/api/vfs/site/deployments/"),
-        expired(is_expired(&s.wwwroot_dir), "/api/vfs/site/wwwroot/"),
-        expired(is_expired(&s.environment), "/api/environment"),
-    ];
-    let settings = s
-        .settings
-        .iter()
-        .filter(|(_, o)| is_expired(o))
-        .map(|(k, _)| format!("/api/settings/{k}"));
-    let logs = s
-        .logs
-        .iter()
-        .filter(|(_, o)| is_expired(o))
-        .map(|(id, _)| format!("/api/deployments/{id}/log"));
-    let core_expired = core.iter().any(Option::is_some);
-    let endpoints: Vec<String> = core
-        .into_iter()
-        .chain(rest)
-        .flatten()
-        .chain(settings)
-        .chain(logs)
-        .collect();
+    let (core_expired, endpoints) = ctx.expired_reads();
     if endpoints.is_empty() {
         return None;
     }
@@ -81,14 +46,11 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     })
 }
 
-fn is_expired<T>(o: &Observed<T>) -> bool {
-    matches!(o, Observed::SessionExpired)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diagnose::test_session::*;
+    use crate::session::Observed;
 
     #[test]
     fn expired_deployment_list_is_high_confidence() {

@@ -4,22 +4,37 @@
 // there although no deployment is using it: the deployment that took it hung or died, or the
 // lock is past its expiry. Until KuduLite lets go (25 minutes after it was taken) every
 // deployment gets 409.
-// How we know: info.lock names the holder and its expiry, and no deployment is progressing
-// (none is running, or the running one has been silent too long).
+// How we know: info.lock names the holder and its expiry, Kudu still honours it
+// (/api/isdeploying True), and no deployment is progressing. The evidence is strong when the
+// run that took it has an outcome or Kudu restarted after it was taken; it is weak when a
+// running deployment has only been silent, because a quiet build looks the same.
 // What to do: wait until the lock expires, or let Kudu Doctor back up and delete exactly the
 // stale lock and leftovers (targeted cleanup). Restarting the app also clears it, with downtime.
+// On weak evidence waiting comes first, and the cleanup asks you to confirm that nothing is
+// deploying.
 
 //! Detects an expired or orphaned Linux deployment lock.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::wording::relative;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::context::{Context, Liveness};
+use crate::diagnose::deployability::BlockerKind;
+use crate::diagnose::wording::{duration, relative};
+use crate::diagnose::{
+    CauseId, Confidence, Evidence, EvidenceStrength, Finding, LockState, Recommendation,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    if !matches!(ctx.lock.state, LockState::Expired | LockState::Orphaned) {
+    // The verdict decides whether this lock blocks (the expired-lock rule lives there).
+    if !matches!(ctx.lock.state, LockState::Expired | LockState::Orphaned)
+        || !ctx.deployability.blocked_by(BlockerKind::StaleLock)
+    {
         return None;
     }
-    let hung = ctx.running.iter().find(|r| r.hung);
+    let weak = ctx
+        .lock
+        .idle_evidence
+        .as_ref()
+        .is_none_or(|e| e.strength == EvidenceStrength::Weak);
+    let hung = ctx.running.iter().find(|r| r.hung());
     let mut evidence = vec![Evidence::new(
         "site/locks/deployment/info.lock",
         ctx.lock.explanation.clone(),
@@ -75,12 +90,29 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         .map(|t| format!(" since {}", ctx.at(t)))
         .unwrap_or_default();
     let why_idle = match hung {
-        Some(r) => format!(
-            ": deployment {} looks hung",
+        Some(r) if r.liveness == Liveness::Dead => format!(
+            ": deployment {} stopped when Kudu restarted",
             crate::diagnose::wording::short_id(r.id())
+        ),
+        Some(r) => format!(
+            ": deployment {} looks hung{}",
+            crate::diagnose::wording::short_id(r.id()),
+            r.last_activity
+                .map(|t| format!(
+                    " (no {} for {})",
+                    if r.log_read { "log line" } else { "change" },
+                    duration(t.secs_until(ctx.now))
+                ))
+                .unwrap_or_default()
         ),
         None => ": no deployment is running".to_string(),
     };
+    if let Some(idle) = &ctx.lock.idle_evidence {
+        evidence.push(Evidence::new("Kudu Doctor", idle.reason.clone()));
+    }
+    if weak {
+        return Some(weak_finding(ctx, holder, since, why_idle, evidence));
+    }
     let (confidence, recommendations, summary) = match ctx.lock.state {
         LockState::Expired => (
             Confidence::High,
@@ -150,6 +182,58 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     })
 }
 
+/// Only silence says the holder stopped: waiting leads, and the cleanup stays behind the user's
+/// word that nothing is deploying (the plan asks for it).
+fn weak_finding(
+    ctx: &Context,
+    holder: String,
+    since: String,
+    why_idle: String,
+    evidence: Vec<Evidence>,
+) -> Finding {
+    let until = ctx.lock.expires.filter(|e| *e > ctx.now);
+    let wait_reason = until.map_or_else(
+        || {
+            "If the deployment is only quiet, Kudu releases the lock when it ends; if it is \
+             stuck, restarting the app releases it."
+                .to_string()
+        },
+        |u| {
+            format!(
+                "KuduLite lets go of the lock by itself at {} ({}), and a quiet build may \
+                 finish before that.",
+                ctx.at(u),
+                relative(u, ctx.now)
+            )
+        },
+    );
+    Finding {
+        cause: CauseId::StaleLock,
+        confidence: Confidence::Medium,
+        summary: format!(
+            "The deployment lock may be stale: {holder} has held it{since}, and the deployment \
+             that holds it{why_idle}. Silence alone does not prove it stopped, so wait{}; clear \
+             it only if you know no deployment is running.",
+            until
+                .map(|u| format!(
+                    " until it expires at {} ({})",
+                    ctx.at(u),
+                    relative(u, ctx.now)
+                ))
+                .unwrap_or_default()
+        ),
+        evidence,
+        recommendations: vec![
+            Recommendation::Wait {
+                until,
+                reason: wait_reason,
+            },
+            Recommendation::RestartApp,
+            Recommendation::TargetedCleanup,
+        ],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,7 +259,10 @@ mod tests {
             f.recommendations[0],
             Recommendation::Wait { until: Some(_), .. }
         ));
-        assert_eq!(f.recommendations[1], Recommendation::TargetedCleanup);
+        // Only silence says it stopped: waiting leads, the cleanup comes last (and its plan
+        // asks the user to confirm nothing is deploying).
+        assert_eq!(f.recommendations[1], Recommendation::RestartApp);
+        assert_eq!(f.recommendations[2], Recommendation::TargetedCleanup);
         assert!(
             f.summary
                 .contains("'Performing continuous deployment' has held it since 11:50:00 UTC"),
@@ -188,7 +275,8 @@ mod tests {
             f.summary
         );
         assert!(
-            f.summary.contains(": deployment b0b0 looks hung."),
+            f.summary
+                .contains(": deployment b0b0 looks hung (no log line for 13 min)."),
             "{}",
             f.summary
         );

@@ -179,6 +179,15 @@ impl Site {
         self
     }
 
+    /// Kudu's trace folder with a `_Startup` file written at `started` (Kudu started then).
+    pub(crate) fn kudu_started(mut self, started: Timestamp) -> Self {
+        self.session.kudu_trace_dir = Observed::Value(vec![file(
+            "2026-11-26T09-00-00_a1b2c3_001_Startup.xml",
+            started,
+        )]);
+        self
+    }
+
     pub(crate) fn log(mut self, id: &str, lines: Vec<LogEntry>) -> Self {
         self.session
             .logs

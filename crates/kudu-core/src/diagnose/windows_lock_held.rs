@@ -28,7 +28,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         "/api/vfs/site/locks/",
         ctx.lock.explanation.clone(),
     )];
-    let hung = ctx.running.iter().find(|r| r.hung);
+    let hung = ctx.running.iter().find(|r| r.hung());
     if let Some(r) = hung {
         let since = r
             .last_activity

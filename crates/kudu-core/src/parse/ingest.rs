@@ -41,7 +41,11 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
 
     let is_vfs_read = matches!(
         read,
-        ReadId::LocksDir | ReadId::InfoLock | ReadId::DeploymentsDir | ReadId::WwwrootDir
+        ReadId::LocksDir
+            | ReadId::InfoLock
+            | ReadId::DeploymentsDir
+            | ReadId::WwwrootDir
+            | ReadId::KuduTraceDir
     );
     if is_vfs_read
         && matches!(triaged, Triage::Missing)
@@ -107,6 +111,14 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
         ),
         ReadId::WwwrootDir => store(
             &mut session.wwwroot_dir,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_vfs_listing,
+        ),
+        ReadId::KuduTraceDir => store(
+            &mut session.kudu_trace_dir,
             warnings,
             path,
             status,

@@ -24,6 +24,7 @@ pub(super) fn plan(
         loses: vec![],
         keeps: vec![],
         not_offered: None,
+        requires_acknowledgement: super::targeted::acknowledgement(&ctx),
     };
     if let Some(why) = not_offered_reason(&ctx, diagnosis) {
         plan.not_offered = Some(why);

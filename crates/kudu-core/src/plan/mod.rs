@@ -201,6 +201,10 @@ pub struct CleanupPlan {
     pub keeps: Vec<String>,
     /// Why there is no plan, when `steps` is empty (for example: a deployment is progressing).
     pub not_offered: Option<String>,
+    /// Only weak evidence says the deployment whose lock or folders this plan deletes has
+    /// stopped (its log is silent): the statement the user must confirm before it runs. A run
+    /// of such a plan needs that confirmation (`CleanupRun::new_acknowledged`).
+    pub requires_acknowledgement: Option<String>,
 }
 
 /// What a full reset may also delete. Each is kept unless the user opts in.

@@ -1,10 +1,10 @@
 //! The targeted plan: delete exactly what is stale (Linux) or restart Kudu (Windows), after
 //! backing both folders up.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::context::{Context, Liveness};
 use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
 use crate::diagnose::wording::short_id;
-use crate::diagnose::{CauseId, Diagnosis, LockState};
+use crate::diagnose::{CauseId, Diagnosis, EvidenceStrength, LockState};
 use crate::model::Personality;
 use crate::plan::steps::*;
 use crate::plan::{CleanupPlan, PlanKind};
@@ -20,6 +20,7 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
         loses: vec![],
         keeps: vec![],
         not_offered: None,
+        requires_acknowledgement: None,
     };
     if let Some(why) = not_offered_reason(&ctx, diagnosis) {
         plan.not_offered = Some(why);
@@ -95,6 +96,7 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
         );
         return plan;
     }
+    plan.requires_acknowledgement = acknowledgement(&ctx);
     plan.steps = backups();
     plan.steps.extend(release);
     plan.steps.extend(leftovers);
@@ -102,6 +104,31 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
     plan.steps.push(verify(&ctx));
     plan.keeps = keeps(&ctx);
     plan
+}
+
+/// The statement a user must confirm when only silence says the holder stopped: the lock's
+/// idle evidence is weak, or a deployment whose folder the plan deletes merely looks hung.
+pub(super) fn acknowledgement(ctx: &Context) -> Option<String> {
+    let weak_lock = ctx
+        .lock
+        .idle_evidence
+        .as_ref()
+        .filter(|e| e.strength == EvidenceStrength::Weak);
+    let quiet = ctx
+        .running
+        .iter()
+        .find(|r| r.liveness == Liveness::LooksHung);
+    if weak_lock.is_none() && quiet.is_none() {
+        return None;
+    }
+    let who = quiet
+        .map(|r| format!("deployment {}", short_id(r.id())))
+        .unwrap_or_else(|| "the deployment that holds the lock".into());
+    Some(format!(
+        "No deployment is running on this site: I checked my pipelines and tools, and {who} is \
+         not still working. (Kudu Doctor only knows that its log has been silent; deleting the \
+         lock of a live deployment lets a second one write wwwroot at the same time.)"
+    ))
 }
 
 /// What every plan leaves alone.
@@ -179,7 +206,7 @@ mod tests {
     #[test]
     fn a_stuck_linux_site_gets_backup_release_leftovers_verify() {
         assert_eq!(
-            steps(&stuck_linux(), at(12, 0, 0)),
+            steps(&stuck_linux(), at(12, 5, 0)),
             [
                 "0 GET /api/zip/site/locks/",
                 "0 GET /api/zip/site/deployments/",
@@ -195,7 +222,7 @@ mod tests {
     #[test]
     fn the_lock_delete_rechecks_holder_latest_and_the_silent_log() {
         let s = stuck_linux();
-        let d = s.diagnose(at(12, 0, 0));
+        let d = s.diagnose(at(12, 5, 0));
         let p = plan(&s, &d, PlanKind::Targeted);
         let Precondition::All(guards) = &p.steps[2].precondition else {
             panic!("{:?}", p.steps[2].precondition)
@@ -229,7 +256,7 @@ mod tests {
     #[test]
     fn a_plan_serialises_with_nested_preconditions() {
         let s = stuck_linux();
-        let p = plan(&s, &s.diagnose(at(12, 0, 0)), PlanKind::Targeted);
+        let p = plan(&s, &s.diagnose(at(12, 5, 0)), PlanKind::Targeted);
         let json = serde_json::to_value(&p).unwrap();
         let guard = &json["steps"][2]["precondition"];
         assert_eq!(guard["kind"], "all");
