@@ -1,0 +1,384 @@
+//! Sending one group's destructive steps: the in-flight bound, the back-off of throttled
+//! deletes, and [`judge_reply`], which says what one answer to a step means.
+//!
+//! A delete stage can only be built from a [`VerifiedBackup`] and a [`RecheckPassed`] for its
+//! group (safety invariants 2 and 3 in the module docs of `cleanup`).
+
+use std::collections::VecDeque;
+
+use crate::plan::paths::{DEPLOYMENTS_DIR, delete_target};
+use crate::plan::{CleanupPlan, StepKind};
+use crate::time::Timestamp;
+
+use super::backup::VerifiedBackup;
+use super::outcome::EXCERPT_CHARS;
+use super::recheck::RecheckPassed;
+use super::timers::delete_retry_wait_ms;
+use super::wire::RunReply;
+
+/// Concurrent destructive requests in the groups that release the lock or restart Kudu (one or
+/// two steps each) unless the shell asks otherwise.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+/// Concurrent deletes in the leftover group (deletes of listed entries of `site/deployments/`)
+/// unless the shell asks otherwise. Each is one small, independent, idempotent VFS request on
+/// its own folder. Browsers allow 6 HTTP/1.1 connections per host, but App Service's front end
+/// speaks HTTP/2 to browsers (an inference, see `kudu-sim`'s README), where one connection
+/// carries about 100 concurrent streams; a higher bound would only queue in the browser. With
+/// 8, 500 temp folders needed 63 sequential round trips; with 100 they need 5. Throttling
+/// (429, 502-504, no answer) halves the bound at once and each success raises it by one again.
+pub const LEFTOVER_MAX_IN_FLIGHT: usize = 100;
+/// A delete of a listed entry that was throttled or got no answer is sent at most this many
+/// times in all. Sending the same planned request again is safe: deleting a folder that is
+/// already gone answers 404, which the final read must then confirm. Restarts are never sent
+/// again.
+pub const MAX_DELETE_ATTEMPTS: u8 = 3;
+
+/// What one answer to a destructive step means.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) enum Judgement {
+    /// Kudu or its front end was too busy, or did not answer: send the same request again
+    /// after `wait_ms`.
+    Retry {
+        wait_ms: i64,
+    },
+    /// The step did what it was for. `confirm_gone`: the answer was 404, which Kudu also gives
+    /// when a delete threw, so the final read must show the target gone.
+    Done {
+        note: Option<String>,
+        confirm_gone: bool,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+/// Judges the answer to attempt `attempt` of a step of `kind`. `may_retry` is false once the
+/// run is stopping (a step of the group failed): nothing is sent again then.
+///
+/// Deletes are sent again only after a throttled (429, 502-504) or unanswered attempt, and at
+/// most [`MAX_DELETE_ATTEMPTS`] times; restarts never are. A sign-in page is never retried: it
+/// is a 200, and sending the delete again would only meet it again.
+pub(super) fn judge_reply(
+    kind: StepKind,
+    attempt: u8,
+    reply: &RunReply,
+    may_retry: bool,
+) -> Judgement {
+    let deletes = matches!(kind, StepKind::DeleteDir | StepKind::DeleteFile);
+    let busy = reply.transport_error.is_some() || matches!(reply.status, 429 | 502..=504);
+    if deletes && busy && attempt < MAX_DELETE_ATTEMPTS && may_retry {
+        return Judgement::Retry {
+            wait_ms: delete_retry_wait_ms(attempt, reply.header("retry-after")),
+        };
+    }
+    let done = |note: Option<String>| Judgement::Done {
+        note,
+        confirm_gone: false,
+    };
+    if let Some(e) = &reply.transport_error {
+        return if kind == StepKind::RestartKudu {
+            done(Some(format!(
+                "No answer ({e}): Kudu was probably already restarting."
+            )))
+        } else {
+            Judgement::Failed {
+                reason: format!("No answer from Kudu ({e}); whether it ran is checked at the end."),
+            }
+        };
+    }
+    match reply.status {
+        200 | 204 if reply.looks_like_html() => Judgement::Failed {
+            reason: "Kudu answered with a web page (probably the sign-in page): the SCM session expired and the step did not run.".into(),
+        },
+        200 | 204 => done(None),
+        404 if deletes => Judgement::Done {
+            note: Some(
+                "Already gone (404). Kudu also answers 404 when a delete fails; the final read checks it.".into(),
+            ),
+            confirm_gone: true,
+        },
+        502 | 503 if kind == StepKind::RestartKudu => done(Some(format!(
+            "HTTP {}: Kudu was probably already restarting.",
+            reply.status
+        ))),
+        status => {
+            let text = reply.body.text();
+            let message: String = text.trim().chars().take(EXCERPT_CHARS).collect();
+            Judgement::Failed {
+                reason: if message.is_empty() {
+                    format!("HTTP {status}.")
+                } else {
+                    format!("HTTP {status}: {message}")
+                },
+            }
+        }
+    }
+}
+
+/// Every step deletes a listed entry of `site/deployments/`: independent, idempotent requests,
+/// which may go many at a time. Lock releases and restarts keep the small bound.
+pub(super) fn is_leftover_group(plan: &CleanupPlan, steps: &[usize]) -> bool {
+    steps.iter().all(|&i| {
+        let step = &plan.steps[i];
+        matches!(step.kind, StepKind::DeleteDir | StepKind::DeleteFile)
+            && delete_target(&step.request).is_some_and(|(dir, _)| dir == DEPLOYMENTS_DIR)
+    })
+}
+
+/// Sending one group's destructive steps, at most `window` at a time.
+pub(super) struct DeleteStage {
+    group: u32,
+    /// `(step, attempt)` not yet sent.
+    queue: VecDeque<(usize, u8)>,
+    /// Throttled deletes waiting for their back-off: `(not before, step, attempt)`.
+    retries: Vec<(Timestamp, usize, u8)>,
+    in_flight: usize,
+    /// The bound now: `max` until throttling halves it, then growing back by one per success.
+    window: usize,
+    max: usize,
+    restarted_kudu: bool,
+}
+
+impl DeleteStage {
+    /// Needs both proofs: the backup was verified and this group's re-check passed.
+    pub(super) fn new(
+        _backup: &VerifiedBackup,
+        passed: &RecheckPassed,
+        steps: Vec<usize>,
+        max: usize,
+    ) -> Self {
+        DeleteStage {
+            group: passed.group(),
+            queue: steps.into_iter().map(|s| (s, 1)).collect(),
+            retries: vec![],
+            in_flight: 0,
+            window: max,
+            max,
+            restarted_kudu: false,
+        }
+    }
+
+    pub(super) fn group(&self) -> u32 {
+        self.group
+    }
+
+    /// A step of this group restarted Kudu: the run waits for it before going on.
+    pub(super) fn restarted_kudu(&self) -> bool {
+        self.restarted_kudu
+    }
+
+    /// `(step, attempt)` to send now: retries whose back-off is over first, in the order they
+    /// were throttled, then the queue, as far as the window allows. Counts them in flight.
+    pub(super) fn release(&mut self, now: Timestamp) -> Vec<(usize, u8)> {
+        let mut due = vec![];
+        self.retries.retain(|&(at, step, attempt)| {
+            if at <= now {
+                due.push((step, attempt));
+                false
+            } else {
+                true
+            }
+        });
+        for entry in due.into_iter().rev() {
+            self.queue.push_front(entry);
+        }
+        let mut to_send = vec![];
+        while self.in_flight < self.window {
+            let Some(entry) = self.queue.pop_front() else {
+                break;
+            };
+            self.in_flight += 1;
+            to_send.push(entry);
+        }
+        to_send
+    }
+
+    /// Every step was answered and nothing waits to be sent again.
+    pub(super) fn is_over(&self) -> bool {
+        self.queue.is_empty() && self.retries.is_empty() && self.in_flight == 0
+    }
+
+    /// When the next throttled delete may go again.
+    pub(super) fn next_retry(&self) -> Option<Timestamp> {
+        self.retries.iter().map(|(at, _, _)| *at).min()
+    }
+
+    /// A step's answer came in (whatever it was).
+    pub(super) fn answered(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
+    /// A delete was throttled: it goes again at `at`, and the window halves at once.
+    pub(super) fn retry_at(&mut self, at: Timestamp, step: usize, attempt: u8) {
+        self.answered();
+        self.window = (self.window / 2).max(1);
+        self.retries.push((at, step, attempt));
+    }
+
+    /// A step succeeded: the window grows back by one.
+    pub(super) fn succeeded(&mut self, kind: StepKind) {
+        self.window = (self.window + 1).min(self.max);
+        if kind == StepKind::RestartKudu {
+            self.restarted_kudu = true;
+        }
+    }
+
+    /// A step failed: nothing more of this group is sent. Returns the steps that were waiting
+    /// to be sent again.
+    pub(super) fn stop(&mut self) -> Vec<usize> {
+        self.queue.clear();
+        self.retries.drain(..).map(|(_, step, _)| step).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judge(kind: StepKind, attempt: u8, reply: RunReply) -> Judgement {
+        judge_reply(kind, attempt, &reply, true)
+    }
+
+    fn failed(judgement: &Judgement) -> &str {
+        match judgement {
+            Judgement::Failed { reason } => reason,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_delete_answered_200_or_204_is_done() {
+        for status in [200, 204] {
+            assert_eq!(
+                judge(
+                    StepKind::DeleteDir,
+                    1,
+                    RunReply::text(status, "text/plain", "")
+                ),
+                Judgement::Done {
+                    note: None,
+                    confirm_gone: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_sign_in_page_fails_the_step_and_is_never_retried() {
+        let login = RunReply::text(
+            200,
+            "text/html; charset=utf-8",
+            "<!DOCTYPE html><html><head><title>Sign in to your account</title>",
+        );
+        for attempt in 1..=MAX_DELETE_ATTEMPTS {
+            let reason = judge(StepKind::DeleteFile, attempt, login.clone());
+            assert!(failed(&reason).contains("sign-in page"));
+        }
+    }
+
+    #[test]
+    fn a_404_on_a_delete_is_done_but_must_be_confirmed_gone() {
+        let judged = judge(
+            StepKind::DeleteDir,
+            1,
+            RunReply::text(404, "text/plain", ""),
+        );
+        assert!(matches!(
+            judged,
+            Judgement::Done {
+                note: Some(_),
+                confirm_gone: true
+            }
+        ));
+        // A restart that answers 404 did not restart anything.
+        let restart = judge(
+            StepKind::RestartKudu,
+            1,
+            RunReply::text(404, "text/plain", ""),
+        );
+        assert_eq!(failed(&restart), "HTTP 404.");
+    }
+
+    #[test]
+    fn throttled_deletes_wait_and_go_again_until_the_last_attempt() {
+        for status in [429, 502, 503, 504] {
+            let reply = RunReply::text(status, "text/plain", "busy");
+            assert_eq!(
+                judge(StepKind::DeleteDir, 1, reply.clone()),
+                Judgement::Retry { wait_ms: 500 }
+            );
+            assert_eq!(
+                judge(StepKind::DeleteDir, 2, reply.clone()),
+                Judgement::Retry { wait_ms: 1000 }
+            );
+            assert_eq!(
+                failed(&judge(StepKind::DeleteDir, MAX_DELETE_ATTEMPTS, reply)),
+                format!("HTTP {status}: busy")
+            );
+        }
+        let mut asked = RunReply::text(429, "text/plain", "");
+        asked.headers.push(("retry-after".into(), "7".into()));
+        assert_eq!(
+            judge(StepKind::DeleteFile, 1, asked),
+            Judgement::Retry { wait_ms: 7000 }
+        );
+    }
+
+    #[test]
+    fn no_answer_retries_a_delete_and_fails_it_at_the_end() {
+        let none = RunReply::transport_error("timed out");
+        assert_eq!(
+            judge(StepKind::DeleteDir, 1, none.clone()),
+            Judgement::Retry { wait_ms: 500 }
+        );
+        assert!(
+            failed(&judge(StepKind::DeleteDir, MAX_DELETE_ATTEMPTS, none)).contains("No answer")
+        );
+    }
+
+    #[test]
+    fn nothing_is_retried_once_the_run_is_stopping() {
+        let busy = RunReply::text(503, "text/plain", "");
+        assert_eq!(
+            failed(&judge_reply(StepKind::DeleteDir, 1, &busy, false)),
+            "HTTP 503."
+        );
+    }
+
+    #[test]
+    fn a_restart_that_gets_no_answer_or_a_gateway_error_counts_as_restarting() {
+        for reply in [
+            RunReply::transport_error("connection reset"),
+            RunReply::text(502, "text/html", "<html>Bad Gateway</html>"),
+            RunReply::text(503, "text/plain", ""),
+        ] {
+            assert!(matches!(
+                judge(StepKind::RestartKudu, 1, reply),
+                Judgement::Done {
+                    note: Some(_),
+                    confirm_gone: false
+                }
+            ));
+        }
+        // Restarts are never sent again, not even after a 429.
+        let throttled = judge(
+            StepKind::RestartKudu,
+            1,
+            RunReply::text(429, "text/plain", ""),
+        );
+        assert_eq!(failed(&throttled), "HTTP 429.");
+    }
+
+    #[test]
+    fn other_answers_fail_with_the_start_of_the_body() {
+        let long = format!("  Access denied {}", "x".repeat(400));
+        let reason = judge(
+            StepKind::DeleteFile,
+            1,
+            RunReply::text(500, "text/plain", long),
+        );
+        let reason = failed(&reason);
+        assert!(reason.starts_with("HTTP 500: Access denied x"));
+        assert_eq!(reason.chars().count(), "HTTP 500: ".len() + EXCERPT_CHARS);
+    }
+}
