@@ -2,11 +2,10 @@
 //! around one fixed day (2026-11-26, UTC).
 
 use crate::diagnose::context::LINUX_LOCK_LIFETIME_SECS;
-use crate::diagnose::wording::days_from_civil;
 use crate::model::*;
 use crate::reads::SETTINGS_READ;
 use crate::session::{Observed, Session};
-use crate::time::Timestamp;
+use crate::time::{Timestamp, days_from_civil};
 
 /// 2026-11-26 at `h:m:s` UTC.
 pub(crate) fn at(h: i64, m: i64, s: i64) -> Timestamp {

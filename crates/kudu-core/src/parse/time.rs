@@ -3,10 +3,9 @@
 //! Kudu serialises .NET `DateTime`/`DateTimeOffset` values with Newtonsoft's round-trip format:
 //! `2024-05-01T12:34:56.1234567Z`, `...+00:00` on VFS entries, and sometimes no offset at all
 //! (a `DateTime` whose kind was lost). Kudu stores UTC everywhere, so a date without an offset
-//! is read as UTC. The calendar arithmetic is the proleptic Gregorian one, done by hand so the
-//! core needs no date crate and no clock.
+//! is read as UTC. The calendar arithmetic is [`crate::time`]'s.
 
-use crate::time::Timestamp;
+use crate::time::{Timestamp, civil_from_days, days_from_civil, days_in_month};
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 
@@ -104,54 +103,6 @@ pub fn format_rfc3339(t: Timestamp) -> String {
         format!("{date_time}Z")
     } else {
         format!("{date_time}.{millis:03}Z")
-    }
-}
-
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian). The caller keeps
-/// `month` in 1..=12 and `day` in 1..=31; any `year` an `i32` holds stays far from overflow.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    // Count years from March so the leap day is the last day of the counted year.
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let month = i64::from(month);
-    let shifted_month = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * shifted_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The civil date `(year, month, day)` of a day count from 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Both ranges are guaranteed by the arithmetic above (day 1..=31, month 1..=12).
-    (year, month as u32, day as u32)
-}
-
-fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        _ => 0,
     }
 }
 
@@ -275,25 +226,6 @@ mod tests {
             format_rfc3339(Timestamp::from_unix_millis(-1)),
             "1969-12-31T23:59:59.999Z"
         );
-    }
-
-    #[test]
-    fn every_day_of_four_centuries_round_trips() {
-        let start = days_from_civil(1900, 1, 1);
-        let end = days_from_civil(2300, 1, 1);
-        let mut expected = (1900, 1, 1);
-        for days in start..end {
-            assert_eq!(civil_from_days(days), expected);
-            assert_eq!(days_from_civil(expected.0, expected.1, expected.2), days);
-            let (y, m, d) = expected;
-            expected = if d < days_in_month(y, m) {
-                (y, m, d + 1)
-            } else if m < 12 {
-                (y, m + 1, 1)
-            } else {
-                (y + 1, 1, 1)
-            };
-        }
     }
 
     #[test]
