@@ -463,7 +463,11 @@ impl CleanupRun {
             Some(format!(
                 "the download of {dir} failed before Kudu answered ({e})"
             ))
-        } else if matches!(reply.status, 0 | 401 | 403 | 300..=399) {
+        } else if reply.is_sign_in() && (200..300).contains(&reply.status) {
+            Some(format!(
+                "Kudu answered the download of {dir} with a web page (probably the sign-in page), not a zip"
+            ))
+        } else if reply.is_sign_in() {
             Some(format!(
                 "the download of {dir} was refused (HTTP {}): the SCM session probably expired",
                 reply.status
@@ -472,10 +476,6 @@ impl CleanupRun {
             Some(format!(
                 "Kudu answered HTTP {} to the download of {dir}",
                 reply.status
-            ))
-        } else if reply.looks_like_html() {
-            Some(format!(
-                "Kudu answered the download of {dir} with a web page (probably the sign-in page), not a zip"
             ))
         } else {
             None
@@ -877,7 +877,7 @@ impl CleanupRun {
             return;
         };
         wait.probing = false;
-        if reply.transport_error.is_none() && reply.status == 200 && !reply.looks_like_html() {
+        if reply.transport_error.is_none() && reply.status == 200 && !reply.is_sign_in() {
             self.progress.events.push(RunEvent::KuduAnswers);
             self.start_next_group();
             return;

@@ -87,7 +87,7 @@ pub(super) fn judge_reply(
         };
     }
     match reply.status {
-        200 | 204 if reply.looks_like_html() => Judgement::Failed {
+        200 | 204 if reply.is_sign_in() => Judgement::Failed {
             reason: "Kudu answered with a web page (probably the sign-in page): the SCM session expired and the step did not run.".into(),
         },
         200 | 204 => done(None),

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::parse::sign_in;
 use crate::reads::HttpReply;
 
 #[cfg(doc)]
@@ -130,17 +131,31 @@ impl RunReply {
         self.transport_error.is_some() || matches!(self.status, 500 | 502..=504)
     }
 
-    pub(super) fn looks_like_html(&self) -> bool {
-        let ct_html = self
-            .content_type
-            .as_deref()
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"));
-        let text = self.body.text();
-        let head = text.trim_start();
-        ct_html
-            || head.starts_with('<')
-                && head
-                    .get(..64.min(head.len()))
-                    .is_some_and(|h| h.to_ascii_lowercase().contains("html"))
+    /// The front end asking for a sign-in instead of Kudu answering (see
+    /// [`is_sign_in_reply`](crate::parse::sign_in::is_sign_in_reply)). Only the start of a
+    /// byte body is looked at: a zip is not copied to find out it is not a web page.
+    pub(super) fn is_sign_in(&self) -> bool {
+        let start = match &self.body {
+            ReplyBody::Text(text) => std::borrow::Cow::Borrowed(text.as_str()),
+            ReplyBody::Bytes(bytes) => {
+                let from = bytes
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(bytes.len());
+                let to = bytes.len().min(from + SNIFFED_BYTES);
+                String::from_utf8_lossy(&bytes[from..to])
+            }
+        };
+        sign_in::is_sign_in(
+            self.status,
+            self.content_type.as_deref(),
+            self.header("location"),
+            &start,
+            self.transport_error.as_deref(),
+        )
     }
 }
+
+/// Enough of a byte body to tell a web page from a zip (the sign-in check reads at most the
+/// first 300 characters).
+const SNIFFED_BYTES: usize = 1024;

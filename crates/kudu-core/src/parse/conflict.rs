@@ -4,7 +4,8 @@
 
 use super::json::Value;
 
-use super::loose_json::{looks_like_html, one_line};
+use super::loose_json::one_line;
+use super::sign_in::looks_like_html;
 use super::{ParseError, Parsed};
 use crate::model::{Conflict, ConflictKind};
 

@@ -6,8 +6,9 @@
 //! whatever could not be used becomes a [`Warning`] naming the endpoint.
 
 use super::conflict::{classify, message_text};
-use super::loose_json::{looks_like_html, one_line};
+use super::loose_json::one_line;
 use super::personality::path_personality;
+use super::sign_in::{is_sign_in_reply, looks_like_html, looks_like_xml};
 use super::{
     ParseError, Parsed, parse_deployment, parse_deployments, parse_environment, parse_is_deploying,
     parse_lock, parse_log, parse_setting, parse_vfs_listing,
@@ -171,6 +172,9 @@ enum Triage<'a> {
 }
 
 fn triage(reply: &HttpReply) -> Triage<'_> {
+    if is_sign_in_reply(reply) {
+        return Triage::Expired;
+    }
     if let Some(error) = &reply.transport_error {
         return Triage::Failed {
             status: reply.status,
@@ -182,31 +186,20 @@ fn triage(reply: &HttpReply) -> Triage<'_> {
     }
     let content_type = reply.content_type.as_deref();
     match reply.status {
-        // fetch with redirect: 'manual' reports a redirect (to the login page) as status 0.
-        0 | 401 | 403 => Triage::Expired,
         404 => Triage::Missing,
-        300..=399 => {
-            let location = reply.header("location").unwrap_or("");
-            let lower = location.to_ascii_lowercase();
-            if lower.contains("login") || lower.contains("oauth") || lower.contains("signin") {
-                Triage::Expired
-            } else {
-                Triage::Failed {
-                    status: reply.status,
-                    reason: format!(
-                        "HTTP {}: redirected to {}",
-                        reply.status,
-                        one_line(location, 200)
-                    ),
-                }
-            }
-        }
+        300..=399 => Triage::Failed {
+            status: reply.status,
+            reason: format!(
+                "HTTP {}: redirected to {}",
+                reply.status,
+                one_line(reply.header("location").unwrap_or(""), 200)
+            ),
+        },
         200..=299 if looks_like_xml(content_type, &reply.body) => Triage::Failed {
             status: reply.status,
             reason: "XML where JSON was expected (the request must send Accept: application/json)"
                 .into(),
         },
-        200..=299 if looks_like_html(content_type, &reply.body) => Triage::Expired,
         200..=299 => Triage::Usable(&reply.body),
         status => {
             let what = if looks_like_html(content_type, &reply.body) {
@@ -225,19 +218,6 @@ fn triage(reply: &HttpReply) -> Triage<'_> {
             }
         }
     }
-}
-
-/// Kudu-W's Web API answers XML to a request that did not ask for JSON; that is a shell bug,
-/// not an expired session, and must not be reported as one.
-fn looks_like_xml(content_type: Option<&str>, body: &str) -> bool {
-    let xml_type = content_type.is_some_and(|ct| {
-        let ct = ct.to_ascii_lowercase();
-        (ct.contains("/xml") || ct.contains("+xml")) && !ct.contains("xhtml")
-    });
-    let head: String = body.trim_start().chars().take(300).collect();
-    let head = head.to_ascii_lowercase();
-    xml_type
-        || (head.starts_with("<?xml") && !head.contains("<html") && !head.contains("<!doctype"))
 }
 
 /// Whether a failed deployment read's body is one the causes look for: it names a lock

@@ -6,6 +6,7 @@
 
 use super::json::{self, Document, Items, Map, Value};
 
+use super::sign_in::looks_like_html;
 use super::{FieldWarning, ParseError};
 use crate::time::Timestamp;
 
@@ -67,20 +68,6 @@ fn json_text(body: &str) -> Result<&str, ParseError> {
 
 fn not_json(error: json::JsonError) -> ParseError {
     ParseError::new("body", format!("not JSON ({error})"))
-}
-
-/// Whether a reply is a web page rather than data: a `text/html` content type, or a body that
-/// opens with `<` (a login page served as 200).
-pub fn looks_like_html(content_type: Option<&str>, body: &str) -> bool {
-    let html_type = content_type.is_some_and(|ct| {
-        let ct = ct.to_ascii_lowercase();
-        ct.contains("text/html") || ct.contains("application/xhtml")
-    });
-    html_type
-        || body
-            .trim_start_matches('\u{feff}')
-            .trim_start()
-            .starts_with('<')
 }
 
 /// ARM wraps a record as `{"id", "name", "type", "properties": {...}}`; the record is inside.

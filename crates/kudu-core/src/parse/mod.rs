@@ -21,6 +21,7 @@ mod log;
 mod loose_json;
 mod personality;
 mod setting;
+pub mod sign_in;
 pub mod time;
 mod vfs;
 
@@ -33,9 +34,10 @@ pub use ingest::ingest;
 pub use is_deploying::parse_is_deploying;
 pub use lock::{LINUX_LOCK_TIMEOUT_SECS, parse_lock};
 pub use log::parse_log;
-pub use loose_json::{looks_like_html, one_line};
+pub use loose_json::one_line;
 pub use personality::detect_personality;
 pub use setting::{SettingReply, parse_setting};
+pub use sign_in::{is_sign_in_reply, looks_like_html};
 pub use vfs::parse_vfs_listing;
 
 #[cfg(doc)]

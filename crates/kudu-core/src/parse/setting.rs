@@ -4,7 +4,8 @@
 
 use super::json::Value;
 
-use super::loose_json::{kind_of, looks_like_html};
+use super::loose_json::kind_of;
+use super::sign_in::looks_like_html;
 use super::{FieldWarning, ParseError, Parsed};
 
 /// What a settings reply said: the key when the body names it, and the value.
