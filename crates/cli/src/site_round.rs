@@ -1,23 +1,17 @@
-//! One diagnosis of a live site: the core's reads all at once, its follow-up reads, then the
-//! diagnosis at the system clock's now (the shell owns the clock; the core never reads it).
+//! One diagnosis of a live site: this shell sends the reads the core's [`DiagnosisRound`] hands
+//! out, each batch at once, and hands the replies back with the system clock (the shell owns the
+//! clock; the core never reads it) until the round settles.
 
 use std::time::SystemTime;
 
-use kudu_core::diagnose::LockState;
+use kudu_core::diagnose::BlockerKind;
 use kudu_core::parse::one_line;
-use kudu_core::reads::diagnosis_reads;
-use kudu_core::session::Observed;
-use kudu_core::{CauseId, Diagnosis, HttpReply, Session, Timestamp};
+use kudu_core::{CauseId, Diagnosis, DiagnosisRound, HttpReply, RoundEvent, Session, Timestamp};
 
 use crate::duration_arg::show_secs;
 use crate::exit_code::{AUTH, FAILURE, Failure};
 use crate::report;
 use crate::scm::{Credentials, ScmClient, ScmOrigin, auth_failure_message};
-use crate::terminal_report::when;
-
-/// Rounds of follow-up reads at most; the core asks for two levels today (a log, then the
-/// children of its newest line), and a reply can never make it ask forever.
-const MAX_FOLLOW_UP_ROUNDS: usize = 3;
 
 /// What one round saw and concluded.
 pub struct Round {
@@ -51,151 +45,110 @@ pub fn system_now() -> Timestamp {
     Timestamp::from_unix_millis(millis)
 }
 
-/// Reads the site and diagnoses it. Fails (exit 1) only when no read got any HTTP answer at
+/// Reads the site and diagnoses it: drives the core's [`DiagnosisRound`] until it settles,
+/// sending each batch of reads at once. Fails (exit 1) only when no read got any answer at
 /// all; every other problem is part of the diagnosis.
 pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
     let cache_bust = u64::try_from(system_now().unix_millis()).unwrap_or(0);
-    let reads = diagnosis_reads(cache_bust);
-    let replies = client.send_all(&reads);
-    if let Some(error) = unreachable(&replies) {
-        return Err(Failure::new(
-            FAILURE,
-            format!("cannot reach {}: {error}", client.origin().as_str()),
-        ));
-    }
-    let mut session = Session::new();
-    for (read, reply) in reads.iter().zip(&replies) {
-        session.ingest(&read.id, &read.path, reply);
-    }
-    // A deployment's log, then the children of its newest line: each answer can ask for more.
-    for _ in 0..MAX_FOLLOW_UP_ROUNDS {
-        let follow_ups = session.follow_up_reads();
-        if follow_ups.is_empty() {
-            break;
+    let mut round = DiagnosisRound::new(cache_bust);
+    let mut first_replies: Option<Vec<HttpReply>> = None;
+    loop {
+        let batch = round.poll_reads();
+        let reads: Vec<_> = batch.iter().map(|(_, read)| read.clone()).collect();
+        let replies = client.send_all(&reads);
+        let wall = system_now();
+        for ((token, _), reply) in batch.iter().zip(&replies) {
+            round.handle_reply(*token, reply, wall);
         }
-        let replies = client.send_all(&follow_ups);
-        for (read, reply) in follow_ups.iter().zip(&replies) {
-            session.ingest(&read.id, &read.path, reply);
+        first_replies.get_or_insert(replies);
+        while let Some(event) = round.poll_event() {
+            match event {
+                RoundEvent::Settled(diagnosis) => {
+                    return Ok(Round {
+                        session: round.into_session(),
+                        diagnosis: *diagnosis,
+                    });
+                }
+                RoundEvent::Unreachable => {
+                    let error = first_replies
+                        .as_deref()
+                        .and_then(unreachable)
+                        .unwrap_or_else(|| "every read failed".into());
+                    return Err(Failure::new(
+                        FAILURE,
+                        format!("cannot reach {}: {error}", client.origin().as_str()),
+                    ));
+                }
+                RoundEvent::Provisional(_) | RoundEvent::PlanReady(_) => {}
+            }
+        }
+        if batch.is_empty() {
+            // The round asked for nothing and said nothing: it cannot settle any further.
+            return Err(Failure::new(
+                FAILURE,
+                format!(
+                    "the diagnosis of {} did not settle",
+                    client.origin().as_str()
+                ),
+            ));
         }
     }
-    let diagnosis = session.diagnose(system_now());
-    Ok(Round { session, diagnosis })
 }
 
-/// The first transport error when not a single reply came back over HTTP.
+/// What to say when no read got an answer: the first transport error, or the first status.
 fn unreachable(replies: &[HttpReply]) -> Option<String> {
-    if replies.iter().any(|r| r.transport_error.is_none()) {
-        return None;
-    }
-    Some(
-        replies
-            .iter()
-            .find_map(|r| r.transport_error.clone())
-            .unwrap_or_else(|| "no reads were sent".into()),
-    )
+    replies
+        .iter()
+        .find_map(|r| r.transport_error.clone())
+        .or_else(|| {
+            replies
+                .iter()
+                .find(|r| r.status >= 500)
+                .map(|r| format!("every read failed (HTTP {})", r.status))
+        })
 }
 
 impl Round {
-    /// Why a deployment started now would get 409, one phrase each; empty when clear.
-    ///
-    /// Clear means: no deployment lock is live, held (Windows) or orphaned (held by nothing
-    /// that progresses), `/api/isdeploying` does not say True, `/api/deployments/latest` is
-    /// not 202, and no autoswap is under way. A Linux lock past its `lockExpiry` does not
-    /// count by itself: KuduLite's public source ignores it. Production reports say such a
-    /// lock can still block, and then KuduLite also answers `isdeploying` True, which does
-    /// count. What could not be read counts as busy: waiting longer is safer than a 409.
+    /// Why a deployment started now would get 409, one phrase each; empty when clear. The
+    /// core's verdict decides ([`kudu_core::diagnose::Deployability`]), and what it could not
+    /// read counts as busy: waiting longer is safer than a 409. A run-from-package URL is left
+    /// out: it is no lock and never ends by itself, so waiting cannot help (the wait warns).
     pub fn blockers(&self) -> Vec<String> {
-        let now = self.diagnosis.now;
-        let lock = &self.diagnosis.lock;
-        let mut out = Vec::new();
-        let holder = lock
-            .holder_operation
-            .as_deref()
-            .map(|h| format!(" by '{}'", one_line(h, 120)))
-            .unwrap_or_default();
-        let expiry = lock
-            .secs_left
-            .filter(|s| *s > 0)
-            .map(|s| format!(", expires by itself in {}", show_secs(s)))
-            .unwrap_or_default();
-        match lock.state {
-            LockState::Live => out.push(format!(
-                "the deployment lock is held{holder} and in use{expiry}"
-            )),
-            LockState::Orphaned => out.push(format!(
-                "the deployment lock is held{holder} but nothing is using it{expiry}"
-            )),
-            LockState::Held => {
-                out.push("a Kudu process holds site/locks/deployments.lock".to_string());
-            }
-            LockState::Unknown => out.push(format!(
-                "the deployment lock's state is unknown: {}",
-                one_line(&lock.explanation, 300)
-            )),
-            LockState::Free | LockState::Expired => {}
-        }
-        match &self.session.is_deploying {
-            Observed::Value(d) if d.deploying => {
-                let msg = if d.message.is_empty() {
-                    "True".to_string()
-                } else {
-                    format!("True ({})", one_line(&d.message, 80))
-                };
-                out.push(format!("/api/isdeploying says {msg}"));
-            }
-            Observed::Failed { status, reason } => out.push(format!(
-                "/api/isdeploying could not be read (HTTP {status}: {})",
-                one_line(reason, 200)
-            )),
-            _ => {}
-        }
-        match &self.session.latest {
-            Observed::Value(latest) if latest.http_status == 202 => {
-                let d = &latest.deployment;
-                let id =
-                    d.id.as_deref()
-                        .map(|id| format!(" {}", short_id(id)))
-                        .unwrap_or_default();
-                let since = d
-                    .received
-                    .or(d.started)
-                    .map(|t| format!(", since {}", when(t, now)))
+        self.diagnosis
+            .deployability
+            .blockers
+            .iter()
+            .filter(|b| b.kind != BlockerKind::RunFromPackageUrl)
+            .map(|b| {
+                let until = b
+                    .until
+                    .filter(|u| *u > self.diagnosis.now)
+                    .map(|u| {
+                        format!(
+                            ", ends by itself in {}",
+                            show_secs(self.diagnosis.now.secs_until(u))
+                        )
+                    })
                     .unwrap_or_default();
-                out.push(format!(
-                    "deployment{id} by {} is not finished (latest answers 202){since}",
-                    if d.deployer.is_empty() {
-                        "an unnamed deployer"
-                    } else {
-                        &d.deployer
-                    }
-                ));
-            }
-            Observed::Failed { status, reason } => out.push(format!(
-                "/api/deployments/latest could not be read (HTTP {status}: {})",
-                one_line(reason, 200)
-            )),
-            _ => {}
-        }
-        if self.diagnosis.has(CauseId::AutoswapInProgress) {
-            out.push("an autoswap is in progress (site/locks/autoswap.lock is fresh)".into());
-        }
-        out
+                format!("{}{until}", one_line(&b.text, 300))
+            })
+            .collect()
     }
 
     /// The lock looks stuck rather than busy: worth a person's look.
     pub fn looks_stuck(&self) -> bool {
-        matches!(
-            self.diagnosis.lock.state,
-            LockState::Orphaned | LockState::Expired
-        ) || self.diagnosis.primary().is_some_and(|f| {
-            matches!(
-                f.cause,
-                CauseId::StaleLock
-                    | CauseId::WindowsLockHeld
-                    | CauseId::CancelledThenRetried
-                    | CauseId::StatusLockDenied
-            )
-        })
+        self.diagnosis
+            .deployability
+            .blocked_by(BlockerKind::StaleLock)
+            || self.diagnosis.primary().is_some_and(|f| {
+                matches!(
+                    f.cause,
+                    CauseId::StaleLock
+                        | CauseId::WindowsLockHeld
+                        | CauseId::CancelledThenRetried
+                        | CauseId::StatusLockDenied
+                )
+            })
     }
 }
 
@@ -219,13 +172,4 @@ pub fn connect(url: &str) -> Result<ScmClient, Failure> {
         )
     })?;
     Ok(client)
-}
-
-/// The first 8 characters of a 32-hex-digit deployment id; other ids as they are.
-fn short_id(id: &str) -> String {
-    if id.len() > 12 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        id[..8].to_string()
-    } else {
-        one_line(id, 40)
-    }
 }

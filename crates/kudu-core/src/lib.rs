@@ -1,10 +1,10 @@
 //! Kudu Doctor's brain, in the sans-IO style of quinn-proto.
 //!
 //! This crate never performs I/O, never reads a clock and never spawns work. A shell (the
-//! browser extension, the standalone page, the `kudu-doctor` command line) asks it which reads
-//! a diagnosis needs ([`reads::diagnosis_reads`]), sends them however it likes (all in one
-//! parallel round), hands every reply back to a [`Session`], and asks for a [`Diagnosis`] at a
-//! time it passes in. From a diagnosis, [`plan`] builds a cleanup plan whose every step
+//! browser extension, the standalone page, the `kudu-doctor` command line) drives a
+//! [`DiagnosisRound`]: it sends the reads the round hands out (all at once), hands every reply
+//! back with its own clock, and shows the events: a provisional answer while logs are read,
+//! then the settled [`Diagnosis`] and its cleanup plan. From a diagnosis, [`plan`] builds a cleanup plan whose every step
 //! carries the exact request, the precondition to re-check right before it runs, and the effect
 //! it expects.
 //!
@@ -13,6 +13,7 @@
 
 pub mod cleanup;
 pub mod diagnose;
+pub mod diagnosis_round;
 pub mod model;
 pub mod parse;
 pub mod plan;
@@ -22,6 +23,7 @@ pub mod session;
 pub mod time;
 
 pub use diagnose::{CauseId, Confidence, Diagnosis, Evidence, Finding, Recommendation};
+pub use diagnosis_round::{DiagnosisRound, Provisional, ReadToken, RoundEvent};
 pub use model::*;
 pub use plan::{CleanupPlan, PlanKind, Precondition, Step, StepKind};
 pub use reads::{HttpReply, Read, ReadId};

@@ -109,6 +109,52 @@ impl Serialize for CauseId {
     }
 }
 
+/// What a finding asserts about the site right now. Two findings shown together never make
+/// claims that exclude each other ([`EXCLUSIVE_CLAIMS`]), and each agrees with the verdict
+/// (`tests/diagnose_contradictions.rs` checks both over generated sessions).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Claim {
+    /// A deployment started now gets 409.
+    DeploymentsBlocked,
+    /// Nothing found blocks a deployment started now.
+    NothingBlocks,
+    /// A deployment (or scan) is working right now.
+    SomethingRunning,
+    /// No deployment is working right now.
+    NothingRunning,
+}
+
+/// Pairs of claims that cannot both be true.
+pub const EXCLUSIVE_CLAIMS: [(Claim, Claim); 2] = [
+    (Claim::DeploymentsBlocked, Claim::NothingBlocks),
+    (Claim::SomethingRunning, Claim::NothingRunning),
+];
+
+impl CauseId {
+    /// What a finding of this cause asserts about the site now. History causes (a collision,
+    /// a cancel, a restart that raced) assert nothing about now.
+    pub fn claims(self) -> &'static [Claim] {
+        use Claim::*;
+        match self {
+            CauseId::RunFromPackageUrl
+            | CauseId::AutoswapInProgress
+            | CauseId::StatusLockDenied => &[DeploymentsBlocked],
+            CauseId::ScanUnderway | CauseId::DeploymentInProgress => {
+                &[DeploymentsBlocked, SomethingRunning]
+            }
+            CauseId::StaleLock | CauseId::WindowsLockHeld => &[DeploymentsBlocked, NothingRunning],
+            CauseId::Healthy | CauseId::NoLockFound => &[NothingBlocks, NothingRunning],
+            CauseId::SessionExpired
+            | CauseId::CancelledThenRetried
+            | CauseId::ClientSelfCollision
+            | CauseId::ParallelDeployments
+            | CauseId::PartialDeploy
+            | CauseId::RestartRacedDeployment => &[],
+        }
+    }
+}
+
 /// How sure we are. Kept apart from the cause (no `MaybeX` variants).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize)]
 #[serde(rename_all = "lowercase")]
