@@ -11,8 +11,8 @@
 use crate::diagnose::LockState;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::diagnose::context::Context;
-use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
 use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
 use crate::plan::{Precondition, Step, StepKind};

@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 
 use crate::cleanup::recheck::{LockFileSeen, windows_lock_file};
-use crate::diagnose::lock_report::WINDOWS_LOCK_FILE;
+use crate::diagnose::facts::lock_report::WINDOWS_LOCK_FILE;
 use crate::model::Personality;
 use crate::plan::paths::{check_name, encode_segment};
 use crate::reads::{HttpReply, Read, ReadId, diagnosis_reads};

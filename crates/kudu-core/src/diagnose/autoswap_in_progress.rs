@@ -9,8 +9,8 @@
 
 //! Detects an auto swap that Kudu still considers ongoing.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::wording::relative;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::wording::relative;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 use crate::session::{Observed, Session};
 use crate::time::Timestamp;

@@ -13,11 +13,12 @@
 
 //! Detects the cancel-then-retry pattern, current or in the recent history.
 
-use crate::diagnose::context::{Context, LINUX_LOCK_LIFETIME_SECS};
-use crate::diagnose::timeline::{died_mid_deploy, display_id};
-use crate::diagnose::wording::{relative, short_id};
+use crate::diagnose::TimelineEntry;
+use crate::diagnose::facts::context::{Context, LINUX_LOCK_LIFETIME_SECS};
+use crate::diagnose::facts::timeline::RETRY_WINDOW_SECS;
+use crate::diagnose::facts::timeline::{died_mid_deploy, display_id};
+use crate::diagnose::facts::wording::{relative, short_id};
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
-use crate::diagnose::{TimelineEntry, timeline::RETRY_WINDOW_SECS};
 use crate::model::Deployment;
 
 /// An unsuccessful (or vanished) deployment and the next one that began after it.
@@ -317,7 +318,7 @@ mod tests {
                     log_line(at(10, 0, 1), "Updating submodules."),
                     log_line(
                         at(10, 40, 0),
-                        crate::diagnose::timeline::VERIFY_DEPLOYMENT_LINE,
+                        crate::diagnose::facts::timeline::VERIFY_DEPLOYMENT_LINE,
                     ),
                 ],
             );

@@ -9,9 +9,9 @@
 
 //! Detects a deploying tool that collides with its own deployments.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::timeline::display_id;
-use crate::diagnose::wording::short_id;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::timeline::display_id;
+use crate::diagnose::facts::wording::short_id;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation, TimelineEntry};
 
 /// Two deployments from one deployer that began at most this far apart are one client

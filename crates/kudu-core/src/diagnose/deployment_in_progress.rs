@@ -10,8 +10,8 @@
 
 //! Detects a deployment that is really progressing.
 
-use crate::diagnose::context::{Context, LOG_SILENCE_SECS};
-use crate::diagnose::wording::{duration, relative, short_id};
+use crate::diagnose::facts::context::{Context, LOG_SILENCE_SECS};
+use crate::diagnose::facts::wording::{duration, relative, short_id};
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 use crate::model::Personality;
 

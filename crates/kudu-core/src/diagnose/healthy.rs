@@ -7,7 +7,7 @@
 
 //! The finding for a site with nothing wrong.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 
 /// Added when the verdict says deployments are accepted, the core reads answered, no lock is

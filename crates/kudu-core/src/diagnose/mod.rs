@@ -9,12 +9,9 @@
 mod autoswap_in_progress;
 mod cancelled_then_retried;
 mod client_self_collision;
-pub(crate) mod context;
-pub mod deployability;
 mod deployment_in_progress;
-mod follow_up;
+pub(crate) mod facts;
 mod healthy;
-pub(crate) mod lock_report;
 mod no_lock_found;
 mod parallel_deployments;
 mod partial_deploy;
@@ -27,9 +24,7 @@ mod stale_lock;
 mod status_lock_denied;
 #[cfg(test)]
 pub(crate) mod test_session;
-pub(crate) mod timeline;
 mod windows_lock_held;
-pub(crate) mod wording;
 
 use std::cmp::Reverse;
 
@@ -38,6 +33,7 @@ use serde::Serialize;
 use crate::model::*;
 use crate::session::{Session, Warning};
 use crate::time::Timestamp;
+use facts::context::Context;
 
 /// Stable cause ids; the UI uses [`CauseId::as_str`] as `data-cause`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -340,9 +336,11 @@ impl Diagnosis {
     }
 }
 
-pub use context::{HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
-pub use deployability::{Blocker, BlockerKind, CanDeploy, Deployability};
-pub use timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
+pub use facts::context::{
+    HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS,
+};
+pub use facts::deployability::{self, Blocker, BlockerKind, CanDeploy, Deployability};
+pub use facts::timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 
 /// Runs every cause detector over the session and orders the findings, the one that best
 /// explains a 409 first:
@@ -361,8 +359,8 @@ pub use timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 /// Within one rank, higher confidence first. When core reads failed, `High` drops to `Medium`
 /// for every cause that relied on them.
 pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
-    let ctx = context::Context::new(session, now);
-    let detectors: [fn(&context::Context) -> Option<Finding>; 13] = [
+    let ctx = Context::new(session, now);
+    let detectors: [fn(&Context) -> Option<Finding>; 13] = [
         session_expired::detect,
         run_from_package_url::detect,
         autoswap_in_progress::detect,

@@ -10,8 +10,8 @@
 
 //! The finding for "nothing here blocks deployments".
 
-use crate::diagnose::context::Context;
-use crate::diagnose::deployability::BlockerKind;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::deployability::BlockerKind;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 /// Added when the verdict names nothing that blocks deployments, only reads that failed.

@@ -9,9 +9,9 @@
 
 //! Detects overlapping deployments from different sources.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::timeline::{colliding_pairs, display_id};
-use crate::diagnose::wording::short_id;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::timeline::{colliding_pairs, display_id};
+use crate::diagnose::facts::wording::short_id;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {

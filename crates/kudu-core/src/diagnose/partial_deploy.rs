@@ -10,7 +10,7 @@
 
 //! Detects a wwwroot left holding only a deployment artifact.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 /// Files a wwwroot may hold without containing an app.

@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
-use crate::diagnose::timeline::{colliding_pairs, display_id};
-use crate::diagnose::wording::clock;
+use crate::diagnose::facts::timeline::{colliding_pairs, display_id};
+use crate::diagnose::facts::wording::clock;
 use crate::diagnose::{CauseId, Diagnosis, LockState, TimelineEntry};
 use crate::model::{DeployStatus, Personality};
 use crate::time::Timestamp;

@@ -9,7 +9,7 @@
 
 //! Detects a deployment stopped by an SCM container restart.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 use crate::session::Observed;
 

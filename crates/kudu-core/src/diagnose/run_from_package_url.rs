@@ -9,7 +9,7 @@
 
 //! Detects a run-from-package setting that points at a URL (a permanent 409).
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {

@@ -9,8 +9,8 @@
 
 //! Detects a malware scan holding the Linux deployment lock.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::wording::relative;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::wording::relative;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {

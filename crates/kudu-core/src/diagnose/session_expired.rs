@@ -8,7 +8,7 @@
 
 //! Detects an expired SCM sign-in from replies the parser marked as session-expired.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {

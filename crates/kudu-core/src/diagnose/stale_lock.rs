@@ -15,9 +15,9 @@
 
 //! Detects an expired or orphaned Linux deployment lock.
 
-use crate::diagnose::context::{Context, Liveness};
-use crate::diagnose::deployability::BlockerKind;
-use crate::diagnose::wording::{duration, relative};
+use crate::diagnose::facts::context::{Context, Liveness};
+use crate::diagnose::facts::deployability::BlockerKind;
+use crate::diagnose::facts::wording::{duration, relative};
 use crate::diagnose::{
     CauseId, Confidence, Evidence, EvidenceStrength, Finding, LockState, Recommendation,
 };
@@ -92,11 +92,11 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let why_idle = match hung {
         Some(r) if r.liveness == Liveness::Dead => format!(
             ": deployment {} stopped when Kudu restarted",
-            crate::diagnose::wording::short_id(r.id())
+            crate::diagnose::facts::wording::short_id(r.id())
         ),
         Some(r) => format!(
             ": deployment {} looks hung{}",
-            crate::diagnose::wording::short_id(r.id()),
+            crate::diagnose::facts::wording::short_id(r.id()),
             r.last_activity
                 .map(|t| format!(
                     " (no {} for {})",

@@ -10,7 +10,7 @@
 
 //! Detects a `status.lock` Kudu is denied access to.
 
-use crate::diagnose::context::Context;
+use crate::diagnose::facts::context::Context;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 use crate::session::{Observed, Session};
 

@@ -1,7 +1,7 @@
 //! Test support: sessions built straight from domain types, as a parser would leave them,
 //! around one fixed day (2026-11-26, UTC).
 
-use crate::diagnose::context::LINUX_LOCK_LIFETIME_SECS;
+use crate::diagnose::facts::context::LINUX_LOCK_LIFETIME_SECS;
 use crate::model::*;
 use crate::reads::SETTINGS_READ;
 use crate::session::{Observed, Session};

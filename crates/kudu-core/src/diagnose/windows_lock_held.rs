@@ -10,8 +10,8 @@
 
 //! Detects a Windows deployment lock held by a process that is not progressing.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::wording::relative;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::wording::relative;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
 use crate::model::Personality;
 
@@ -67,7 +67,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                 .unwrap_or_default(),
             hung.map(|r| format!(
                 ": deployment {} looks hung",
-                crate::diagnose::wording::short_id(r.id())
+                crate::diagnose::facts::wording::short_id(r.id())
             ))
             .unwrap_or_default()
         ),

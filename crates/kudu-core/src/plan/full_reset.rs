@@ -1,8 +1,8 @@
 //! The seed runbook's last resort: empty `site/deployments`, keeping `tools/`, `settings.xml`,
 //! `active` and the active deployment's folder unless the user opts in, after backing up.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
 use crate::diagnose::{CauseId, Diagnosis, LockState};
 use crate::model::Personality;
 use crate::plan::paths::check_name;

@@ -1,8 +1,8 @@
 //! Step builders and the checks every plan shares: when no plan may be offered at all, which
 //! listed names are refused, and the preconditions that guard a destructive step.
 
-use crate::diagnose::context::Context;
-use crate::diagnose::lock_report::LINUX_LOCK_DIR;
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::lock_report::LINUX_LOCK_DIR;
 use crate::diagnose::{CauseId, Diagnosis, LockState};
 use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, check_name, encode_segment};

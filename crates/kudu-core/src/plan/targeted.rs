@@ -1,9 +1,9 @@
 //! The targeted plan: delete exactly what is stale (Linux) or restart Kudu (Windows), after
 //! backing both folders up.
 
-use crate::diagnose::context::{Context, Liveness};
-use crate::diagnose::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
-use crate::diagnose::wording::short_id;
+use crate::diagnose::facts::context::{Context, Liveness};
+use crate::diagnose::facts::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
+use crate::diagnose::facts::wording::short_id;
 use crate::diagnose::{CauseId, Diagnosis, EvidenceStrength, LockState};
 use crate::model::Personality;
 use crate::plan::steps::*;

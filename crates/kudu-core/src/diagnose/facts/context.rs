@@ -4,9 +4,9 @@
 //! Detectors read only from here, so a rule such as "a deployment whose log is silent for 5 minutes
 //! is hung" is decided in one place and every cause agrees on it.
 
-use crate::diagnose::deployability::{CanDeploy, Deployability};
-use crate::diagnose::timeline::died_mid_deploy;
-use crate::diagnose::wording;
+use crate::diagnose::facts::deployability::{CanDeploy, Deployability};
+use crate::diagnose::facts::timeline::died_mid_deploy;
+use crate::diagnose::facts::wording;
 use crate::diagnose::{LockReport, Timeline};
 use crate::model::*;
 use crate::session::{Observed, Session};
@@ -142,7 +142,7 @@ pub(crate) struct Context<'a> {
     pub(crate) running: Vec<RunningDeployment<'a>>,
     pub(crate) timeline: Timeline,
     pub(crate) lock: LockReport,
-    /// Whether a deployment can start now ([`crate::diagnose::deployability`]), judged once
+    /// Whether a deployment can start now ([`crate::diagnose::facts::deployability`]), judged once
     /// from the facts above.
     pub(crate) deployability: Deployability,
 }
@@ -175,8 +175,8 @@ impl<'a> Context<'a> {
         let deployments = DeploymentList(deployments);
         let kudu_started = kudu_started(session);
         let running = running_deployments(session, deployments.0, now, kudu_started);
-        let timeline = crate::diagnose::timeline::build(&deployments, &session.logs, now);
-        let lock = crate::diagnose::lock_report::build(
+        let timeline = crate::diagnose::facts::timeline::build(&deployments, &session.logs, now);
+        let lock = crate::diagnose::facts::lock_report::build(
             session,
             now,
             personality,
@@ -198,7 +198,7 @@ impl<'a> Context<'a> {
                 blockers: vec![],
             },
         };
-        ctx.deployability = crate::diagnose::deployability::judge(&ctx);
+        ctx.deployability = crate::diagnose::facts::deployability::judge(&ctx);
         ctx
     }
 

@@ -6,10 +6,10 @@
 //! `site/locks/deployments.lock` through an open file handle and deletes a file nobody holds as
 //! soon as it checks, so a listed file means a live process (fact sheet §2.2, §2.3).
 
-use crate::diagnose::context::{
+use crate::diagnose::facts::context::{
     LINUX_LOCK_LIFETIME_SECS, Liveness, RECENT_LOCK_SECS, RunningDeployment,
 };
-use crate::diagnose::wording::{clock, duration, relative, short_id};
+use crate::diagnose::facts::wording::{clock, duration, relative, short_id};
 use crate::diagnose::{
     EvidenceStrength, IdleEvidence, LockReport, LockState, OtherLock, autoswap_in_progress,
     status_lock_denied,
@@ -538,7 +538,7 @@ fn meaning_of(session: &Session, now: Timestamp, windows: bool, e: &VfsEntry) ->
 
 #[cfg(test)]
 mod tests {
-    use crate::diagnose::context::Context;
+    use crate::diagnose::facts::context::Context;
     use crate::diagnose::test_session::*;
     use crate::diagnose::{LockReport, LockState};
     use crate::model::DeployStatus;

@@ -12,8 +12,8 @@
 
 use serde::Serialize;
 
-use crate::diagnose::context::Context;
-use crate::diagnose::wording::{relative, short_id};
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::wording::{relative, short_id};
 use crate::diagnose::{LockState, autoswap_in_progress, status_lock_denied};
 use crate::model::Personality;
 use crate::time::Timestamp;

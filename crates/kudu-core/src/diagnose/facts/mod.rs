@@ -1,0 +1,13 @@
+//! The facts of one round, derived once from the session before any cause is judged: the
+//! [`context::Context`] (personality, the deployments and which of them are really
+//! progressing), the [`timeline`], the [`lock_report`], the [`deployability`] verdict, the
+//! shared wording, and the predicates more than one cause (or fact) relies on. Cause detectors
+//! (`diagnose/causes/`) read only from here and from the types in `diagnose`, never from each
+//! other, so a rule is decided in one place and every cause agrees on it.
+
+pub(crate) mod context;
+pub mod deployability;
+mod follow_up;
+pub(crate) mod lock_report;
+pub(crate) mod timeline;
+pub(crate) mod wording;
