@@ -10,39 +10,12 @@
 //! Detects an auto swap that Kudu still considers ongoing.
 
 use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::predicates::{AUTOSWAP_WINDOW_SECS, autoswap_ongoing_since};
 use crate::diagnose::facts::wording::relative;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
-use crate::session::{Observed, Session};
-use crate::time::Timestamp;
-
-/// Kudu counts an auto swap as ongoing while `autoswap.lock` is younger than this
-/// (`PostDeploymentHelper.IsAutoSwapOngoing`).
-pub const AUTOSWAP_WINDOW_SECS: i64 = 2 * 60;
-
-/// When `autoswap.lock` was written, if Kudu still considers the swap ongoing. A setting we
-/// could not read counts as possibly set; a setting that does not exist rules the swap out,
-/// because Kudu only honours the file when it is set.
-pub(crate) fn ongoing_since(session: &Session, now: Timestamp) -> Option<Timestamp> {
-    let slot_absent = match session.settings.get("WEBSITE_SWAP_SLOTNAME") {
-        Some(Observed::Value(Some(v))) => v.trim().is_empty(),
-        Some(Observed::Value(None) | Observed::Missing) => true,
-        _ => false,
-    };
-    if slot_absent {
-        return None;
-    }
-    let written = session
-        .locks_dir
-        .value()?
-        .iter()
-        .find(|e| !e.is_dir && e.name.eq_ignore_ascii_case("autoswap.lock"))?
-        .modified?;
-    let age = written.secs_until(now);
-    (age < AUTOSWAP_WINDOW_SECS).then_some(written)
-}
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    let written = ongoing_since(ctx.session, ctx.now);
+    let written = autoswap_ongoing_since(ctx.session, ctx.now);
     let body = ctx
         .session
         .lock_errors

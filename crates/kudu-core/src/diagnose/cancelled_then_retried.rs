@@ -16,10 +16,9 @@
 use crate::diagnose::TimelineEntry;
 use crate::diagnose::facts::context::{Context, LINUX_LOCK_LIFETIME_SECS};
 use crate::diagnose::facts::timeline::RETRY_WINDOW_SECS;
-use crate::diagnose::facts::timeline::{died_mid_deploy, display_id};
+use crate::diagnose::facts::timeline::display_id;
 use crate::diagnose::facts::wording::{relative, short_id};
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
-use crate::model::Deployment;
+use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
 
 /// An unsuccessful (or vanished) deployment and the next one that began after it.
 struct Retry<'c> {
@@ -85,27 +84,8 @@ fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
     out
 }
 
-/// The newest deployment, if it was cancelled (status -1 or 5) while the lock it held is still
-/// held and nothing progresses: the retry's 409 is this cancelled run's lock.
-pub(crate) fn cancelled_run_holding_lock<'c>(ctx: &'c Context) -> Option<&'c Deployment> {
-    if !matches!(ctx.lock.state, LockState::Orphaned | LockState::Held) {
-        return None;
-    }
-    let newest = ctx
-        .timeline
-        .entries
-        .iter()
-        .filter(|e| !e.deployment.temp)
-        .max_by_key(|e| e.end.or(e.begin))?;
-    let end = newest.end?;
-    let cancelled = died_mid_deploy(&newest.deployment);
-    let recent = end.secs_until(ctx.now) <= LINUX_LOCK_LIFETIME_SECS;
-    let lock_from_it = ctx.lock.acquired.is_none_or(|a| a <= end);
-    (cancelled && recent && lock_from_it).then_some(&newest.deployment)
-}
-
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    let holding = cancelled_run_holding_lock(ctx);
+    let holding = ctx.cancelled_run_holding_lock();
     let pairs = retries(ctx);
     if holding.is_none() && pairs.is_empty() {
         return None;
@@ -124,7 +104,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             ),
         ));
         evidence.push(Evidence::new(
-            crate::diagnose::deployment_in_progress::lock_source(ctx),
+            ctx.lock_source(),
             format!("The lock is still held: {}", ctx.lock.explanation),
         ));
     }

@@ -10,14 +10,9 @@
 //! Detects a deploying tool that collides with its own deployments.
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::facts::timeline::display_id;
+use crate::diagnose::facts::timeline::{SELF_COLLISION_SECS, display_id};
 use crate::diagnose::facts::wording::short_id;
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation, TimelineEntry};
-
-/// Two deployments from one deployer that began at most this far apart are one client
-/// retrying, not two releases (functions core tools retries after 1 s; webapps-deploy after
-/// 2, 6, 14 and 30 s).
-pub const SELF_COLLISION_SECS: i64 = 60;
 
 /// This many deployments from one deployer within [`BURST_WINDOW_SECS`] is a burst of tiny
 /// deployments (azure-maven-plugins#2522 deployed about 200 jars one by one).

@@ -79,7 +79,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let lock_live = ctx.lock.state == LockState::Live;
     if lock_live {
         evidence.push(Evidence::new(
-            lock_source(ctx),
+            ctx.lock_source(),
             ctx.lock.explanation.clone(),
         ));
     }
@@ -182,7 +182,7 @@ fn held_unconfirmed(ctx: &Context) -> Option<Finding> {
     let mut evidence = vec![];
     if held_unread {
         evidence.push(Evidence::new(
-            lock_source(ctx),
+            ctx.lock_source(),
             ctx.lock.explanation.clone(),
         ));
     }
@@ -254,14 +254,6 @@ fn held_unconfirmed(ctx: &Context) -> Option<Finding> {
                 .into(),
         }],
     })
-}
-
-/// Where the lock facts came from on this OS.
-pub(crate) fn lock_source(ctx: &Context) -> &'static str {
-    match ctx.personality {
-        Personality::Windows => "/api/vfs/site/locks/",
-        _ => "site/locks/deployment/info.lock",
-    }
 }
 
 #[cfg(test)]

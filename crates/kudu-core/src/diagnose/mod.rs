@@ -398,7 +398,7 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
             }
         }
     }
-    let cancel_holds_lock = cancelled_then_retried::cancelled_run_holding_lock(&ctx).is_some();
+    let cancel_holds_lock = ctx.cancelled_run_holding_lock().is_some();
     findings.sort_by_key(|f| (rank(f.cause, cancel_holds_lock), Reverse(f.confidence)));
     Diagnosis {
         now,

@@ -11,41 +11,12 @@
 //! Detects a `status.lock` Kudu is denied access to.
 
 use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::predicates::{says_status_lock_denied, status_lock_denied_message};
 use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
-use crate::session::{Observed, Session};
-
-/// The first Kudu reply that says status.lock is denied, or that status reads time out on it.
-pub(crate) fn denied_message(session: &Session) -> Option<&str> {
-    let mut texts: Vec<&str> = session
-        .lock_errors
-        .iter()
-        .map(|(_, _, t)| t.as_str())
-        .collect();
-    if let Observed::Failed { reason, .. } = &session.deployments {
-        texts.push(reason);
-    }
-    if let Observed::Failed { reason, .. } = &session.latest {
-        texts.push(reason);
-    }
-    texts.extend(session.warnings.iter().map(|w| w.reason.as_str()));
-    texts
-        .into_iter()
-        .find(|t| is_denied(t) || is_status_conflict(t))
-}
-
-fn is_denied(text: &str) -> bool {
-    let t = text.to_ascii_lowercase();
-    t.contains("status.lock") && (t.contains("denied") || t.contains("unauthorized"))
-}
-
-fn is_status_conflict(text: &str) -> bool {
-    text.to_ascii_lowercase()
-        .contains("'getting deployment status' operation conflicts")
-}
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
-    let text = denied_message(ctx.session)?;
-    let denied = is_denied(text);
+    let text = status_lock_denied_message(ctx.session)?;
+    let denied = says_status_lock_denied(text);
     Some(Finding {
         cause: CauseId::StatusLockDenied,
         confidence: if denied {

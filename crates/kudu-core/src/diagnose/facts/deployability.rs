@@ -12,9 +12,12 @@
 
 use serde::Serialize;
 
+use crate::diagnose::LockState;
 use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::predicates::{
+    AUTOSWAP_WINDOW_SECS, autoswap_ongoing_since, status_lock_denied_message,
+};
 use crate::diagnose::facts::wording::{relative, short_id};
-use crate::diagnose::{LockState, autoswap_in_progress, status_lock_denied};
 use crate::model::Personality;
 use crate::time::Timestamp;
 
@@ -117,8 +120,8 @@ pub(crate) fn judge(ctx: &Context) -> Deployability {
             None,
         );
     }
-    if let Some(written) = autoswap_in_progress::ongoing_since(ctx.session, ctx.now) {
-        let until = written.plus_secs(autoswap_in_progress::AUTOSWAP_WINDOW_SECS);
+    if let Some(written) = autoswap_ongoing_since(ctx.session, ctx.now) {
+        let until = written.plus_secs(AUTOSWAP_WINDOW_SECS);
         block(
             BlockerKind::Autoswap,
             format!(
@@ -129,7 +132,7 @@ pub(crate) fn judge(ctx: &Context) -> Deployability {
             Some(until),
         );
     }
-    if status_lock_denied::denied_message(ctx.session).is_some() {
+    if status_lock_denied_message(ctx.session).is_some() {
         block(
             BlockerKind::StatusLockDenied,
             "Kudu cannot open site/locks/status.lock, so deployment status reads fail".into(),

@@ -9,11 +9,9 @@
 use crate::diagnose::facts::context::{
     LINUX_LOCK_LIFETIME_SECS, Liveness, RECENT_LOCK_SECS, RunningDeployment,
 };
+use crate::diagnose::facts::predicates::{autoswap_ongoing_since, status_lock_denied_message};
 use crate::diagnose::facts::wording::{clock, duration, relative, short_id};
-use crate::diagnose::{
-    EvidenceStrength, IdleEvidence, LockReport, LockState, OtherLock, autoswap_in_progress,
-    status_lock_denied,
-};
+use crate::diagnose::{EvidenceStrength, IdleEvidence, LockReport, LockState, OtherLock};
 use crate::model::*;
 use crate::session::{Observed, Session};
 use crate::time::Timestamp;
@@ -481,7 +479,7 @@ fn meaning_of(session: &Session, now: Timestamp, windows: bool, e: &VfsEntry) ->
             false,
         ),
         "status.lock" => {
-            let denied = status_lock_denied::denied_message(session).is_some();
+            let denied = status_lock_denied_message(session).is_some();
             let text = if denied {
                 "Kudu was denied access to this file (wrong owner or permissions), so every \
                  deployment status read and write fails until it is deleted."
@@ -492,7 +490,7 @@ fn meaning_of(session: &Session, now: Timestamp, windows: bool, e: &VfsEntry) ->
             (text.into(), denied)
         }
         "autoswap.lock" => {
-            let ongoing = autoswap_in_progress::ongoing_since(session, now).is_some();
+            let ongoing = autoswap_ongoing_since(session, now).is_some();
             let written = e
                 .modified
                 .map(|t| format!(" Last written at {} ({}).", clock(t, now), relative(t, now)))

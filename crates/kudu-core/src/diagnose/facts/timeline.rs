@@ -25,6 +25,11 @@ pub const RETRY_WINDOW_SECS: i64 = 5 * 60;
 /// recent history. The full list stays in the session for the planner.
 pub const TIMELINE_MAX_ENTRIES: usize = 250;
 
+/// Two deployments from one deployer that began at most this far apart are one client
+/// retrying, not two releases (functions core tools retries after 1 s; webapps-deploy after
+/// 2, 6, 14 and 30 s).
+pub const SELF_COLLISION_SECS: i64 = 60;
+
 /// Builds the timeline, oldest first; deployments without any time sort first. `logs` are the
 /// deployment logs read so far (`Session::logs`): a failed record's log tells whether Kudu
 /// marked it failed ([`died_mid_deploy`]).
@@ -172,7 +177,6 @@ fn marked_failed_by_kudu(d: &Deployment, logs: &BTreeMap<String, Observed<Vec<Lo
 /// Each pair is checked in constant time (the overlap lists become sets first), so a hostile
 /// history whose records all overlap stays quadratic in the capped timeline.
 pub(crate) fn colliding_pairs(entries: &[TimelineEntry]) -> Vec<(usize, usize)> {
-    use crate::diagnose::client_self_collision::SELF_COLLISION_SECS;
     use std::collections::HashSet;
 
     let ids: Vec<String> = entries.iter().map(|e| display_id(&e.deployment)).collect();
