@@ -41,14 +41,20 @@ impl Pending {
     /// The request as the shell sends it. Plan steps go out exactly as planned.
     fn request(&self, id: RequestId, plan: &CleanupPlan) -> RunRequest {
         let (method, path, headers, keep_bytes, purpose) = match self {
-            Pending::Backup { step, .. } => {
+            Pending::Backup { step, .. } | Pending::Step { step, .. } => {
                 let r = &plan.steps[*step].request;
+                let step = *step;
+                // A backup's body is a zip.
+                let (keep_bytes, purpose) = match self {
+                    Pending::Backup { .. } => (true, RequestPurpose::Backup { step }),
+                    _ => (false, RequestPurpose::Step { step }),
+                };
                 (
                     r.method,
                     r.path.clone(),
                     r.headers.clone(),
-                    true,
-                    RequestPurpose::Backup { step: *step },
+                    keep_bytes,
+                    purpose,
                 )
             }
             Pending::SurveyRead { read, group, .. } => (
@@ -68,16 +74,6 @@ impl Pending {
                 false,
                 RequestPurpose::LogPrefetch,
             ),
-            Pending::Step { step, .. } => {
-                let r = &plan.steps[*step].request;
-                (
-                    r.method,
-                    r.path.clone(),
-                    r.headers.clone(),
-                    false,
-                    RequestPurpose::Step { step: *step },
-                )
-            }
             Pending::Probe => (
                 "GET",
                 "/api/environment".to_string(),

@@ -285,16 +285,7 @@ fn retry_after_secs(reply: &HttpReply) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::model::DeployStatus;
-
-    fn reply(status: u16, content_type: &str, body: &str) -> HttpReply {
-        HttpReply {
-            status,
-            content_type: Some(content_type.to_string()),
-            body: body.to_string(),
-            headers: Vec::new(),
-            transport_error: None,
-        }
-    }
+    use crate::parse::test_reply as reply;
 
     #[test]
     fn a_list_is_stored_with_its_field_warnings() {

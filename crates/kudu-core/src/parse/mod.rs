@@ -89,3 +89,14 @@ pub struct Parsed<T> {
     pub value: T,
     pub warnings: Vec<FieldWarning>,
 }
+
+/// A reply as a shell hands it over, for the parsers' tests.
+#[cfg(test)]
+pub(crate) fn test_reply(status: u16, content_type: &str, body: &str) -> crate::reads::HttpReply {
+    crate::reads::HttpReply {
+        status,
+        content_type: Some(content_type.to_string()),
+        body: body.to_string(),
+        ..crate::reads::HttpReply::default()
+    }
+}

@@ -92,18 +92,10 @@ pub(crate) fn looks_like_xml(content_type: Option<&str>, body: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::test_reply as reply;
 
     const LOGIN_PAGE: &str =
         "<!DOCTYPE html>\r\n<html dir=\"ltr\"><head><title>Sign in to your account</title>";
-
-    fn reply(status: u16, content_type: &str, body: &str) -> HttpReply {
-        HttpReply {
-            status,
-            content_type: Some(content_type.to_string()),
-            body: body.to_string(),
-            ..HttpReply::default()
-        }
-    }
 
     fn redirect(status: u16, location: &str) -> HttpReply {
         let mut r = reply(status, "text/html", "");
