@@ -23,8 +23,9 @@ pub const TIMED_OUT: &str = "timed out";
 /// The `transport_error` text of a request whose connection failed or closed before an answer.
 pub const CONNECTION_FAILED: &str = "the connection closed or was refused";
 
-/// The `transport_error` text of a redirect that `redirect: manual` stopped.
-pub const REDIRECTED: &str = "redirected (probably to a sign-in page)";
+/// The `transport_error` text of a redirect that `redirect: manual` stopped; the core reads it
+/// as a sign-in ([`kudu_core::parse::sign_in`]).
+pub const REDIRECTED: &str = kudu_core::parse::sign_in::REDIRECTED;
 
 /// Why a read gave nothing the diagnosis can use.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -34,9 +35,11 @@ pub enum KuduHttpError {
     Network(String),
     /// Aborted after [`REQUEST_TIMEOUT_MS`].
     TimedOut,
-    /// A redirect, 401, 403 or an HTML page where JSON was expected: the SCM session is gone.
+    /// The front end asked for a sign-in (the core's
+    /// [`is_sign_in_reply`](kudu_core::parse::is_sign_in_reply)): the SCM session is gone.
     SessionExpired { status: u16 },
-    /// A server error (5xx). `excerpt` is the start of the body, shown as text.
+    /// A server error (5xx), or a redirect elsewhere than a sign-in page. `excerpt` is the
+    /// start of the body, shown as text.
     Status { code: u16, excerpt: String },
 }
 
@@ -67,26 +70,20 @@ const EXCERPT_CHARS: usize = 160;
 /// answers 404 on `/api/isdeploying`, a missing lock file is a 404, and a 409 body names the
 /// lock that refused.
 pub fn classify(reply: &HttpReply) -> Option<KuduHttpError> {
+    if kudu_core::parse::is_sign_in_reply(reply) {
+        return Some(KuduHttpError::SessionExpired {
+            status: reply.status,
+        });
+    }
     if let Some(reason) = &reply.transport_error {
         return Some(match reason.as_str() {
             TIMED_OUT => KuduHttpError::TimedOut,
-            REDIRECTED => KuduHttpError::SessionExpired { status: 0 },
             other => KuduHttpError::Network(other.to_string()),
         });
     }
-    let html = reply.content_type.as_deref().is_some_and(|ct| {
-        ct.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/html")
-    });
+    let html = kudu_core::parse::looks_like_html(reply.content_type.as_deref(), &reply.body);
     match reply.status {
-        0 | 300..=399 | 401 | 403 => Some(KuduHttpError::SessionExpired {
-            status: reply.status,
-        }),
-        200..=299 if html => Some(KuduHttpError::SessionExpired {
-            status: reply.status,
-        }),
-        500..=599 => Some(KuduHttpError::Status {
+        300..=399 | 500..=599 => Some(KuduHttpError::Status {
             code: reply.status,
             excerpt: excerpt(&reply.body, html),
         }),
@@ -435,12 +432,20 @@ mod tests {
             classify(&html),
             Some(KuduHttpError::SessionExpired { status: 200 })
         );
-        for status in [302, 401, 403] {
+        for status in [401, 403] {
             assert_eq!(
                 classify(&reply(status, "application/json", "")),
                 Some(KuduHttpError::SessionExpired { status })
             );
         }
+        let mut to_sign_in = reply(302, "text/html", "");
+        to_sign_in
+            .headers
+            .push(("location".into(), "/.auth/login/aad".into()));
+        assert_eq!(
+            classify(&to_sign_in),
+            Some(KuduHttpError::SessionExpired { status: 302 })
+        );
         let redirected = transport_failure(REDIRECTED.to_string());
         assert_eq!(
             classify(&redirected),
