@@ -466,3 +466,126 @@ fn loader_and_extension_page_share_the_scm_allow_list() {
     let scripts = strings(&manifest()["content_scripts"][0]["js"]).join(",");
     assert_eq!(scripts, "loader-config.js,scm-host.js,content.js");
 }
+
+/// Lines of `text` (1-based) whose code, comments left out, contains one of `patterns`.
+fn lines_with(text: &str, patterns: &[&str]) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or_default();
+            patterns.iter().any(|pattern| code.contains(pattern))
+        })
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+/// Every Rust file of the workspace's crates and tests, this file left out (it names the
+/// patterns it looks for).
+fn workspace_rust_files(dirs: &[&str]) -> Vec<PathBuf> {
+    dirs.iter()
+        .map(|dir| root().join(dir))
+        .filter(|dir| dir.is_dir())
+        .flat_map(|dir| rust_files_under(&dir))
+        .filter(|path| !path.ends_with("xtask/src/tidy.rs"))
+        .filter(|path| {
+            !path
+                .components()
+                .any(|c| c.as_os_str() == "target" || c.as_os_str() == "node_modules")
+        })
+        .collect()
+}
+
+/// Calendar arithmetic: Howard Hinnant's civil-date functions by name, and the constants no
+/// other code has (the days from 0000-03-01 to the epoch, the days of a 400-year era).
+const CIVIL_DATE_CODE: [&str; 6] = [
+    "fn days_from_civil",
+    "fn civil_from_days",
+    "719_468",
+    "719468",
+    "146_097",
+    "146097",
+];
+
+/// Telling a sign-in page or an HTML body from data: content-type and body sniffing, the
+/// sign-in redirect's location words, and the status list of an expired session.
+const SIGN_IN_SNIFFING: [&str; 11] = [
+    "contains(\"html\")",
+    "contains(\"text/html\")",
+    "starts_with(\"text/html\")",
+    "contains(\"<html\")",
+    "starts_with('<')",
+    "contains(\"login\")",
+    "contains(\"signin\")",
+    "contains(\"oauth\")",
+    "0 | 401",
+    "401 | 403",
+    "| 401 |",
+];
+
+/// Each pattern list has one home; every other file in `dirs` that matches is a problem.
+fn outside_their_home(dirs: &[&str], home: &str, patterns: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for path in workspace_rust_files(dirs) {
+        if path.ends_with(home) {
+            continue;
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        for line in lines_with(&text, patterns) {
+            problems.push(format!("{}:{line}", path.display()));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_duplicate_detectors_catch_the_copies_they_replaced() {
+    // The app's old HTTP-date helper and the cleanup run's old HTML check.
+    let civil = "fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {\n\
+                 \x20   era * 146_097 + day_of_era - 719_468\n}";
+    assert_eq!(lines_with(civil, &CIVIL_DATE_CODE), [1, 2]);
+    let html = "let ct_html = ct.to_ascii_lowercase().contains(\"html\");\n\
+                ct_html || head.starts_with('<')\n\
+                matches!(reply.status, 0 | 401 | 403 | 300..=399)";
+    assert_eq!(lines_with(html, &SIGN_IN_SNIFFING), [1, 2, 3]);
+    let clean = "let days = kudu_core::time::days_from_civil(2026, 11, 26);\n\
+                 // fn days_from_civil lived here\n\
+                 if kudu_core::parse::is_sign_in_reply(&reply) {}";
+    assert!(lines_with(clean, &CIVIL_DATE_CODE).is_empty());
+    assert!(lines_with(clean, &SIGN_IN_SNIFFING).is_empty());
+}
+
+/// The civil calendar is computed in one place, `kudu_core::time`; the app, the simulator and
+/// the core's own parsers call it. Copies drift: three of them once disagreed on pre-1970
+/// dates and on whether February 30 exists.
+#[test]
+fn civil_dates_have_one_home() {
+    let problems = outside_their_home(
+        &["src", "crates", "xtask/src", "tests"],
+        "crates/kudu-core/src/time.rs",
+        &CIVIL_DATE_CODE,
+    );
+    assert!(
+        problems.is_empty(),
+        "civil-date arithmetic outside crates/kudu-core/src/time.rs (call kudu_core::time):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Whether a reply is a sign-in page (or any web page where data was expected) is decided in
+/// one place, `kudu_core::parse::sign_in`, for the parsers, the cleanup run and the app's
+/// shell: when they judged it apart, one called a reply an expired session and another a
+/// network failure.
+#[test]
+fn sign_in_detection_has_one_home() {
+    let problems = outside_their_home(
+        &["src", "crates/kudu-core/src", "crates/cli/src"],
+        "crates/kudu-core/src/parse/sign_in.rs",
+        &SIGN_IN_SNIFFING,
+    );
+    assert!(
+        problems.is_empty(),
+        "reply sniffing outside crates/kudu-core/src/parse/sign_in.rs (call \
+         kudu_core::parse::is_sign_in_reply or looks_like_html):\n{}",
+        problems.join("\n")
+    );
+}

@@ -1,9 +1,13 @@
 //! Virtual UTC instants in .NET ticks (100 ns) since the Unix epoch, and the date formats Kudu
 //! writes: round-trip `o` (status.xml, log.log), Newtonsoft JSON (trailing zero fractions
 //! trimmed), DateTimeOffset `+00:00`, HTTP dates, and the `time=` query of async Locations.
+//! The calendar arithmetic is `kudu_core::time`'s: the simulator and the core share one.
+
+use kudu_core::time::{Timestamp, civil_from_days, days_from_civil};
 
 /// Ticks per second (.NET ticks are 100 ns).
 pub const TICKS_PER_SEC: i64 = 10_000_000;
+const TICKS_PER_MILLI: i64 = 10_000;
 /// .NET `DateTime.Ticks` of the Unix epoch; VFS ETags are built from .NET ticks (facts §4.3).
 const DOTNET_EPOCH_TICKS: i64 = 621_355_968_000_000_000;
 
@@ -31,7 +35,7 @@ impl VTime {
 
     /// This instant plus `ms` milliseconds.
     pub fn plus_millis(self, ms: i64) -> VTime {
-        VTime(self.0 + ms * 10_000)
+        VTime(self.0 + ms * TICKS_PER_MILLI)
     }
 
     /// Whole seconds from `earlier` to this instant.
@@ -105,17 +109,9 @@ impl VTime {
         format!("{y:04}-{mo:02}-{d:02}_{h:02}-{mi:02}-{s:02}Z")
     }
 
-    /// An HTTP date for `Last-Modified`.
+    /// An HTTP date for `Date` and `Last-Modified`.
     pub fn to_http_date(self) -> String {
-        let (y, mo, d, h, mi, s, _) = self.parts();
-        let days = self.0.div_euclid(TICKS_PER_SEC).div_euclid(86_400);
-        // 1970-01-01 was a Thursday.
-        let weekday =
-            ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-        let month = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ][(mo - 1) as usize];
-        format!("{weekday}, {d:02} {month} {y:04} {h:02}:{mi:02}:{s:02} GMT")
+        Timestamp::from_unix_millis(self.0.div_euclid(TICKS_PER_MILLI)).to_http_date()
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fffffff](Z|+00:00)`, the forms the simulator itself writes.
@@ -167,30 +163,6 @@ impl VTime {
             Err(e) => VTime(-((e.duration().as_nanos() / 100) as i64)),
         }
     }
-}
-
-// Howard Hinnant's civil-date algorithms.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
