@@ -62,7 +62,7 @@
   launcher.className = "launcher";
   launcher.textContent = "409 Doctor";
   launcher.dataset.testid = "launcher";
-  launcher.dataset.state = "pending";
+  launcher.dataset.state = "checking";
   launcher.setAttribute("aria-busy", "true");
   const container = document.createElement("div");
   container.className = "app";

@@ -30,7 +30,7 @@
 //!   `{ timedOut: true }`). The first round uses each reply once and sends any read that is
 //!   missing or whose promise rejects itself; later rounds never use them.
 //! - `launcher`: the plain-JS "409 Doctor" button the loader already created, or `null`. The
-//!   app takes it over: sets `data-state` to the leading cause id once known (`pending` before)
+//!   app takes it over: sets `data-state` to the leading cause id once known (`checking` before, and while the first round reads the logs that decide it)
 //!   and toggles the wizard on its clicks (trusted clicks only). It also mirrors the wizard's
 //!   visibility in the launcher's `aria-expanded`.
 //!
@@ -45,7 +45,7 @@
 //!
 //! # Test hooks (stable)
 //!
-//! launcher `data-state` (`pending`, then a cause id, `error` when nothing could be read,
+//! launcher `data-state` (`checking` until the round settles, then a cause id, `error` when nothing could be read,
 //! `unknown` if the core named no cause) and `title`;
 //! `data-testid`: `kudu-doctor` (with `data-open`), `diagnosis` (one `data-cause` element per
 //! finding, the leading one `data-primary="true"`, with `data-confidence`; `evidence` lists;

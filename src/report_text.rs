@@ -159,6 +159,11 @@ mod tests {
                 windows_lock_file: false,
                 explanation: String::new(),
                 others: vec![],
+                idle_evidence: None,
+            },
+            deployability: kudu_core::diagnose::Deployability {
+                can_deploy: kudu_core::diagnose::CanDeploy::No,
+                blockers: vec![],
             },
             warnings: vec![],
         };

@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use kudu_core::diagnose::LockState;
 use kudu_core::{CauseId, Diagnosis};
 use yew::Reducible;
 
@@ -104,6 +103,9 @@ pub struct UiState {
     /// Whether the wizard is visible (always on a full page).
     pub open: Option<Opener>,
     pub step: WizardStep,
+    /// While the first round reads the logs that can change its answer: what it knows so far,
+    /// in words. Never a diagnosis; gone once the round settles.
+    pub checking: Option<String>,
     /// The site was busy and no longer is: "The lock is gone — you can deploy again".
     pub lock_cleared: bool,
     /// A cleanup run is under way: no polling meanwhile (the run reads the site itself, and
@@ -117,12 +119,18 @@ pub struct UiState {
 pub enum Action {
     /// The user asked to retry or refresh, or the poll timer fired.
     RefreshRequested,
+    /// The round's first reads are in and the logs that decide it are being read.
+    RoundChecking {
+        round: u64,
+        checking: String,
+    },
+    /// The round settled: its diagnosis (the plan follows), or no answer at all.
     RoundFinished {
         round: u64,
         outcome: RoundOutcome,
     },
-    /// The same round, diagnosed again with the follow-up reads (deployment logs).
-    RoundRefined {
+    /// The same round's snapshot with its cleanup plan; the diagnosis is the settled one.
+    RoundPlanned {
         round: u64,
         snapshot: Rc<Snapshot>,
     },
@@ -149,20 +157,11 @@ pub const OPENS_BY_ITSELF: &[CauseId] = &[
     CauseId::WindowsLockHeld,
 ];
 
-/// Causes that end by themselves, so the wizard keeps watching until they do.
-const ENDS_BY_ITSELF: &[CauseId] = &[
-    CauseId::AutoswapInProgress,
-    CauseId::DeploymentInProgress,
-    CauseId::ScanUnderway,
-];
-
-/// Whether Kudu is busy right now: a deployment, scan or swap in progress, or a live lock.
+/// Whether something that ends by itself blocks deployments now (a deployment, scan or swap,
+/// or a Linux lock before its expiry): the wizard keeps watching until it does. The core's
+/// verdict decides.
 pub fn is_busy(diagnosis: &Diagnosis) -> bool {
-    diagnosis.lock.state == LockState::Live
-        || diagnosis
-            .findings
-            .iter()
-            .any(|finding| ENDS_BY_ITSELF.contains(&finding.cause))
+    diagnosis.deployability.is_busy()
 }
 
 impl UiState {
@@ -174,6 +173,7 @@ impl UiState {
             options,
             open: (!options.embedded).then_some(Opener::Itself),
             step: WizardStep::Diagnosis,
+            checking: None,
             lock_cleared: false,
             cleanup_running: false,
             auto_opened: false,
@@ -188,8 +188,10 @@ impl UiState {
         self.open.is_some()
     }
 
-    /// The launcher's `data-state`: `pending`, then the leading cause id (`session-expired`
-    /// when sign-in is needed, `error` when nothing could be read).
+    /// The launcher's `data-state`: `checking` until the first round settles, then the
+    /// leading cause id of the settled diagnosis (`session-expired` when sign-in is needed,
+    /// `error` when nothing could be read). A refresh keeps the last settled cause until its
+    /// own round settles.
     pub fn launcher_state(&self) -> &'static str {
         match (self.snapshot(), &self.load) {
             (Some(snapshot), _) => snapshot
@@ -197,7 +199,7 @@ impl UiState {
                 .primary()
                 .map_or("unknown", |finding| finding.cause.as_str()),
             (None, LoadState::Failed { .. }) => "error",
-            (None, _) => "pending",
+            (None, _) => "checking",
         }
     }
 
@@ -220,6 +222,7 @@ impl UiState {
             }
             RoundOutcome::Failed(RoundFailure::Unreachable { .. }) => None,
         };
+        self.checking = None;
         self.load = match outcome {
             RoundOutcome::Diagnosed(snapshot) => {
                 let was_busy = previous.is_some_and(|p| is_busy(&p.diagnosis));
@@ -233,14 +236,10 @@ impl UiState {
         self
     }
 
-    /// A better diagnosis of the same round (after the follow-up log reads). It replaces the
-    /// first one but is not a new observation in time: it can withdraw "the lock is gone",
-    /// never announce it.
-    fn refine_round(mut self, snapshot: Rc<Snapshot>) -> Self {
-        self.lock_cleared = self.lock_cleared && is_clear(&snapshot.diagnosis);
-        let leading = snapshot.diagnosis.primary().map(|finding| finding.cause);
+    /// The settled snapshot of the same round with its plan: the diagnosis does not change,
+    /// so neither does anything decided from it.
+    fn plan_round(mut self, snapshot: Rc<Snapshot>) -> Self {
         self.load = LoadState::Loaded(snapshot);
-        self.open_by_itself_for(leading);
         self
     }
 
@@ -253,9 +252,9 @@ impl UiState {
     }
 }
 
-/// Nothing in progress and no lock Kudu honours: a deployment would be accepted.
+/// A deployment would be accepted: the core's verdict.
 fn is_clear(diagnosis: &Diagnosis) -> bool {
-    !is_busy(diagnosis) && matches!(diagnosis.lock.state, LockState::Free | LockState::Expired)
+    diagnosis.deployability.is_clear()
 }
 
 impl Reducible for UiState {
@@ -279,11 +278,17 @@ impl Reducible for UiState {
                 }
                 next = next.finish_round(outcome);
             }
-            Action::RoundRefined { round, snapshot } => {
+            Action::RoundChecking { round, checking } => {
+                if round != next.round || !next.load.is_loading() {
+                    return self;
+                }
+                next.checking = Some(checking);
+            }
+            Action::RoundPlanned { round, snapshot } => {
                 if round != next.round || !matches!(next.load, LoadState::Loaded(_)) {
                     return self;
                 }
-                next = next.refine_round(snapshot);
+                next = next.plan_round(snapshot);
             }
             Action::LauncherClicked => {
                 next.open = match next.open {
@@ -310,7 +315,9 @@ impl Reducible for UiState {
 
 #[cfg(test)]
 mod tests {
-    use kudu_core::diagnose::{LockReport, Timeline};
+    use kudu_core::diagnose::{
+        Blocker, BlockerKind, CanDeploy, Deployability, LockReport, LockState, Timeline,
+    };
     use kudu_core::{Confidence, Finding, Personality, Timestamp};
 
     use super::*;
@@ -328,6 +335,37 @@ mod tests {
             windows_lock_file: false,
             explanation: String::new(),
             others: vec![],
+            idle_evidence: None,
+        }
+    }
+
+    /// The verdict the core gives alongside `cause` in these tests.
+    fn verdict(cause: CauseId) -> Deployability {
+        let blocked = |kind, ends_by_itself| Deployability {
+            can_deploy: CanDeploy::No,
+            blockers: vec![Blocker {
+                kind,
+                text: String::new(),
+                ends_by_itself,
+                until: None,
+            }],
+        };
+        match cause {
+            CauseId::DeploymentInProgress => blocked(BlockerKind::DeploymentRunning, true),
+            CauseId::StaleLock => blocked(BlockerKind::StaleLock, false),
+            CauseId::SessionExpired => Deployability {
+                can_deploy: CanDeploy::Unknown,
+                blockers: vec![Blocker {
+                    kind: BlockerKind::SignInNeeded,
+                    text: String::new(),
+                    ends_by_itself: false,
+                    until: None,
+                }],
+            },
+            _ => Deployability {
+                can_deploy: CanDeploy::Yes,
+                blockers: vec![],
+            },
         }
     }
 
@@ -344,6 +382,7 @@ mod tests {
             }],
             timeline: Timeline::default(),
             lock: lock(lock_state),
+            deployability: verdict(cause),
             warnings: vec![],
         };
         RoundOutcome::Diagnosed(Rc::new(Snapshot {
@@ -373,9 +412,9 @@ mod tests {
     }
 
     #[test]
-    fn launcher_is_pending_until_the_first_round_ends() {
+    fn launcher_is_checking_until_the_first_round_ends() {
         let state = embedded();
-        assert_eq!(state.launcher_state(), "pending");
+        assert_eq!(state.launcher_state(), "checking");
         let state = finish(state, diagnosed(CauseId::StaleLock, LockState::Orphaned));
         assert_eq!(state.launcher_state(), "stale-lock");
     }
@@ -452,7 +491,7 @@ mod tests {
             round: 0,
             outcome: diagnosed(CauseId::Healthy, LockState::Free),
         });
-        assert_eq!(stale.launcher_state(), "pending");
+        assert_eq!(stale.launcher_state(), "checking");
         let state = state.reduce(Action::RefreshRequested);
         assert_eq!(state.round, 1, "no second round while one is running");
     }
@@ -519,7 +558,7 @@ mod tests {
     }
 
     #[test]
-    fn refinement_replaces_the_snapshot_of_its_own_round_only() {
+    fn the_plan_replaces_the_snapshot_of_its_own_round_only() {
         let state = finish(
             embedded(),
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
@@ -529,25 +568,50 @@ mod tests {
             diagnosed(CauseId::Healthy, LockState::Free),
         );
         assert!(state.lock_cleared);
-        let RoundOutcome::Diagnosed(hung) = diagnosed(CauseId::StaleLock, LockState::Orphaned)
-        else {
+        let RoundOutcome::Diagnosed(planned) = diagnosed(CauseId::Healthy, LockState::Free) else {
             unreachable!()
         };
-        let old = state.clone().reduce(Action::RoundRefined {
+        let old = state.clone().reduce(Action::RoundPlanned {
             round: state.round - 1,
-            snapshot: hung.clone(),
+            snapshot: planned.clone(),
         });
-        assert_eq!(
-            old.launcher_state(),
-            "healthy",
-            "an older round's refinement is dropped"
+        assert!(
+            !Rc::ptr_eq(old.snapshot().unwrap(), &planned),
+            "an older round's plan is dropped"
         );
-        let refined = state.reduce(Action::RoundRefined {
+        let with_plan = state.reduce(Action::RoundPlanned {
             round: 2,
-            snapshot: hung,
+            snapshot: planned.clone(),
         });
-        assert_eq!(refined.launcher_state(), "stale-lock");
-        assert!(!refined.lock_cleared, "a refinement withdraws the notice");
+        assert!(Rc::ptr_eq(with_plan.snapshot().unwrap(), &planned));
+        assert!(with_plan.lock_cleared, "the plan changes nothing decided");
+    }
+
+    /// Issue 15: a provisional answer is never shown as the diagnosis. The launcher says
+    /// `checking` (and the wizard what it knows) until the round settles.
+    #[test]
+    fn the_launcher_says_checking_until_the_round_settles() {
+        let state = embedded();
+        assert_eq!(state.launcher_state(), "checking");
+        let state = state.reduce(Action::RoundChecking {
+            round: 1,
+            checking: "A deployment holds the lock; reading its deployment's log…".into(),
+        });
+        assert_eq!(state.launcher_state(), "checking");
+        assert!(state.checking.as_deref().unwrap().contains("reading"));
+        assert!(!state.is_open(), "nothing settled opens the wizard");
+        let state = finish(state, diagnosed(CauseId::StaleLock, LockState::Orphaned));
+        assert_eq!(state.launcher_state(), "stale-lock");
+        assert_eq!(state.checking, None);
+        assert!(state.is_open());
+        // A refresh keeps the settled cause while it checks.
+        let state = state
+            .reduce(Action::RefreshRequested)
+            .reduce(Action::RoundChecking {
+                round: 2,
+                checking: "…".into(),
+            });
+        assert_eq!(state.launcher_state(), "stale-lock");
     }
 
     #[test]

@@ -8,7 +8,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use dom_queries::DomQueries;
-use kudu_core::diagnose::{LockReport, LockState, OtherLock, Timeline, TimelineEntry};
+use kudu_core::diagnose::{
+    Blocker, BlockerKind, CanDeploy, Deployability, LockReport, LockState, OtherLock, Timeline,
+    TimelineEntry,
+};
 use kudu_core::plan::{Precondition, Step, StepRequest};
 use kudu_core::session::Warning;
 use kudu_core::{
@@ -96,11 +99,54 @@ fn lock(state: LockState) -> LockReport {
         windows_lock_file: false,
         explanation: String::new(),
         others: vec![],
+        idle_evidence: None,
+    }
+}
+
+/// The verdict the core would give beside these findings and this lock.
+fn verdict(findings: &[Finding], lock: &LockReport) -> Deployability {
+    let blocker = |kind, ends_by_itself| Blocker {
+        kind,
+        text: String::new(),
+        ends_by_itself,
+        until: None,
+    };
+    let mut blockers = vec![];
+    let running = lock.state == LockState::Live
+        || findings.iter().any(|f| {
+            matches!(
+                f.cause,
+                CauseId::DeploymentInProgress | CauseId::AutoswapInProgress | CauseId::ScanUnderway
+            )
+        });
+    if running {
+        blockers.push(blocker(BlockerKind::DeploymentRunning, true));
+    }
+    if findings.iter().any(|f| {
+        matches!(
+            f.cause,
+            CauseId::StaleLock | CauseId::WindowsLockHeld | CauseId::StatusLockDenied
+        )
+    }) {
+        blockers.push(blocker(BlockerKind::StaleLock, false));
+    }
+    if findings.iter().any(|f| f.cause == CauseId::SessionExpired) {
+        blockers.push(blocker(BlockerKind::SignInNeeded, false));
+    }
+    let can_deploy = match blockers.first().map(|b| b.kind) {
+        None => CanDeploy::Yes,
+        Some(BlockerKind::SignInNeeded) => CanDeploy::Unknown,
+        Some(_) => CanDeploy::No,
+    };
+    Deployability {
+        can_deploy,
+        blockers,
     }
 }
 
 fn diagnosis(findings: Vec<Finding>, entries: Vec<TimelineEntry>, lock: LockReport) -> Diagnosis {
     Diagnosis {
+        deployability: verdict(&findings, &lock),
         now: now(),
         personality: Personality::Linux,
         findings,

@@ -6,6 +6,7 @@
 
 use std::rc::Rc;
 
+use kudu_core::cleanup::Acknowledgement;
 use kudu_core::{CleanupPlan, Step, StepKind};
 use web_sys::HtmlElement;
 use yew::prelude::*;
@@ -34,6 +35,7 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
     let gate = use_context::<TrustGate>().unwrap_or_default();
     let confirming = use_state(|| false);
     let include_app = use_state(|| false);
+    let acknowledged = use_state(|| false);
     let button = use_node_ref();
     let dialog = use_node_ref();
     // The folded steps' indices, made once per plan: a fresh list each render made every
@@ -101,8 +103,15 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
         let plan = plan.clone();
         let site_name = props.site_name.clone();
         let include_app = include_app.clone();
+        let acknowledged = acknowledged.clone();
         Callback::from(move |event: MouseEvent| {
             if !gate.runs(&event) {
+                return;
+            }
+            let acknowledgement = (*acknowledged)
+                .then(|| Acknowledgement::given(&plan))
+                .flatten();
+            if plan.requires_acknowledgement.is_some() && acknowledgement.is_none() {
                 return;
             }
             confirming.set(false);
@@ -112,10 +121,12 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                 before: snapshot.diagnosis.clone(),
                 include_optional: *include_app,
                 confirmation: None,
+                acknowledgement,
                 clock_offset_ms: snapshot.clock_offset_ms,
             });
         })
     };
+    let on_acknowledge = acknowledge_callback(gate, &acknowledged);
     let toggle_app = {
         let include_app = include_app.clone();
         Callback::from(move |event: Event| {
@@ -195,8 +206,12 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
                                 { " Also restart the app (its worker process; the site is briefly unavailable)" }
                             </label>
                         }
+                        if let Some(statement) = &plan.requires_acknowledgement {
+                            { acknowledgement_check(statement, *acknowledged, on_acknowledge) }
+                        }
                         <div class="kd-confirm-actions">
                             <button type="button" class="kd-danger-button" data-testid="confirm"
+                                disabled={plan.requires_acknowledgement.is_some() && !*acknowledged}
                                 onclick={confirm}>
                                 { "Back up and clean up" }
                             </button>
@@ -210,6 +225,40 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
             }
         </div>
     }
+}
+
+/// The statement a plan resting on weak evidence asks the user to confirm, as a checkbox
+/// (`data-testid="ack-no-deployment"`) that only a trusted click ticks.
+pub fn acknowledgement_check(statement: &str, checked: bool, onchange: Callback<Event>) -> Html {
+    html! {
+        <div class="kd-warn" data-testid="acknowledgement">
+            <p><strong>{ "Only silence says this deployment stopped." }</strong>
+                { " A quiet build looks the same. Check your pipelines first." }</p>
+            <label class="kd-check">
+                <input type="checkbox" data-testid="ack-no-deployment" {checked} {onchange} />
+                { " " }{ statement }
+            </label>
+        </div>
+    }
+}
+
+/// Ticks or clears the acknowledgement on a trusted change only: a script on the page cannot
+/// give the user's word.
+pub fn acknowledge_callback(
+    gate: TrustGate,
+    acknowledged: &UseStateHandle<bool>,
+) -> Callback<Event> {
+    let acknowledged = acknowledged.clone();
+    Callback::from(move |event: Event| {
+        let checked = event
+            .target_dyn_into::<web_sys::HtmlInputElement>()
+            .is_some_and(|input| input.checked());
+        if !checked || gate.runs(&event) {
+            acknowledged.set(checked);
+        } else if let Some(input) = event.target_dyn_into::<web_sys::HtmlInputElement>() {
+            input.set_checked(false);
+        }
+    })
 }
 
 /// One line of the confirmation: the exact request and its risk.

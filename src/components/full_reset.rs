@@ -10,11 +10,12 @@
 
 use std::rc::Rc;
 
-use kudu_core::cleanup::Confirmation;
+use kudu_core::cleanup::{Acknowledgement, Confirmation};
 use kudu_core::plan::{FullResetOptions, plan_full_reset};
 use web_sys::{Element, HtmlElement, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::components::cleanup_plan::{acknowledge_callback, acknowledgement_check};
 use crate::hooks::{CleanupHandle, CleanupStart};
 use crate::round::Snapshot;
 use crate::trusted_input::TrustGate;
@@ -33,6 +34,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
     let gate = use_context::<TrustGate>().unwrap_or_default();
     let options = use_state(FullResetOptions::default);
     let typed = use_state(String::new);
+    let acknowledged = use_state(|| false);
     let confirming = use_state(|| false);
     let expanded = use_state(|| false);
     let input = use_node_ref();
@@ -144,6 +146,7 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
         let site_name = props.site_name.clone();
         let confirmation = confirmation.clone();
         let cancel = cancel.clone();
+        let acknowledged = acknowledged.clone();
         Callback::from(move |event: MouseEvent| {
             if !gate.runs(&event) {
                 return;
@@ -158,6 +161,9 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
                 before: snapshot.diagnosis.clone(),
                 include_optional: false,
                 confirmation: Some(confirmation),
+                acknowledgement: (*acknowledged)
+                    .then(|| Acknowledgement::given(&plan))
+                    .flatten(),
                 clock_offset_ms: snapshot.clock_offset_ms,
             });
         })
@@ -204,9 +210,14 @@ pub fn FullResetSection(props: &FullResetProps) -> Html {
                             <input ref={input} type="text" data-testid="full-reset-name"
                                 autocomplete="off" spellcheck="false" value={(*typed).clone()} {oninput} />
                         </label>
+                        if let Some(statement) = &plan.requires_acknowledgement {
+                            { acknowledgement_check(statement, *acknowledged, acknowledge_callback(gate, &acknowledged)) }
+                        }
                         <div class="kd-confirm-actions">
                             <button type="button" class="kd-danger-button" data-testid="full-reset-confirm"
-                                disabled={confirmation.is_none() || running} onclick={run}>
+                                disabled={confirmation.is_none() || running
+                                    || (plan.requires_acknowledgement.is_some() && !*acknowledged)}
+                                onclick={run}>
                                 { "Back up, then empty site/deployments" }
                             </button>
                             <button type="button" class="kd-button" onclick={cancel.reform(|_: MouseEvent| ())}>

@@ -15,6 +15,8 @@ use crate::time_text;
 /// What the banner shows.
 pub struct StatusBannerProps {
     pub loading: bool,
+    /// What the first round knows while it reads the logs that decide it (not a diagnosis).
+    pub checking: Option<String>,
     pub failure: Option<RoundFailure>,
     /// What is on screen (possibly from an earlier round).
     pub snapshot: Option<Rc<Snapshot>>,
@@ -60,7 +62,7 @@ pub fn status_banner(props: &StatusBannerProps) -> Html {
         <div class="kd-status">
             if props.loading && props.snapshot.is_none() {
                 <p class="kd-loading" data-testid="loading" role="status">
-                    { "Reading this site's deployments and locks…" }
+                    { props.checking.as_deref().unwrap_or("Reading this site's deployments and locks…") }
                 </p>
             }
             if expired_read.is_some() || primary_expired {

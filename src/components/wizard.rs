@@ -107,6 +107,7 @@ pub fn Wizard(props: &WizardProps) -> Html {
             <div class="kd-body">
                 { status_banner(&StatusBannerProps {
                     loading,
+                    checking: state.checking.clone(),
                     failure: state.load.error().cloned(),
                     snapshot: snapshot.clone(),
                     polling: state.wants_polling(),

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use kudu_core::cleanup::{
-    ActivityEntry, CleanupRun, Confirmation, Outcome, RunEvent, RunReply, RunRequest, StepState,
+    Acknowledgement, ActivityEntry, CleanupRun, Confirmation, Outcome, RunEvent, RunReply,
+    RunRequest, StepState,
 };
 use kudu_core::{CleanupPlan, Diagnosis, PlanKind, Timestamp};
 use yew::platform::spawn_local;
@@ -92,6 +93,9 @@ pub struct CleanupStart {
     pub include_optional: bool,
     /// A full reset's typed confirmation; `None` for a targeted plan.
     pub confirmation: Option<Confirmation>,
+    /// The user's word that nothing is deploying, when the plan rests on weak evidence and the
+    /// user ticked its statement with a trusted click.
+    pub acknowledgement: Option<Acknowledgement>,
     /// The SCM site's clock minus the browser's (the run works on the site's time).
     pub clock_offset_ms: i64,
 }
@@ -379,6 +383,7 @@ pub fn use_cleanup_run(
                 None => CleanupRun::new(owned, &start.site_name, now),
             }
             .with_optional_steps(start.include_optional)
+            .with_acknowledgement(start.acknowledgement)
             .with_before(start.before);
             let shared = Rc::new(RefCell::new(Driver {
                 run,

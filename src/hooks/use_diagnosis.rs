@@ -1,6 +1,6 @@
-//! `use_diagnosis`: runs a read round whenever [`UiState::round`] grows, and dispatches what it
-//! found. All reads of a round go out at once; rounds of follow-up reads (deployment logs, then
-//! the children of their newest lines) refine the answer afterwards.
+//! `use_diagnosis`: runs a diagnosis round whenever [`UiState::round`] grows, and dispatches what
+//! it found. The core's round decides every read (the first ones at once, then the deployment
+//! logs that can change the answer) and when the answer is settled.
 //!
 //! ```ignore
 //! let state = use_reducer(|| UiState::new(options));
@@ -12,14 +12,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::future::join_all;
-use kudu_core::reads::diagnosis_reads;
 use kudu_core::{HttpReply, Read};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use crate::hooks::wall_clock;
 use crate::kudu_http::{self, PrefetchedReads};
-use crate::round::{RoundIngest, RoundOutcome, RoundRead, Snapshot};
+use crate::round::{RoundOutcome, RoundUpdate, WizardRound};
 use crate::state::{Action, UiState};
 
 /// Where a round's answers come from.
@@ -83,21 +82,15 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
 /// folder listing takes tens of milliseconds to read, and the page must stay responsive.
 const OWN_TASK_BYTES: usize = 256 * 1024;
 
-/// Rounds of follow-up reads at most: the core asks for two levels today, and no reply can
-/// make it ask forever.
-const MAX_FOLLOW_UP_ROUNDS: usize = 3;
-
-/// One round: every diagnosis read at once, a first answer, then rounds of follow-up reads
-/// until the core asks for nothing more, each refining the answer. The first answer never
-/// waits for the logs.
+/// One round, driven through the core's [`kudu_core::DiagnosisRound`] (via [`WizardRound`]):
+/// every read it hands out is sent at once, each reply goes in as it arrives (its body is
+/// dropped there), and its updates are dispatched: "checking" while the deployment logs are
+/// read, then the settled diagnosis, then the same snapshot with its plan. Nothing is shown as
+/// the diagnosis before the round settles.
 ///
-/// Each answer is dispatched before its cleanup plan is built: the launcher and the diagnosis
-/// show first, and the plan (thousands of steps on a site full of leftovers) follows as a
-/// refinement of the same round once the follow-up reads are in.
-///
-/// Every reply goes into the session as it arrives and its body is dropped there, and a
-/// snapshot is let go as soon as the next one is dispatched: wasm memory never shrinks, so a
-/// big site's peak is whatever this function keeps alive at once (issue 6).
+/// The plan is built in a task after the settled diagnosis is dispatched, and drawn in a task
+/// of its own: on a site with 5,000 leftover folders, building and drawing it in one task
+/// blocked the page for about 110 ms (issue 6, scale).
 async fn read_round(
     origin: Option<&str>,
     round: u64,
@@ -108,81 +101,61 @@ async fn read_round(
         || wall_clock().unix_millis().unsigned_abs(),
         |p| p.cache_bust,
     );
-    let reads = diagnosis_reads(cache_bust);
-    let ingest = RefCell::new(RoundIngest::new(&reads));
-    join_all(reads.iter().enumerate().map(|(index, read)| {
-        let (ingest, prefetched) = (&ingest, prefetched.as_ref());
-        async move {
-            let reply = send_first(origin, read, prefetched).await;
-            if reply.body.len() >= OWN_TASK_BYTES {
-                // Replies that settled together would otherwise all be read in one task.
+    let machine = RefCell::new(WizardRound::new(cache_bust));
+    let mut first = true;
+    loop {
+        let batch = machine.borrow_mut().poll_reads();
+        let prefetched = prefetched.as_ref().filter(|_| first);
+        join_all(batch.iter().map(|(token, read)| {
+            let machine = &machine;
+            async move {
+                let reply = match prefetched {
+                    Some(prefetched) => send_first(origin, read, prefetched).await,
+                    None => kudu_http::send(origin, read).await,
+                };
+                if reply.body.len() >= OWN_TASK_BYTES {
+                    // Replies that settled together would otherwise all be read in one task.
+                    yew::platform::time::sleep(std::time::Duration::ZERO).await;
+                }
+                machine
+                    .borrow_mut()
+                    .handle_reply(*token, reply, wall_clock());
+            }
+        }))
+        .await;
+        first = false;
+        loop {
+            let Some(update) = machine.borrow_mut().poll_update() else {
+                break;
+            };
+            let settled = matches!(update, RoundUpdate::Finished(_));
+            match update {
+                RoundUpdate::Checking(checking) => {
+                    dispatcher.dispatch(Action::RoundChecking { round, checking })
+                }
+                RoundUpdate::Finished(outcome) => {
+                    dispatcher.dispatch(Action::RoundFinished { round, outcome })
+                }
+                RoundUpdate::Planned(snapshot) => {
+                    // Drawing the plan is a task of its own.
+                    yew::platform::time::sleep(std::time::Duration::ZERO).await;
+                    dispatcher.dispatch(Action::RoundPlanned { round, snapshot });
+                }
+            }
+            if settled {
+                // Let the browser render the diagnosis before the plan is built.
                 yew::platform::time::sleep(std::time::Duration::ZERO).await;
             }
-            ingest.borrow_mut().add(index, reply);
         }
-    }))
-    .await;
-    let read = match ingest.into_inner().finish(wall_clock()) {
-        Ok(read) => RefCell::new(read),
-        Err(failure) => {
-            let outcome = RoundOutcome::Failed(failure);
-            dispatcher.dispatch(Action::RoundFinished { round, outcome });
-            return;
-        }
-    };
-    let mut latest = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
-    let outcome = RoundOutcome::Diagnosed(latest.clone());
-    dispatcher.dispatch(Action::RoundFinished { round, outcome });
-    // A deployment's log, then the children of its newest line: each answer can ask for more,
-    // and a stuck deployment is only told apart from a running one after the second level.
-    for _ in 0..MAX_FOLLOW_UP_ROUNDS {
-        let follow_ups = read.borrow().session.follow_up_reads();
-        if follow_ups.is_empty() {
+        if machine.borrow().is_done() || batch.is_empty() {
             break;
         }
-        add_follow_ups(origin, &follow_ups, &read).await;
-        latest = Rc::new(read.borrow().snapshot_unplanned(wall_clock()));
-        dispatcher.dispatch(Action::RoundRefined {
-            round,
-            snapshot: latest.clone(),
-        });
     }
-    // The plan only once the logs are all in: its preconditions record each log's newest line
-    // as read, and a plan made before the children were read made the run's re-check (which
-    // reads them) see "activity since the diagnosis" in lines that were always there, and stop.
-    add_plan(round, latest, dispatcher).await;
-}
-
-/// Lets the browser render what was dispatched, builds the plan, and dispatches the snapshot
-/// with it in the task after (so building and drawing are never one long task). Takes the unplanned snapshot so that it is let go here: the next round of
-/// follow-ups must not keep it (and the session it shares) alive.
-async fn add_plan(round: u64, unplanned: Rc<Snapshot>, dispatcher: &UseReducerDispatcher<UiState>) {
-    yew::platform::time::sleep(std::time::Duration::ZERO).await;
-    let snapshot = Rc::new(unplanned.with_plan());
-    drop(unplanned);
-    // Drawing the plan is a task of its own: on a site with 5,000 leftover folders, building
-    // the plan and drawing it in one task blocked the page for about 110 ms (issue 6, scale).
-    yew::platform::time::sleep(std::time::Duration::ZERO).await;
-    dispatcher.dispatch(Action::RoundRefined { round, snapshot });
-}
-
-/// Sends the follow-up reads at once and adds each reply to the round as it arrives.
-async fn add_follow_ups(origin: Option<&str>, reads: &[Read], round: &RefCell<RoundRead>) {
-    join_all(reads.iter().map(|read| async move {
-        let reply = kudu_http::send(origin, read).await;
-        round.borrow_mut().add_follow_up(read, reply);
-    }))
-    .await;
-    round.borrow_mut().follow_ups_done(reads);
 }
 
 /// One first-round read: the loader's reply when it has one, else sent now.
-async fn send_first(
-    origin: Option<&str>,
-    read: &Read,
-    prefetched: Option<&PrefetchedReads>,
-) -> HttpReply {
-    if let Some(promise) = prefetched.and_then(|p| p.take(&read.path))
+async fn send_first(origin: Option<&str>, read: &Read, prefetched: &PrefetchedReads) -> HttpReply {
+    if let Some(promise) = prefetched.take(&read.path)
         && let Some(reply) = kudu_http::settle_prefetched(promise).await
     {
         return reply;

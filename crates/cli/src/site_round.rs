@@ -65,7 +65,7 @@ pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
             match event {
                 RoundEvent::Settled(diagnosis) => {
                     return Ok(Round {
-                        session: round.into_session(),
+                        session: round.take_session(),
                         diagnosis: *diagnosis,
                     });
                 }

@@ -82,6 +82,8 @@ pub struct DiagnosisRound {
     handed_out: usize,
     /// Where the current level's reads start in `reads`.
     level_start: usize,
+    /// How many reads the first level has.
+    first_level_len: usize,
     stage: Stage,
     /// The first level's replies that got no answer from Kudu at all.
     first_level_unanswered: usize,
@@ -100,6 +102,7 @@ impl DiagnosisRound {
         DiagnosisRound {
             session: Session::new(),
             answered: vec![false; reads.len()],
+            first_level_len: reads.len(),
             reads,
             handed_out: 0,
             level_start: 0,
@@ -119,6 +122,12 @@ impl DiagnosisRound {
             .collect();
         self.handed_out = self.reads.len();
         out
+    }
+
+    /// The place of a token's read in the round, in the order handed out: shells list what
+    /// they report per read in this order, whichever reply came first.
+    pub fn read_index(&self, token: ReadToken) -> usize {
+        token.0
     }
 
     /// The read a token stands for (for logs and failure lists).
@@ -195,9 +204,17 @@ impl DiagnosisRound {
         &self.session
     }
 
-    /// The session, once the round no longer needs it.
-    pub fn into_session(self) -> Session {
-        self.session
+    /// The session, once the round is done with it (after [`RoundEvent::PlanReady`], or
+    /// after [`RoundEvent::Settled`] by a shell that wants no plan); the round keeps an empty
+    /// one. A shell keeps what was read for plans it builds later, without a copy.
+    pub fn take_session(&mut self) -> Session {
+        std::mem::take(&mut self.session)
+    }
+
+    /// Whether `token` is one of the first reads (not a follow-up): shells list only those as
+    /// failed, since a follow-up that fails is simply not evidence.
+    pub fn is_first_read(&self, token: ReadToken) -> bool {
+        token.0 < self.first_level_len
     }
 
     /// The site's time for the newest reply.

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use kudu_core::cleanup::zip_index::read_index;
 use kudu_core::cleanup::zip_writer::{StoredZip, ZipTime};
 use kudu_core::cleanup::{
-    CleanupRun, Confirmation, MAX_DELETE_ATTEMPTS, Outcome, RequestPurpose, RunReply, RunRequest,
-    StepState,
+    Acknowledgement, CleanupRun, Confirmation, MAX_DELETE_ATTEMPTS, Outcome, RequestPurpose,
+    RunReply, RunRequest, StepState,
 };
 use kudu_core::plan::{CleanupPlan, PlanKind, StepKind, plan};
 use kudu_core::reads::{Read, diagnosis_reads};
@@ -783,8 +783,10 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
     let mut run = if s.full_reset {
         let confirmation = Confirmation::typed(site_name, site_name).unwrap();
         CleanupRun::new_full_reset(plan.clone(), confirmation, at_secs(0))
+            .with_acknowledgement(Acknowledgement::given(&plan))
     } else {
         CleanupRun::new(plan.clone(), site_name, at_secs(0))
+            .with_acknowledgement(Acknowledgement::given(&plan))
     }
     .with_optional_steps(s.optional)
     .with_max_in_flight(s.max_in_flight)
@@ -1231,7 +1233,9 @@ fn many_temp_folders_go_in_few_rounds() {
         .filter(|&i| plan.steps[i].group == 2)
         .collect();
     assert!(leftovers.len() >= 40, "{}", leftovers.len());
-    let mut run = CleanupRun::new(plan.clone(), "x", at_secs(0)).with_before(diagnosis);
+    let mut run = CleanupRun::new(plan.clone(), "x", at_secs(0))
+        .with_acknowledgement(Acknowledgement::given(&plan))
+        .with_before(diagnosis);
     let mut rounds = 0;
     let mut reads = 0;
     let mut sent_leftovers = 0;
@@ -1290,7 +1294,10 @@ fn many_temp_folders_go_in_few_rounds() {
 fn throttled_deletes_are_sent_again_with_fewer_in_flight() {
     let mut home = site(2);
     let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
-    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
     let mut now = at_secs(0);
     let mut throttled = 0;
     let mut delete_batches = vec![];
@@ -1397,7 +1404,8 @@ fn a_failing_backup_deletes_nothing() {
         Fault::EmptyZip,
         Fault::Truncated,
     ] {
-        let mut run = CleanupRun::new(plan.clone(), "x", at_secs(0));
+        let mut run = CleanupRun::new(plan.clone(), "x", at_secs(0))
+            .with_acknowledgement(Acknowledgement::given(&plan));
         let mut deletes = 0;
         for _ in 0..100 {
             let batch = run.poll_requests(at_secs(1));
@@ -1428,7 +1436,10 @@ fn a_failing_backup_deletes_nothing() {
 fn a_500_on_one_delete_is_reported_and_verified() {
     let mut home = site(0);
     let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
-    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut run = {
+        let acknowledgement = Acknowledgement::given(&plan);
+        CleanupRun::new(plan, "x", at_secs(0)).with_acknowledgement(acknowledgement)
+    };
     let mut now = at_secs(0);
     while run.outcome().is_none() {
         now = now.plus_secs(1);
@@ -1462,7 +1473,10 @@ fn a_500_on_one_delete_is_reported_and_verified() {
 fn windows_waits_for_kudu_to_answer_again() {
     let mut home = site(3);
     let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
-    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
     let mut now = at_secs(0);
     let mut restarted_at = None;
     let mut probes = 0;
@@ -1507,7 +1521,10 @@ fn windows_waits_for_kudu_to_answer_again() {
 fn kudu_that_never_comes_back_fails_after_the_deadline() {
     let mut home = site(3);
     let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
-    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut run = {
+        let acknowledgement = Acknowledgement::given(&plan);
+        CleanupRun::new(plan, "x", at_secs(0)).with_acknowledgement(acknowledgement)
+    };
     let mut now = at_secs(0);
     let mut restarted = false;
     while run.outcome().is_none() {
@@ -1542,7 +1559,10 @@ fn a_full_reset_needs_the_typed_site_name() {
     let mut home = site(0);
     let (_, plan, _) = diagnose(&mut home, PlanKind::FullReset);
     assert_eq!(plan.kind, PlanKind::FullReset);
-    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut run = {
+        let acknowledgement = Acknowledgement::given(&plan);
+        CleanupRun::new(plan, "x", at_secs(0)).with_acknowledgement(acknowledgement)
+    };
     assert!(run.poll_requests(at_secs(0)).is_empty());
     assert!(matches!(run.outcome(), Some(Outcome::Aborted { .. })));
 }
@@ -1554,7 +1574,8 @@ fn a_plan_without_steps_or_outside_the_allow_list_is_refused() {
     let mut empty = plan.clone();
     empty.steps.clear();
     empty.not_offered = Some("Nothing here is stale".into());
-    let run = CleanupRun::new(empty, "x", at_secs(0));
+    let acknowledgement = Acknowledgement::given(&empty);
+    let run = CleanupRun::new(empty, "x", at_secs(0)).with_acknowledgement(acknowledgement);
     assert!(
         matches!(run.outcome(), Some(Outcome::Aborted { reason, .. }) if reason.contains("stale"))
     );
@@ -1564,7 +1585,10 @@ fn a_plan_without_steps_or_outside_the_allow_list_is_refused() {
         .find(|s| s.kind == StepKind::DeleteDir)
         .unwrap();
     step.request.path = "/api/vfs/site/wwwroot/?recursive=true".into();
-    let mut run = CleanupRun::new(plan, "x", at_secs(0));
+    let mut run = {
+        let acknowledgement = Acknowledgement::given(&plan);
+        CleanupRun::new(plan, "x", at_secs(0)).with_acknowledgement(acknowledgement)
+    };
     assert!(run.poll_requests(at_secs(0)).is_empty());
     assert!(matches!(run.outcome(), Some(Outcome::Aborted { .. })));
 }
@@ -1596,7 +1620,10 @@ fn a_404_counts_as_gone_only_when_the_final_read_confirms_it() {
             .iter()
             .any(|s| s.kind == StepKind::DeleteFile && s.request.path.ends_with("/pending"))
     );
-    let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
     let mut now = at_secs(0);
     while run.outcome().is_none() {
         let batch = run.poll_requests(now);
@@ -1631,7 +1658,10 @@ fn the_first_recheck_waits_for_the_log_prefetch() {
     for prefetch_fails in [false, true] {
         let mut home = site(2);
         let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
-        let mut run = CleanupRun::new(plan, "x", at_secs(0)).with_before(diagnosis);
+        let acknowledgement = Acknowledgement::given(&plan);
+        let mut run = CleanupRun::new(plan, "x", at_secs(0))
+            .with_acknowledgement(acknowledgement)
+            .with_before(diagnosis);
         let now = at_secs(1);
         let (prefetches, backups): (Vec<RunRequest>, Vec<RunRequest>) = run
             .poll_requests(now)
@@ -1686,4 +1716,36 @@ fn the_first_recheck_waits_for_the_log_prefetch() {
             "prefetch fails: {prefetch_fails}"
         );
     }
+}
+
+/// Issue 15: a plan that rests on silence alone (site 1: the holder's log has been quiet for 14
+/// minutes, the lock is fresh) runs only with the user's word that nothing is deploying.
+#[test]
+fn a_plan_on_weak_evidence_sends_nothing_without_the_users_word() {
+    let mut home = site(1);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    assert!(
+        plan.requires_acknowledgement.is_some(),
+        "site 1 has only silence to go on"
+    );
+    let mut without = CleanupRun::new(plan.clone(), "x", at_secs(0)).with_before(diagnosis.clone());
+    assert!(without.poll_requests(at_secs(0)).is_empty());
+    assert!(matches!(without.outcome(), Some(Outcome::Aborted { .. })));
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut with = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
+    assert!(!with.poll_requests(at_secs(0)).is_empty());
+
+    let mut strong_plan = plan_for_weak_site_without_requirement(&mut site(1));
+    strong_plan.requires_acknowledgement = None;
+    assert_eq!(
+        Acknowledgement::given(&strong_plan),
+        None,
+        "nothing to acknowledge"
+    );
+}
+
+fn plan_for_weak_site_without_requirement(home: &mut Home) -> CleanupPlan {
+    diagnose(home, PlanKind::Targeted).1
 }

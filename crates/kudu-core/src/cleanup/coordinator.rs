@@ -49,6 +49,27 @@ impl Confirmation {
     }
 }
 
+/// The user's word that no deployment is running, which a plan resting on weak evidence needs
+/// (`CleanupPlan::requires_acknowledgement`: only silence says the deployment stopped). Only
+/// [`Acknowledgement::given`] builds one, for the statement that plan asked about; a shell
+/// calls it when the user ticks that statement with a trusted click, or passes the command
+/// line's `--i-know-nothing-is-deploying`.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Acknowledgement {
+    statement: String,
+}
+
+impl Acknowledgement {
+    /// `Some` when `plan` asks for an acknowledgement: the user confirmed its statement.
+    pub fn given(plan: &CleanupPlan) -> Option<Acknowledgement> {
+        plan.requires_acknowledgement
+            .as_ref()
+            .map(|statement| Acknowledgement {
+                statement: statement.clone(),
+            })
+    }
+}
+
 /// What happens once the final read is in.
 #[derive(Debug)]
 enum AfterVerify {
@@ -101,6 +122,8 @@ struct AwaitKudu {
 /// What the shell chose before the first `poll_requests`.
 struct Choices {
     include_optional: bool,
+    /// The statement the user confirmed, when the plan asked for one.
+    acknowledged: Option<String>,
     max_in_flight: usize,
     leftover_max_in_flight: usize,
 }
@@ -170,6 +193,7 @@ impl CleanupRun {
             started_at,
             choices: Choices {
                 include_optional: false,
+                acknowledged: None,
                 max_in_flight: DEFAULT_MAX_IN_FLIGHT,
                 leftover_max_in_flight: LEFTOVER_MAX_IN_FLIGHT,
             },
@@ -189,6 +213,13 @@ impl CleanupRun {
             });
         }
         run
+    }
+
+    /// The user's word that nothing is deploying, for a plan that asks for it. Without it such
+    /// a plan ends aborted at the first `poll_requests`, before anything is sent.
+    pub fn with_acknowledgement(mut self, acknowledgement: Option<Acknowledgement>) -> Self {
+        self.choices.acknowledged = acknowledgement.map(|a| a.statement);
+        self
     }
 
     /// Include the plan's optional steps (restarting the app worker). Call before the first
@@ -298,6 +329,16 @@ impl CleanupRun {
     /// The requests to send now.
     pub fn poll_requests(&mut self, now: Timestamp) -> Vec<RunRequest> {
         if matches!(self.stage, Stage::NotStarted) {
+            let asked = self.plan.requires_acknowledgement.as_ref();
+            if asked.is_some() && asked != self.choices.acknowledged.as_ref() {
+                self.finish(Outcome::Aborted {
+                    reason: "Only silence says the deployment stopped, so this cleanup needs your \
+                             word that no deployment is running; nothing was sent."
+                        .into(),
+                    changes: vec![],
+                });
+                return vec![];
+            }
             self.start_backup();
         }
         self.tick(now);

@@ -81,7 +81,7 @@ mod wire;
 pub mod zip_index;
 pub mod zip_writer;
 
-pub use coordinator::{CleanupRun, Confirmation, MAX_READ_ATTEMPTS};
+pub use coordinator::{Acknowledgement, CleanupRun, Confirmation, MAX_READ_ATTEMPTS};
 pub use delete_stage::{DEFAULT_MAX_IN_FLIGHT, LEFTOVER_MAX_IN_FLIGHT, MAX_DELETE_ATTEMPTS};
 pub use outcome::{ActivityEntry, EXCERPT_CHARS, Outcome, RunEvent, StepFailure, StepState};
 pub use timers::{

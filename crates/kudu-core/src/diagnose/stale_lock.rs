@@ -212,25 +212,40 @@ fn weak_finding(
         confidence: Confidence::Medium,
         summary: format!(
             "The deployment lock may be stale: {holder} has held it{since}, and the deployment \
-             that holds it{why_idle}. Silence alone does not prove it stopped, so wait{}; clear \
-             it only if you know no deployment is running.",
-            until
-                .map(|u| format!(
-                    " until it expires at {} ({})",
+             that holds it{why_idle}. Silence alone does not prove it stopped, so {}; clear it \
+             only if you know no deployment is running.",
+            until.map_or_else(
+                || "restart the app to release it (Kudu still keeps it past its expiry)".into(),
+                |u| format!(
+                    "wait until it expires at {} ({})",
                     ctx.at(u),
                     relative(u, ctx.now)
-                ))
-                .unwrap_or_default()
+                )
+            )
         ),
         evidence,
-        recommendations: vec![
-            Recommendation::Wait {
-                until,
-                reason: wait_reason,
-            },
-            Recommendation::RestartApp,
-            Recommendation::TargetedCleanup,
-        ],
+        // With a countdown, waiting leads; once the lock has expired and Kudu still keeps it,
+        // waiting for the expiry is over, and a restart (which clears it: KuduLite deletes the
+        // lock at startup) leads instead.
+        recommendations: if until.is_some() {
+            vec![
+                Recommendation::Wait {
+                    until,
+                    reason: wait_reason,
+                },
+                Recommendation::RestartApp,
+                Recommendation::TargetedCleanup,
+            ]
+        } else {
+            vec![
+                Recommendation::RestartApp,
+                Recommendation::Wait {
+                    until,
+                    reason: wait_reason,
+                },
+                Recommendation::TargetedCleanup,
+            ]
+        },
     }
 }
 
