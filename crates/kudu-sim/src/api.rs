@@ -17,7 +17,7 @@ const SUBSCRIPTION: &str = "2f6f2f7e-6c5b-4d1a-9e7f-3b8a1c2d4e5f";
 
 impl Kudu {
     /// Routes one request. Time-driven transitions due by now have already run.
-    pub fn handle(&mut self, req: &SimRequest) -> Reply {
+    pub(crate) fn route(&mut self, req: &SimRequest) -> Reply {
         // "Dual" routes also answer without `/api` (facts §1.1); deployments, vfs and zip are
         // the ones the simulator serves both ways.
         let first = req
@@ -31,7 +31,7 @@ impl Kudu {
                 path: format!("/api{}", req.path),
                 ..req.clone()
             };
-            return self.handle(&dual);
+            return self.route(&dual);
         }
         let path = req.path.trim_end_matches('/');
         let segs: Vec<String> = req
@@ -698,7 +698,7 @@ impl Kudu {
     fn kill_process(&mut self, req: &SimRequest, id: &str) -> SimResponse {
         match self.resolve_pid(id) {
             Some(true) => {
-                self.restart_kudu();
+                self.kill_and_restart_kudu();
                 SimResponse::new(200).with_header("x-sim-kudu-restart", "1")
             }
             Some(false) => {

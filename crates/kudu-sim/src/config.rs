@@ -98,6 +98,23 @@ pub struct Quirks {
     /// many virtual seconds, then releases it. Linux: the cancelled run never calls
     /// `Release`, so `info.lock` stays until its expiry whatever this says.
     pub cancel_wind_down_secs: i64,
+    /// [V]/[I] §2.3: KuduLite deletes `site/locks/deployment` when it shuts down and when it
+    /// starts (`DeleteDirectorySafe`, which ignores errors). Off in `restarted-holder`: a
+    /// restart whose delete failed silently (e.g. a lock dir owned by another user), so the
+    /// lock outlives the process that took it.
+    pub linux_startup_clears_lock: bool,
+    /// [I] README "Trace files": KuduLite's trace cleanup deletes only the oldest files whose
+    /// path contains `default` (public source), so ordinary trace files pile up. On: Linux
+    /// keeps about 200 like Kudu-W.
+    pub linux_trace_cleanup_all: bool,
+    /// [I] README "Trace files": the instance part of trace file names. `None`: the first 6
+    /// characters of `WEBSITE_INSTANCE_ID` (Kudu-W [V]; on Linux it assumes the variable is
+    /// set, as `heldByWorker` does). `Some(x)`: `x` (e.g. a machine name's first 6 characters).
+    pub trace_instance_id: Option<String>,
+    /// [I] README "Trace files": Kudu writes its `_Startup` trace at the first request after
+    /// it starts. `Some(path)`: the platform sends `GET <path>` to every Kudu it starts, so
+    /// the startup trace appears at the start itself. `None`: the next real request writes it.
+    pub kudu_warmup_path: Option<String>,
 }
 
 impl Default for Quirks {
@@ -120,6 +137,10 @@ impl Default for Quirks {
             extra_deploy_fields: false,
             cancelled_status: false,
             cancel_wind_down_secs: 180,
+            linux_startup_clears_lock: true,
+            linux_trace_cleanup_all: false,
+            trace_instance_id: None,
+            kudu_warmup_path: None,
         }
     }
 }

@@ -127,6 +127,15 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
                     "kill" => kudu.kill_worker(key).map(|_| ()),
                     "cancel" => kudu.cancel_worker(key).map(|_| ()),
                     "hang" => kudu.hang_worker(key).map(|_| ()),
+                    "quiet" => {
+                        let secs = req
+                            .param("secs")
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .unwrap_or(600);
+                        let (line, resume) =
+                            crate::scenarios::quiet_step_lines(kudu.personality, secs);
+                        kudu.quiet_worker(key, secs, &line, &resume).map(|_| ())
+                    }
                     "hang-next" => {
                         kudu.hang_next = true;
                         Some(())

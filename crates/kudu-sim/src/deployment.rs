@@ -115,7 +115,7 @@ fn bool_text(b: bool) -> &'static str {
     if b { "True" } else { "False" }
 }
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

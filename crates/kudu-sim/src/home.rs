@@ -166,6 +166,16 @@ impl Home {
         Ok(())
     }
 
+    /// Renames a file in place (`File.Move`): it keeps its times; the directory is stamped.
+    pub fn rename(&mut self, from: &str, to: &str, now: VTime) -> io::Result<()> {
+        fs::rename(self.abs(from), self.abs(to))?;
+        if let Some(created) = self.created.remove(&normalise(from)) {
+            self.created.insert(normalise(to), created);
+        }
+        self.stamp(&parent_of(to), now);
+        Ok(())
+    }
+
     /// Removes an empty directory.
     pub fn remove_dir(&mut self, rel: &str, now: VTime) -> io::Result<()> {
         fs::remove_dir(self.abs(rel))?;

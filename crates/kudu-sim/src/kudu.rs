@@ -13,6 +13,7 @@ use crate::config::{Personality, Quirks, SimConfig};
 use crate::deployment::{DeployResult, DeployStatus, LogLine, StatusFile};
 use crate::home::Home;
 use crate::time::VTime;
+use crate::trace::{OpenTrace, TraceState, TraceTitle};
 use crate::wire::{SimRequest, SimResponse};
 
 // Relative paths inside HOME.
@@ -135,6 +136,12 @@ pub struct Worker {
     /// Its run was cancelled: the record says Cancelled and `due` is when the worker, winding
     /// down, lets go of the lock (switch `cancelled_status`).
     cancelled: bool,
+    /// A sync push's request trace, finished when the request is answered.
+    request_trace: Option<OpenTrace>,
+    /// An async push's `_Background_` trace, finished when the run ends (facts §9).
+    background_trace: Option<OpenTrace>,
+    /// Logged at the next progress tick instead of a progress line (the end of a quiet step).
+    resume_line: Option<String>,
 }
 
 /// How a finished worker ended.
@@ -192,6 +199,8 @@ pub struct Kudu {
     pub fail_next: Option<FailMode>,
     pub kudu_restarts: u32,
     pub app_restarts: u32,
+    /// The Kudu process's tracer state (README "Trace files").
+    pub(crate) traces: TraceState,
 }
 
 impl Kudu {
@@ -223,6 +232,7 @@ impl Kudu {
             fail_next: None,
             kudu_restarts: 0,
             app_restarts: 0,
+            traces: TraceState::default(),
         };
         kudu.reset(config)?;
         Ok(kudu)
@@ -267,7 +277,11 @@ impl Kudu {
         self.fail_next = None;
         self.kudu_restarts = 0;
         self.app_restarts = 0;
-        self.create_site()
+        self.traces = TraceState::new(self.now, 0);
+        self.create_site()?;
+        // A scenario load is a fresh Kudu process.
+        self.warm_up();
+        Ok(())
     }
 
     /// What a new App Service site has on disk.
@@ -726,12 +740,28 @@ impl Kudu {
             return Reply::Now(self.conflict(req, MSG_AUTOSWAP));
         }
         let key = self.next_key;
+        // An async push runs on its own background tracer, started before it tries the lock
+        // (`PerformBackgroundDeployment`, README "Trace files"): a 409 leaves a finished
+        // `_Background_` trace too.
+        let background = if is_async {
+            self.trace_begin(TraceTitle::Background {
+                url: req.path.clone(),
+            })
+        } else {
+            None
+        };
         if self.lock_acquire(OP_DEPLOY, Holder::Worker(key)).is_err() {
+            if let Some(trace) = background {
+                self.trace_end(trace, 0);
+            }
             return Reply::Now(self.conflict(req, MSG_IN_PROGRESS));
         }
         if self.status_lock_blocked() {
             // Every status write times out on the blocked status.lock (facts §2.4).
             self.lock_release();
+            if let Some(trace) = background {
+                self.trace_end(trace, 0);
+            }
             return Reply::Now(self.status_lock_failure(req, "Updating deployment status"));
         }
         self.next_key += 1;
@@ -839,6 +869,9 @@ impl Kudu {
             log_lines: 0,
             locked: true,
             cancelled: false,
+            request_trace: None,
+            background_trace: background,
+            resume_line: None,
         });
         if !is_async
             && self.personality == Personality::Linux
@@ -904,9 +937,13 @@ impl Kudu {
             return;
         };
         let id = self.workers[pos].id.clone();
+        self.workers[pos].next_log = self.now.plus_secs(20);
+        if let Some(line) = self.workers[pos].resume_line.take() {
+            self.log_child(&id, &line, 0);
+            return;
+        }
         let n = self.workers[pos].log_lines + 1;
         self.workers[pos].log_lines = n;
-        self.workers[pos].next_log = self.now.plus_secs(20);
         self.log_child(&id, &format!("Copying file: 'static\\asset-{n:03}.js'"), 0);
     }
 
@@ -999,6 +1036,20 @@ impl Kudu {
     }
 
     fn end_worker(&mut self, worker: &Worker, end: WorkerEnd) {
+        // The run's traces end with it; a killed process leaves them `_pending.xml`.
+        if end != WorkerEnd::Killed {
+            if let Some(trace) = worker.background_trace.clone() {
+                self.trace_end(trace, 0);
+            }
+            if let Some(trace) = worker.request_trace.clone() {
+                let status = if end == WorkerEnd::Succeeded {
+                    200
+                } else {
+                    500
+                };
+                self.trace_end(trace, status);
+            }
+        }
         let holder = Holder::Worker(worker.key);
         if end == WorkerEnd::Killed {
             self.lock_holder_died(&holder);
@@ -1103,7 +1154,11 @@ impl Kudu {
         let _ = self.home.touch(ACTIVE, now);
         match self.personality {
             Personality::Linux => {
-                let worker = self.workers.remove(pos);
+                let mut worker = self.workers.remove(pos);
+                // The run ended (its `finally` closes the background trace) but never released.
+                if let Some(trace) = worker.background_trace.take() {
+                    self.trace_end(trace, 0);
+                }
                 self.end_worker(&worker, WorkerEnd::Killed);
             }
             Personality::Windows => {
@@ -1118,6 +1173,42 @@ impl Kudu {
         Some(key)
     }
 
+    /// A running deployment enters a long silent step (`pip install`, `npm ci` of a big app):
+    /// logs `line` now, then nothing for `secs`, then `resume` and its usual progress lines.
+    /// The build's end time is unchanged. `None` picks the newest worker.
+    pub fn quiet_worker(
+        &mut self,
+        key: Option<u64>,
+        secs: i64,
+        line: &str,
+        resume: &str,
+    ) -> Option<u64> {
+        let now = self.now;
+        let worker = match key {
+            Some(k) => self.workers.iter_mut().find(|w| w.key == k)?,
+            None => self.workers.last_mut()?,
+        };
+        worker.next_log = now.plus_secs(secs.max(0));
+        worker.resume_line = Some(resume.to_string());
+        let (key, id) = (worker.key, worker.id.clone());
+        self.log_child(&id, line, 0);
+        Some(key)
+    }
+
+    /// A sync push's request trace waits for its worker; if the worker is already done the
+    /// trace ends now (a killed one stays pending).
+    pub(crate) fn attach_request_trace(&mut self, key: u64, trace: OpenTrace) {
+        if let Some(worker) = self.workers.iter_mut().find(|w| w.key == key) {
+            worker.request_trace = Some(trace);
+            return;
+        }
+        match self.ended.get(&key) {
+            Some(WorkerEnd::Succeeded) => self.trace_end(trace, 200),
+            Some(WorkerEnd::Failed) => self.trace_end(trace, 500),
+            _ => {}
+        }
+    }
+
     /// Makes a running deployment hang (its log stops growing, it never finishes).
     pub fn hang_worker(&mut self, key: Option<u64>) -> Option<u64> {
         let worker = match key {
@@ -1128,9 +1219,25 @@ impl Kudu {
         Some(worker.key)
     }
 
-    /// Kudu restarts: every worker dies; Linux deletes the lock dir at startup (facts §2.3);
-    /// Windows handles close, leaving a stale file that the next `IsHeld` deletes (§2.2).
+    /// Kudu restarts gracefully (a platform recycle, `/_sim/kudu/restart`): the old process
+    /// writes its `_Shutdown` trace, every worker dies, Linux deletes the lock dir at shutdown
+    /// and startup (facts §2.3, switch `linux_startup_clears_lock`), Windows handles close,
+    /// leaving a stale file that the next `IsHeld` deletes (§2.2). The new process writes its
+    /// `_Startup` trace at its first request (README "Trace files").
     pub fn restart_kudu(&mut self) {
+        self.restart_process(true);
+    }
+
+    /// `DELETE /api/processes/0` on Windows: `Process.Kill` on Kudu itself. No `_Shutdown`
+    /// trace, and the request's own trace stays `_pending.xml`.
+    pub(crate) fn kill_and_restart_kudu(&mut self) {
+        self.restart_process(false);
+    }
+
+    fn restart_process(&mut self, graceful: bool) {
+        if graceful {
+            self.trace_shutdown();
+        }
         while self.kill_worker(None).is_some() {}
         if self.scan_until.take().is_some() && self.holds_lock(&Holder::Scan) {
             self.lock_holder_died(&Holder::Scan);
@@ -1138,7 +1245,7 @@ impl Kudu {
         self.windows_handle = None;
         self.linux_cache = None;
         self.linux_holder = None;
-        if self.personality == Personality::Linux {
+        if self.personality == Personality::Linux && self.quirks.linux_startup_clears_lock {
             let now = self.now;
             let _ = self.home.remove_dir_all(LINUX_LOCK_DIR, now);
         }
@@ -1148,6 +1255,15 @@ impl Kudu {
         }
         self.kudu_pid = self.rng.random_range(2000..9000);
         self.kudu_restarts += 1;
+        self.traces = TraceState::new(self.now, self.traces.generation + 1);
+        self.warm_up();
+    }
+
+    /// The platform's request to a Kudu it just started (switch `kudu_warmup_path`).
+    fn warm_up(&mut self) {
+        if let Some(path) = self.quirks.kudu_warmup_path.clone() {
+            let _ = self.handle(&SimRequest::new("GET", &path));
+        }
     }
 
     /// Starts a malware scan that holds the deployment lock (Linux, facts §1.6).

@@ -19,6 +19,7 @@ mod pages;
 mod scenarios;
 mod server;
 mod time;
+mod trace;
 mod vfs;
 mod wire;
 
@@ -221,6 +222,14 @@ impl SimHandle {
     /// Makes the newest running deployment hang.
     pub fn hang_deployment(&self) -> bool {
         lock(&self.shared.kudu).hang_worker(None).is_some()
+    }
+
+    /// The newest running deployment goes silent in its log for `secs` virtual seconds (a long
+    /// `pip install` / `npm ci` step), then logs again; its end time does not move.
+    pub fn quiet_deployment(&self, secs: i64) -> bool {
+        let mut kudu = lock(&self.shared.kudu);
+        let (line, resume) = scenarios::quiet_step_lines(kudu.personality, secs);
+        kudu.quiet_worker(None, secs, &line, &resume).is_some()
     }
 
     /// The next push hangs.

@@ -86,6 +86,21 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "a OneDeploy failed after cleaning wwwroot: it holds only .ostype, hostingstart.html and output.tar.zst",
     },
     Scenario {
+        name: "long-build",
+        personalities: BOTH,
+        summary: "a 40 min build began 30 min ago and still logs every 20 s (last line seconds ago); Linux: info.lock's lockExpiry passed 5 min ago yet it still blocks (switch lock_expiry_honoured off), isdeploying True; latest 202; a push gets 409",
+    },
+    Scenario {
+        name: "quiet-build",
+        personalities: BOTH,
+        summary: "a live build has been silent in its log for 8 min (pip install / npm ci of a big app); the lock is fresh (taken 9.6 min ago); in 2 min it logs again, and it succeeds about 5.5 min from now",
+    },
+    Scenario {
+        name: "restarted-holder",
+        personalities: LINUX,
+        summary: "a deployment hung, then Kudu restarted (_Shutdown, later _Startup traces) but the lock dir survived (switch linux_startup_clears_lock off): the record still reads Building, isdeploying True, the re-run got 409",
+    },
+    Scenario {
         name: "session-expired",
         personalities: BOTH,
         summary: "the healthy site, but the browser's session cookie is no longer accepted: API calls get the login answer",
@@ -142,6 +157,14 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
     if name == "cancelled-retried" {
         config.quirks.cancelled_status = true;
     }
+    if name == "long-build" {
+        // Deploy steps of 28-43 min under webapps-deploy's 5 s polling of `latest`
+        // (webapps-deploy#547) mean production keeps a live build's lock past its expiry.
+        config.quirks.lock_expiry_honoured = false;
+    }
+    if name == "restarted-holder" {
+        config.quirks.linux_startup_clears_lock = false;
+    }
     kudu.reset(&config)
         .map_err(|e| format!("cannot reset HOME: {e}"))?;
     let mut effects = ShellEffects::default();
@@ -181,11 +204,7 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.advance(90);
             d.kudu.cancel_worker(None);
             d.advance(10);
-            let retry = d.push("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run&author=octocat", 5, 90);
-            match retry {
-                Reply::Now(resp) if resp.status == 409 => {}
-                _ => return Err("cancelled-retried: the re-run did not get 409".into()),
-            }
+            d.push_refused("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%204e8f7aa%20(main)%20re-run&author=octocat", 5, name)?;
             d.advance(60);
         }
         "stuck-linux" | "stuck-windows" => {
@@ -261,6 +280,43 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.advance(70);
             d.advance(10 * 60);
         }
+        "long-build" => {
+            d.history();
+            // A big app whose Oryx/KuduScript build takes 40 min (webapps-deploy#547: deploy
+            // steps of 28-43 min). Linux: the lock's 1500 s expiry passes at 25 min while the
+            // build goes on (no refresh, facts §2.3); nobody has called IsHeld since, so the
+            // dir and info.lock with the past lockExpiry are still there.
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%2077d0c3e%20(main)&author=octocat", 4, 40 * 60);
+            d.advance(30 * 60 + 5);
+        }
+        "quiet-build" => {
+            d.history();
+            // `pip install` (Linux, Oryx) or `npm ci` (Windows, KuduScript) of a big app on a
+            // B1 plan: 10 min without a log line, 95 s into a 15 min build; the scenario is
+            // 8 min into the silence.
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%205b0e4f2%20(main)&author=octocat", 4, 15 * 60);
+            d.advance(95);
+            let (line, resume) = quiet_step_lines(d.kudu.personality, 10 * 60);
+            d.kudu.quiet_worker(None, 10 * 60, &line, &resume);
+            d.advance(8 * 60);
+        }
+        "restarted-holder" => {
+            d.history();
+            // A GitHub Actions deploy hangs 45 s into its build; 5 min later someone restarts
+            // the site. Kudu's restart deletes the lock dir (facts §2.3) with
+            // `DeleteDirectorySafe`, which ignores errors; here that delete failed, so
+            // info.lock (fresh: 25 min from the hung run's start) survives. The re-run a
+            // minute later is the new process's first request (its `_Startup` trace) and gets
+            // 409; the scenario is 2 min after that.
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c91e2d0%20(main)&author=octocat", 4, 600);
+            d.advance(45);
+            d.kudu.hang_worker(None);
+            d.advance(5 * 60);
+            d.kudu.restart_kudu();
+            d.advance(60);
+            d.push_refused("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c91e2d0%20(main)%20re-run&author=octocat", 5, name)?;
+            d.advance(2 * 60);
+        }
         "session-expired" => {
             d.history();
             effects.expire_sessions = true;
@@ -297,14 +353,19 @@ impl Driver<'_> {
     fn push(&mut self, path: &str, version: u32, build_secs: u64) -> Reply {
         let previous = self.kudu.build_ms;
         self.kudu.build_ms = build_secs * 1000;
+        // Through the request pipeline, so Kudu traces it like any push (README "Trace files").
         let req = SimRequest::new("POST", path).with_body(app_zip(version));
-        let reply = if path.starts_with("/api/publish") {
-            self.kudu.push(&req, true)
-        } else {
-            self.kudu.push(&req, false)
-        };
+        let reply = self.kudu.handle(&req);
         self.kudu.build_ms = previous;
         reply
+    }
+
+    /// A push the scenario needs refused with 409 (a re-run while the lock is held).
+    fn push_refused(&mut self, path: &str, version: u32, scenario: &str) -> Result<(), String> {
+        match self.push(path, version, 90) {
+            Reply::Now(resp) if resp.status == 409 => Ok(()),
+            _ => Err(format!("{scenario}: the re-run did not get 409")),
+        }
     }
 
     fn push_async(&mut self, path: &str, version: u32, build_secs: u64) {
@@ -313,6 +374,24 @@ impl Driver<'_> {
 
     fn push_sync(&mut self, path: &str, version: u32, build_secs: u64) {
         let _ = self.push(path, version, build_secs);
+    }
+}
+
+/// The build output around a silent step of `secs` seconds: Oryx's `pip install` on Linux,
+/// KuduScript's `npm ci` on Windows (build-tool text, not a Kudu fact).
+pub(crate) fn quiet_step_lines(personality: Personality, secs: i64) -> (String, String) {
+    match personality {
+        Personality::Linux => (
+            "Running pip install...".into(),
+            format!("Done in {secs} sec(s)."),
+        ),
+        Personality::Windows => (
+            "Running 'npm ci'...".into(),
+            format!(
+                "added 1432 packages, and audited 1433 packages in {}m",
+                (secs + 59) / 60
+            ),
+        ),
     }
 }
 

@@ -351,6 +351,13 @@ async fn answer(
     let path = req.path.as_str();
     let personality = lock(&shared.kudu).personality;
     if req.method == "GET" && (path == "/" || path == "/index.html") {
+        {
+            // Kudu serves its page: the first request of a Kudu process writes the startup
+            // trace even when the request itself is not traced (README "Trace files").
+            let mut kudu = lock(&shared.kudu);
+            shared.tick(&mut kudu);
+            kudu.trace_startup(req);
+        }
         let mut resp = SimResponse::html(200, &pages::home_page(site, personality));
         if shared.csp.load(Ordering::Relaxed) {
             resp = resp.with_header("content-security-policy", crate::server::STRICT_CSP);

@@ -109,6 +109,23 @@ impl VTime {
         format!("{y:04}-{mo:02}-{d:02}_{h:02}-{mi:02}-{s:02}Z")
     }
 
+    /// `yyyy-MM-ddTHH-mm-ss`, the time at the head of a trace file's name (XmlTracer
+    /// `GenerateFileName`, README "Trace files").
+    pub fn to_trace_stamp(self) -> String {
+        let (y, mo, d, h, mi, s, _) = self.parts();
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}-{mi:02}-{s:02}")
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss.fff`, a trace step's `date` attribute (milliseconds truncated, as
+    /// .NET's `fff` does).
+    pub fn to_trace_date(self) -> String {
+        let (y, mo, d, h, mi, s, f) = self.parts();
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}",
+            f / 10_000
+        )
+    }
+
     /// An HTTP date for `Date` and `Last-Modified`.
     pub fn to_http_date(self) -> String {
         Timestamp::from_unix_millis(self.0.div_euclid(TICKS_PER_MILLI)).to_http_date()
@@ -165,6 +182,28 @@ impl VTime {
     }
 }
 
+/// A duration in ticks as .NET's `TimeSpan.ToString()` writes it: `[d.]hh:mm:ss[.fffffff]`.
+pub fn timespan_text(ticks: i64) -> String {
+    let ticks = ticks.max(0);
+    let secs = ticks / TICKS_PER_SEC;
+    let frac = ticks % TICKS_PER_SEC;
+    let (d, h, m, s) = (
+        secs / 86_400,
+        (secs % 86_400) / 3600,
+        (secs % 3600) / 60,
+        secs % 60,
+    );
+    let mut out = if d > 0 {
+        format!("{d}.{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    };
+    if frac != 0 {
+        out.push_str(&format!(".{frac:07}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +220,18 @@ mod tests {
         assert_eq!(
             VTime::default_start().to_http_date(),
             "Thu, 26 Nov 2026 12:00:00 GMT"
+        );
+    }
+
+    #[test]
+    fn trace_formats() {
+        let t = VTime(VTime::default_start().plus_secs(3725).0 + 1_239_999);
+        assert_eq!(t.to_trace_stamp(), "2026-11-26T13-02-05");
+        assert_eq!(t.to_trace_date(), "2026-11-26T13:02:05.123");
+        assert_eq!(timespan_text(3725 * TICKS_PER_SEC), "01:02:05");
+        assert_eq!(
+            timespan_text(90_000 * TICKS_PER_SEC + 5),
+            "1.01:00:00.0000005"
         );
     }
 

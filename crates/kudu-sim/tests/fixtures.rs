@@ -22,6 +22,9 @@ use serde::Serialize;
 
 /// The host the captured bodies show (Kudu builds absolute URLs from it).
 const HOST: &str = "myapp.scm.azurewebsites.net";
+/// Kudu Doctor reads from a browser, whose requests Kudu does not trace (`ShouldSkipRequest`,
+/// README "Trace files"): the capture's reads leave the trace folder as the scenario left it.
+const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 /// Response headers kept in fixtures: the ones `HttpReply` cares about, all deterministic.
 const KEPT_HEADERS: &[&str] = &["location", "retry-after", "etag"];
 /// As many follow-up rounds as the shells run at most.
@@ -96,6 +99,7 @@ async fn capture(scenario: &str, personality: kudu_sim::Personality, order: Read
     let home = client
         .get(format!("{}/", sim.url))
         .header("host", HOST)
+        .header("user-agent", BROWSER)
         .send()
         .await
         .unwrap();
@@ -156,6 +160,7 @@ async fn send(client: &reqwest::Client, url: &str, cookie: &str, read: &Read) ->
         .request(read.method.parse().unwrap(), format!("{url}{}", read.path))
         .header("host", HOST)
         .header("x-forwarded-proto", "https")
+        .header("user-agent", BROWSER)
         .header("cookie", cookie);
     for (name, value) in &read.headers {
         request = request.header(*name, value);

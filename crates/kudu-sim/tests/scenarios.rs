@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{BOTH, Fixture, start, start_with};
-use kudu_sim::{Personality, Quirks, SCENARIOS, SimConfig};
+use common::{BOTH, Fixture, TraceName, names, stamp_time, start, start_with};
+use kudu_sim::{Personality, Quirks, SCENARIOS, SimConfig, VTime};
 
 /// What a scenario must look like through the API.
 struct Expect {
@@ -53,6 +53,9 @@ fn expectation(name: &str, p: Personality) -> Expect {
             busy("Deployment Underway")
         }
         "parallel" => busy("Deployment Underway"),
+        // A live build past the Linux expiry, a silent live build, a lock that survived a
+        // restart: all still block.
+        "long-build" | "quiet-build" | "restarted-holder" => busy("Deployment Underway"),
         "partial-deploy" => free(202),
         // The cancelled run's lock outlives it; every record is complete, so `latest` is 200.
         "cancelled-retried" => Expect {
@@ -483,4 +486,215 @@ async fn wall_clock_mode_puts_the_scenarios_now_at_the_real_now() {
         .json();
     let expiry = kudu_sim::VTime::parse(info["lockExpiry"].as_str().unwrap()).unwrap();
     assert!(expiry > f.sim.now());
+}
+
+/// The newest deployment record as the list shows it (a cache-busting query each time).
+async fn newest_record(f: &Fixture) -> serde_json::Value {
+    let nonce = f.sim.now().0;
+    f.get_json(&format!("/api/deployments?_={nonce}"))
+        .await
+        .json()[0]
+        .clone()
+}
+
+/// A deployment's `log.log` lines as `(time, message)`, children included.
+async fn log_lines(f: &Fixture, id: &str) -> Vec<(VTime, String)> {
+    f.get(&format!("/api/vfs/site/deployments/{id}/log.log"))
+        .await
+        .body
+        .lines()
+        .map(|line| {
+            let mut fields = line.trim_start_matches('\t').split(',');
+            let time = VTime::parse(fields.next().unwrap()).unwrap();
+            (time, fields.next().unwrap().replace("&comma;", ","))
+        })
+        .collect()
+}
+
+/// Linux `info.lock`: `(lockExpiry, acquired = expiry - 1500 s)` (facts §2.3).
+async fn linux_lock(f: &Fixture) -> Option<(VTime, VTime)> {
+    let reply = f.get("/api/vfs/site/locks/deployment/info.lock").await;
+    if reply.status != 200 {
+        return None;
+    }
+    let expiry = VTime::parse(reply.json()["lockExpiry"].as_str().unwrap()).unwrap();
+    Some((expiry, expiry.plus_secs(-1500)))
+}
+
+/// Loads `scenario` and checks its newest record is Building: `(now, id, record)`.
+async fn building(p: Personality, scenario: &str) -> (Fixture, VTime, String, serde_json::Value) {
+    let f = start(p, scenario).await;
+    let now = f.sim.now();
+    let record = newest_record(&f).await;
+    let id = record["id"].as_str().unwrap().to_string();
+    assert_eq!(record["status"], 1, "{scenario} ({}): Building", p.name());
+    assert_eq!(record["complete"], false);
+    (f, now, id, record)
+}
+
+fn find<'a>(traces: &'a [TraceName], what: &str, pending: bool) -> Vec<&'a TraceName> {
+    traces
+        .iter()
+        .filter(|t| t.what == what && t.secs.is_none() == pending)
+        .collect()
+}
+
+#[tokio::test]
+async fn long_build_still_logs_after_the_linux_lock_expired() {
+    for p in BOTH {
+        let (f, now, id, record) = building(p, "long-build").await;
+        let label = p.name();
+        let received = VTime::parse(record["received_time"].as_str().unwrap()).unwrap();
+        assert!((1800..=1807).contains(&now.secs_since(received)), "{label}");
+        let lines = log_lines(&f, &id).await;
+        let last = lines.last().unwrap().0;
+        assert!(
+            now.secs_since(last) < 20,
+            "{label}: last line {last:?}, now {now:?}"
+        );
+        assert!(lines.len() > 80, "{label}: a line every 20 s");
+        if p == Personality::Linux {
+            let (expiry, acquired) = linux_lock(&f).await.unwrap();
+            assert!(
+                (300..=307).contains(&now.secs_since(expiry)),
+                "expired 5 min ago"
+            );
+            assert!(acquired <= received);
+        }
+        let traces = names(&f).await;
+        let background = find(&traces, "Background_POST_api-zipdeploy", true);
+        assert_eq!(background.len(), 1, "{label}: the run's trace is open");
+        assert!((1800..=1807).contains(&now.secs_since(stamp_time(&background[0].time))));
+        // Still alive: the log grows, the build ends with success, the lock goes.
+        f.sim.advance(30);
+        assert!(log_lines(&f, &id).await.len() > lines.len(), "{label}");
+        f.sim.advance(10 * 60);
+        let latest = f.get_json("/api/deployments/latest").await;
+        assert_eq!(latest.status, 200, "{label}");
+        assert_eq!(latest.json()["status"], 4, "{label}");
+        assert_eq!(f.push_async("next").await.status, 202, "{label}");
+    }
+}
+
+#[tokio::test]
+async fn long_build_under_the_public_source_loses_its_lock_and_is_marked_failed_while_alive() {
+    let f = start(Personality::Linux, "long-build").await;
+    // `lock_expiry_honoured` on, as the public KuduLite does: the first IsHeld deletes the
+    // expired lock, and the list's VerifyDeployment fails the live build.
+    f.sim.set_quirks(Quirks::default());
+    assert!(linux_lock(&f).await.is_some(), "nobody has asked yet");
+    assert_eq!(
+        f.get_json("/api/isdeploying").await.json()["value"],
+        "False"
+    );
+    assert!(linux_lock(&f).await.is_none());
+    let record = newest_record(&f).await;
+    assert_eq!(record["status"], 3);
+    let id = record["id"].as_str().unwrap().to_string();
+    let marked = log_lines(&f, &id).await;
+    assert!(
+        marked
+            .last()
+            .unwrap()
+            .1
+            .starts_with("An unknown error has occurred")
+    );
+    f.sim.advance(30);
+    assert!(
+        log_lines(&f, &id).await.len() > marked.len(),
+        "the build goes on"
+    );
+    f.sim.advance(10 * 60);
+    assert_eq!(
+        newest_record(&f).await["status"],
+        4,
+        "and overwrites Failed"
+    );
+}
+
+#[tokio::test]
+async fn quiet_build_is_silent_for_8_minutes_then_logs_again_and_succeeds() {
+    for p in BOTH {
+        let (f, now, id, _) = building(p, "quiet-build").await;
+        let label = p.name();
+        let lines = log_lines(&f, &id).await;
+        let (last, message) = lines.last().unwrap().clone();
+        assert!(
+            (480..=482).contains(&now.secs_since(last)),
+            "{label}: silent 8 min"
+        );
+        let quiet = match p {
+            Personality::Linux => "Running pip install...",
+            Personality::Windows => "Running 'npm ci'...",
+        };
+        assert_eq!(message, quiet);
+        if p == Personality::Linux {
+            let (expiry, _) = linux_lock(&f).await.unwrap();
+            assert!(
+                expiry.secs_since(now) > 14 * 60,
+                "{label}: the lock is fresh"
+            );
+        }
+        f.sim.advance(100);
+        assert_eq!(log_lines(&f, &id).await.len(), lines.len(), "{label}");
+        f.sim.advance(60);
+        let resumed = log_lines(&f, &id).await;
+        let expected = match p {
+            Personality::Linux => "Done in 600 sec(s).",
+            Personality::Windows => "added 1432 packages, and audited 1433 packages in 10m",
+        };
+        assert_eq!(resumed[lines.len()].1, expected, "{label}");
+        assert!(
+            resumed.len() > lines.len() + 1,
+            "{label}: progress lines follow"
+        );
+        f.sim.advance(4 * 60);
+        let latest = f.get_json("/api/deployments/latest").await;
+        assert_eq!(
+            (latest.status, &latest.json()["status"]),
+            (200, &4.into()),
+            "{label}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn restarted_holder_keeps_its_lock_across_the_restart() {
+    let (f, now, id, record) = building(Personality::Linux, "restarted-holder").await;
+    let state = f.sim.state();
+    assert_eq!((state.kudu_restarts, state.workers.len()), (1, 0));
+    let (expiry, acquired) = linux_lock(&f).await.unwrap();
+    assert!(expiry > now);
+    assert!(!record["message"].as_str().unwrap().contains("re-run"));
+    let last = log_lines(&f, &id).await.last().unwrap().0;
+    assert!(
+        (480..=490).contains(&now.secs_since(last)),
+        "the log stopped 8 min ago"
+    );
+    // The traces tell the story: the hung run's background trace is still pending (its
+    // process died), the old process shut down, the new one started after the lock was taken.
+    let traces = names(&f).await;
+    let hung = find(&traces, "Background_POST_api-zipdeploy", true);
+    assert_eq!(hung.len(), 1);
+    assert!(stamp_time(&hung[0].time).secs_since(acquired).abs() <= 1);
+    let shutdown = find(&traces, "Shutdown", false);
+    let startup = find(&traces, "Startup_POST_api-zipdeploy", false);
+    assert_eq!((shutdown.len(), startup.len()), (1, 2), "{traces:#?}");
+    let restarted = stamp_time(&startup[1].time);
+    assert!(restarted > acquired && stamp_time(&shutdown[0].time) <= restarted);
+    assert_eq!(startup[1].salt, 1);
+    let retry = traces
+        .iter()
+        .find(|t| t.what == "POST_api-zipdeploy" && t.status == Some(409))
+        .unwrap();
+    assert_eq!((retry.salt, &retry.time), (2, &startup[1].time));
+    // Until the lock expires (25 min after the hung run took it).
+    assert_eq!(f.push_async("again").await.status, 409);
+    f.sim.advance(expiry.secs_since(now) + 1);
+    assert_eq!(
+        f.get_json("/api/isdeploying").await.json()["value"],
+        "False"
+    );
+    assert_eq!(newest_record(&f).await["status"], 3);
+    assert_eq!(f.push_async("after").await.status, 202);
 }

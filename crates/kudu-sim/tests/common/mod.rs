@@ -2,7 +2,7 @@
 
 #![allow(dead_code)]
 
-use kudu_sim::{Personality, Sim, SimConfig, SimHandle};
+use kudu_sim::{Personality, Sim, SimConfig, SimHandle, VTime};
 use reqwest::header::HeaderMap;
 
 /// A started simulator plus a client that authenticates with Basic auth.
@@ -17,6 +17,22 @@ pub async fn start(personality: Personality, scenario: &str) -> Fixture {
         personality,
         scenario: scenario.into(),
         password: Some("pw".into()),
+        ..SimConfig::default()
+    })
+    .await
+}
+
+/// A scenario under non-default switches.
+pub async fn start_with_quirks(
+    personality: Personality,
+    scenario: &str,
+    quirks: kudu_sim::Quirks,
+) -> Fixture {
+    start_with(SimConfig {
+        personality,
+        scenario: scenario.into(),
+        password: Some("pw".into()),
+        quirks,
         ..SimConfig::default()
     })
     .await
@@ -127,4 +143,87 @@ impl Fixture {
             self.sim.state().workers
         );
     }
+}
+
+// ------------------------------------------------------------ trace files (README "Trace files")
+
+pub const TRACE_DIR: &str = "/api/vfs/LogFiles/kudu/trace/";
+/// What a browser sends: Kudu skips tracing such requests (`ShouldSkipRequest`).
+pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// One trace file name taken apart: `<time>_<instance>_<nnn>_<what>[_<status>]_<secs>s.xml`,
+/// or `<time>_<instance>_<nnn>_<what>_pending.xml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceName {
+    pub time: String,
+    pub instance: String,
+    pub salt: u32,
+    pub what: String,
+    pub status: Option<u16>,
+    /// `None` while pending.
+    pub secs: Option<u64>,
+}
+
+pub fn parse_name(name: &str) -> TraceName {
+    let mut parts = name.splitn(4, '_');
+    let time = parts.next().unwrap().to_string();
+    let instance = parts.next().unwrap().to_string();
+    let salt = parts.next().unwrap().parse().unwrap();
+    let rest = parts.next().unwrap();
+    if let Some(what) = rest.strip_suffix("_pending.xml") {
+        return TraceName {
+            time,
+            instance,
+            salt,
+            what: what.to_string(),
+            status: None,
+            secs: None,
+        };
+    }
+    let body = rest.strip_suffix("s.xml").unwrap();
+    let (head, secs) = body.rsplit_once('_').unwrap();
+    let (what, status) = match head.rsplit_once('_') {
+        Some((what, code)) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) => {
+            (what.to_string(), Some(code.parse().unwrap()))
+        }
+        _ => (head.to_string(), None),
+    };
+    TraceName {
+        time,
+        instance,
+        salt,
+        what,
+        status,
+        secs: Some(secs.parse().unwrap()),
+    }
+}
+
+/// The trace folder as a browser lists it (which adds no trace of its own): `(name, mtime)`.
+pub async fn traces(f: &Fixture) -> Vec<(String, VTime)> {
+    let reply = f
+        .send("GET", TRACE_DIR, &[("user-agent", BROWSER)], Vec::new())
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                VTime::parse(e["mtime"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub async fn names(f: &Fixture) -> Vec<TraceName> {
+    traces(f).await.iter().map(|(n, _)| parse_name(n)).collect()
+}
+
+/// `yyyy-MM-ddTHH-mm-ss` back to an instant.
+pub fn stamp_time(stamp: &str) -> VTime {
+    let (date, time) = stamp.split_once('T').unwrap();
+    VTime::parse(&format!("{date}T{}Z", time.replace('-', ":"))).unwrap()
 }
