@@ -127,11 +127,14 @@ fn kudu_core_never_reads_the_clock() {
     }
 }
 
+/// Where the cause files live, one per cause.
+const CAUSES_DIR: &str = "crates/kudu-core/src/diagnose/causes";
+
 /// One file per cause, opening with a `// Cause: <id>` block written for users (the README's
 /// cause list is built from these blocks).
 #[test]
 fn every_cause_has_a_file_opening_with_its_cause_block() {
-    let dir = root().join("crates/kudu-core/src/diagnose");
+    let dir = root().join(CAUSES_DIR);
     let mut problems = Vec::new();
     for cause in kudu_core::diagnose::CauseId::ALL {
         let id = cause.as_str();
@@ -167,7 +170,7 @@ fn every_cause_has_a_file_opening_with_its_cause_block() {
 #[test]
 fn readme_lists_every_cause_with_its_blocks_advice() {
     let readme = read("README.md");
-    let dir = root().join("crates/kudu-core/src/diagnose");
+    let dir = root().join(CAUSES_DIR);
     let mut problems = Vec::new();
     for cause in kudu_core::diagnose::CauseId::ALL {
         let id = cause.as_str();
@@ -197,6 +200,145 @@ fn readme_lists_every_cause_with_its_blocks_advice() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The other causes a cause file's code names, with the line (1-based): any path through the
+/// causes module (`diagnose::causes::…`, in `use` lines or inline), and `super::<cause>` (or
+/// `super::super::<cause>` from its tests, braces included). Comments are left out; `own` is
+/// the file's own cause, which it may name.
+fn cause_references(text: &str, causes: &[String], own: &str) -> Vec<(usize, String)> {
+    let code = text
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let line_of = |at: usize| code[..at].matches('\n').count() + 1;
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("diagnose::causes") {
+        found.push((line_of(at), "diagnose::causes".to_string()));
+    }
+    let mut from = 0;
+    while let Some(at) = code[from..].find("super::") {
+        let start = from + at;
+        from = start + "super::".len();
+        if code[..start].ends_with("super::") {
+            continue;
+        }
+        let mut rest = code[start..].trim_start();
+        while let Some(after) = rest.strip_prefix("super::") {
+            rest = after.trim_start();
+        }
+        let ident = |text: &str| -> String {
+            text.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let names: Vec<String> = match rest.strip_prefix('{') {
+            Some(group) => {
+                // The names right after `{` or a `,` at the group's own depth.
+                let mut names = vec![ident(group)];
+                let mut depth = 0;
+                for (index, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => break,
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => names.push(ident(&group[index + 1..])),
+                        _ => {}
+                    }
+                }
+                names
+            }
+            None => vec![ident(rest)],
+        };
+        for name in names {
+            if name != own && causes.contains(&name) {
+                found.push((line_of(start), name));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Causes are independent: a cause file reads the round's facts (`diagnose/facts/`) and the
+/// types in `diagnose`, never another cause, and declares its `SPEC` (id, rank, claims, whether
+/// it ends by itself) beside its `detect`. What two causes share belongs in the facts, so
+/// adding a cause stays one file plus one registry line.
+#[test]
+fn cause_files_import_no_other_cause_and_declare_their_spec() {
+    let dir = root().join(CAUSES_DIR);
+    let causes: Vec<String> = kudu_core::diagnose::CauseId::ALL
+        .iter()
+        .map(|cause| cause.as_str().replace('-', "_"))
+        .collect();
+    let mut problems = Vec::new();
+    for path in rust_files_under(&dir) {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.parent() != Some(dir.as_path()) || stem == "mod" {
+            continue;
+        }
+        let Some(cause) = kudu_core::diagnose::CauseId::ALL
+            .into_iter()
+            .find(|cause| cause.as_str().replace('-', "_") == stem)
+        else {
+            problems.push(format!(
+                "{}: not a cause's file; what causes share belongs in diagnose/facts/",
+                path.display()
+            ));
+            continue;
+        };
+        let text = fs::read_to_string(&path).unwrap();
+        for (line, name) in cause_references(&text, &causes, &stem) {
+            problems.push(format!(
+                "{}:{line}: names {name}; a cause reads only the facts and the types",
+                path.display()
+            ));
+        }
+        let spec = text
+            .split_once("\npub(crate) const SPEC: CauseSpec = CauseSpec {")
+            .map(|(_, rest)| rest.split_once("\n};").map_or(rest, |(spec, _)| spec));
+        match spec {
+            None => problems.push(format!(
+                "{}: declares no `pub(crate) const SPEC: CauseSpec`",
+                path.display()
+            )),
+            Some(spec) if !spec.contains(&format!("id: CauseId::{cause:?},")) => {
+                problems.push(format!(
+                    "{}: its SPEC is not `id: CauseId::{cause:?}`",
+                    path.display()
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(problems.is_empty(), "cause files:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_cause_import_check_catches_a_cause_naming_another() {
+    let causes = ["stale_lock", "healthy", "windows_lock_held"].map(String::from);
+    let bad = "use crate::diagnose::causes::healthy;\n\
+               use super::{healthy, windows_lock_held::detect};\n\
+               let f = super::super::healthy::detect(&ctx);\n\
+               use super::\n    windows_lock_held;";
+    assert_eq!(
+        cause_references(bad, &causes, "stale_lock"),
+        [
+            (1, "diagnose::causes".to_string()),
+            (2, "healthy".to_string()),
+            (2, "windows_lock_held".to_string()),
+            (3, "healthy".to_string()),
+            (4, "windows_lock_held".to_string()),
+        ]
+    );
+    let clean = "use crate::diagnose::facts::context::Context;\n\
+                 use crate::diagnose::{CauseId, CauseSpec, Finding};\n\
+                 // use super::healthy; in a comment\n\
+                 use super::*;\n\
+                 let f = super::super::stale_lock::detect(&ctx);";
+    assert!(cause_references(clean, &causes, "stale_lock").is_empty());
 }
 
 /// Host patterns the extension may ask for, each an SCM host form from kudu-facts.md §6 (or

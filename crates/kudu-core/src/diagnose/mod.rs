@@ -1,30 +1,20 @@
-//! From observations to named causes. One file per cause, each opening with a `// Cause:`
-//! block written for users.
+//! From observations to named causes.
 //!
-//! [`diagnose`] derives the shared facts once ([`context`]: personality, which deployments are
-//! really progressing, the [`timeline`] and the [`lock_report`]), runs every cause detector, and
-//! orders the findings so the one that best explains a 409 leads (see [`diagnose`] for the
-//! order). It never fails: a read that failed lowers confidence and shows in the evidence.
+//! [`diagnose`] derives the round's facts once (`facts/`: the context with the personality and
+//! which deployments are really progressing, the [`Timeline`], the [`LockReport`], the
+//! [`Deployability`] verdict, the shared predicates), runs every cause detector (`causes/`, one
+//! file per cause, each opening with a `// Cause:` block written for users and declaring its
+//! spec: id, rank, claims, whether it ends by itself), and orders the findings by their specs'
+//! ranks so the one that best explains a 409 leads (see [`diagnose`] for the order). It never
+//! fails: a read that failed lowers confidence and shows in the evidence. `prevention` reads the
+//! finished [`Diagnosis`] for which tools collided.
 
-mod autoswap_in_progress;
-mod cancelled_then_retried;
-mod client_self_collision;
-mod deployment_in_progress;
+mod causes;
 pub(crate) mod facts;
-mod healthy;
-mod no_lock_found;
-mod parallel_deployments;
-mod partial_deploy;
 pub mod prevention;
-mod restart_raced_deployment;
-mod run_from_package_url;
-mod scan_underway;
-mod session_expired;
-mod stale_lock;
-mod status_lock_denied;
+mod spec;
 #[cfg(test)]
 pub(crate) mod test_session;
-mod windows_lock_held;
 
 use std::cmp::Reverse;
 
@@ -34,6 +24,7 @@ use crate::model::*;
 use crate::session::{Session, Warning};
 use crate::time::Timestamp;
 use facts::context::Context;
+pub(crate) use spec::{CauseSpec, Rank, RankFact};
 
 /// Stable cause ids; the UI uses [`CauseId::as_str`] as `data-cause`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -128,26 +119,22 @@ pub const EXCLUSIVE_CLAIMS: [(Claim, Claim); 2] = [
 ];
 
 impl CauseId {
-    /// What a finding of this cause asserts about the site now. History causes (a collision,
-    /// a cancel, a restart that raced) assert nothing about now.
+    /// What a finding of this cause asserts about the site now (its spec's `claims`). History
+    /// causes (a collision, a cancel, a restart that raced) assert nothing about now.
     pub fn claims(self) -> &'static [Claim] {
-        use Claim::*;
-        match self {
-            CauseId::RunFromPackageUrl
-            | CauseId::AutoswapInProgress
-            | CauseId::StatusLockDenied => &[DeploymentsBlocked],
-            CauseId::ScanUnderway | CauseId::DeploymentInProgress => {
-                &[DeploymentsBlocked, SomethingRunning]
-            }
-            CauseId::StaleLock | CauseId::WindowsLockHeld => &[DeploymentsBlocked, NothingRunning],
-            CauseId::Healthy | CauseId::NoLockFound => &[NothingBlocks, NothingRunning],
-            CauseId::SessionExpired
-            | CauseId::CancelledThenRetried
-            | CauseId::ClientSelfCollision
-            | CauseId::ParallelDeployments
-            | CauseId::PartialDeploy
-            | CauseId::RestartRacedDeployment => &[],
-        }
+        causes::spec(self).claims
+    }
+
+    /// A finding of this cause means a deployment started now gets 409 (it claims
+    /// [`Claim::DeploymentsBlocked`]).
+    pub fn blocks(self) -> bool {
+        causes::spec(self).blocks()
+    }
+
+    /// The condition clears without anyone acting, because something that is working ends it
+    /// (a deployment, a malware scan or an auto swap finishing): worth watching until it does.
+    pub fn ends_by_itself(self) -> bool {
+        causes::spec(self).ends_by_itself
     }
 }
 
@@ -342,8 +329,8 @@ pub use facts::context::{
 pub use facts::deployability::{self, Blocker, BlockerKind, CanDeploy, Deployability};
 pub use facts::timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 
-/// Runs every cause detector over the session and orders the findings, the one that best
-/// explains a 409 first:
+/// Runs every cause detector over the session and orders the findings by the rank each cause's
+/// spec declares, the one that best explains a 409 first:
 ///
 /// 1. `session-expired`: nothing else can be known until the user signs in again.
 /// 2. `run-from-package-url`: a permanent refusal; clearing locks cannot help.
@@ -357,36 +344,24 @@ pub use facts::timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
 /// 9. `healthy`, then `no-lock-found` (added whenever nothing blocks deployments now).
 ///
 /// Within one rank, higher confidence first. When core reads failed, `High` drops to `Medium`
-/// for every cause that relied on them.
+/// for every cause whose spec says it relies on them.
 pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
     let ctx = Context::new(session, now);
-    let detectors: [fn(&Context) -> Option<Finding>; 13] = [
-        session_expired::detect,
-        run_from_package_url::detect,
-        autoswap_in_progress::detect,
-        scan_underway::detect,
-        deployment_in_progress::detect,
-        status_lock_denied::detect,
-        cancelled_then_retried::detect,
-        stale_lock::detect,
-        windows_lock_held::detect,
-        partial_deploy::detect,
-        restart_raced_deployment::detect,
-        parallel_deployments::detect,
-        client_self_collision::detect,
-    ];
-    let mut findings: Vec<Finding> = detectors.iter().filter_map(|d| d(&ctx)).collect();
+    let mut findings: Vec<Finding> = causes::REGISTRY
+        .iter()
+        .filter_map(|(_, detect)| detect(&ctx))
+        .collect();
     let nothing_else_found = findings.is_empty();
-    if let Some(f) = no_lock_found::detect(&ctx) {
+    if let Some(f) = (causes::NO_LOCK_FOUND.1)(&ctx) {
         findings.push(f);
     }
-    if let Some(f) = healthy::detect(&ctx, nothing_else_found) {
+    if let Some(f) = (causes::HEALTHY.1)(&ctx, nothing_else_found) {
         findings.push(f);
     }
     let unreadable = ctx.unreadable();
     if !unreadable.is_empty() {
         for f in &mut findings {
-            if relies_on_core_reads(f.cause) && f.confidence == Confidence::High {
+            if causes::spec(f.cause).relies_on_core_reads && f.confidence == Confidence::High {
                 f.confidence = Confidence::Medium;
                 f.evidence.push(Evidence::new(
                     "Kudu Doctor",
@@ -398,8 +373,12 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
             }
         }
     }
-    let cancel_holds_lock = ctx.cancelled_run_holding_lock().is_some();
-    findings.sort_by_key(|f| (rank(f.cause, cancel_holds_lock), Reverse(f.confidence)));
+    findings.sort_by_cached_key(|f| {
+        (
+            causes::spec(f.cause).rank.in_round(&ctx),
+            Reverse(f.confidence),
+        )
+    });
     Diagnosis {
         now,
         personality: ctx.personality,
@@ -411,40 +390,6 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
     }
 }
 
-/// The order documented on [`diagnose`].
-fn rank(cause: CauseId, cancel_holds_lock: bool) -> u8 {
-    match cause {
-        CauseId::SessionExpired => 0,
-        CauseId::RunFromPackageUrl => 1,
-        CauseId::AutoswapInProgress => 2,
-        CauseId::ScanUnderway => 3,
-        CauseId::DeploymentInProgress => 4,
-        CauseId::StatusLockDenied => 5,
-        CauseId::CancelledThenRetried if cancel_holds_lock => 6,
-        CauseId::StaleLock => 7,
-        CauseId::WindowsLockHeld => 8,
-        CauseId::PartialDeploy => 9,
-        CauseId::RestartRacedDeployment => 10,
-        CauseId::CancelledThenRetried => 11,
-        CauseId::ParallelDeployments => 12,
-        CauseId::ClientSelfCollision => 13,
-        CauseId::Healthy => 14,
-        CauseId::NoLockFound => 15,
-    }
-}
-
-/// Causes judged from the deployment list and the lock reads, as opposed to settings or
-/// replies that stand on their own.
-fn relies_on_core_reads(cause: CauseId) -> bool {
-    !matches!(
-        cause,
-        CauseId::SessionExpired
-            | CauseId::RunFromPackageUrl
-            | CauseId::StatusLockDenied
-            | CauseId::RestartRacedDeployment
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::test_session::*;
@@ -453,6 +398,54 @@ mod tests {
 
     fn ids(d: &Diagnosis) -> Vec<&'static str> {
         d.findings.iter().map(|f| f.cause.as_str()).collect()
+    }
+
+    /// The specs hold the order documented on [`diagnose`].
+    #[test]
+    fn the_specs_rank_causes_in_the_documented_order() {
+        let order = |cancel_holds_lock: bool| {
+            let mut all = CauseId::ALL;
+            all.sort_by_key(|c| causes::spec(*c).rank.values()[usize::from(!cancel_holds_lock)]);
+            all.map(CauseId::as_str)
+        };
+        let documented = [
+            "session-expired",
+            "run-from-package-url",
+            "autoswap-in-progress",
+            "scan-underway",
+            "deployment-in-progress",
+            "status-lock-denied",
+            "stale-lock",
+            "windows-lock-held",
+            "partial-deploy",
+            "restart-raced-deployment",
+            "cancelled-then-retried",
+            "parallel-deployments",
+            "client-self-collision",
+            "healthy",
+            "no-lock-found",
+        ];
+        assert_eq!(order(false), documented);
+        let mut holding = documented.to_vec();
+        holding.retain(|c| *c != "cancelled-then-retried");
+        holding.insert(6, "cancelled-then-retried");
+        assert_eq!(order(true).to_vec(), holding);
+    }
+
+    #[test]
+    fn only_what_something_working_ends_ends_by_itself() {
+        let ends: Vec<_> = CauseId::ALL
+            .into_iter()
+            .filter(|c| c.ends_by_itself())
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                CauseId::AutoswapInProgress,
+                CauseId::DeploymentInProgress,
+                CauseId::ScanUnderway
+            ]
+        );
     }
 
     #[test]

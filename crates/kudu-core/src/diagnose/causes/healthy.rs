@@ -8,11 +8,21 @@
 //! The finding for a site with nothing wrong.
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, LockState, Rank, Recommendation,
+};
 
 /// Added when the verdict says deployments are accepted, the core reads answered, no lock is
 /// there at all, and `nothing_else_found`: no other cause applies (the coordinator knows that;
 /// a cause never reads another's findings).
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::Healthy,
+    rank: Rank::Fixed(14),
+    claims: &[Claim::NothingBlocks, Claim::NothingRunning],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
+
 pub(crate) fn detect(ctx: &Context, nothing_else_found: bool) -> Option<Finding> {
     if !nothing_else_found
         || !ctx.deployability.is_clear()

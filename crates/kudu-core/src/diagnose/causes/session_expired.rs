@@ -9,7 +9,15 @@
 //! Detects an expired SCM sign-in from replies the parser marked as session-expired.
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::SessionExpired,
+    rank: Rank::Fixed(0),
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: false,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let (core_expired, endpoints) = ctx.expired_reads();

@@ -10,7 +10,17 @@
 //! Detects a run-from-package setting that points at a URL (a permanent 409).
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
+};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::RunFromPackageUrl,
+    rank: Rank::Fixed(1),
+    claims: &[Claim::DeploymentsBlocked],
+    ends_by_itself: false,
+    relies_on_core_reads: false,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let key = ctx.run_from_package_url_key()?;

@@ -12,12 +12,22 @@
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::timeline::{SELF_COLLISION_SECS, display_id};
 use crate::diagnose::facts::wording::short_id;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation, TimelineEntry};
+use crate::diagnose::{
+    CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation, TimelineEntry,
+};
 
 /// This many deployments from one deployer within [`BURST_WINDOW_SECS`] is a burst of tiny
 /// deployments (azure-maven-plugins#2522 deployed about 200 jars one by one).
 pub const BURST_COUNT: usize = 5;
 pub const BURST_WINDOW_SECS: i64 = 10 * 60;
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::ClientSelfCollision,
+    rank: Rank::Fixed(13),
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let real: Vec<&TimelineEntry> = ctx

@@ -10,13 +10,21 @@
 //! Detects a deployment stopped by an SCM container restart.
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation};
 use crate::session::Observed;
 
 fn mentions_restart(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     t.contains("scm container restart") || (t.contains("stopped due to") && t.contains("restart"))
 }
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::RestartRacedDeployment,
+    rank: Rank::Fixed(10),
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: false,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let mut evidence = vec![];

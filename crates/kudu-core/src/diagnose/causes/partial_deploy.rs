@@ -11,7 +11,7 @@
 //! Detects a wwwroot left holding only a deployment artifact.
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation};
 
 /// Files a wwwroot may hold without containing an app.
 const PLACEHOLDERS: [&str; 2] = [".ostype", "hostingstart.html"];
@@ -24,6 +24,14 @@ fn is_archive(name: &str) -> bool {
     .iter()
     .any(|ext| n.ends_with(ext))
 }
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::PartialDeploy,
+    rank: Rank::Fixed(9),
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let entries = ctx.session.wwwroot_dir.value()?;

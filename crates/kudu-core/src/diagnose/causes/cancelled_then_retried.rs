@@ -13,12 +13,13 @@
 
 //! Detects the cancel-then-retry pattern, current or in the recent history.
 
-use crate::diagnose::TimelineEntry;
 use crate::diagnose::facts::context::{Context, LINUX_LOCK_LIFETIME_SECS};
-use crate::diagnose::facts::timeline::RETRY_WINDOW_SECS;
-use crate::diagnose::facts::timeline::display_id;
+use crate::diagnose::facts::timeline::{RETRY_WINDOW_SECS, display_id};
 use crate::diagnose::facts::wording::{relative, short_id};
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, RankFact, Recommendation,
+    TimelineEntry,
+};
 
 /// An unsuccessful (or vanished) deployment and the next one that began after it.
 struct Retry<'c> {
@@ -83,6 +84,20 @@ fn retries<'c>(ctx: &'c Context) -> Vec<Retry<'c>> {
     }
     out
 }
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::CancelledThenRetried,
+    // Ahead of `stale-lock` while the cancelled run still holds the lock (it names why the lock
+    // is stale); otherwise history, after the causes that act now.
+    rank: Rank::WhenFact {
+        fact: RankFact::CancelledRunHoldsLock,
+        then: 6,
+        otherwise: 11,
+    },
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let holding = ctx.cancelled_run_holding_lock();
@@ -317,7 +332,8 @@ mod tests {
             "{}",
             f.evidence[0].fact
         );
-        assert!(crate::diagnose::parallel_deployments::detect(&ctx).is_none());
+        let d = crate::diagnose::diagnose(&s, at(12, 0, 0));
+        assert!(!d.has(CauseId::ParallelDeployments), "{:?}", d.findings);
     }
 
     #[test]

@@ -12,9 +12,19 @@
 
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::deployability::BlockerKind;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
+};
 
 /// Added when the verdict names nothing that blocks deployments, only reads that failed.
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::NoLockFound,
+    rank: Rank::Fixed(15),
+    claims: &[Claim::NothingBlocks, Claim::NothingRunning],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
+
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let only_unknowns = ctx
         .deployability

@@ -12,7 +12,15 @@
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::timeline::{colliding_pairs, display_id};
 use crate::diagnose::facts::wording::short_id;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::ParallelDeployments,
+    rank: Rank::Fixed(12),
+    claims: &[],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let entries = &ctx.timeline.entries;

@@ -12,7 +12,17 @@
 
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::predicates::{says_status_lock_denied, status_lock_denied_message};
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
+};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::StatusLockDenied,
+    rank: Rank::Fixed(5),
+    claims: &[Claim::DeploymentsBlocked],
+    ends_by_itself: false,
+    relies_on_core_reads: false,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let text = status_lock_denied_message(ctx.session)?;

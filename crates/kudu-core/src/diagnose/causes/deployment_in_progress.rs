@@ -12,8 +12,18 @@
 
 use crate::diagnose::facts::context::{Context, LOG_SILENCE_SECS};
 use crate::diagnose::facts::wording::{duration, relative, short_id};
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, LockState, Rank, Recommendation,
+};
 use crate::model::Personality;
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::DeploymentInProgress,
+    rank: Rank::Fixed(4),
+    claims: &[Claim::DeploymentsBlocked, Claim::SomethingRunning],
+    ends_by_itself: true,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     if ctx.scan_underway() {

@@ -11,7 +11,17 @@
 
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::wording::relative;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
+};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::ScanUnderway,
+    rank: Rank::Fixed(3),
+    claims: &[Claim::DeploymentsBlocked, Claim::SomethingRunning],
+    ends_by_itself: true,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let by_isdeploying = ctx.scan_underway();

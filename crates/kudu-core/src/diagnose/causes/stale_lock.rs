@@ -19,7 +19,16 @@ use crate::diagnose::facts::context::{Context, Liveness};
 use crate::diagnose::facts::deployability::BlockerKind;
 use crate::diagnose::facts::wording::{duration, relative};
 use crate::diagnose::{
-    CauseId, Confidence, Evidence, EvidenceStrength, Finding, LockState, Recommendation,
+    CauseId, CauseSpec, Claim, Confidence, Evidence, EvidenceStrength, Finding, LockState, Rank,
+    Recommendation,
+};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::StaleLock,
+    rank: Rank::Fixed(7),
+    claims: &[Claim::DeploymentsBlocked, Claim::NothingRunning],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
 };
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {

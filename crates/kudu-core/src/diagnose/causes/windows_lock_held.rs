@@ -12,8 +12,18 @@
 
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::wording::relative;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, LockState, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, LockState, Rank, Recommendation,
+};
 use crate::model::Personality;
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::WindowsLockHeld,
+    rank: Rank::Fixed(8),
+    claims: &[Claim::DeploymentsBlocked, Claim::NothingRunning],
+    ends_by_itself: false,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     // Without the deployment list "no deployment is progressing" is not known; the held lock

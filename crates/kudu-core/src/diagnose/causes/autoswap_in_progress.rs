@@ -12,7 +12,17 @@
 use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::predicates::{AUTOSWAP_WINDOW_SECS, autoswap_ongoing_since};
 use crate::diagnose::facts::wording::relative;
-use crate::diagnose::{CauseId, Confidence, Evidence, Finding, Recommendation};
+use crate::diagnose::{
+    CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
+};
+
+pub(crate) const SPEC: CauseSpec = CauseSpec {
+    id: CauseId::AutoswapInProgress,
+    rank: Rank::Fixed(2),
+    claims: &[Claim::DeploymentsBlocked],
+    ends_by_itself: true,
+    relies_on_core_reads: true,
+};
 
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let written = autoswap_ongoing_since(ctx.session, ctx.now);

@@ -1,0 +1,99 @@
+//! What each cause declares about itself, once, beside its `detect`: its id, where it ranks
+//! among the findings, what a finding of it asserts about the site now, whether it ends by
+//! itself, and whether its confidence rests on the core reads. `diagnose`, [`CauseId::claims`]
+//! and the other per-cause answers read these specs; nothing lists causes a second time.
+
+use crate::diagnose::facts::context::Context;
+use crate::diagnose::{CauseId, Claim};
+
+/// One cause's declaration (`pub(crate) const SPEC: CauseSpec` in its file under
+/// `diagnose/causes/`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CauseSpec {
+    pub(crate) id: CauseId,
+    /// Where its findings sort, lowest first (the order documented on
+    /// [`crate::diagnose::diagnose`]).
+    pub(crate) rank: Rank,
+    /// What a finding asserts about the site right now ([`CauseId::claims`]); blocking is the
+    /// claim [`Claim::DeploymentsBlocked`].
+    pub(crate) claims: &'static [Claim],
+    /// The condition clears without anyone acting, because something that is working ends it
+    /// (a deployment, a malware scan or an auto swap finishing), so a shell can keep watching
+    /// until it does. A lock that only expires is not counted: nothing is working on it.
+    pub(crate) ends_by_itself: bool,
+    /// Judged from the deployment list and the lock reads, as opposed to settings or replies
+    /// that stand on their own: when those reads failed, `High` confidence drops to `Medium`.
+    pub(crate) relies_on_core_reads: bool,
+}
+
+impl CauseSpec {
+    /// A finding of this cause means a deployment started now gets 409.
+    pub(crate) const fn blocks(&self) -> bool {
+        let mut i = 0;
+        while i < self.claims.len() {
+            if matches!(self.claims[i], Claim::DeploymentsBlocked) {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+}
+
+/// Where a cause's findings sort.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Rank {
+    Fixed(u8),
+    /// `then` in a round where `fact` holds, `otherwise` in the others.
+    WhenFact {
+        fact: RankFact,
+        then: u8,
+        otherwise: u8,
+    },
+}
+
+/// A fact of the round that moves a cause's rank.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RankFact {
+    /// The newest deployment was cancelled and its lock is still held
+    /// ([`Context::cancelled_run_holding_lock`]).
+    CancelledRunHoldsLock,
+}
+
+impl Rank {
+    /// The rank in this round.
+    pub(crate) fn in_round(self, ctx: &Context) -> u8 {
+        match self {
+            Rank::Fixed(rank) => rank,
+            Rank::WhenFact {
+                fact,
+                then,
+                otherwise,
+            } => {
+                if fact.holds(ctx) {
+                    then
+                } else {
+                    otherwise
+                }
+            }
+        }
+    }
+
+    /// Every rank it can take.
+    pub(crate) const fn values(self) -> [u8; 2] {
+        match self {
+            Rank::Fixed(rank) => [rank, rank],
+            Rank::WhenFact {
+                then, otherwise, ..
+            } => [then, otherwise],
+        }
+    }
+}
+
+impl RankFact {
+    fn holds(self, ctx: &Context) -> bool {
+        match self {
+            RankFact::CancelledRunHoldsLock => ctx.cancelled_run_holding_lock().is_some(),
+        }
+    }
+}
