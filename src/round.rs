@@ -11,7 +11,6 @@
 
 use std::rc::Rc;
 
-use kudu_core::session::Observed;
 use kudu_core::{
     CleanupPlan, Diagnosis, DiagnosisRound, HttpReply, PlanKind, Read, ReadToken, RoundEvent,
     Session, Timestamp,
@@ -183,10 +182,7 @@ impl WizardRound {
 
 /// The settings the guide quotes, when they were read and are not blank.
 fn site_facts(session: &Session) -> SiteFacts {
-    let setting = |key: &str| match session.settings.get(key) {
-        Some(Observed::Value(Some(value))) if !value.trim().is_empty() => Some(value.clone()),
-        _ => None,
-    };
+    let setting = |key: &str| session.setting(key).map(str::to_string);
     SiteFacts {
         name: setting("WEBSITE_SITE_NAME"),
         resource_group: setting("WEBSITE_RESOURCE_GROUP"),

@@ -731,3 +731,71 @@ fn sign_in_detection_has_one_home() {
         problems.join("\n")
     );
 }
+
+/// The fields of `kudu_core::Session`, read from its declaration.
+fn session_fields() -> Vec<String> {
+    let text = read("crates/kudu-core/src/session.rs");
+    let body = text
+        .split_once("pub struct Session {")
+        .and_then(|(_, rest)| rest.split_once("\n}"))
+        .map(|(body, _)| body)
+        .expect("session.rs declares `pub struct Session {`");
+    body.lines()
+        .filter_map(|line| line.trim().strip_prefix("pub "))
+        .filter_map(|rest| {
+            rest.split_once(':')
+                .map(|(name, _)| name.trim().to_string())
+        })
+        .collect()
+}
+
+/// Where a shell's code reaches into a `Session`'s fields: `session.<field>` or
+/// `session().<field>`, not followed by `(` (a method of the same name is fine).
+fn session_field_uses(text: &str, fields: &[String]) -> Vec<usize> {
+    let patterns: Vec<String> = fields
+        .iter()
+        .flat_map(|field| [format!("session.{field}"), format!("session().{field}")])
+        .collect();
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or_default();
+            patterns.iter().any(|pattern| {
+                code.match_indices(pattern.as_str()).any(|(at, _)| {
+                    let next = code[at + pattern.len()..].chars().next();
+                    !matches!(next, Some(c) if c.is_alphanumeric() || c == '_' || c == '(')
+                })
+            })
+        })
+        .map(|(index, _)| index + 1)
+        .collect()
+}
+
+/// The shells (the app and the command line) drive the core's `DiagnosisRound` and read a
+/// `Session` only through its methods: what was read, and how, is the core's business.
+#[test]
+fn shells_never_reach_into_a_sessions_fields() {
+    let fields = session_fields();
+    assert!(
+        fields.iter().any(|f| f == "settings") && fields.len() > 10,
+        "{fields:?}"
+    );
+    let mut problems = Vec::new();
+    for path in workspace_rust_files(&["src", "crates/cli/src"]) {
+        let text = fs::read_to_string(&path).unwrap();
+        for line in session_field_uses(&text, &fields) {
+            problems.push(format!("{}:{line}", path.display()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "use a Session method (or a DiagnosisRound event) instead:\n{}",
+        problems.join("\n")
+    );
+    // The check itself: the wizard's old settings read is caught, the accessor is not.
+    let fields = ["settings".to_string(), "logs".to_string()];
+    let old = "let setting = |key: &str| match session.settings.get(key) {\n\
+               let follow_ups = read.borrow().session.logs.len();\n\
+               let name = session.setting(\"WEBSITE_SITE_NAME\");";
+    assert_eq!(session_field_uses(old, &fields), [1, 2]);
+}

@@ -6,17 +6,29 @@ use std::time::SystemTime;
 
 use kudu_core::diagnose::BlockerKind;
 use kudu_core::parse::one_line;
-use kudu_core::{CauseId, Diagnosis, DiagnosisRound, HttpReply, RoundEvent, Session, Timestamp};
+use kudu_core::{
+    CauseId, CleanupPlan, Diagnosis, DiagnosisRound, HttpReply, RoundEvent, Timestamp,
+};
 
 use crate::duration_arg::show_secs;
 use crate::exit_code::{AUTH, FAILURE, Failure};
 use crate::report;
 use crate::scm::{Credentials, ScmClient, ScmOrigin, auth_failure_message};
 
-/// What one round saw and concluded.
+/// What one round concluded.
 pub struct Round {
-    pub session: Session,
     pub diagnosis: Diagnosis,
+    /// The targeted plan, when the round was asked for one ([`Plan::Wanted`]).
+    pub plan: Option<CleanupPlan>,
+    /// `WEBSITE_SITE_NAME`, when it was read.
+    pub site_name: Option<String>,
+}
+
+/// Whether a round builds its cleanup plan (`wait` needs none, and a big site's plan costs).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Plan {
+    Wanted,
+    NotWanted,
 }
 
 impl Round {
@@ -48,7 +60,7 @@ pub fn system_now() -> Timestamp {
 /// Reads the site and diagnoses it: drives the core's [`DiagnosisRound`] until it settles,
 /// sending each batch of reads at once. Fails (exit 1) only when no read got any answer at
 /// all; every other problem is part of the diagnosis.
-pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
+pub fn diagnose_site(client: &ScmClient, plan: Plan) -> Result<Round, Failure> {
     let cache_bust = u64::try_from(system_now().unix_millis()).unwrap_or(0);
     let mut round = DiagnosisRound::new(cache_bust);
     let mut first_replies: Option<Vec<HttpReply>> = None;
@@ -61,13 +73,27 @@ pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
             round.handle_reply(*token, reply, wall);
         }
         first_replies.get_or_insert(replies);
+        let mut settled = None;
         while let Some(event) = round.poll_event() {
             match event {
                 RoundEvent::Settled(diagnosis) => {
-                    return Ok(Round {
-                        session: round.take_session(),
+                    let site_name = round
+                        .session()
+                        .setting("WEBSITE_SITE_NAME")
+                        .map(str::to_string);
+                    settled = Some(Round {
                         diagnosis: *diagnosis,
+                        plan: None,
+                        site_name,
                     });
+                    if plan == Plan::NotWanted {
+                        break;
+                    }
+                }
+                RoundEvent::PlanReady(built) => {
+                    if let Some(round) = settled.as_mut() {
+                        round.plan = Some(*built);
+                    }
                 }
                 RoundEvent::Unreachable => {
                     let error = first_replies
@@ -79,8 +105,11 @@ pub fn diagnose_site(client: &ScmClient) -> Result<Round, Failure> {
                         format!("cannot reach {}: {error}", client.origin().as_str()),
                     ));
                 }
-                RoundEvent::Provisional(_) | RoundEvent::PlanReady(_) => {}
+                RoundEvent::Provisional(_) => {}
             }
+        }
+        if let Some(round) = settled {
+            return Ok(round);
         }
         if batch.is_empty() {
             // The round asked for nothing and said nothing: it cannot settle any further.

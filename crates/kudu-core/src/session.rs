@@ -106,6 +106,15 @@ impl Session {
         crate::parse::detect_personality(self)
     }
 
+    /// A setting read one key at a time (`WEBSITE_SITE_NAME`), when it exists and is not blank.
+    /// Shells read settings through this, never through the fields.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        match self.settings.get(key) {
+            Some(Observed::Value(Some(value))) if !value.trim().is_empty() => Some(value.as_str()),
+            _ => None,
+        }
+    }
+
     pub fn diagnose(&self, now: Timestamp) -> crate::Diagnosis {
         crate::diagnose::diagnose(self, now)
     }

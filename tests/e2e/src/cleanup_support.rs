@@ -216,6 +216,24 @@ pub async fn user_click(e2e: &E2e, selector: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// When the open confirmation asks for the user's word that nothing is deploying (the plan
+/// rests on silence alone), ticks it as a user does; returns whether it was asked.
+pub async fn give_word_if_asked(e2e: &E2e) -> anyhow::Result<bool> {
+    e2e.shadow_element("[data-testid=confirm-panel]").await?;
+    let asked = e2e
+        .in_shadow("return !!root?.querySelector('[data-testid=confirm-panel] [data-testid=ack-no-deployment]');")
+        .await?;
+    if asked != serde_json::Value::Bool(true) {
+        return Ok(false);
+    }
+    user_click(
+        e2e,
+        "[data-testid=confirm-panel] [data-testid=ack-no-deployment]",
+    )
+    .await?;
+    Ok(true)
+}
+
 /// An attribute of an element in the shadow root, once `selector` matches.
 pub async fn shadow_attr(e2e: &E2e, selector: &str, name: &str) -> anyhow::Result<Option<String>> {
     let element = e2e.shadow_element(selector).await?;

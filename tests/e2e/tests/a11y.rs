@@ -7,7 +7,9 @@
 //! simulator loads the next scenario and the page is opened again.
 
 use kudu_e2e::a11y_support::{AxeScope, ColorScheme, assert_accessible, set_color_scheme};
-use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
+use kudu_e2e::cleanup_support::{
+    cleanup_outcome, cleanup_sim_config, give_word_if_asked, user_click,
+};
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
 use serde_json::json;
@@ -171,6 +173,8 @@ async fn cleanup_states_have_no_serious_violations() -> anyhow::Result<()> {
             user_click(&e2e, "[data-testid=cleanup]").await?;
             e2e.shadow_element("[data-testid=confirm-panel]").await?;
             check_both_schemes(&e2e, "cleanup confirm", 3).await?;
+
+            give_word_if_asked(&e2e).await?;
 
             user_click(&e2e, "[data-testid=confirm]").await?;
             let outcome = cleanup_outcome(&e2e, std::time::Duration::from_secs(120)).await?;

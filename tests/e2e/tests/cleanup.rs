@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use kudu_e2e::cleanup_support::{
     allow_downloads, cleanup_outcome, cleanup_sim_config, deletes, downloaded_file, get,
-    latest_status_when_done, push_zip, shadow_text, user_click, vfs_names, zip_entry, zip_names,
+    give_word_if_asked, latest_status_when_done, push_zip, shadow_text, user_click, vfs_names,
+    zip_entry, zip_names,
 };
 use kudu_e2e::kudu_sim::{FaultKind, FaultRule, Personality};
 use kudu_e2e::{E2e, run, site_url};
@@ -39,6 +40,7 @@ async fn diagnosed(e2e: &E2e, cause: &str) -> anyhow::Result<()> {
 async fn click_cleanup_and_confirm(e2e: &E2e) -> anyhow::Result<()> {
     user_click(e2e, "[data-testid=cleanup]").await?;
     e2e.shadow_element("[data-testid=confirm-panel]").await?;
+    give_word_if_asked(e2e).await?;
     user_click(e2e, "[data-testid=confirm]").await
 }
 
@@ -230,7 +232,7 @@ async fn stale_files_windows_needs_no_cleanup() -> anyhow::Result<()> {
         |e2e| async move {
             e2e.goto(&site_url(SCM, "/")).await?;
             let cause = e2e
-                .launcher_attr("data-state", |state| state != "pending")
+                .launcher_attr("data-state", |state| state != "checking")
                 .await?;
             assert!(
                 ["healthy", "cancelled-then-retried"].contains(&cause.as_str()),
@@ -277,6 +279,7 @@ async fn a_deployment_that_begins_before_the_click_stops_the_cleanup() -> anyhow
                 began.body
             );
             e2e.sim.clear_requests();
+            give_word_if_asked(&e2e).await?;
             user_click(&e2e, "[data-testid=confirm]").await?;
             let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
             e2e.screenshot("cleanup-deployment-begins").await?;
@@ -371,6 +374,7 @@ async fn stuck_windows_can_also_restart_the_app() -> anyhow::Result<()> {
             restart_app.click().await?;
             let listed = shadow_text(&e2e, "[data-testid=confirm-deletes]").await?;
             assert!(listed.contains("DELETE /api/processes/-1"), "{listed}");
+            give_word_if_asked(&e2e).await?;
             user_click(&e2e, "[data-testid=confirm]").await?;
             let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
             e2e.screenshot("cleanup-stuck-windows-app-restart").await?;

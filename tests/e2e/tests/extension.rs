@@ -260,7 +260,7 @@ async fn hostile_deployment_message_renders_as_text_and_runs_nothing() -> anyhow
         );
 
         e2e.client.refresh().await?;
-        e2e.launcher_attr("data-state", |state| state != "pending")
+        e2e.launcher_attr("data-state", |state| state != "checking")
             .await?;
         e2e.open_wizard().await?;
         let table = e2e

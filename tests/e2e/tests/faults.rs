@@ -50,7 +50,7 @@ fn stuck_site() -> anyhow::Result<SimConfig> {
 
 /// Waits until the launcher names a cause or `error`, and returns it.
 async fn settled_state(e2e: &E2e) -> anyhow::Result<String> {
-    e2e.launcher_attr("data-state", |state| state != "pending")
+    e2e.launcher_attr("data-state", |state| state != "checking")
         .await
 }
 
@@ -142,7 +142,7 @@ async fn a_hung_read_times_out_visibly_and_retry_recovers() -> anyhow::Result<()
         );
         assert_eq!(
             state,
-            json!("pending"),
+            json!("checking"),
             "nothing can be settled before the timeout"
         );
 

@@ -119,6 +119,17 @@ async fn stuck_linux_is_fixed_with_the_keyboard_alone() -> anyhow::Result<()> {
                 Ok(is("confirm-panel")(&focused(&e2e).await?).then_some(()))
             })
             .await?;
+            // The holder is only silent: tick the user's word with Space, which enables
+            // the confirm button.
+            tab_until(
+                &e2e,
+                "the acknowledgement",
+                false,
+                10,
+                is("ack-no-deployment"),
+            )
+            .await?;
+            press(&e2e, Key::Space, false).await?;
             // Past the confirm button to Cancel, and back with Shift+Tab.
             tab_until(&e2e, "the confirm button", false, 10, is("confirm")).await?;
             tab_until(&e2e, "Cancel", false, 1, is("cancel")).await?;

@@ -53,7 +53,7 @@ fn stale_lock_site() -> anyhow::Result<SimConfig> {
 /// Loads the SCM page and waits for the launcher to name a cause.
 async fn diagnosed(e2e: &E2e) -> anyhow::Result<String> {
     e2e.goto(&site_url(SCM_HOST, "/")).await?;
-    e2e.launcher_attr("data-state", |state| state != "pending")
+    e2e.launcher_attr("data-state", |state| state != "checking")
         .await
 }
 

@@ -9,7 +9,9 @@
 use std::time::Duration;
 
 use kudu_e2e::a11y_support::{ColorScheme, element_screenshot, scroll_drawer, set_color_scheme};
-use kudu_e2e::cleanup_support::{cleanup_outcome, cleanup_sim_config, user_click};
+use kudu_e2e::cleanup_support::{
+    cleanup_outcome, cleanup_sim_config, give_word_if_asked, user_click,
+};
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
 use serde_json::json;
@@ -89,6 +91,7 @@ async fn wizard_in_light_and_dark() -> anyhow::Result<()> {
             shoot_both(&e2e, "wizard").await?;
 
             user_click(&e2e, "[data-testid=cleanup]").await?;
+            give_word_if_asked(&e2e).await?;
             user_click(&e2e, "[data-testid=confirm]").await?;
             let outcome = cleanup_outcome(&e2e, Duration::from_secs(120)).await?;
             assert_eq!(outcome, "fixed");

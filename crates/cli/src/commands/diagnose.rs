@@ -5,14 +5,13 @@
 //! hold the core's stable cause ids.
 
 use kudu_core::diagnose::prevention::{self, SiteRef};
-use kudu_core::plan::{self, PlanKind};
 use kudu_core::report::ReportInput;
 use kudu_core::{CleanupPlan, Diagnosis};
 use serde::Serialize;
 
 use crate::exit_code::Failure;
 use crate::report;
-use crate::site_round::{connect, diagnose_site};
+use crate::site_round::{Plan, connect, diagnose_site};
 use crate::terminal_report;
 
 /// Runs the subcommand on `args` (everything after `diagnose`).
@@ -47,8 +46,13 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         ));
     };
     let client = connect(url)?;
-    let round = diagnose_site(&client)?;
-    let plan = plan::plan(&round.session, &round.diagnosis, PlanKind::Targeted);
+    let round = diagnose_site(&client, Plan::Wanted)?;
+    let plan = round.plan.clone().ok_or_else(|| {
+        Failure::new(
+            crate::exit_code::FAILURE,
+            "the diagnosis settled without its plan".to_string(),
+        )
+    })?;
     let blockers = round.blockers();
     let text = if markdown {
         markdown_report(client.origin().as_str(), &round, &plan)
@@ -73,10 +77,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
 /// The wizard's report for this round: diagnosis, prevention, timeline, lock and plan (the
 /// command line runs no cleanup, so there is no activity log).
 fn markdown_report(origin: &str, round: &crate::site_round::Round, plan: &CleanupPlan) -> String {
-    let site_name = match round.session.settings.get("WEBSITE_SITE_NAME") {
-        Some(kudu_core::session::Observed::Value(Some(name))) => Some(name.as_str()),
-        _ => None,
-    };
+    let site_name = round.site_name.as_deref();
     let prevention = prevention::prevention(
         &round.diagnosis,
         SiteRef {
@@ -145,7 +146,8 @@ impl<'a> JsonReport<'a> {
 
 #[cfg(test)]
 mod tests {
-    use kudu_core::{PlanKind, Session, Timestamp};
+    use kudu_core::plan::{self, PlanKind};
+    use kudu_core::{Session, Timestamp};
 
     use super::*;
     use crate::site_round::Round;
@@ -155,7 +157,11 @@ mod tests {
         let session = Session::new();
         let diagnosis = session.diagnose(Timestamp::from_unix_millis(1_764_282_000_000));
         let plan = plan::plan(&session, &diagnosis, PlanKind::Targeted);
-        let round = Round { session, diagnosis };
+        let round = Round {
+            diagnosis,
+            plan: None,
+            site_name: None,
+        };
         let text = markdown_report("http://127.0.0.1:8443", &round, &plan);
         for part in [
             "# Kudu Doctor report",

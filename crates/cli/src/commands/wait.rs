@@ -9,7 +9,7 @@ use kudu_core::CauseId;
 use crate::duration_arg;
 use crate::exit_code::{FAILURE, Failure, TIMEOUT, USAGE};
 use crate::report;
-use crate::site_round::{Round, connect, diagnose_site};
+use crate::site_round::{Plan, Round, connect, diagnose_site};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -85,7 +85,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         duration_arg::show(options.interval)
     ));
     loop {
-        let (blockers, last_round) = match diagnose_site(&client) {
+        let (blockers, last_round) = match diagnose_site(&client, Plan::NotWanted) {
             Ok(round) => {
                 if round.needs_sign_in() {
                     return Err(round.auth_failure(&client));
