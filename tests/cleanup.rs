@@ -428,9 +428,13 @@ impl Mounted {
             .collect()
     }
 
-    /// Clicks `cleanup` then `confirm` (the gate lets the synthetic clicks through).
+    /// Clicks `cleanup`, gives the user's word that nothing is deploying when the plan asks
+    /// for it, then `confirm` (the gate lets the synthetic clicks through).
     async fn run_cleanup(&self) -> String {
         self.click("[data-testid=cleanup]").await;
+        if self.find("[data-testid=ack-no-deployment]").is_some() {
+            self.click("[data-testid=ack-no-deployment]").await;
+        }
         self.click("[data-testid=confirm]").await;
         self.outcome().await
     }
@@ -650,12 +654,21 @@ async fn the_full_reset_needs_the_exact_site_name() {
             .has_attribute("disabled")
     };
     assert!(confirm(), "disabled before typing");
+    // The fake's hung deployment is only silent: the reset also needs the user's word, and a
+    // script cannot give it (this gate lets synthetic events open, not run).
+    let ack: HtmlInputElement = app
+        .one("[data-testid=full-reset-section] [data-testid=ack-no-deployment]")
+        .dyn_into()
+        .unwrap();
+    ack.click();
+    settle().await;
+    assert!(!ack.checked(), "a synthetic tick is not the user's word");
     let input: HtmlInputElement = app.one("[data-testid=full-reset-name]").dyn_into().unwrap();
     for (typed, disabled) in [
         ("myap", true),
         ("MYAPP", true),
         ("myapp ", true),
-        ("myapp", false),
+        ("myapp", true),
     ] {
         input.set_value(typed);
         let init = web_sys::EventInit::new();

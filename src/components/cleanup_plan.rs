@@ -229,35 +229,39 @@ pub fn CleanupPlanView(props: &CleanupPlanProps) -> Html {
 
 /// The statement a plan resting on weak evidence asks the user to confirm, as a checkbox
 /// (`data-testid="ack-no-deployment"`) that only a trusted click ticks.
-pub fn acknowledgement_check(statement: &str, checked: bool, onchange: Callback<Event>) -> Html {
+pub fn acknowledgement_check(
+    statement: &str,
+    checked: bool,
+    onclick: Callback<MouseEvent>,
+) -> Html {
     html! {
         <div class="kd-warn" data-testid="acknowledgement">
             <p><strong>{ "Only silence says this deployment stopped." }</strong>
                 { " A quiet build looks the same. Check your pipelines first." }</p>
             <label class="kd-check">
-                <input type="checkbox" data-testid="ack-no-deployment" {checked} {onchange} />
+                <input type="checkbox" data-testid="ack-no-deployment" {checked} {onclick} />
                 { " " }{ statement }
             </label>
         </div>
     }
 }
 
-/// Ticks or clears the acknowledgement on a trusted change only: a script on the page cannot
-/// give the user's word.
+/// Ticks or clears the acknowledgement on a trusted click only: a script on the page cannot
+/// give the user's word (its click is cancelled, so the box does not change either).
 pub fn acknowledge_callback(
     gate: TrustGate,
     acknowledged: &UseStateHandle<bool>,
-) -> Callback<Event> {
+) -> Callback<MouseEvent> {
     let acknowledged = acknowledged.clone();
-    Callback::from(move |event: Event| {
+    Callback::from(move |event: MouseEvent| {
+        if !gate.runs(&event) {
+            event.prevent_default();
+            return;
+        }
         let checked = event
             .target_dyn_into::<web_sys::HtmlInputElement>()
             .is_some_and(|input| input.checked());
-        if !checked || gate.runs(&event) {
-            acknowledged.set(checked);
-        } else if let Some(input) = event.target_dyn_into::<web_sys::HtmlInputElement>() {
-            input.set_checked(false);
-        }
+        acknowledged.set(checked);
     })
 }
 

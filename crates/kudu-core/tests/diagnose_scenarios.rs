@@ -108,6 +108,31 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "autoswap-in-progress",
         "autoswap-in-progress",
     ),
+    // A build past the Linux lock's 25-minute expiry that still writes its log is in
+    // progress, never a stale lock (issue 15).
+    (
+        "long-build-linux",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "long-build-windows",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    // Eight quiet minutes are under the 10-minute silence that would make it look hung.
+    (
+        "quiet-build-linux",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    (
+        "quiet-build-windows",
+        "deployment-in-progress",
+        "deployment-in-progress",
+    ),
+    // Kudu restarted after the lock was taken: strong evidence, from the first round on.
+    ("restarted-holder-linux", "stale-lock", "stale-lock"),
     ("scan-underway-linux", "scan-underway", "scan-underway"),
     ("partial-deploy-linux", "partial-deploy", "partial-deploy"),
     ("partial-deploy-windows", "partial-deploy", "partial-deploy"),
@@ -292,6 +317,14 @@ fn render(d: &Diagnosis, p: &CleanupPlan) -> String {
         out += &format!(", blocking: {}", blocking.join(" "));
     }
     out += "\n";
+    out += &format!("deployable: {:?}", d.deployability.can_deploy);
+    if let Some(evidence) = &lock.idle_evidence {
+        out += &format!(", idle evidence: {:?}", evidence.strength);
+    }
+    out += "\n";
+    if p.requires_acknowledgement.is_some() {
+        out += "plan needs the user's word that nothing is deploying\n";
+    }
     match &p.not_offered {
         Some(why) => out += &format!("plan: none ({why})\n"),
         None => {
@@ -412,7 +445,9 @@ fn hand_stuck_linux() {
         r#"
 primary: stale-lock (Medium)
 causes: stale-lock
-lock: Orphaned, held by 'Performing continuous deployment', 1095 s left
+lock: Orphaned, held by 'Performing continuous deployment', 795 s left
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -433,6 +468,7 @@ fn hand_killed_retried_linux() {
 primary: cancelled-then-retried (Medium)
 causes: cancelled-then-retried, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -446,6 +482,8 @@ fn hand_stuck_windows() {
 primary: windows-lock-held (High)
 causes: windows-lock-held
 lock: Held, deployments.lock listed
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -466,6 +504,7 @@ fn hand_deploying_linux() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', 1380 s left
+deployable: No
 plan: none (deployment 9c41e0d2 by GITHUB_ZIP_DEPLOY (received 11:58:01 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
@@ -479,6 +518,7 @@ fn hand_healthy_windows() {
 primary: healthy (High)
 causes: healthy, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -492,6 +532,7 @@ fn hand_run_from_package_linux() {
 primary: run-from-package-url (High)
 causes: run-from-package-url
 lock: Free
+deployable: No
 plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
 "#,
     );
@@ -505,6 +546,7 @@ fn hand_partial_deploy_linux() {
 primary: partial-deploy (High)
 causes: partial-deploy, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -518,6 +560,7 @@ fn hand_session_expired_windows() {
 primary: session-expired (High)
 causes: session-expired
 lock: Unknown
+deployable: Unknown
 plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
 "#,
     );
@@ -531,6 +574,7 @@ fn hand_status_lock_denied_linux() {
 primary: status-lock-denied (High)
 causes: status-lock-denied
 lock: Free, blocking: status.lock
+deployable: No
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -549,6 +593,7 @@ fn sim_autoswap_linux() {
 primary: autoswap-in-progress (High)
 causes: autoswap-in-progress
 lock: Free, blocking: autoswap.lock
+deployable: No
 plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
 "#,
     );
@@ -562,6 +607,7 @@ fn sim_autoswap_windows() {
 primary: autoswap-in-progress (High)
 causes: autoswap-in-progress
 lock: Free, blocking: autoswap.lock
+deployable: No
 plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
 "#,
     );
@@ -575,6 +621,7 @@ fn sim_cancelled_retried_linux() {
 primary: cancelled-then-retried (High)
 causes: cancelled-then-retried, stale-lock
 lock: Orphaned, held by 'Performing continuous deployment', 1337 s left
+deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -594,6 +641,7 @@ fn sim_cancelled_retried_windows() {
 primary: cancelled-then-retried (High)
 causes: cancelled-then-retried, windows-lock-held
 lock: Held, deployments.lock listed
+deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -613,6 +661,7 @@ fn sim_cancelled_retried_linux_list_first() {
 primary: cancelled-then-retried (High)
 causes: cancelled-then-retried, stale-lock
 lock: Orphaned, held by 'Performing continuous deployment', 1337 s left
+deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -632,6 +681,7 @@ fn sim_cancelled_retried_windows_list_first() {
 primary: cancelled-then-retried (High)
 causes: cancelled-then-retried, windows-lock-held
 lock: Held, deployments.lock listed
+deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -651,6 +701,7 @@ fn sim_deploying_linux() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', 1433 s left
+deployable: No
 plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
@@ -664,6 +715,7 @@ fn sim_deploying_windows() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, deployments.lock listed
+deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
@@ -677,6 +729,7 @@ fn sim_healthy_linux() {
 primary: healthy (High)
 causes: healthy, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -690,6 +743,7 @@ fn sim_healthy_windows() {
 primary: healthy (High)
 causes: healthy, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -703,6 +757,7 @@ fn sim_parallel_linux() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress, parallel-deployments
 lock: Live, held by 'Performing continuous deployment', 1469 s left
+deployable: No
 plan: none (deployment 85a32bc6 by GITHUB_ZIP_DEPLOY (received 22:21:43 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
@@ -716,6 +771,7 @@ fn sim_parallel_windows() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, deployments.lock listed
+deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
 "#,
     );
@@ -729,6 +785,7 @@ fn sim_partial_deploy_linux() {
 primary: partial-deploy (High)
 causes: partial-deploy, no-lock-found
 lock: Free
+deployable: Yes
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -747,6 +804,7 @@ fn sim_partial_deploy_windows() {
 primary: partial-deploy (High)
 causes: partial-deploy, no-lock-found
 lock: Free
+deployable: Yes
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -764,6 +822,7 @@ fn sim_run_from_package_url_linux() {
 primary: run-from-package-url (High)
 causes: run-from-package-url
 lock: Free
+deployable: No
 plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
 "#,
     );
@@ -777,6 +836,7 @@ fn sim_run_from_package_url_windows() {
 primary: run-from-package-url (High)
 causes: run-from-package-url
 lock: Free
+deployable: No
 plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
 "#,
     );
@@ -790,6 +850,7 @@ fn sim_scan_underway_linux() {
 primary: scan-underway (High)
 causes: scan-underway
 lock: Live, held by 'Performing continuous scan', 1379 s left
+deployable: No
 plan: none (A malware scan holds the deployment lock; wait for it to finish instead of cleaning up.)
 "#,
     );
@@ -803,6 +864,7 @@ fn sim_session_expired_linux() {
 primary: session-expired (High)
 causes: session-expired
 lock: Unknown
+deployable: Unknown
 plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
 "#,
     );
@@ -816,6 +878,7 @@ fn sim_session_expired_windows() {
 primary: session-expired (High)
 causes: session-expired
 lock: Unknown
+deployable: Unknown
 plan: none (Your sign-in to the SCM site expired; sign in again and re-run the diagnosis before cleaning anything.)
 "#,
     );
@@ -829,6 +892,7 @@ fn sim_stale_files_windows_windows() {
 primary: healthy (High)
 causes: healthy, no-lock-found
 lock: Free, deployments.lock listed
+deployable: Yes
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -848,6 +912,7 @@ fn sim_stale_files_windows_windows_list_first() {
 primary: healthy (High)
 causes: healthy, no-lock-found
 lock: Free
+deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
 "#,
     );
@@ -858,9 +923,11 @@ fn sim_stale_lock_linux_linux() {
     check(
         "stale-lock-linux-linux",
         r#"
-primary: stale-lock (High)
+primary: stale-lock (Medium)
 causes: stale-lock
 lock: Expired, held by 'Performing continuous deployment', -9363 s left
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -881,6 +948,7 @@ fn sim_status_lock_denied_linux() {
 primary: status-lock-denied (High)
 causes: status-lock-denied
 lock: Free, blocking: status.lock
+deployable: No
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -898,7 +966,9 @@ fn sim_stuck_linux_linux() {
         r#"
 primary: stale-lock (Medium)
 causes: stale-lock
-lock: Orphaned, held by 'Performing continuous deployment', 1093 s left
+lock: Orphaned, held by 'Performing continuous deployment', 673 s left
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -919,6 +989,8 @@ fn sim_stuck_windows_windows() {
 primary: windows-lock-held (High)
 causes: windows-lock-held
 lock: Held, deployments.lock listed
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -938,7 +1010,9 @@ fn hand_sim_stuck_linux_logs() {
         r#"
 primary: stale-lock (Medium)
 causes: stale-lock
-lock: Orphaned, held by 'Performing continuous deployment', 1093 s left
+lock: Orphaned, held by 'Performing continuous deployment', 733 s left
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -959,6 +1033,8 @@ fn hand_sim_stuck_windows_logs() {
 primary: windows-lock-held (High)
 causes: windows-lock-held
 lock: Held, deployments.lock listed
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
@@ -979,7 +1055,85 @@ fn hand_sim_deploying_linux_logs() {
 primary: deployment-in-progress (High)
 causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', 1434 s left
+deployable: No
 plan: none (deployment 2d464fbb by GITHUB_ZIP_DEPLOY (received 22:21:35 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_long_build_linux() {
+    check(
+        "long-build-linux",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', -307 s left
+deployable: No
+plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_long_build_windows() {
+    check(
+        "long-build-windows",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, deployments.lock listed
+deployable: No
+plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_quiet_build_linux() {
+    check(
+        "quiet-build-linux",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 923 s left
+deployable: No
+plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_quiet_build_windows() {
+    check(
+        "quiet-build-windows",
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, deployments.lock listed
+deployable: No
+plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+"#,
+    );
+}
+
+#[test]
+fn sim_restarted_holder_linux() {
+    check(
+        "restarted-holder-linux",
+        r#"
+primary: stale-lock (High)
+causes: stale-lock
+lock: Orphaned, held by 'Performing continuous deployment', 972 s left
+deployable: No, idle evidence: Strong
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
 "#,
     );
 }

@@ -112,7 +112,7 @@ fn big_site() -> Session {
         (
             ReadId::IsDeploying,
             "/api/isdeploying",
-            r#"{"value":"False","msg":""}"#.to_string(),
+            r#"{"value":"True","msg":"Deployment Underway"}"#.to_string(),
         ),
     ];
     for (read, path, body) in replies {

@@ -43,7 +43,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "stuck-linux",
         personalities: LINUX,
-        summary: "a deployment hung 45 s into its build 6 min ago: info.lock fresh, log stopped growing, isdeploying True, latest 202",
+        summary: "a deployment hung 45 s into its build 13 min ago (longer than the core's 10-minute log silence, so only silence says it stopped: weak evidence): info.lock fresh, log stopped growing, isdeploying True, latest 202",
     },
     Scenario {
         name: "stale-lock-linux",
@@ -53,7 +53,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "stuck-windows",
         personalities: WINDOWS,
-        summary: "a hung deployment's live worker holds deployments.lock (8 min); VFS delete of the lock file gets 404",
+        summary: "a hung deployment's live worker holds deployments.lock (hung 14 min ago); VFS delete of the lock file gets 404",
     },
     Scenario {
         name: "stale-files-windows",
@@ -212,10 +212,12 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20e51c9b2%20(main)&author=octocat", 4, 600);
             d.advance(45);
             d.kudu.hang_worker(None);
+            // Longer than the core's log-silence threshold (10 min), still inside the Linux
+            // lock's 25 minutes: the lock is fresh, only silence says the build stopped.
             d.advance(if name == "stuck-linux" {
-                6 * 60
+                13 * 60
             } else {
-                8 * 60
+                14 * 60
             });
         }
         "stale-lock-linux" => {

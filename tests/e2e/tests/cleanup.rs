@@ -24,6 +24,11 @@ const SCM: &str = "myapp.scm.azurewebsites.net";
 /// Opens the SCM page and waits for the diagnosis to lead with `cause` and the wizard to show.
 async fn diagnosed(e2e: &E2e, cause: &str) -> anyhow::Result<()> {
     e2e.goto(&site_url(SCM, "/")).await?;
+    shown(e2e, cause).await
+}
+
+/// On the open page, waits for the diagnosis to lead with `cause` and the wizard to show.
+async fn shown(e2e: &E2e, cause: &str) -> anyhow::Result<()> {
     e2e.wait_for_launcher_state(cause).await?;
     let open = e2e
         .in_shadow("return root?.querySelector('[data-testid=kudu-doctor]')?.getAttribute('data-open') ?? null;")
@@ -411,10 +416,12 @@ async fn a_running_deployment_is_never_offered_a_cleanup() -> anyhow::Result<()>
     .await
 }
 
-/// The cleanup is offered only once the follow-up log reads are in. A plan made from the
-/// first answer recorded the hung deployment's newest log line before its child log was read;
-/// the run's re-check reads that child, saw "activity since the diagnosis" in lines that were
-/// always there, and stopped (seen in the bench when confirming quickly).
+/// Nothing is shown as the diagnosis, and no cleanup offered, until the follow-up log reads
+/// are in (issue 15: settled before shown). A plan made from the first answer recorded the hung
+/// deployment's newest log line before its child log was read; the run's re-check reads that
+/// child, saw "activity since the diagnosis" in lines that were always there, and stopped
+/// (seen in the bench when confirming quickly). Before the round settled, the launcher used to
+/// show a provisional cause; now it says `checking` until the logs are in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
     run(
@@ -443,13 +450,31 @@ async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
                 kind: FaultKind::Latency { ms: 4000 },
                 count: None,
             });
-            diagnosed(&e2e, "stale-lock").await?;
-            assert_eq!(count(&e2e, "[data-testid=cleanup]").await?, 0);
+            e2e.goto(&site_url(SCM, "/")).await?;
+            // While the log is read: `checking`, no cause card and no cleanup.
+            e2e.wait_for("a log read under way", || async {
+                let asked = e2e
+                    .sim
+                    .requests()
+                    .iter()
+                    .any(|r| r.path.starts_with(&format!("/api/deployments/{hung}/log")));
+                Ok(asked.then_some(()))
+            })
+            .await?;
+            let state = e2e
+                .in_shadow("return root.querySelector('[data-testid=launcher]').dataset.state;")
+                .await?;
             assert_eq!(
-                count(&e2e, "[data-testid=cleanup-preparing][disabled]").await?,
-                1,
-                "a disabled button holds the place while the logs are read"
+                state,
+                json!("checking"),
+                "no cause before the round settles"
             );
+            assert_eq!(
+                count(&e2e, "[data-testid=diagnosis] [data-cause]").await?,
+                0
+            );
+            assert_eq!(count(&e2e, "[data-testid=cleanup]").await?, 0);
+            shown(&e2e, "stale-lock").await?;
             click_cleanup_and_confirm(&e2e).await?;
             let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
             let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;

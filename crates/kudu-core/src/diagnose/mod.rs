@@ -667,6 +667,52 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_of_another_instance_or_before_the_lock_is_no_evidence() {
+        let quiet = || {
+            Site::linux()
+                .linux_lock("Performing continuous deployment", at(11, 45, 0))
+                .deployment(deployment(
+                    "b0b0",
+                    DeployStatus::Building,
+                    "GitHub",
+                    at(11, 45, 1),
+                    None,
+                ))
+                .log("b0b0", vec![log_line(at(11, 46, 0), "Running npm ci")])
+        };
+        let strength = |s: &crate::session::Session| {
+            diagnose(s, at(12, 0, 0))
+                .lock
+                .idle_evidence
+                .map(|e| e.strength)
+        };
+        // Another instance of a scaled-out plan restarted: this one's build may still run.
+        let mut other = quiet().build();
+        other.kudu_trace_dir = Observed::Value(vec![file(
+            "2026-11-26T11-50-00_ffeedd_001_Startup_GET_api-deployments_0s.xml",
+            at(11, 50, 0),
+        )]);
+        assert_eq!(strength(&other), Some(EvidenceStrength::Weak));
+        // This instance restarted before the lock was taken.
+        let before = quiet().kudu_started(at(11, 40, 0)).build();
+        assert_eq!(strength(&before), Some(EvidenceStrength::Weak));
+        // A graceful stop of this instance after it is as good as a start.
+        let mut stopped = quiet().build();
+        stopped.kudu_trace_dir = Observed::Value(vec![file(
+            "2026-11-26T11-55-10_a1b2c3_010_Shutdown_0s.xml",
+            at(11, 55, 10),
+        )]);
+        assert_eq!(strength(&stopped), Some(EvidenceStrength::Strong));
+        // A name whose time does not parse is no evidence, whatever its modified time says.
+        let mut garbled = quiet().build();
+        garbled.kudu_trace_dir = Observed::Value(vec![file(
+            "yesterday_a1b2c3_001_Startup_GET_api-deployments_0s.xml",
+            at(11, 55, 10),
+        )]);
+        assert_eq!(strength(&garbled), Some(EvidenceStrength::Weak));
+    }
+
+    #[test]
     fn no_running_record_behind_a_held_lock_is_strong_evidence() {
         let s = Site::linux()
             .linux_lock("Performing continuous deployment", at(11, 50, 0))

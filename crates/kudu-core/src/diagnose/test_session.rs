@@ -178,12 +178,15 @@ impl Site {
         self
     }
 
-    /// Kudu's trace folder with a `_Startup` file written at `started` (Kudu started then).
+    /// Kudu's trace folder with the `_Startup` trace of instance `a1b2c3` (the lock's worker)
+    /// at `started`, to the second.
     pub(crate) fn kudu_started(mut self, started: Timestamp) -> Self {
-        self.session.kudu_trace_dir = Observed::Value(vec![file(
-            "2026-11-26T09-00-00_a1b2c3_001_Startup.xml",
-            started,
-        )]);
+        let stamp = started.to_rfc3339();
+        let name = format!(
+            "{}_a1b2c3_001_Startup_POST_api-zipdeploy_0s.xml",
+            stamp[..19].replace(':', "-")
+        );
+        self.session.kudu_trace_dir = Observed::Value(vec![file(&name, started)]);
         self
     }
 

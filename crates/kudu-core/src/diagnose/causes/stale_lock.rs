@@ -142,11 +142,9 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         ),
         _ => {
             let until = ctx.lock.expires.filter(|e| *e > ctx.now);
-            let confidence = if hung.is_some() {
-                Confidence::Medium
-            } else {
-                Confidence::High
-            };
+            // Weak evidence took the other path: what is left is an outcome on record or a
+            // restart of Kudu after the lock was taken.
+            let confidence = Confidence::High;
             (
                 confidence,
                 vec![

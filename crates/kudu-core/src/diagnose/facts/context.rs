@@ -540,22 +540,28 @@ fn deployment_log(session: &Session, id: &str) -> Option<DeploymentLog> {
 const TEMP_PAIR_SECS: i64 = 5 * 60;
 
 /// When the Kudu process that holds the deployment lock (or, on a single-instance site, the
-/// only Kudu) last started, from the newest `_Startup` file in its trace folder (fact sheet §9:
-/// the first request a new Kudu process serves is traced with `Startup` in its name, so that
-/// file's time is just after the start). `None` when the folder was not read or shows no start
-/// of that instance: no restart is then known, which is never taken as evidence either way.
+/// only Kudu) last stopped or started, from its trace folder (fact sheet §9; sim README "Trace
+/// files"): a graceful stop writes a `_Shutdown` trace, and the first request a new process
+/// serves is traced with `Startup` in its name. Whatever that process was running before
+/// ended with it. `None` when the folder was not read or shows neither for that instance: no
+/// restart is then known, which is never taken as evidence either way.
 ///
-/// The folder is shared by every instance of a scaled-out plan, and a start of another
+/// The time is the one in the file's name (the request's start, to the second), never the
+/// file's modified time: a trace is renamed when its request ends, and a deployment that the
+/// new process's first request started would otherwise look older than the restart.
+///
+/// The folder is shared by every instance of a scaled-out plan, and a restart of another
 /// instance does not end a deployment running on this one: a trace counts only when its
-/// instance (the name's second field) matches the lock holder's `heldByWorker`, or, when the
-/// holder is not known, when every traced start is of one instance.
+/// instance (the name's second field, the first six characters of `WEBSITE_INSTANCE_ID`)
+/// begins the lock holder's `heldByWorker`, or, when the holder is not known, when every traced
+/// restart is of one instance.
 pub(crate) fn kudu_started(session: &Session) -> Option<Timestamp> {
-    let starts: Vec<(&str, Timestamp)> = session
+    let restarts: Vec<(&str, Timestamp)> = session
         .kudu_trace_dir
         .value()?
         .iter()
         .filter(|entry| !entry.is_dir)
-        .filter_map(|entry| Some((startup_trace_instance(&entry.name)?, entry.modified?)))
+        .filter_map(|entry| restart_trace(&entry.name))
         .collect();
     let holder = session
         .info_lock
@@ -565,27 +571,37 @@ pub(crate) fn kudu_started(session: &Session) -> Option<Timestamp> {
     let same_instance = |instance: &str| match &holder {
         Some(worker) => {
             let instance = instance.to_ascii_lowercase();
-            !instance.is_empty() && (worker.starts_with(&instance) || instance.starts_with(worker))
+            !instance.is_empty() && worker.starts_with(&instance)
         }
-        None => starts
+        None => restarts
             .iter()
             .all(|(other, _)| other.eq_ignore_ascii_case(instance)),
     };
-    starts
+    restarts
         .iter()
         .filter(|(instance, _)| same_instance(instance))
-        .map(|(_, started)| *started)
+        .map(|(_, at)| *at)
         .max()
 }
 
-/// The instance field of a `_Startup` trace name (`<time>_<instance>_<n>_Startup...`), matched
-/// on the `_Startup` part so the rest of the name (which differs between Kudu and KuduLite) may
-/// vary; `None` for any other file.
-fn startup_trace_instance(name: &str) -> Option<&str> {
-    if !name.to_ascii_lowercase().contains("_startup") {
+/// `(instance, time)` of a `_Startup` or `_Shutdown` trace named
+/// `<yyyy-MM-ddTHH-mm-ss>_<instance>_<n>_<what>...`; `None` for any other file or a name
+/// whose time does not parse.
+fn restart_trace(name: &str) -> Option<(&str, Timestamp)> {
+    let mut fields = name.split('_');
+    let (time, instance, _counter, what) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    if !matches!(what, "Startup" | "Shutdown") {
         return None;
     }
-    name.split('_').nth(1)
+    // `2026-11-27T22-28-24`: the time's colons are dashes in a file name.
+    let (date, clock) = time.split_once('T')?;
+    let rfc3339 = format!("{date}T{}Z", clock.replace('-', ":"));
+    Some((instance, Timestamp::parse_rfc3339(&rfc3339)?))
 }
 
 fn running_deployments<'a>(
