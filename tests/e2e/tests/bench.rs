@@ -298,6 +298,9 @@ async fn time_to_diagnosis(case: &'static DiagnosisCase, latency_ms: u64) -> any
             "dom_content_loaded_ms": seen["nav"]["domContentLoadedEventEnd"],
             "critical_path_rounds": rounds(&before_diagnosis, latency_ms as f64),
             "critical_path_requests": before_diagnosis.len(),
+            // `[ms after the content script started, method, path]` of each answer before the
+            // diagnosis: which reads the rounds were.
+            "critical_path_answers": answers_since(&before_diagnosis, content_script_at_epoch),
             "first_round_overlaps": first_round_overlaps(&before_diagnosis, latency_ms as f64),
             "all_rounds": rounds(&api, latency_ms as f64),
             "api_requests": api.len(),
@@ -624,9 +627,9 @@ fn since_host(tasks: &[(f64, f64)], host_at: f64) -> Value {
         .collect()
 }
 
-/// Each API answer as `[ms after the click, method, path]`, in answer order, so a report shows
-/// where a run's time went. Runs of identical answers (hundreds of deletes) are folded into
-/// one line with a count.
+/// Each API answer as `[ms after the click (or other start), method, path]`, in answer order,
+/// so a report shows where a run's time went. Runs of identical answers (hundreds of deletes)
+/// are folded into one line with a count.
 fn answers_since(api: &[Timed], clicked_at_epoch: f64) -> Value {
     let mut sorted: Vec<&Timed> = api.iter().collect();
     sorted.sort_by(|a, b| a.end_ms.total_cmp(&b.end_ms));
