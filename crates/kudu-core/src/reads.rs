@@ -45,6 +45,10 @@ pub enum ReadId {
     Environment,
     /// `GET /api/deployments/<id>/log` for one deployment (optional, not on the critical path).
     DeploymentLog(String),
+    /// `GET /api/vfs/site/deployments/<id>/log.log`: the deployment's whole log in one read,
+    /// every child line included (fact sheet §3.4), where the API needs a second read for the
+    /// children of each line.
+    DeploymentLogFile(String),
 }
 
 /// One HTTP request to send, relative to the SCM origin.

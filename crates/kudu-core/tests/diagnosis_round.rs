@@ -50,8 +50,62 @@ fn load(name: &str) -> Fixture {
     Fixture { now, replies }
 }
 
+/// A deployment's `log.log` as Kudu keeps it (facts §3.4), made from the fixture's API replies
+/// for its log and the children of its lines: `None` when the fixture has no log for it.
+fn log_file_for(f: &Fixture, id: &str) -> Option<HttpReply> {
+    let api = |key: &str| -> Option<Vec<Value>> {
+        let (_, _, reply) = f
+            .replies
+            .iter()
+            .find(|(read, _, _)| *read == ReadId::DeploymentLog(key.to_string()))?;
+        if reply.status != 200 {
+            return None;
+        }
+        serde_json::from_str(&reply.body).ok()
+    };
+    let line = |entry: &Value, child: bool| {
+        format!(
+            "{}{},{},{},{}\n",
+            if child { "\t" } else { "" },
+            entry["log_time"].as_str().unwrap_or_default(),
+            entry["message"]
+                .as_str()
+                .unwrap_or_default()
+                .replace(',', "&comma;"),
+            if child {
+                ""
+            } else {
+                entry["id"].as_str().unwrap_or_default()
+            },
+            entry["type"].as_i64().unwrap_or(0)
+        )
+    };
+    let mut text = String::new();
+    for entry in api(id)? {
+        text.push_str(&line(&entry, false));
+        let children = entry["id"]
+            .as_str()
+            .and_then(|entry_id| api(&format!("{id}/{entry_id}")))
+            .unwrap_or_default();
+        for child in &children {
+            text.push_str(&line(child, true));
+        }
+    }
+    Some(HttpReply {
+        status: 200,
+        content_type: Some("application/octet-stream".into()),
+        body: text,
+        ..HttpReply::default()
+    })
+}
+
 /// The fixture's reply to a read, or a 404 when the fixture has none (a log not captured).
 fn reply_for(f: &Fixture, id: &ReadId) -> HttpReply {
+    if let ReadId::DeploymentLogFile(deployment) = id
+        && let Some(file) = log_file_for(f, deployment)
+    {
+        return file;
+    }
     f.replies
         .iter()
         .find(|(read, _, _)| read == id)
@@ -252,4 +306,24 @@ fn the_sites_date_header_sets_the_diagnosis_time() {
         round.clock_offset_ms(),
         d.now.unix_millis() - wall.unix_millis()
     );
+}
+
+/// The deployment's whole log comes in one read (its `log.log`, children included), so a stuck
+/// site settles after two batches: the first reads, then the logs their ids name. The API's
+/// log needed a third, for the children of its newest line.
+#[test]
+fn a_stuck_site_settles_in_two_batches() {
+    let f = load("hand/hand-stuck-linux");
+    let mut round = DiagnosisRound::new(1);
+    let mut batches = 0;
+    while !round.is_settled() {
+        let batch = round.poll_reads();
+        assert!(!batch.is_empty(), "no reads, not settled");
+        batches += 1;
+        for (token, read) in &batch {
+            round.handle_reply(*token, &reply_for(&f, &read.id), f.now);
+        }
+        while round.poll_event().is_some() {}
+    }
+    assert_eq!(batches, 2);
 }

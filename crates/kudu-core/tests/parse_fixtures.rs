@@ -88,7 +88,9 @@ fn state_of(session: &Session, read: &ReadId) -> String {
         ReadId::KuduTraceDir => serde_json::to_value(&session.kudu_trace_dir),
         ReadId::Environment => serde_json::to_value(&session.environment),
         ReadId::Setting(key) => serde_json::to_value(&session.settings[key]),
-        ReadId::DeploymentLog(id) => serde_json::to_value(&session.logs[id]),
+        ReadId::DeploymentLog(id) | ReadId::DeploymentLogFile(id) => {
+            serde_json::to_value(&session.logs[id])
+        }
     };
     slot.unwrap()["state"].as_str().unwrap().to_string()
 }

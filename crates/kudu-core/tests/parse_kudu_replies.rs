@@ -91,7 +91,9 @@ fn linux_stuck(read: &ReadId) -> HttpReply {
             "text/plain",
             &format!("The setting '{key}' does not exist."),
         ),
-        ReadId::DeploymentLog(_) => reply(404, "text/plain", "No log found"),
+        ReadId::DeploymentLog(_) | ReadId::DeploymentLogFile(_) => {
+            reply(404, "text/plain", "No log found")
+        }
     }
 }
 
@@ -196,6 +198,7 @@ fn windows_held(read: &ReadId) -> HttpReply {
             &format!(r#"{{"Message":"The setting '{key}' does not exist."}}"#),
         ),
         ReadId::DeploymentLog(_) => json("[]"),
+        ReadId::DeploymentLogFile(_) => reply(200, "application/octet-stream", ""),
     }
 }
 

@@ -140,6 +140,7 @@ fn state_of(session: &Session, read: &ReadId) -> String {
         ReadId::Environment => serde_json::to_value(&session.environment),
         ReadId::Setting(key) => serde_json::to_value(&session.settings[key]),
         ReadId::DeploymentLog(id) => serde_json::to_value(&session.logs[id]),
+        ReadId::DeploymentLogFile(id) => serde_json::to_value(&session.logs[id]),
     };
     slot.unwrap()["state"].as_str().unwrap().to_string()
 }
@@ -158,6 +159,7 @@ fn read_id() -> impl Strategy<Value = ReadId> {
         proptest::sample::select(SETTINGS_READ).prop_map(|k| ReadId::Setting(k.to_string())),
         any::<String>().prop_map(ReadId::Setting),
         any::<String>().prop_map(ReadId::DeploymentLog),
+        any::<String>().prop_map(ReadId::DeploymentLogFile),
     ]
 }
 

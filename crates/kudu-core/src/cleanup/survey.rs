@@ -164,16 +164,11 @@ impl Survey {
     }
 }
 
-/// `GET /api/deployments/<id>/log` for each usable id.
+/// Each usable id's whole log, read as the diagnosis reads it (`log.log`, children included),
+/// so the re-check compares the same lines the plan recorded.
 pub(super) fn log_reads(ids: &[String]) -> Vec<Read> {
     ids.iter()
-        .filter(|id| check_name(id).is_ok())
-        .map(|id| Read {
-            id: ReadId::DeploymentLog(id.clone()),
-            method: "GET",
-            path: format!("/api/deployments/{}/log", encode_segment(id)),
-            headers: vec![("Accept", "application/json".to_string())],
-        })
+        .filter_map(|id| crate::diagnose::facts::follow_up::log_file_read(id))
         .collect()
 }
 

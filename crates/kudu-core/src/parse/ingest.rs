@@ -5,6 +5,8 @@
 //! body goes to the parser for its read. Nothing here panics and nothing is dropped silently:
 //! whatever could not be used becomes a [`Warning`] naming the endpoint.
 
+use std::collections::BTreeMap;
+
 use super::conflict::{classify, message_text};
 use super::loose_json::one_line;
 use super::personality::path_personality;
@@ -13,6 +15,7 @@ use super::{
     ParseError, Parsed, parse_deployment, parse_deployments, parse_environment, parse_is_deploying,
     parse_lock, parse_log, parse_setting, parse_vfs_listing,
 };
+use crate::model::LogEntry;
 use crate::model::{ConflictKind, Personality};
 use crate::reads::{HttpReply, ReadId};
 use crate::session::{LatestReply, Observed, Session, Warning};
@@ -28,7 +31,10 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
 
     let is_deployment_read = matches!(
         read,
-        ReadId::Deployments | ReadId::Latest | ReadId::DeploymentLog(_)
+        ReadId::Deployments
+            | ReadId::Latest
+            | ReadId::DeploymentLog(_)
+            | ReadId::DeploymentLogFile(_)
     );
     if is_deployment_read
         && matches!(triaged, Triage::Failed { .. })
@@ -160,6 +166,11 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             let slot = session.logs.entry(id.clone()).or_default();
             store(slot, warnings, path, status, triaged, parse_log);
         }
+        ReadId::DeploymentLogFile(id) => {
+            let mut whole = Observed::NotRead;
+            store(&mut whole, warnings, path, status, triaged, parse_log);
+            store_log_file(&mut session.logs, id, whole);
+        }
     }
 }
 
@@ -238,6 +249,37 @@ fn personality_of_not_found(body: &str) -> Option<Personality> {
 }
 
 /// Parses a usable body into `slot`, or records why not.
+/// Files a whole `log.log` as the API would give it: the top-level lines under `id`, and the
+/// children of each (the lines with an empty id that follow it, at any depth) under
+/// `<id>/<its entry id>`. The diagnosis and the cleanup's re-check then read one shape,
+/// whichever way the log came.
+fn store_log_file(
+    logs: &mut BTreeMap<String, Observed<Vec<LogEntry>>>,
+    id: &str,
+    whole: Observed<Vec<LogEntry>>,
+) {
+    let Observed::Value(lines) = whole else {
+        logs.insert(id.to_string(), whole);
+        return;
+    };
+    let mut top: Vec<LogEntry> = Vec::new();
+    let mut children: BTreeMap<String, Vec<LogEntry>> = BTreeMap::new();
+    for line in lines {
+        match top.last() {
+            Some(parent) if line.id.is_empty() => {
+                let key = format!("{id}/{}", parent.id);
+                children.entry(key).or_default().push(line);
+            }
+            // A child before any top-level line has nothing to hang from: keep it on top.
+            _ => top.push(line),
+        }
+    }
+    for (key, lines) in children {
+        logs.insert(key, Observed::Value(lines));
+    }
+    logs.insert(id.to_string(), Observed::Value(top));
+}
+
 fn store<T>(
     slot: &mut Observed<T>,
     warnings: &mut Vec<Warning>,

@@ -344,7 +344,9 @@ mod tests {
         // Which is why the log is a follow-up read.
         let reads = s.follow_up_reads();
         assert!(
-            reads.iter().any(|r| r.path == "/api/deployments/d0d0/log"),
+            reads
+                .iter()
+                .any(|r| r.path == "/api/vfs/site/deployments/d0d0/log.log"),
             "{reads:?}"
         );
     }

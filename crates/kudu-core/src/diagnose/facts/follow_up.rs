@@ -13,14 +13,17 @@ pub const MAX_FOLLOW_UP_LOGS: usize = 4;
 
 impl Session {
     /// Reads that tell a hung deployment from a slow one, for each running or incomplete
-    /// deployment: first its log, `GET /api/deployments/<id>/log`
-    /// (`ReadId::DeploymentLog("<id>")`); then, when the newest line has children (a build
-    /// streams its output there), those children, `GET /api/deployments/<id>/log/<entry id>`
+    /// deployment: its whole log in one read, `GET /api/vfs/site/deployments/<id>/log.log`
+    /// (`ReadId::DeploymentLogFile("<id>")`, every child line included, fact sheet §3.4), so
+    /// one round after the first reads is enough: the API's log needs a second read for the
+    /// children of its newest line, where a build streams its output. A 404 is a missing log,
+    /// as the API's would be (only a Kudu from before `log.log` wrote `log.xml`). Logs the
+    /// API gave (`ReadId::DeploymentLog`) are still read on: when the newest line has
+    /// children, those children, `GET /api/deployments/<id>/log/<entry id>`
     /// (`ReadId::DeploymentLog("<id>/<entry id>")`, so `Session::logs` keys them the same way).
     ///
     /// Call after ingesting [`crate::reads::diagnosis_reads`], ingest the replies, diagnose
-    /// again, and repeat while this is not empty (at most two more rounds). The first diagnosis
-    /// is already complete without them.
+    /// again, and repeat while this is not empty. [`crate::DiagnosisRound`] does exactly that.
     pub fn follow_up_reads(&self) -> Vec<Read> {
         // Borrowed: a big site lists thousands of records, and this runs every round.
         let listed: Vec<&Deployment> = self
@@ -50,10 +53,7 @@ impl Session {
                 continue;
             }
             match self.logs.get(&id) {
-                None | Some(Observed::NotRead) => {
-                    let path = format!("/api/deployments/{}/log", encode_segment(&id));
-                    keys.push((id, path));
-                }
+                None | Some(Observed::NotRead) => keys.push((id, LOG_FILE.into())),
                 Some(Observed::Value(lines)) => {
                     let newest = lines.iter().max_by_key(|e| e.time);
                     if let Some(entry) =
@@ -83,20 +83,39 @@ impl Session {
             if matches!(self.logs.get(id), None | Some(Observed::NotRead))
                 && !keys.iter().any(|(key, _)| key == id)
             {
-                let path = format!("/api/deployments/{}/log", encode_segment(id));
-                keys.push((id.to_string(), path));
+                keys.push((id.to_string(), LOG_FILE.into()));
             }
         }
         keys.into_iter()
             .take(MAX_FOLLOW_UP_LOGS)
-            .map(|(key, path)| Read {
-                path,
-                id: ReadId::DeploymentLog(key),
-                method: "GET",
-                headers: vec![("Accept", "application/json".to_string())],
+            .filter_map(|(key, path)| {
+                if path == LOG_FILE {
+                    return log_file_read(&key);
+                }
+                Some(Read {
+                    path,
+                    id: ReadId::DeploymentLog(key),
+                    method: "GET",
+                    headers: vec![("Accept", "application/json".to_string())],
+                })
             })
             .collect()
     }
+}
+
+/// Stands for "the log file" among the paths above.
+const LOG_FILE: &str = "log.log";
+
+/// `GET /api/vfs/site/deployments/<id>/log.log`: a deployment's whole log, children included.
+/// `None` for an id that could not be a folder name.
+pub(crate) fn log_file_read(id: &str) -> Option<Read> {
+    check_name(id).ok()?;
+    Some(Read {
+        id: ReadId::DeploymentLogFile(id.to_string()),
+        method: "GET",
+        path: format!("/api/vfs/site/deployments/{}/log.log", encode_segment(id)),
+        headers: vec![],
+    })
 }
 
 /// Only the newest records are looked at for [`ambiguous_failures`]: the ones a retry story
@@ -137,6 +156,58 @@ mod tests {
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
     use crate::reads::ReadId;
+    use crate::session::Observed;
+
+    /// The whole log comes in one read, its children with it; a 404 is a missing log.
+    #[test]
+    fn the_log_file_brings_the_children_and_a_404_is_a_missing_log() {
+        let mut s = Site::linux()
+            .deployment(deployment(
+                "b0b0",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 58, 0),
+                None,
+            ))
+            .build();
+        let ids: Vec<_> = s.follow_up_reads().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, [ReadId::DeploymentLogFile("b0b0".into())]);
+        let file = crate::reads::HttpReply {
+            status: 200,
+            content_type: Some("application/octet-stream".into()),
+            body: "2026-11-26T11:58:01.0000000Z,Running oryx build...,6b1d,0\n\
+                   \t2026-11-26T11:59:30.0000000Z,npm notice,,0\n"
+                .into(),
+            ..Default::default()
+        };
+        let mut read = s.clone();
+        read.ingest(
+            &ReadId::DeploymentLogFile("b0b0".into()),
+            "/api/vfs/site/deployments/b0b0/log.log",
+            &file,
+        );
+        assert!(
+            read.follow_up_reads().is_empty(),
+            "children came with the file"
+        );
+        assert!(
+            matches!(read.logs.get("b0b0/6b1d"), Some(Observed::Value(lines)) if lines.len() == 1)
+        );
+        let missing = crate::reads::HttpReply {
+            status: 404,
+            ..Default::default()
+        };
+        s.ingest(
+            &ReadId::DeploymentLogFile("b0b0".into()),
+            "/api/vfs/site/deployments/b0b0/log.log",
+            &missing,
+        );
+        assert!(
+            s.follow_up_reads().is_empty(),
+            "a missing log is evidence, as the API's 404 is"
+        );
+        assert_eq!(s.logs.get("b0b0"), Some(&Observed::Missing));
+    }
 
     #[test]
     fn running_deployments_without_a_log_are_read() {
@@ -161,11 +232,11 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "/api/deployments/temp-ab12cd34/log",
-                "/api/deployments/b0b0/log"
+                "/api/vfs/site/deployments/temp-ab12cd34/log.log",
+                "/api/vfs/site/deployments/b0b0/log.log"
             ]
         );
-        assert_eq!(reads[1].id, ReadId::DeploymentLog("b0b0".into()));
+        assert_eq!(reads[1].id, ReadId::DeploymentLogFile("b0b0".into()));
     }
 
     #[test]
@@ -209,9 +280,9 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "/api/deployments/f0f0/log",
-                "/api/deployments/a1a1/log",
-                "/api/deployments/a0a0/log",
+                "/api/vfs/site/deployments/f0f0/log.log",
+                "/api/vfs/site/deployments/a1a1/log.log",
+                "/api/vfs/site/deployments/a0a0/log.log",
             ]
         );
     }

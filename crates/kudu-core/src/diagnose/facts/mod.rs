@@ -7,7 +7,7 @@
 
 pub(crate) mod context;
 pub mod deployability;
-mod follow_up;
+pub(crate) mod follow_up;
 pub(crate) mod lock_report;
 pub(crate) mod predicates;
 pub(crate) mod timeline;
