@@ -176,7 +176,8 @@ fn diagnose_json_on_a_stuck_site_names_the_stuck_lock() {
             t.sim
                 .requests()
                 .iter()
-                .any(|r| r.path.starts_with("/api/deployments/") && r.path.ends_with("/log")),
+                .any(|r| r.path.starts_with("/api/vfs/site/deployments/")
+                    && r.path.ends_with("/log.log")),
             "{scenario}: no follow-up log read"
         );
     }

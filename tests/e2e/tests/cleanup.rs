@@ -444,20 +444,19 @@ async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
             let Some(hung) = hung else {
                 anyhow::bail!("the scenario has no unfinished deployment");
             };
-            // Its log (and the child log under it) answer late.
+            // Its log answers late.
             e2e.sim.add_fault(FaultRule {
-                prefix: format!("/api/deployments/{hung}/log"),
+                prefix: format!("/api/vfs/site/deployments/{hung}/log.log"),
                 kind: FaultKind::Latency { ms: 4000 },
                 count: None,
             });
             e2e.goto(&site_url(SCM, "/")).await?;
             // While the log is read: `checking`, no cause card and no cleanup.
             e2e.wait_for("a log read under way", || async {
-                let asked = e2e
-                    .sim
-                    .requests()
-                    .iter()
-                    .any(|r| r.path.starts_with(&format!("/api/deployments/{hung}/log")));
+                let asked = e2e.sim.requests().iter().any(|r| {
+                    r.path
+                        .starts_with(&format!("/api/vfs/site/deployments/{hung}/log.log"))
+                });
                 Ok(asked.then_some(()))
             })
             .await?;

@@ -135,8 +135,8 @@ async fn firefox_store_zip_installs_and_reads_the_site() -> anyhow::Result<()> {
             Ok(log
                 .iter()
                 .any(|r| {
-                    r.path.starts_with("/api/deployments/")
-                        && r.path.contains("/log")
+                    r.path.starts_with("/api/vfs/site/deployments/")
+                        && r.path.ends_with("/log.log")
                         && r.status == 200
                 })
                 .then_some(log))
