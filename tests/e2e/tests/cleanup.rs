@@ -452,14 +452,25 @@ async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
             });
             e2e.goto(&site_url(SCM, "/")).await?;
             // While the log is read: `checking`, no cause card and no cleanup.
-            e2e.wait_for("a log read under way", || async {
-                let asked = e2e.sim.requests().iter().any(|r| {
-                    r.path
-                        .starts_with(&format!("/api/vfs/site/deployments/{hung}/log.log"))
-                });
-                Ok(asked.then_some(()))
+            // The first reads answered (the request log lists a request once it is answered);
+            // a second later the log, 4 s late, is still being read.
+            e2e.wait_for("the first reads answered", || async {
+                let answered = e2e
+                    .sim
+                    .requests()
+                    .iter()
+                    .any(|r| r.path.starts_with("/api/deployments?"));
+                Ok(answered.then_some(()))
             })
             .await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert!(
+                !e2e.sim
+                    .requests()
+                    .iter()
+                    .any(|r| r.path.contains(&format!("/{hung}/log"))),
+                "the log read is still under way"
+            );
             let state = e2e
                 .in_shadow("return root.querySelector('[data-testid=launcher]').dataset.state;")
                 .await?;
