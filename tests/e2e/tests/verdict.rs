@@ -78,12 +78,7 @@ async fn shadow_count(e2e: &E2e, selector: &str) -> anyhow::Result<u64> {
 
 /// Opens the wizard (if it did not open by itself) and the cleanup's confirmation.
 async fn open_confirmation(e2e: &E2e, cause: &str) -> anyhow::Result<()> {
-    let open = e2e
-        .in_shadow("return root?.querySelector('[data-testid=kudu-doctor]')?.getAttribute('data-open') ?? null;")
-        .await?;
-    if open != json!("true") {
-        user_click(e2e, "[data-testid=launcher]").await?;
-    }
+    e2e.open_wizard().await?;
     e2e.shadow_element(&format!("[data-testid=guide][data-for-cause=\"{cause}\"]"))
         .await?;
     user_click(e2e, "[data-testid=cleanup]").await?;
