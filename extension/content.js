@@ -137,6 +137,8 @@
         headers: Object.fromEntries(headers),
         credentials: "include",
         redirect: "manual",
+        // Kudu sends Last-Modified on VFS files: never answer a read from the browser's cache.
+        cache: "no-store",
         signal: controller.signal,
       });
       if (response.type === "opaqueredirect") return { redirected: true };

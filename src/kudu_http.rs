@@ -184,6 +184,9 @@ async fn fetch_head(
     init.set_method(request.method);
     init.set_credentials(web_sys::RequestCredentials::Include);
     init.set_redirect(web_sys::RequestRedirect::Manual);
+    // Kudu sends `Last-Modified` on VFS files, so without this a browser may answer a re-read
+    // of `info.lock` from its heuristic cache: a read that decides a delete must reach Kudu.
+    init.set_cache(web_sys::RequestCache::NoStore);
     init.set_signal(signal);
     let headers = web_sys::Headers::new()?;
     for (name, value) in request.headers {

@@ -115,6 +115,11 @@ pub struct Quirks {
     /// it starts. `Some(path)`: the platform sends `GET <path>` to every Kudu it starts, so
     /// the startup trace appears at the start itself. `None`: the next real request writes it.
     pub kudu_warmup_path: Option<String>,
+    /// [I] §4.3: Kudu's VFS sends `ETag` and `Last-Modified` on files and says nothing about
+    /// caching, so a browser may cache them heuristically; whether App Service's front end adds
+    /// a `Cache-Control` is not known. `Some(n)`: VFS file reads also carry
+    /// `Cache-Control: private, max-age=n`, the worst case, for tests of fresh re-reads.
+    pub vfs_max_age_secs: Option<u64>,
 }
 
 impl Default for Quirks {
@@ -141,6 +146,7 @@ impl Default for Quirks {
             linux_trace_cleanup_all: false,
             trace_instance_id: None,
             kudu_warmup_path: None,
+            vfs_max_age_secs: None,
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct RequestRecord {
     pub accept: Option<String>,
     pub if_match: Option<String>,
     pub if_none_match: Option<String>,
+    /// The request's `Cache-Control` (a browser sends `no-cache` for `cache: "no-store"`).
+    #[serde(default)]
+    pub cache_control: Option<String>,
     /// A `Cookie` header was present.
     pub cookie: bool,
     /// The session cookie was present (valid or not).
@@ -330,6 +333,7 @@ fn record(shared: &Shared, req: &SimRequest, resp: &SimResponse, faults: &[Fault
         accept: req.header("accept").map(str::to_string),
         if_match: req.header("if-match").map(str::to_string),
         if_none_match: req.header("if-none-match").map(str::to_string),
+        cache_control: req.header("cache-control").map(str::to_string),
         cookie: cookies.is_some(),
         session_cookie: cookies.is_some_and(|c| cookie_value(c, SESSION_COOKIE).is_some()),
         authorization: req

@@ -174,11 +174,14 @@ impl Kudu {
                 return SimResponse::new(304).with_header("etag", &etag);
             }
             let modified = self.home.mtime(rel).unwrap_or_default().to_http_date();
-            let resp = SimResponse::new(200)
+            let mut resp = SimResponse::new(200)
                 .with_header("content-type", mime_for(rel))
                 .with_header("etag", &etag)
                 .with_header("last-modified", &modified)
                 .with_header("accept-ranges", "bytes");
+            if let Some(secs) = self.quirks.vfs_max_age_secs {
+                resp = resp.with_header("cache-control", &format!("private, max-age={secs}"));
+            }
             // A single byte range is honoured (facts §4.3: 206/416).
             return match req.header("range").map(|r| byte_range(r, bytes.len())) {
                 None | Some(RangeAnswer::Ignore) => resp.with_body(bytes),
