@@ -36,6 +36,10 @@ pub enum ReadId {
     DeploymentsDir,
     /// `GET /api/vfs/site/wwwroot/`.
     WwwrootDir,
+    /// `GET /api/vfs/site/deployments/active`: the id of the active deployment, as Kudu wrote
+    /// it on the last success (fact sheet §3): what the next deployment's cleanup of wwwroot
+    /// relies on, so no plan may delete its folder.
+    ActiveFile,
     /// `GET /api/vfs/LogFiles/kudu/trace/`: Kudu's own trace files, one per non-GET request
     /// and one per process start (`_Startup`) and stop; only their names and times are used.
     KuduTraceDir,
@@ -175,6 +179,10 @@ fn reads_with_cache_bust(cache_bust: &str) -> Vec<Read> {
         get(ReadId::DeploymentsDir, "/api/vfs/site/deployments/".into()),
         get(ReadId::WwwrootDir, "/api/vfs/site/wwwroot/".into()),
         get(ReadId::KuduTraceDir, "/api/vfs/LogFiles/kudu/trace/".into()),
+        get(
+            ReadId::ActiveFile,
+            "/api/vfs/site/deployments/active".into(),
+        ),
         get(ReadId::Environment, "/api/environment".into()),
     ];
     reads.extend(SETTINGS_READ.iter().map(|key| {

@@ -72,6 +72,8 @@ pub struct Session {
     pub info_lock: Observed<LockInfo>,
     pub deployments_dir: Observed<Vec<VfsEntry>>,
     pub wwwroot_dir: Observed<Vec<VfsEntry>>,
+    /// `site/deployments/active`: the active deployment's id (empty when Kudu has none yet).
+    pub active_file: Observed<String>,
     /// `LogFiles/kudu/trace/`: Kudu's trace files (names and times only).
     pub kudu_trace_dir: Observed<Vec<VfsEntry>>,
     pub environment: Observed<EnvironmentInfo>,

@@ -281,7 +281,7 @@ fn has_logs(round: &Round) -> bool {
     round
         .replies
         .iter()
-        .any(|(r, _, _)| matches!(r, ReadId::DeploymentLog(_)))
+        .any(|(r, _, _)| matches!(r, ReadId::DeploymentLog(_) | ReadId::DeploymentLogFile(_)))
 }
 
 /// Primary cause and confidence, every cause id, the lock state, the plan's steps (group,

@@ -290,8 +290,14 @@ fn degenerate_20_mb_logs_fail_cleanly() {
 fn a_20_mb_log_of_the_stuck_deployment_still_gives_the_same_diagnosis() {
     let _serial = serial();
     let cause = base_cause();
-    let (body, _) = log_json(20 * MB);
-    let round = base_round().with_body(&ReadId::DeploymentLog(STUCK_ID.into()), body);
+    // The diagnosis reads the whole log.log (children included) in one read.
+    let (body, _) = log_text(20 * MB);
+    let mut round = base_round().with_body(&ReadId::DeploymentLogFile(STUCK_ID.into()), body);
+    for (read, _, reply) in &mut round.replies {
+        if *read == ReadId::DeploymentLogFile(STUCK_ID.into()) {
+            reply.content_type = Some("application/octet-stream".into());
+        }
+    }
     let input = round.replies.iter().map(|(_, _, r)| r.body.len()).sum();
     let ((session, diagnosis), peak) =
         measured("ingest + diagnose with a 20 MB log", input, || {

@@ -86,6 +86,7 @@ fn state_of(session: &Session, read: &ReadId) -> String {
         ReadId::DeploymentsDir => serde_json::to_value(&session.deployments_dir),
         ReadId::WwwrootDir => serde_json::to_value(&session.wwwroot_dir),
         ReadId::KuduTraceDir => serde_json::to_value(&session.kudu_trace_dir),
+        ReadId::ActiveFile => serde_json::to_value(&session.active_file),
         ReadId::Environment => serde_json::to_value(&session.environment),
         ReadId::Setting(key) => serde_json::to_value(&session.settings[key]),
         ReadId::DeploymentLog(id) | ReadId::DeploymentLogFile(id) => {

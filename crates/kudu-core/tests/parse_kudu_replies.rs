@@ -84,6 +84,7 @@ fn linux_stuck(read: &ReadId) -> HttpReply {
         ReadId::KuduTraceDir => json(
             r#"[{"name":"2024-05-01T11-58-02_1a2b3c_001_Startup.xml","size":612,"mtime":"2024-05-01T11:58:02+00:00","mime":"application/xml","path":"/home/LogFiles/kudu/trace/2024-05-01T11-58-02_1a2b3c_001_Startup.xml"}]"#,
         ),
+        ReadId::ActiveFile => reply(200, "application/octet-stream", ""),
         ReadId::Environment => json(r#"{"version":"1.0.0.7"}"#),
         ReadId::Setting(key) if key == "WEBSITE_RUN_FROM_PACKAGE" => json("\"1\""),
         ReadId::Setting(key) => reply(
@@ -189,6 +190,11 @@ fn windows_held(read: &ReadId) -> HttpReply {
         ),
         ReadId::WwwrootDir => json("[]"),
         ReadId::KuduTraceDir => json("[]"),
+        ReadId::ActiveFile => reply(
+            200,
+            "application/octet-stream",
+            "4f1c0a9e8d7b6a5f4e3d2c1b0a9f8e7d",
+        ),
         ReadId::Environment => {
             json(r#"{"version":"106.0.7.0","siteLastModified":"2024-05-01T12:00:00.1234567Z"}"#)
         }

@@ -53,6 +53,7 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             | ReadId::DeploymentsDir
             | ReadId::WwwrootDir
             | ReadId::KuduTraceDir
+            | ReadId::ActiveFile
     );
     if is_vfs_read
         && matches!(triaged, Triage::Missing)
@@ -123,6 +124,14 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             status,
             triaged,
             parse_vfs_listing,
+        ),
+        ReadId::ActiveFile => store(
+            &mut session.active_file,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_active_file,
         ),
         ReadId::KuduTraceDir => store(
             &mut session.kudu_trace_dir,
@@ -249,6 +258,24 @@ fn personality_of_not_found(body: &str) -> Option<Personality> {
 }
 
 /// Parses a usable body into `slot`, or records why not.
+/// `site/deployments/active`: one deployment id, no newline (fact sheet §3); an empty file is
+/// a site with no successful deployment yet. Anything that could not be an id is refused, so
+/// a garbled file never stands for "no active deployment".
+fn parse_active_file(body: &str) -> Result<Parsed<String>, ParseError> {
+    let id = body.trim_start_matches('\u{feff}').trim();
+    if id.is_empty() || crate::plan::paths::check_name(id).is_ok() {
+        Ok(Parsed {
+            value: id.to_string(),
+            warnings: vec![],
+        })
+    } else {
+        Err(ParseError::new(
+            "body",
+            format!("not a deployment id: {}", one_line(id, 80)),
+        ))
+    }
+}
+
 /// Files a whole `log.log` as the API would give it: the top-level lines under `id`, and the
 /// children of each (the lines with an empty id that follow it, at any depth) under
 /// `<id>/<its entry id>`. The diagnosis and the cleanup's re-check then read one shape,

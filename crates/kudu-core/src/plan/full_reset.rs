@@ -40,12 +40,7 @@ pub(super) fn plan(
         );
         return plan;
     }
-    let active: Vec<&str> = ctx
-        .deployments
-        .iter()
-        .filter(|d| d.active)
-        .filter_map(|d| d.id.as_deref())
-        .collect();
+    let active = ctx.active_ids();
     let mut release = vec![];
     let mut extra = vec![];
     let locks = ctx.locks_listing();
@@ -80,11 +75,12 @@ pub(super) fn plan(
             continue;
         }
         let name = entry.name.as_str();
-        let keep = match name {
+        // Windows' file system ignores case: `Tools` is `tools` there.
+        let keep = match name.to_ascii_lowercase().as_str() {
             "tools" => !options.include_tools,
             "settings.xml" => !options.include_settings,
             "active" => !options.include_active,
-            _ => active.contains(&name) && !options.include_active,
+            _ => active.iter().any(|id| id.eq_ignore_ascii_case(name)) && !options.include_active,
         };
         if keep {
             kept.push(format!(
@@ -93,7 +89,7 @@ pub(super) fn plan(
             ));
             continue;
         }
-        if entry.is_dir && !matches!(name, "tools") {
+        if entry.is_dir && !name.eq_ignore_ascii_case("tools") {
             deleted_records += 1;
         }
         deletes.push(delete_leftover(
@@ -140,6 +136,7 @@ mod tests {
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
     use crate::plan::{FullResetOptions, plan_full_reset};
+    use crate::session::Observed;
 
     fn deleted(options: FullResetOptions) -> (Vec<String>, Vec<String>) {
         let s = Site::linux()
@@ -177,6 +174,107 @@ mod tests {
             loses[0].contains("Deployment history: 1 deployment folder"),
             "{loses:?}"
         );
+    }
+
+    /// Issue 16: `D:\\home` and Azure Files ignore case, so `Tools`, `SETTINGS.XML`, `Active`
+    /// and the active deployment's folder in upper case are the kept entries all the same;
+    /// and `site/deployments/active` protects the folder it names even when no record says so.
+    #[test]
+    fn kept_entries_are_kept_in_any_case_and_the_active_file_names_one_more() {
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "f0f0",
+                DeployStatus::Failed,
+                "VSTS",
+                at(10, 0, 0),
+                Some(at(10, 5, 0)),
+            ))
+            .build();
+        s.deployments_dir = Observed::Value(vec![
+            file("Active", at(9, 2, 0)),
+            file("SETTINGS.XML", at(8, 0, 0)),
+            dir("Tools"),
+            // The record flags a1b2… active; Windows lists its folder in upper case.
+            dir("A1B2C3D4E5F60718293A4B5C6D7E8F90"),
+            // No record flags b9b9… active, but the active file names it.
+            dir("b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9"),
+            dir("f0f0"),
+        ]);
+        s.active_file = Observed::Value("b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9".into());
+        let d = s.diagnose(at(12, 0, 0));
+        for p in [
+            plan_full_reset(&s, &d, FullResetOptions::default()),
+            crate::plan::plan(&s, &d, crate::plan::PlanKind::Targeted),
+        ] {
+            let deleted: Vec<&str> = p
+                .steps
+                .iter()
+                .filter_map(|step| crate::plan::paths::delete_target(&step.request))
+                .map(|(_, name)| name)
+                .collect();
+            for kept in [
+                "Active",
+                "SETTINGS.XML",
+                "Tools/",
+                "A1B2C3D4E5F60718293A4B5C6D7E8F90/",
+                "b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9/",
+            ] {
+                assert!(
+                    !deleted.contains(&kept),
+                    "{kept} deleted by {:?}: {deleted:?}",
+                    p.kind
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_active_file_naming_no_listed_folder_or_unreadable_stops_every_plan() {
+        let stale = || {
+            Site::linux()
+                .linux_lock("Performing continuous deployment", at(11, 0, 0))
+                .build()
+        };
+        let mut s = stale();
+        s.active_file = Observed::Value("c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7c7".into());
+        let d = s.diagnose(at(12, 0, 0));
+        for p in [
+            plan_full_reset(&s, &d, FullResetOptions::default()),
+            crate::plan::plan(&s, &d, crate::plan::PlanKind::Targeted),
+        ] {
+            assert!(p.steps.is_empty());
+            assert!(
+                p.not_offered
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("no such folder"),
+                "{:?}",
+                p.not_offered
+            );
+        }
+        let mut s = stale();
+        s.active_file = Observed::Failed {
+            status: 500,
+            reason: "Internal Server Error".into(),
+        };
+        let p = crate::plan::plan(
+            &s,
+            &s.diagnose(at(12, 0, 0)),
+            crate::plan::PlanKind::Targeted,
+        );
+        assert!(p.not_offered.unwrap().contains("could not be read"));
+        // A 404 (no active deployment yet) and an empty file are no obstacle.
+        for active in [Observed::Missing, Observed::Value(String::new())] {
+            let mut s = stale();
+            s.active_file = active;
+            let p = crate::plan::plan(
+                &s,
+                &s.diagnose(at(12, 0, 0)),
+                crate::plan::PlanKind::Targeted,
+            );
+            assert!(!p.steps.is_empty(), "{:?}", p.not_offered);
+        }
     }
 
     #[test]

@@ -226,7 +226,7 @@ pub fn plan(session: &Session, diagnosis: &Diagnosis, kind: PlanKind) -> Cleanup
         PlanKind::Targeted => targeted::plan(session, diagnosis),
         PlanKind::FullReset => full_reset::plan(session, diagnosis, FullResetOptions::default()),
     };
-    enforce_allow_list(plan)
+    enforce_active_kept(enforce_allow_list(plan), session, diagnosis, false)
 }
 
 /// The seed runbook's last resort: empty `site/deployments` except what `options` keeps.
@@ -235,7 +235,40 @@ pub fn plan_full_reset(
     diagnosis: &Diagnosis,
     options: FullResetOptions,
 ) -> CleanupPlan {
-    enforce_allow_list(full_reset::plan(session, diagnosis, options))
+    let plan = enforce_allow_list(full_reset::plan(session, diagnosis, options));
+    enforce_active_kept(plan, session, diagnosis, options.include_active)
+}
+
+/// Defence in depth: a plan that would delete the active deployment's folder (as the list's
+/// flag or `site/deployments/active` names it, in any case), without the user's opt-in to a
+/// full reset of it, is a planner bug: the whole plan is withdrawn.
+fn enforce_active_kept(
+    mut plan: CleanupPlan,
+    session: &Session,
+    diagnosis: &Diagnosis,
+    active_opted_in: bool,
+) -> CleanupPlan {
+    if active_opted_in {
+        return plan;
+    }
+    let ctx = crate::diagnose::facts::context::Context::new(session, diagnosis.now);
+    let active = ctx.active_ids();
+    let deletes_active = plan.steps.iter().any(|step| {
+        paths::delete_target(&step.request).is_some_and(|(dir, name)| {
+            let name = name.trim_end_matches('/');
+            dir == paths::DEPLOYMENTS_DIR
+                && (name.eq_ignore_ascii_case("active")
+                    || active.iter().any(|id| id.eq_ignore_ascii_case(name)))
+        })
+    });
+    if deletes_active {
+        plan.steps.clear();
+        plan.not_offered = Some(
+            "Kudu Doctor built a step that deletes the active deployment's folder and withdrew the whole plan; please report this."
+                .into(),
+        );
+    }
+    plan
 }
 
 /// Defence in depth: a step outside the allow-list is a planner bug, so the whole plan is

@@ -44,6 +44,9 @@ pub(super) fn not_offered_reason(ctx: &Context, diagnosis: &Diagnosis) -> Option
     if ctx.lock.state == LockState::Live {
         return Some("The deployment lock was taken moments ago by a live operation; wait and re-run the diagnosis.".into());
     }
+    if let Some(why) = ctx.active_file_refusal() {
+        return Some(why);
+    }
     if ctx.personality == Personality::Unknown {
         return Some("Kudu Doctor could not tell whether this is Linux or Windows App Service, so it cannot say what is safe to delete.".into());
     }

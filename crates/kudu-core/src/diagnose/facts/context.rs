@@ -101,6 +101,14 @@ impl RunningDeployment<'_> {
 /// Entries of `site/deployments/` that are Kudu's own bookkeeping, never a leftover.
 pub const PROTECTED_DEPLOYMENT_ENTRIES: [&str; 4] = ["tools", "settings.xml", "active", "pending"];
 
+/// Whether `name` is one of [`PROTECTED_DEPLOYMENT_ENTRIES`], in any case: `D:\home` on
+/// Windows and the Azure Files share behind it ignore case, so `Tools` is `tools` there.
+pub(crate) fn is_protected_entry(name: &str) -> bool {
+    PROTECTED_DEPLOYMENT_ENTRIES
+        .iter()
+        .any(|kept| kept.eq_ignore_ascii_case(name))
+}
+
 /// Kudu names deployment folders after a 32-hex GUID, a dashed GUID or a 40-hex git id.
 pub(crate) fn looks_like_deployment_id(name: &str) -> bool {
     let hex = name.chars().filter(|c| *c != '-').collect::<String>();
@@ -321,12 +329,7 @@ impl<'a> Context<'a> {
         if !self.deployments_known {
             return vec![];
         }
-        let active: Vec<&str> = self
-            .deployments
-            .iter()
-            .filter(|d| d.active)
-            .filter_map(|d| d.id.as_deref())
-            .collect();
+        let active = self.active_ids();
         // Looked up once per listed folder: scanning every running deployment for each folder
         // made a site with thousands of temp folders quadratic.
         let progressing: std::collections::HashSet<&str> = self
@@ -343,8 +346,8 @@ impl<'a> Context<'a> {
         for entry in self.deployments_listing().into_iter().flatten() {
             let name = entry.name.as_str();
             if !entry.is_dir
-                || PROTECTED_DEPLOYMENT_ENTRIES.contains(&name)
-                || active.contains(&name)
+                || is_protected_entry(name)
+                || active.iter().any(|id| id.eq_ignore_ascii_case(name))
                 || crate::plan::paths::check_name(name).is_err()
             {
                 continue;
@@ -382,6 +385,45 @@ impl<'a> Context<'a> {
             }
         }
         out
+    }
+
+    /// Ids of the active deployment: the record the list flags active, and the one
+    /// `site/deployments/active` names (they agree on a healthy site; either protects its
+    /// folder). Compare them with `eq_ignore_ascii_case`: Windows' file system ignores case.
+    pub(crate) fn active_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .deployments
+            .iter()
+            .filter(|d| d.active)
+            .filter_map(|d| d.id.as_deref())
+            .collect();
+        if let Some(id) = self.session.active_file.value().filter(|id| !id.is_empty()) {
+            ids.push(id.as_str());
+        }
+        ids
+    }
+
+    /// Why no plan may be made from what `site/deployments/active` says, if anything: it could
+    /// not be read, or it names a folder `site/deployments/` does not list (the site's record
+    /// of its active deployment is broken, and deleting by names would guess).
+    pub(crate) fn active_file_refusal(&self) -> Option<String> {
+        match &self.session.active_file {
+            Observed::Failed { reason, .. } => Some(format!(
+                "site/deployments/active could not be read ({reason}), so the active deployment's folder cannot be protected by name; re-run the diagnosis."
+            )),
+            Observed::Value(id) if !id.is_empty() => {
+                let listed = self.deployments_listing().is_none_or(|entries| {
+                    entries
+                        .iter()
+                        .any(|e| e.is_dir && e.name.eq_ignore_ascii_case(id))
+                });
+                (!listed).then(|| format!(
+                    "site/deployments/active names deployment {}, but site/deployments/ has no such folder: Kudu's record of the active deployment is broken, so Kudu Doctor deletes nothing by name. Deploy again, or look at site/deployments/ yourself.",
+                    crate::diagnose::facts::wording::short_id(id)
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Running deployments that are not hung.
