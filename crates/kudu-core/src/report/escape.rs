@@ -70,11 +70,25 @@ pub fn field(raw: &str) -> String {
     text_capped(raw, MAX_FIELD_CHARS)
 }
 
+/// U+2060 WORD JOINER: invisible, and enough to break what GitHub, Azure DevOps and ticket
+/// systems turn into mentions and links after rendering (`@name`, `scheme://`, `www.`); a
+/// backslash escape does not, because they look at the rendered text.
+const WORD_JOINER: char = '\u{2060}';
+
 fn text_capped(raw: &str, max_chars: usize) -> String {
     let flat = one_line(&redact(raw), max_chars);
     let mut out = String::with_capacity(flat.len() + 8);
     let digits = flat.chars().take_while(char::is_ascii_digit).count();
-    for (index, c) in flat.chars().enumerate() {
+    let chars: Vec<char> = flat.chars().collect();
+    for (index, &c) in chars.iter().enumerate() {
+        let next = |n: usize| chars.get(index + n).copied();
+        // `www` right before a dot, `:` right before `//`: a joiner between them.
+        let www_dot = c.eq_ignore_ascii_case(&'w')
+            && index >= 2
+            && chars[index - 2..index]
+                .iter()
+                .all(|w| w.eq_ignore_ascii_case(&'w'))
+            && next(1) == Some('.');
         let active = matches!(
             c,
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&'
@@ -87,6 +101,10 @@ fn text_capped(raw: &str, max_chars: usize) -> String {
             out.push('\\');
         }
         out.push(c);
+        let scheme_slashes = c == ':' && next(1) == Some('/') && next(2) == Some('/');
+        if c == '@' || scheme_slashes || www_dot {
+            out.push(WORD_JOINER);
+        }
     }
     out
 }
@@ -208,6 +226,21 @@ mod tests {
             "https://REDACTED@app.scm.x/"
         );
         assert_eq!(redact("monkey=1 design=2"), "monkey=1 design=2");
+    }
+
+    /// Issue 16: a deployer, author or message from the site must not ping anyone or become a
+    /// link where the report is pasted.
+    #[test]
+    fn prose_makes_no_mentions_or_autolinks() {
+        let raw = "ping @octocat and @org/team: see https://evil.example/x, WWW.evil.example or \
+                   mailto:a@b.example";
+        for out in [text(raw), field(raw)] {
+            for live in ["@o", "@b", "://", "WWW.", "www."] {
+                assert!(!out.contains(live), "{live:?} in {out:?}");
+            }
+            // Still readable: only invisible joiners were added.
+            assert_eq!(out.replace(WORD_JOINER, ""), raw);
+        }
     }
 
     #[test]
