@@ -23,9 +23,9 @@ const HELP: &str = "\
 kudu-doctor: diagnose HTTP 409 Conflict on Azure App Service deployments (Kudu)
 
 USAGE:
-    kudu-doctor diagnose URL [--json | --markdown]
+    kudu-doctor diagnose URL [--json | --markdown] [--allow-host HOST]
                                    Read a live SCM site and print the diagnosis
-    kudu-doctor wait URL [--timeout 15m] [--interval 5s]
+    kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]
                                    Block until a deployment would not get 409 (for CI)
     kudu-doctor parse KIND FILE    Parse a saved Kudu reply and print it as JSON
     kudu-doctor --help             Show this help
@@ -37,7 +37,11 @@ for local simulators). Requests go to that host only; redirects are not followed
 CREDENTIALS (environment only, never on the command line):
     KUDU_USERNAME, KUDU_PASSWORD   publishing credentials (user '$<app>'), sent as Basic auth
     KUDU_BEARER_TOKEN              an access token (az account get-access-token), as Bearer
-With none set, no Authorization header is sent. The ARRAffinity cookies from the first reply
+With none set, no Authorization header is sent. Credentials go only to an App Service SCM
+host (<app>.scm.azurewebsites.net, .us, .de, .chinacloudsites.cn, the regional unique names
+and App Service Environments) over https, or to this machine; for any other host, or plain
+http to another machine, the command refuses (exit 64) unless --allow-host HOST names it.
+The ARRAffinity cookies from the first reply
 are sent back on every later request, so all reads reach the same instance. Each request
 times out after 20 s; broken connections and 429/502/503/504 are retried twice (1 s, 2 s).
 HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured.
@@ -57,11 +61,12 @@ DIAGNOSE:
     client-self-collision, healthy, no-lock-found.
 
 WAIT:
-    Re-diagnoses every --interval until the site is clear: no deployment lock is live, held or
-    orphaned, /api/isdeploying is not True and /api/deployments/latest is not 202 (and no
-    autoswap runs). A Linux lock past its expiry does not count by itself; if Kudu still
-    honours it, isdeploying says True and that counts. Progress goes to stderr; the final
-    line to stdout.
+    Re-diagnoses every --interval until the site is clear, as the wizard's verdict decides:
+    no deployment is running or scan under way (a build that outlives the Linux lock's 25
+    minutes still counts), no lock Kudu honours is held, no auto swap runs, status.lock is
+    readable, and nothing that decides it failed to read. A Linux lock past its expiry blocks
+    while /api/isdeploying says True. A run-from-package URL is reported, not waited for.
+    Progress goes to stderr; the final line to stdout.
 
 PARSE: KIND (what FILE holds):
     deployments   GET /api/deployments (a list) or one deployment record

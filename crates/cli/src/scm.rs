@@ -101,18 +101,94 @@ impl ScmOrigin {
 
     /// `http://` to anything but this machine (a simulator on loopback is fine).
     pub fn is_plain_http_to_another_machine(&self) -> bool {
-        let Some(authority) = self.0.strip_prefix("http://") else {
-            return false;
-        };
-        let host = match authority.strip_prefix('[') {
+        self.0.starts_with("http://") && !self.is_loopback()
+    }
+
+    /// The host, lower-case, without brackets or port.
+    pub fn host(&self) -> &str {
+        let authority = self.0.split_once("://").map_or(self.0.as_str(), |(_, a)| a);
+        match authority.strip_prefix('[') {
             Some(v6) => v6.split(']').next().unwrap_or(""),
             None => authority.split(':').next().unwrap_or(""),
-        };
-        let loopback = host == "localhost"
+        }
+    }
+
+    fn is_loopback(&self) -> bool {
+        let host = self.host();
+        host == "localhost"
             || host
                 .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        !loopback
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// One of App Service's SCM host forms (facts §6: public, Government, China, the regional
+    /// unique names and App Service Environments), or this machine (a simulator).
+    pub fn is_scm_host(&self) -> bool {
+        self.is_loopback() || is_scm_host_name(self.host())
+    }
+}
+
+/// A label of a host name: letters, digits and hyphens, not starting with a hyphen.
+fn is_label(label: &str) -> bool {
+    !label.is_empty()
+        && !label.starts_with('-')
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// facts §6's allow-list, without a regex: `<name>.scm.[<region>-NN.]azurewebsites.{net,us,de}`,
+/// `<name>.scm.chinacloudsites.cn`, `<name>.scm.<ase>.{appserviceenvironment.net,
+/// p.azurewebsites.net}`.
+fn is_scm_host_name(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(scm) = labels.iter().position(|l| *l == "scm") else {
+        return false;
+    };
+    if scm != 1 || !is_label(labels[0]) || !labels.iter().all(|l| is_label(l)) {
+        return false;
+    }
+    let rest = &labels[2..];
+    let region = |l: &str| {
+        l.rsplit_once('-').is_some_and(|(name, nn)| {
+            !name.is_empty() && nn.len() == 2 && nn.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match rest {
+        ["azurewebsites", "net" | "us" | "de"] | ["chinacloudsites", "cn"] => true,
+        [r, "azurewebsites", "net" | "us" | "de"] if region(r) => true,
+        [_ase, "appserviceenvironment", "net"] | [_ase, "p", "azurewebsites", "net"] => true,
+        _ => false,
+    }
+}
+
+impl ScmOrigin {
+    /// Why credentials must not be sent to this origin, unless its host is in `allowed`
+    /// (`--allow-host`): a bearer token from `az account get-access-token` is valid for all of
+    /// ARM, and a password is the site's publishing password.
+    pub fn credentials_refusal(
+        &self,
+        credentials: &Credentials,
+        allowed: &[String],
+    ) -> Option<String> {
+        if *credentials == Credentials::None
+            || allowed.iter().any(|h| h.eq_ignore_ascii_case(self.host()))
+        {
+            return None;
+        }
+        let why = if !self.is_scm_host() {
+            "it is not an App Service SCM host (<app>.scm.azurewebsites.net and its sovereign-cloud, regional and App Service Environment forms)"
+        } else if self.is_plain_http_to_another_machine() {
+            "the URL is plain http://, so they would cross the network unencrypted"
+        } else {
+            return None;
+        };
+        Some(format!(
+            "refusing to send {} to {}: {why}. If this host is yours, pass --allow-host {}",
+            credentials.describe(),
+            self.host(),
+            self.host()
+        ))
     }
 
     /// `https://myapp.scm.azurewebsites.net`, no trailing slash.
@@ -697,5 +773,83 @@ mod tests {
         assert!(!is_transient(&io(ErrorKind::ConnectionRefused)));
         assert!(!is_transient(&ureq::Error::HostNotFound));
         assert!(!is_transient(&ureq::Error::BadUri("x".into())));
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    fn origin(url: &str) -> ScmOrigin {
+        ScmOrigin::parse(url).unwrap()
+    }
+
+    #[test]
+    fn scm_host_forms_follow_the_fact_sheet() {
+        for ok in [
+            "https://myapp.scm.azurewebsites.net",
+            "https://my-app-staging.scm.azurewebsites.net",
+            "https://myapp.scm.azurewebsites.us",
+            "https://myapp.scm.chinacloudsites.cn",
+            "https://myapp-ds27dh7271aah175.scm.westus-01.azurewebsites.net",
+            "https://myapp.scm.myase.appserviceenvironment.net",
+            "https://myapp.scm.myase.p.azurewebsites.net",
+            "http://127.0.0.1:8443",
+            "https://localhost:8443",
+        ] {
+            assert!(origin(ok).is_scm_host(), "{ok}");
+        }
+        for not in [
+            "https://myapp.azurewebsites.net",
+            "https://scm.azurewebsites.net",
+            "https://myapp.scm.azurewebsites.net.evil.example",
+            "https://evil.example",
+            "https://myapp.scm.evil.example",
+            "https://myapp.scm.westus.azurewebsites.net",
+            "https://-x.scm.azurewebsites.net",
+        ] {
+            assert!(!origin(not).is_scm_host(), "{not}");
+        }
+    }
+
+    /// Issue 16: a password or a bearer token (valid for all of ARM) goes only to an SCM host
+    /// over https, unless the user names the host.
+    #[test]
+    fn credentials_are_refused_to_other_hosts_and_plain_http() {
+        let bearer = Credentials::Bearer("eyJ0eXAi".into());
+        let basic = Credentials::Basic {
+            username: "$myapp".into(),
+            password: "pw".into(),
+        };
+        for credentials in [&bearer, &basic] {
+            let refusal = origin("https://evil.example")
+                .credentials_refusal(credentials, &[])
+                .unwrap();
+            assert!(refusal.contains("--allow-host evil.example"), "{refusal}");
+            assert!(
+                origin("http://myapp.scm.azurewebsites.net")
+                    .credentials_refusal(credentials, &[])
+                    .unwrap()
+                    .contains("plain http://")
+            );
+            assert_eq!(
+                origin("https://myapp.scm.azurewebsites.net").credentials_refusal(credentials, &[]),
+                None
+            );
+            assert_eq!(
+                origin("http://127.0.0.1:8443").credentials_refusal(credentials, &[]),
+                None
+            );
+            assert_eq!(
+                origin("https://EVIL.example")
+                    .credentials_refusal(credentials, &["evil.example".into()]),
+                None
+            );
+        }
+        assert_eq!(
+            origin("https://evil.example").credentials_refusal(&Credentials::None, &[]),
+            None,
+            "nothing to leak"
+        );
     }
 }

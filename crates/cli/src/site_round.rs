@@ -184,9 +184,12 @@ impl Round {
 /// A client for the site at `url` with the environment's credentials, warmed up so the
 /// affinity cookie is pinned. Fails with a usage error for a bad URL or half-set
 /// credentials, and with exit 1 when the site cannot be reached at all.
-pub fn connect(url: &str) -> Result<ScmClient, Failure> {
+pub fn connect(url: &str, allowed_hosts: &[String]) -> Result<ScmClient, Failure> {
     let origin = ScmOrigin::parse(url).map_err(Failure::usage)?;
     let credentials = Credentials::from_env(|name| std::env::var(name).ok())?;
+    if let Some(refusal) = origin.credentials_refusal(&credentials, allowed_hosts) {
+        return Err(Failure::usage(refusal));
+    }
     if origin.is_plain_http_to_another_machine() && credentials != Credentials::None {
         report::warning(&format!(
             "{} is plain http://: the credentials cross the network unencrypted",

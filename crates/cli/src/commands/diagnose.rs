@@ -1,4 +1,4 @@
-//! `kudu-doctor diagnose URL [--json | --markdown]`: the wizard's diagnosis of a live site, in
+//! `kudu-doctor diagnose URL [--json | --markdown] [--allow-host HOST]`: the wizard's diagnosis of a live site, in
 //! the terminal, as JSON for scripts, or as the wizard's shareable Markdown report.
 //!
 //! The JSON serialises the core's own types, so it grows with them; `primary` and `causes`
@@ -19,10 +19,17 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
     let mut url = None;
     let mut json = false;
     let mut markdown = false;
-    for arg in args {
+    let mut allowed_hosts = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--json" => json = true,
             "--markdown" => markdown = true,
+            "--allow-host" => allowed_hosts.push(
+                rest.next()
+                    .ok_or_else(|| Failure::usage("--allow-host needs a host name"))?
+                    .clone(),
+            ),
             flag if flag.starts_with('-') => {
                 return Err(Failure::usage(format!(
                     "diagnose: unknown option '{}'",
@@ -45,7 +52,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             "diagnose needs the SCM URL, such as https://<app>.scm.azurewebsites.net",
         ));
     };
-    let client = connect(url)?;
+    let client = connect(url, &allowed_hosts)?;
     let round = diagnose_site(&client, Plan::Wanted)?;
     let plan = round.plan.clone().ok_or_else(|| {
         Failure::new(

@@ -1,4 +1,4 @@
-//! `kudu-doctor wait URL [--timeout 15m] [--interval 5s]`: the step before a deploy in CI.
+//! `kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]`: the step before a deploy in CI.
 //! Re-diagnoses the site until a deployment could start without a 409 (see
 //! [`crate::site_round::Round::blockers`] for what "clear" means), printing what it waits for.
 
@@ -18,12 +18,15 @@ struct Options<'a> {
     url: &'a str,
     timeout: Duration,
     interval: Duration,
+    /// Hosts the user allowed credentials to go to besides the SCM host forms.
+    allowed_hosts: Vec<String>,
 }
 
 fn options(args: &[String]) -> Result<Options<'_>, Failure> {
     let mut url = None;
     let mut timeout = DEFAULT_TIMEOUT;
     let mut interval = DEFAULT_INTERVAL;
+    let mut allowed_hosts = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -31,6 +34,13 @@ fn options(args: &[String]) -> Result<Options<'_>, Failure> {
             _ => (arg.as_str(), None),
         };
         match flag {
+            "--allow-host" => allowed_hosts.push(match inline {
+                Some(v) => v,
+                None => rest
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Failure::usage("--allow-host needs a host name"))?,
+            }),
             "--timeout" | "--interval" => {
                 let value = match inline {
                     Some(v) => v,
@@ -69,13 +79,14 @@ fn options(args: &[String]) -> Result<Options<'_>, Failure> {
         url,
         timeout,
         interval,
+        allowed_hosts,
     })
 }
 
 /// Runs the subcommand on `args` (everything after `wait`).
 pub fn run(args: &[String]) -> Result<(), Failure> {
     let options = options(args)?;
-    let client = connect(options.url)?;
+    let client = connect(options.url, &options.allowed_hosts)?;
     let origin = client.origin().as_str().to_string();
     let started = Instant::now();
     let deadline = started + options.timeout;
