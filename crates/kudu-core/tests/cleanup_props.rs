@@ -4,14 +4,18 @@
 //! changing hands before any request:
 //!
 //! 1. every DELETE the fake receives is exactly a chosen plan step's request, each once, or
-//!    again only after a throttled (429, 502-504) or unanswered attempt and at most
-//!    `MAX_DELETE_ATTEMPTS` times in all;
+//!    again only after a throttled (429, 502-504) or unanswered attempt (a 504 may come after
+//!    Kudu did the delete) and at most `MAX_DELETE_ATTEMPTS` times in all;
 //! 2. no DELETE before both archives were served intact and the run holds its backup file;
 //! 3. no DELETE after a re-check read showed the injected change (the fake answers every read
 //!    twice, from its real state and from a shadow without the change, to know when a re-check
 //!    could see it);
 //! 4. no DELETE of a later group after a step failed;
-//! 5. `Fixed` only when the fake's lock was free and nothing deployed when the final read began.
+//! 5. `Fixed` only when the fake's lock was free and nothing deployed when the final read began;
+//! 6. a Linux lock is never deleted once the run read it held by someone other than the holder
+//!    the re-check saw, and a lock release is sent again only after a read since its last
+//!    answer showed that same holder (issue 16: a release applied but answered 504, then a new
+//!    deployment takes the lock before the resend).
 //!
 //! The plan is the real planner's, from a real diagnosis of the fake's replies.
 
@@ -137,7 +141,14 @@ impl Home {
 enum Change {
     DeploymentStarts,
     LockChangesHands,
+    /// A CI job retrying after its 409 starts a deployment, taking the Linux lock the moment
+    /// the run's release was applied (whatever the answer said). Not tied to a request index.
+    LockTakenAfterRelease,
 }
+
+/// The Linux lock's release, as the planner writes it.
+const LOCK_RELEASE: &str = "/api/vfs/site/locks/deployment/?recursive=true";
+const INFO_LOCK: &str = "/api/vfs/site/locks/deployment/info.lock";
 
 fn apply_change(home: &mut Home, change: Change, now: Timestamp) {
     match change {
@@ -158,6 +169,7 @@ fn apply_change(home: &mut Home, change: Change, now: Timestamp) {
                 home.set_linux_lock(LINUX_OP, now);
             }
         }
+        Change::LockTakenAfterRelease => apply_change(home, Change::DeploymentStarts, now),
         Change::LockChangesHands => {
             if home.windows {
                 home.take_windows_lock(now);
@@ -180,10 +192,15 @@ enum Fault {
     LoginPage,
     CorruptZip,
     EmptyZip,
+    /// A delete Kudu carried out, answered 504 by the front end (it timed out waiting); any
+    /// other request just gets the 504.
+    Applied504,
 }
 
+const FAULT_KINDS: u64 = 9;
+
 fn fault_from(n: u32) -> Fault {
-    match n % 8 {
+    match n % FAULT_KINDS as u32 {
         0 => Fault::Status500,
         1 => Fault::Status503,
         2 => Fault::Transport,
@@ -191,6 +208,7 @@ fn fault_from(n: u32) -> Fault {
         4 => Fault::LoginPage,
         5 => Fault::CorruptZip,
         6 => Fault::EmptyZip,
+        7 => Fault::Applied504,
         _ => Fault::None,
     }
 }
@@ -589,6 +607,7 @@ fn faulted(answer: &Answer, fault: Fault) -> RunReply {
             "<html><body>Service Unavailable</body></html>",
         ),
         Fault::Transport => RunReply::transport_error("connection reset"),
+        Fault::Applied504 => gateway_timeout(),
         Fault::LoginPage => login(),
         Fault::Truncated => {
             let mut r = reply_from(answer);
@@ -625,6 +644,14 @@ fn faulted(answer: &Answer, fault: Fault) -> RunReply {
             r
         }
     }
+}
+
+fn gateway_timeout() -> RunReply {
+    RunReply::text(
+        504,
+        "text/html",
+        "<html><body><h1>504 Gateway Time-out</h1></body></html>",
+    )
 }
 
 /// Whether a fault leaves a reply's content as the true one.
@@ -824,6 +851,13 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
     let mut attempts: BTreeMap<usize, u8> = BTreeMap::new();
     let mut retryable: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     let mut truth_at_verify: Option<Home> = None;
+    // Invariant 6: the Linux lock's holder at the last harmless re-check read of info.lock, at
+    // the last harmless read of it of any kind, and whether a read since the release's last
+    // answer showed the re-check's holder.
+    type Holder = Option<(String, Timestamp)>;
+    let mut recheck_holder: Option<Holder> = None;
+    let mut last_lock_look: Option<Holder> = None;
+    let mut lock_confirmed_since_answer = false;
 
     for _ in 0..20_000 {
         queue.extend(run.poll_requests(now));
@@ -842,6 +876,7 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
         let req = queue.remove(rng.below(queue.len() as u64) as usize);
         now = Timestamp::from_unix_millis(now.unix_millis() + 50 + rng.below(400) as i64);
         if let Some((change, at)) = s.change
+            && change != Change::LockTakenAfterRelease
             && !change_applied
             && served >= at
         {
@@ -850,7 +885,7 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
         }
         served += 1;
         let fault = if rng.chance(s.fault_rate) {
-            fault_from(rng.below(8) as u32)
+            fault_from(rng.below(FAULT_KINDS) as u32)
         } else {
             Fault::None
         };
@@ -896,6 +931,24 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             );
             let attempt = *attempt;
             retryable.remove(&step);
+            if req.path == LOCK_RELEASE {
+                // Invariant 6: never the lock of a holder the run read as someone new, and
+                // no resend without a fresh read showing the re-check's holder.
+                if let Some(holder) = &real.lock
+                    && let Some(seen) = &recheck_holder
+                    && seen.as_ref() != Some(holder)
+                {
+                    prop_assert!(
+                        last_lock_look.as_ref() == Some(seen),
+                        "DELETE of the lock held by {holder:?}, which the run had read; the re-check saw {seen:?} ({s:?})"
+                    );
+                }
+                prop_assert!(
+                    attempt == 1 || lock_confirmed_since_answer,
+                    "the lock release was sent again without reading the lock first ({s:?})"
+                );
+                lock_confirmed_since_answer = false;
+            }
             if attempt == 1 {
                 sent_steps.push(step);
             }
@@ -938,6 +991,11 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                 Fault::Status500 | Fault::Status503 | Fault::LoginPage => {
                     faulted(&answer(200, Body::Empty), fault)
                 }
+                Fault::Applied504 if !restart => {
+                    apply_delete(&mut real, &req, now);
+                    apply_delete(&mut shadow, &req, now);
+                    gateway_timeout()
+                }
                 _ => {
                     let a = apply_delete(&mut real, &req, now);
                     apply_delete(&mut shadow, &req, now);
@@ -961,12 +1019,29 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             } else if !ok && !ambiguous_restart {
                 failed_group.get_or_insert(plan.steps[step].group);
             }
+            if req.path == LOCK_RELEASE
+                && real.lock.is_none()
+                && s.change
+                    .is_some_and(|(c, _)| c == Change::LockTakenAfterRelease)
+                && !change_applied
+            {
+                apply_change(&mut real, Change::LockTakenAfterRelease, now);
+                change_applied = true;
+            }
             reply
         } else {
             let free = real.lock_free();
             prepare_get(&mut real, &req.path, now, free);
             prepare_get(&mut shadow, &req.path, now, free);
             let a = answer_get(&real, &req.path, now);
+            if req.path == INFO_LOCK && harmless(fault, &a) {
+                last_lock_look = Some(real.lock.clone());
+                if matches!(req.purpose, RequestPurpose::Recheck { .. }) {
+                    recheck_holder = Some(real.lock.clone());
+                }
+                lock_confirmed_since_answer =
+                    real.lock.is_some() && recheck_holder == last_lock_look;
+            }
             if let RequestPurpose::Recheck { .. } = req.purpose {
                 let b = answer_get(&shadow, &req.path, now);
                 let judged = [
@@ -1082,7 +1157,8 @@ fn schedule() -> impl Strategy<Value = Schedule> {
             (
                 prop_oneof![
                     Just(Change::DeploymentStarts),
-                    Just(Change::LockChangesHands)
+                    Just(Change::LockChangesHands),
+                    Just(Change::LockTakenAfterRelease)
                 ],
                 prop_oneof![3 => 0usize..40, 1 => 40usize..160],
             ),
@@ -1103,7 +1179,8 @@ fn schedule() -> impl Strategy<Value = Schedule> {
 
 #[test]
 fn trace_one_schedule() {
-    // CLEANUP_TRACE=seed,site,change(0 none, 1 deployment starts, 2 lock changes hands),at
+    // CLEANUP_TRACE=seed,site,change(0 none, 1 deployment starts, 2 lock changes hands,
+    // 3 lock taken after the release),at
     let Some(args) = std::env::var("CLEANUP_TRACE").ok() else {
         return;
     };
@@ -1121,6 +1198,7 @@ fn trace_one_schedule() {
         change: match change {
             1 => Some((Change::DeploymentStarts, at as usize)),
             2 => Some((Change::LockChangesHands, at as usize)),
+            3 => Some((Change::LockTakenAfterRelease, at as usize)),
             _ => None,
         },
     });
@@ -1196,6 +1274,32 @@ fn schedules_reach_every_outcome() {
     assert!(aborted_backup > 5, "{aborted_backup}");
     assert!(aborted_change > 20, "{aborted_change}");
     assert!(aborted_after_deletes > 0);
+}
+
+/// The random schedules reach issue 16's fault: a release applied but answered unclearly, a
+/// new deployment taking the lock, and the run stopping on the re-read, so invariant 6 is not
+/// vacuous.
+#[test]
+fn schedules_reach_a_lock_taken_after_an_unclear_release() {
+    let mut rng = Rng(16);
+    let mut changed_hands = 0;
+    for _ in 0..300 {
+        let s = Schedule {
+            seed: rng.next(),
+            site: rng.below(3) as u8,
+            full_reset: rng.chance(200),
+            optional: rng.chance(500),
+            max_in_flight: 1 + rng.below(9) as usize,
+            fault_rate: 300,
+            change: Some((Change::LockTakenAfterRelease, 0)),
+        };
+        if let Some(Outcome::Aborted { reason, .. }) = run_schedule(s).unwrap().outcome
+            && reason.contains("the lock changed hands")
+        {
+            changed_hands += 1;
+        }
+    }
+    assert!(changed_hands > 3, "{changed_hands}");
 }
 
 // ---------------------------------------------------------------------------- scenarios
@@ -1774,4 +1878,128 @@ fn a_plan_on_weak_evidence_sends_nothing_without_the_users_word() {
 
 fn plan_for_weak_site_without_requirement(home: &mut Home) -> CleanupPlan {
     diagnose(home, PlanKind::Targeted).1
+}
+
+// ---------------------------------------------------------------------------- issue 16
+
+/// What a run of site 0 did when Kudu answered the lock's first release 504.
+struct ReleaseAnswered504 {
+    outcome: Outcome,
+    /// The fake's lock holder when each release arrived.
+    holders_at_release: Vec<Option<(String, Timestamp)>>,
+    /// Reads of info.lock between the first release and the second (or the end).
+    lock_reads_between: usize,
+    home: Home,
+    original: (String, Timestamp),
+}
+
+/// Site 0 (a stale Linux lock); the first `DELETE site/locks/deployment/` is answered 504.
+/// `applied`: Kudu had deleted the lock before the front end gave up. `taken`: a CI job
+/// retrying after its 409 starts a deployment and takes the free lock before anything else.
+fn release_answered_504(applied: bool, taken: bool) -> ReleaseAnswered504 {
+    let mut home = site(0);
+    let original = home.lock.clone().expect("site 0 holds the lock");
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
+    let mut now = at_secs(0);
+    let mut holders_at_release = vec![];
+    let mut lock_reads_between = 0;
+    for _ in 0..1000 {
+        let batch = run.poll_requests(now);
+        if run.outcome().is_some() {
+            break;
+        }
+        if batch.is_empty() {
+            now = run.poll_timeout().expect("a back-off to wait for");
+            continue;
+        }
+        now = now.plus_secs(1);
+        for req in batch {
+            let reply = if req.method == "DELETE" && req.path == LOCK_RELEASE {
+                holders_at_release.push(home.lock.clone());
+                if holders_at_release.len() == 1 {
+                    if applied {
+                        apply_delete(&mut home, &req, now);
+                    }
+                    if taken {
+                        apply_change(&mut home, Change::LockTakenAfterRelease, now);
+                    }
+                    gateway_timeout()
+                } else {
+                    serve(&mut home, &req, now)
+                }
+            } else {
+                if req.path == INFO_LOCK && holders_at_release.len() == 1 {
+                    lock_reads_between += 1;
+                }
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    ReleaseAnswered504 {
+        outcome: run.outcome().cloned().expect("the run ended"),
+        holders_at_release,
+        lock_reads_between,
+        home,
+        original,
+    }
+}
+
+/// Issue 16: the release worked but was answered 504, and a new deployment took the lock
+/// before the resend. Its lock is never deleted; the run stops because the lock changed hands.
+#[test]
+fn a_release_answered_504_never_deletes_the_next_holders_lock() {
+    let r = release_answered_504(true, true);
+    assert_eq!(
+        r.holders_at_release,
+        vec![Some(r.original.clone())],
+        "the release went again"
+    );
+    let new_holder = r
+        .home
+        .lock
+        .clone()
+        .expect("the new deployment's lock is gone");
+    assert_ne!(new_holder, r.original);
+    assert!(r.lock_reads_between >= 1, "the lock was not read again");
+    let Outcome::Aborted { reason, changes } = &r.outcome else {
+        panic!("{:?}", r.outcome)
+    };
+    assert!(reason.contains("the lock changed hands"), "{reason}");
+    assert!(
+        changes.iter().any(|c| c.contains("changed hands")),
+        "{changes:?}"
+    );
+}
+
+/// The release worked but was answered 504 and nobody took the lock: the re-read shows it
+/// free, the step counts as done, and the run goes on to Fixed without a second release.
+#[test]
+fn a_release_answered_504_that_worked_is_not_sent_again() {
+    let r = release_answered_504(true, false);
+    assert_eq!(r.holders_at_release, vec![Some(r.original.clone())]);
+    assert!(r.lock_reads_between >= 1, "the lock was not read again");
+    assert_eq!(r.outcome, Outcome::Fixed);
+    assert!(r.home.lock.is_none());
+}
+
+/// The 504 came before Kudu acted and the lock is unchanged: after reading the lock again the
+/// run sends the release once more, and the run is fixed.
+#[test]
+fn a_release_answered_504_before_kudu_acted_goes_again_after_a_read() {
+    let r = release_answered_504(false, false);
+    assert_eq!(
+        r.holders_at_release,
+        vec![Some(r.original.clone()), Some(r.original.clone())]
+    );
+    assert!(
+        r.lock_reads_between >= 1,
+        "the release went again without reading the lock"
+    );
+    assert_eq!(r.outcome, Outcome::Fixed);
+    assert!(r.home.lock.is_none());
 }

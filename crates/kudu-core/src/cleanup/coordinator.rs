@@ -13,8 +13,8 @@ use crate::time::Timestamp;
 
 use super::backup::{self, CheckedArchive, VerifiedBackup};
 use super::delete_stage::{
-    DEFAULT_MAX_IN_FLIGHT, DeleteStage, Judgement, LEFTOVER_MAX_IN_FLIGHT, is_leftover_group,
-    judge_reply,
+    DEFAULT_MAX_IN_FLIGHT, DeleteStage, Judgement, LEFTOVER_MAX_IN_FLIGHT, LockReread, Outgoing,
+    is_leftover_group, judge_lock_reread, judge_reply, lock_read, releases_linux_lock,
 };
 use super::outcome::{ActivityEntry, Outcome, Progress, RunEvent, StepFailure, StepState};
 use super::recheck::{self, LockFileSeen, RecheckInput};
@@ -370,6 +370,11 @@ impl CleanupRun {
                 group,
             } => self.on_survey_read(read, attempt, group, &reply, now),
             Pending::Step { step, attempt } => self.on_step(step, attempt, &reply, now),
+            Pending::LockCheck {
+                step,
+                attempt,
+                read,
+            } => self.on_lock_check(step, attempt, read, &reply, now),
             Pending::Prefetch { read } => self.on_prefetch(&read, &reply),
             Pending::Probe => self.on_probe(&reply, now),
         }
@@ -803,8 +808,15 @@ impl CleanupRun {
             Stage::Delete(stage) => {
                 let to_send = stage.release(now);
                 let group_over = stage.is_over();
-                for (step, attempt) in to_send {
-                    self.requests.send(Pending::Step { step, attempt });
+                for outgoing in to_send {
+                    self.requests.send(match outgoing {
+                        Outgoing::Step { step, attempt } => Pending::Step { step, attempt },
+                        Outgoing::LockCheck { step, attempt } => Pending::LockCheck {
+                            step,
+                            attempt,
+                            read: 1,
+                        },
+                    });
                 }
                 if group_over {
                     self.group_finished(now);
@@ -836,9 +848,10 @@ impl CleanupRun {
         let may_retry = self.progress.failure.is_none() && matches!(self.stage, Stage::Delete(_));
         match judge_reply(kind, attempt, reply, may_retry) {
             Judgement::Retry { wait_ms } => {
+                let check_lock = releases_linux_lock(&self.plan.steps[step]);
                 if let Stage::Delete(stage) = &mut self.stage {
                     let at = Timestamp::from_unix_millis(now.unix_millis().saturating_add(wait_ms));
-                    stage.retry_at(at, step, attempt + 1);
+                    stage.retry_at(at, step, attempt + 1, check_lock);
                 }
                 self.tick(now);
                 return;
@@ -887,6 +900,100 @@ impl CleanupRun {
             stage.answered();
         }
         self.tick(now);
+    }
+
+    /// The lock read after an unclear answer to the Linux lock's release (attempt `attempt`
+    /// waits for it): free means the release worked, the same holder lets it go again at once,
+    /// anything else stops the run with nothing more destructive sent (see `delete_stage`).
+    fn on_lock_check(
+        &mut self,
+        step: usize,
+        attempt: u8,
+        read: u8,
+        reply: &RunReply,
+        now: Timestamp,
+    ) {
+        const STOPPED: &str = "Kudu's answer was unclear, and the run stopped before sending it again; the final read shows whether it ran.";
+        let Stage::Delete(_) = &self.stage else {
+            // Unreachable: the read holds its step's place, so the group cannot end before it.
+            self.progress.steps[step] = StepState::Failed {
+                reason: STOPPED.into(),
+            };
+            return;
+        };
+        if reply.is_transient() && read < MAX_READ_ATTEMPTS {
+            self.requests.send(Pending::LockCheck {
+                step,
+                attempt,
+                read: read + 1,
+            });
+            return;
+        }
+        let lock = lock_read();
+        let mut session = Session::new();
+        session.ingest(&lock.id, &lock.path, &reply.to_http());
+        match judge_lock_reread(&self.plan.steps[step], &session.info_lock) {
+            LockReread::Unchanged if self.progress.failure.is_none() => {
+                // The read holds the step's place in flight: the release takes it over.
+                self.requests.send(Pending::Step { step, attempt });
+                return;
+            }
+            LockReread::Unchanged => {
+                // Another step of the group failed meanwhile: nothing is sent again.
+                self.progress.steps[step] = StepState::Failed {
+                    reason: STOPPED.into(),
+                };
+            }
+            LockReread::Gone => {
+                let kind = self.plan.steps[step].kind;
+                if let Stage::Delete(stage) = &mut self.stage {
+                    stage.succeeded(kind);
+                }
+                self.progress.step_done(
+                    step,
+                    Some("Kudu's answer was unclear, and a re-read shows the lock free: the release worked, so it was not sent again. The final read confirms it.".into()),
+                );
+                let request = &self.plan.steps[step].request;
+                self.progress
+                    .done
+                    .push(format!("{} {}", request.method, request.path));
+            }
+            LockReread::ChangedHands(change) => {
+                return self.stop_on_lock(step, change,
+                    "Kudu answered the lock's release unclearly, and a re-read shows the lock changed hands: a new deployment may hold it now. Linux Kudu deletes the lock without checking who holds it, so Kudu Doctor did not send the release again and stopped. Re-run the diagnosis.");
+            }
+            LockReread::Unconfirmed(change) => {
+                return self.stop_on_lock(step, change,
+                    "Kudu answered the lock's release unclearly, and Kudu Doctor could not confirm who holds the lock now, so it did not send the release again and stopped. Re-run the diagnosis.");
+            }
+        }
+        if let Stage::Delete(stage) = &mut self.stage {
+            stage.answered();
+        }
+        self.tick(now);
+    }
+
+    /// The lock's release may not go again: the step fails, nothing more destructive is sent,
+    /// and the final read says how the site stands.
+    fn stop_on_lock(&mut self, step: usize, change: String, reason: &str) {
+        self.progress.steps[step] = StepState::Failed {
+            reason: change.clone(),
+        };
+        self.progress.events.push(RunEvent::StepFailed {
+            step,
+            reason: change.clone(),
+        });
+        if let Stage::Delete(stage) = &mut self.stage {
+            for waiting in stage.stop() {
+                self.progress.steps[waiting] = StepState::Failed {
+                    reason: "Kudu was busy or did not answer, and the run stopped before sending it again; the final read shows whether it ran.".into(),
+                };
+            }
+        }
+        self.start_verify(AfterVerify::Abort {
+            reason: reason.to_string(),
+            changes: vec![change],
+        });
     }
 
     fn group_finished(&mut self, now: Timestamp) {

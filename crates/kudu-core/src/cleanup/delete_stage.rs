@@ -1,13 +1,25 @@
 //! Sending one group's destructive steps: the in-flight bound, the back-off of throttled
-//! deletes, and [`judge_reply`], which says what one answer to a step means.
+//! deletes, [`judge_reply`], which says what one answer to a step means, and
+//! [`judge_lock_reread`], which says whether the Linux lock's release may go again.
+//!
+//! Kudu-L releases its deployment lock by deleting `site/locks/deployment/` without checking
+//! who holds it (kudu-facts 2.3), and a VFS directory delete has no `If-Match` (4.5). So the
+//! release is never sent again blindly: after an unclear answer (no answer, 429, 502-504) the
+//! back-off runs, then `info.lock` is read, and the release goes again at once only while the
+//! holder the re-check saw still holds it. Gone: the release worked. Anyone else, or no usable
+//! answer: the run stops, since a new deployment may hold the lock now.
 //!
 //! A delete stage can only be built from a [`VerifiedBackup`] and a [`RecheckPassed`] for its
 //! group (safety invariants 2 and 3 in the module docs of `cleanup`).
 
 use std::collections::VecDeque;
 
-use crate::plan::paths::{DEPLOYMENTS_DIR, delete_target};
-use crate::plan::{CleanupPlan, StepKind};
+use crate::diagnose::facts::lock_report::LINUX_LOCK_DIR;
+use crate::model::LockInfo;
+use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
+use crate::plan::{CleanupPlan, Precondition, Step, StepKind};
+use crate::reads::{Read, ReadId, diagnosis_reads};
+use crate::session::Observed;
 use crate::time::Timestamp;
 
 use super::backup::VerifiedBackup;
@@ -29,8 +41,10 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 pub const LEFTOVER_MAX_IN_FLIGHT: usize = 100;
 /// A delete of a listed entry that was throttled or got no answer is sent at most this many
 /// times in all. Sending the same planned request again is safe: deleting a folder that is
-/// already gone answers 404, which the final read must then confirm. Restarts are never sent
-/// again.
+/// already gone answers 404, which the final read must then confirm. The Linux lock's release
+/// is the exception: a new holder may have taken the lock its first attempt freed, so it goes
+/// again only after a re-read shows the same holder ([`judge_lock_reread`]). Restarts are
+/// never sent again.
 pub const MAX_DELETE_ATTEMPTS: u8 = 3;
 
 /// What one answer to a destructive step means.
@@ -56,7 +70,9 @@ pub(super) enum Judgement {
 /// run is stopping (a step of the group failed): nothing is sent again then.
 ///
 /// Deletes are sent again only after a throttled (429, 502-504) or unanswered attempt, and at
-/// most [`MAX_DELETE_ATTEMPTS`] times; restarts never are. A sign-in page is never retried: it
+/// most [`MAX_DELETE_ATTEMPTS`] times; restarts never are. For the Linux lock's release a
+/// `Retry` means "read the lock after the back-off": the coordinator sends it again only if
+/// [`judge_lock_reread`] says the holder is unchanged. A sign-in page is never retried: it
 /// is a 200, and sending the delete again would only meet it again.
 pub(super) fn judge_reply(
     kind: StepKind,
@@ -115,6 +131,98 @@ pub(super) fn judge_reply(
     }
 }
 
+/// The step releases the Linux deployment lock (`DELETE site/locks/deployment/`): sent again
+/// only after [`judge_lock_reread`] says the holder is unchanged.
+pub(super) fn releases_linux_lock(step: &Step) -> bool {
+    step.kind == StepKind::DeleteDir
+        && delete_target(&step.request) == Some((LOCKS_DIR, LINUX_LOCK_DIR))
+}
+
+/// The read of the Linux lock before a release goes again: `info.lock`, as the re-check reads
+/// it.
+pub(super) fn lock_read() -> Read {
+    diagnosis_reads(0)
+        .into_iter()
+        .find(|r| r.id == ReadId::InfoLock)
+        .unwrap_or_else(|| Read {
+            id: ReadId::InfoLock,
+            method: "GET",
+            path: "/api/vfs/site/locks/deployment/info.lock".into(),
+            headers: vec![],
+        })
+}
+
+/// What a re-read of the lock after an unclear answer to its release says.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(super) enum LockReread {
+    /// `info.lock` is gone: the lock is free, so the release worked (or someone else released
+    /// it). Nothing is sent again; the final read checks the folder is gone.
+    Gone,
+    /// Still held by the holder the re-check saw: the release may go again.
+    Unchanged,
+    /// Held by someone else: a change, in a sentence.
+    ChangedHands(String),
+    /// No usable answer: why, in a sentence.
+    Unconfirmed(String),
+}
+
+/// Judges a re-read of `info.lock` against the step's `LockUnchanged` precondition (the holder
+/// the re-check confirmed before the release). A step without one cannot confirm anything.
+pub(super) fn judge_lock_reread(step: &Step, observed: &Observed<LockInfo>) -> LockReread {
+    fn expected(p: &Precondition) -> Option<(&Option<String>, &Option<Timestamp>)> {
+        match p {
+            Precondition::LockUnchanged {
+                holder_operation,
+                acquired,
+            } => Some((holder_operation, acquired)),
+            Precondition::All(all) => all.iter().find_map(expected),
+            _ => None,
+        }
+    }
+    let unconfirmed = |why: &str| {
+        LockReread::Unconfirmed(format!(
+            "Kudu Doctor could not confirm who holds the deployment lock after Kudu's unclear answer to its release ({why}), so it did not send the release again."
+        ))
+    };
+    let Some((operation, acquired)) = expected(&step.precondition) else {
+        return unconfirmed("the plan does not say which holder it releases");
+    };
+    match observed {
+        Observed::Missing => LockReread::Gone,
+        Observed::Value(info)
+            if info.holder_operation == *operation && info.acquired == *acquired =>
+        {
+            LockReread::Unchanged
+        }
+        Observed::Value(info) => LockReread::ChangedHands(format!(
+            "The deployment lock changed hands after Kudu's unclear answer to its release: the re-check saw it held by {} since {}, and it is now held by {} since {}. Kudu Doctor did not send the release again.",
+            quoted(operation.as_deref()),
+            time(*acquired),
+            quoted(info.holder_operation.as_deref()),
+            time(info.acquired)
+        )),
+        Observed::SessionExpired => unconfirmed("the SCM session expired"),
+        Observed::Failed { reason, .. } => unconfirmed(reason),
+        Observed::NotRead => unconfirmed("it was not read"),
+    }
+}
+
+fn quoted(operation: Option<&str>) -> String {
+    operation.map_or_else(|| "an unnamed operation".into(), |op| format!("'{op}'"))
+}
+
+fn time(at: Option<Timestamp>) -> String {
+    at.map_or_else(|| "an unknown time".into(), Timestamp::to_rfc3339)
+}
+
+/// What a delete stage hands out: a step's request, or the lock read that must come before
+/// the Linux lock's release goes again.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Outgoing {
+    Step { step: usize, attempt: u8 },
+    LockCheck { step: usize, attempt: u8 },
+}
+
 /// Every step deletes a listed entry of `site/deployments/`: independent, idempotent requests,
 /// which may go many at a time. Lock releases and restarts keep the small bound.
 pub(super) fn is_leftover_group(plan: &CleanupPlan, steps: &[usize]) -> bool {
@@ -130,8 +238,11 @@ pub(super) struct DeleteStage {
     group: u32,
     /// `(step, attempt)` not yet sent.
     queue: VecDeque<(usize, u8)>,
-    /// Throttled deletes waiting for their back-off: `(not before, step, attempt)`.
-    retries: Vec<(Timestamp, usize, u8)>,
+    /// Throttled deletes waiting for their back-off: `(not before, step, attempt, read the
+    /// lock first)`.
+    retries: Vec<(Timestamp, usize, u8, bool)>,
+    /// Steps whose next attempt must wait for a read of the lock: `(step, attempt)` queued.
+    checks: VecDeque<(usize, u8)>,
     in_flight: usize,
     /// The bound now: `max` until throttling halves it, then growing back by one per success.
     window: usize,
@@ -151,6 +262,7 @@ impl DeleteStage {
             group: passed.group(),
             queue: steps.into_iter().map(|s| (s, 1)).collect(),
             retries: vec![],
+            checks: VecDeque::new(),
             in_flight: 0,
             window: max,
             max,
@@ -167,24 +279,35 @@ impl DeleteStage {
         self.restarted_kudu
     }
 
-    /// `(step, attempt)` to send now: retries whose back-off is over first, in the order they
-    /// were throttled, then the queue, as far as the window allows. Counts them in flight.
-    pub(super) fn release(&mut self, now: Timestamp) -> Vec<(usize, u8)> {
+    /// What to send now: retries whose back-off is over first, in the order they were
+    /// throttled (a lock release as the read of its lock), then the queue, as far as the window
+    /// allows. Counts them in flight; a lock read holds its step's place until the release
+    /// goes again (at once, in the same place: the read was the last look before it) or the
+    /// step ends.
+    pub(super) fn release(&mut self, now: Timestamp) -> Vec<Outgoing> {
         let mut due = vec![];
-        self.retries.retain(|&(at, step, attempt)| {
+        self.retries.retain(|&(at, step, attempt, check)| {
             if at <= now {
-                due.push((step, attempt));
+                due.push((step, attempt, check));
                 false
             } else {
                 true
             }
         });
-        for entry in due.into_iter().rev() {
-            self.queue.push_front(entry);
+        for (step, attempt, check) in due.into_iter().rev() {
+            if check {
+                self.checks.push_front((step, attempt));
+            } else {
+                self.queue.push_front((step, attempt));
+            }
         }
         let mut to_send = vec![];
         while self.in_flight < self.window {
-            let Some(entry) = self.queue.pop_front() else {
+            let entry = if let Some((step, attempt)) = self.checks.pop_front() {
+                Outgoing::LockCheck { step, attempt }
+            } else if let Some((step, attempt)) = self.queue.pop_front() {
+                Outgoing::Step { step, attempt }
+            } else {
                 break;
             };
             self.in_flight += 1;
@@ -195,12 +318,15 @@ impl DeleteStage {
 
     /// Every step was answered and nothing waits to be sent again.
     pub(super) fn is_over(&self) -> bool {
-        self.queue.is_empty() && self.retries.is_empty() && self.in_flight == 0
+        self.queue.is_empty()
+            && self.retries.is_empty()
+            && self.checks.is_empty()
+            && self.in_flight == 0
     }
 
     /// When the next throttled delete may go again.
     pub(super) fn next_retry(&self) -> Option<Timestamp> {
-        self.retries.iter().map(|(at, _, _)| *at).min()
+        self.retries.iter().map(|(at, _, _, _)| *at).min()
     }
 
     /// A step's answer came in (whatever it was).
@@ -208,11 +334,12 @@ impl DeleteStage {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
-    /// A delete was throttled: it goes again at `at`, and the window halves at once.
-    pub(super) fn retry_at(&mut self, at: Timestamp, step: usize, attempt: u8) {
+    /// A delete was throttled: it goes again at `at` (after a read of the lock when
+    /// `check_lock`), and the window halves at once.
+    pub(super) fn retry_at(&mut self, at: Timestamp, step: usize, attempt: u8, check_lock: bool) {
         self.answered();
         self.window = (self.window / 2).max(1);
-        self.retries.push((at, step, attempt));
+        self.retries.push((at, step, attempt, check_lock));
     }
 
     /// A step succeeded: the window grows back by one.
@@ -227,7 +354,11 @@ impl DeleteStage {
     /// to be sent again.
     pub(super) fn stop(&mut self) -> Vec<usize> {
         self.queue.clear();
-        self.retries.drain(..).map(|(_, step, _)| step).collect()
+        self.retries
+            .drain(..)
+            .map(|(_, step, _, _)| step)
+            .chain(self.checks.drain(..).map(|(step, _)| step))
+            .collect()
     }
 }
 
@@ -367,6 +498,130 @@ mod tests {
             RunReply::text(429, "text/plain", ""),
         );
         assert_eq!(failed(&throttled), "HTTP 429.");
+    }
+
+    fn lock_release(holder: &str, acquired: Timestamp) -> Step {
+        Step {
+            kind: StepKind::DeleteDir,
+            request: crate::plan::StepRequest {
+                method: "DELETE",
+                path: "/api/vfs/site/locks/deployment/?recursive=true".into(),
+                headers: vec![("If-Match", "*".into())],
+            },
+            precondition: Precondition::All(vec![
+                Precondition::BackupVerified,
+                Precondition::LockUnchanged {
+                    holder_operation: Some(holder.into()),
+                    acquired: Some(acquired),
+                },
+            ]),
+            expect: String::new(),
+            risk: String::new(),
+            group: 1,
+            optional: false,
+        }
+    }
+
+    fn held(holder: &str, acquired: Timestamp) -> Observed<LockInfo> {
+        Observed::Value(LockInfo {
+            holder_operation: Some(holder.into()),
+            worker: None,
+            pid: None,
+            acquired: Some(acquired),
+            expires: None,
+        })
+    }
+
+    #[test]
+    fn only_the_linux_lock_release_waits_for_a_lock_read() {
+        let t = Timestamp::from_unix_millis(1_795_692_000_000);
+        assert!(releases_linux_lock(&lock_release("op", t)));
+        let mut status = lock_release("op", t);
+        status.kind = StepKind::DeleteFile;
+        status.request.path = "/api/vfs/site/locks/status.lock".into();
+        assert!(!releases_linux_lock(&status));
+        assert_eq!(lock_read().path, "/api/vfs/site/locks/deployment/info.lock");
+    }
+
+    #[test]
+    fn a_reread_lock_goes_again_only_for_the_same_holder() {
+        let op = "Performing continuous deployment";
+        let t = Timestamp::from_unix_millis(1_795_692_000_000);
+        let step = lock_release(op, t);
+        assert_eq!(
+            judge_lock_reread(&step, &Observed::Missing),
+            LockReread::Gone
+        );
+        assert_eq!(
+            judge_lock_reread(&step, &held(op, t)),
+            LockReread::Unchanged
+        );
+        // The same operation name taken again later is a new holder.
+        for other in [
+            held(op, t.plus_secs(3)),
+            held("Performing zip deployment", t),
+        ] {
+            let LockReread::ChangedHands(why) = judge_lock_reread(&step, &other) else {
+                panic!("{other:?}")
+            };
+            assert!(why.contains("changed hands"), "{why}");
+        }
+        for unreadable in [
+            Observed::SessionExpired,
+            Observed::NotRead,
+            Observed::Failed {
+                status: 503,
+                reason: "HTTP 503".into(),
+            },
+        ] {
+            let LockReread::Unconfirmed(why) = judge_lock_reread(&step, &unreadable) else {
+                panic!("{unreadable:?}")
+            };
+            assert!(why.contains("could not confirm"), "{why}");
+        }
+        // A release whose plan names no holder confirms nothing.
+        let mut blind = step.clone();
+        blind.precondition = Precondition::BackupVerified;
+        assert!(matches!(
+            judge_lock_reread(&blind, &held(op, t)),
+            LockReread::Unconfirmed(_)
+        ));
+    }
+
+    #[test]
+    fn a_lock_release_waits_its_back_off_then_goes_out_as_a_lock_read() {
+        let mut stage = DeleteStage {
+            group: 1,
+            queue: VecDeque::from([(0, 1)]),
+            retries: vec![],
+            checks: VecDeque::new(),
+            in_flight: 0,
+            window: 8,
+            max: 8,
+            restarted_kudu: false,
+        };
+        let t = Timestamp::from_unix_millis(0);
+        assert_eq!(
+            stage.release(t),
+            [Outgoing::Step {
+                step: 0,
+                attempt: 1
+            }]
+        );
+        stage.retry_at(t.plus_secs(1), 0, 2, true);
+        assert!(stage.release(t).is_empty());
+        assert!(!stage.is_over());
+        assert_eq!(stage.next_retry(), Some(t.plus_secs(1)));
+        assert_eq!(
+            stage.release(t.plus_secs(1)),
+            [Outgoing::LockCheck {
+                step: 0,
+                attempt: 2
+            }]
+        );
+        assert!(!stage.is_over(), "the read holds the step's place");
+        stage.answered();
+        assert!(stage.is_over());
     }
 
     #[test]

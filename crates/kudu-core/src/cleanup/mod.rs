@@ -38,6 +38,11 @@
 //!    again so the outcome states its true state. A delete that was throttled (429, 502-504)
 //!    or got no answer is sent again, exactly as planned, at most [`MAX_DELETE_ATTEMPTS`]
 //!    times in all, with fewer deletes in flight; only then does it count as failed.
+//!    The Linux lock's release is never sent again blindly (Kudu-L deletes the lock without
+//!    checking who holds it, so a resend after a release that worked could delete the next
+//!    deployment's lock): after its back-off `info.lock` is read, and the release goes again
+//!    only while the holder the re-check saw still holds it. A free lock means it worked; any
+//!    other holder, or no usable answer, stops the run with nothing more destructive sent.
 //! 5. **Never claim success.** [`Outcome::Fixed`] only when every step succeeded and the final
 //!    read shows the lock free, nothing deploying, every deleted folder gone and every entry
 //!    whose delete answered 404 ("already gone", but also Kudu's answer to a delete that threw)
@@ -63,7 +68,8 @@
 //! - `timers`: every wait and deadline, in one table;
 //! - `backup`: the two archives, checked before they count as the proof deletes need;
 //! - `survey` and `recheck`: the fresh reads before each group and their judgement;
-//! - `delete_stage`: sending a group's steps and judging each answer;
+//! - `delete_stage`: sending a group's steps, judging each answer, and the lock re-read before
+//!   the Linux lock's release goes again;
 //! - `verdict`: what the final read says about the site;
 //! - `coordinator`: [`CleanupRun`], the stages and the moves between them.
 

@@ -30,6 +30,13 @@ pub(super) enum Pending {
         step: usize,
         attempt: u8,
     },
+    /// The read of the Linux lock before attempt `attempt` of the release `step`; `read` is
+    /// this read's own attempt.
+    LockCheck {
+        step: usize,
+        attempt: u8,
+        read: u8,
+    },
     /// A log read while the backup downloads (see [`RequestPurpose::LogPrefetch`]).
     Prefetch {
         read: Read,
@@ -74,6 +81,16 @@ impl Pending {
                 false,
                 RequestPurpose::LogPrefetch,
             ),
+            Pending::LockCheck { step, .. } => {
+                let read = super::delete_stage::lock_read();
+                (
+                    read.method,
+                    read.path,
+                    read.headers,
+                    false,
+                    RequestPurpose::LockCheck { step: *step },
+                )
+            }
             Pending::Probe => (
                 "GET",
                 "/api/environment".to_string(),

@@ -27,6 +27,9 @@ pub enum RequestPurpose {
     LogPrefetch,
     /// A destructive plan step, sent exactly as planned.
     Step { step: usize },
+    /// Re-read the Linux deployment lock after an unclear answer to the step that releases it
+    /// (`step`), before that release may go again.
+    LockCheck { step: usize },
     /// Is Kudu answering again after its restart?
     WaitForKudu,
     /// The final read.
