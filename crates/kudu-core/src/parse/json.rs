@@ -710,3 +710,207 @@ mod tests {
         assert_eq!(parse("[1]").unwrap().to_string(), "[…]");
     }
 }
+
+/// The hand-written reader decides which folders a plan deletes, so it is held to serde_json
+/// on random and mutated JSON: whatever serde_json accepts is read to the same value, and
+/// whatever it rejects is rejected here too, with two documented differences.
+///
+/// The differences, both where serde_json refuses what JSON's grammar allows:
+/// - a lone UTF-16 surrogate escape (`"\ud800"`) is read here as U+FFFD, as the browser's
+///   `JSON.parse` keeps such strings (Kudu's .NET JSON can write them); such a name names no
+///   listed folder, so it is never deleted by a guess;
+/// - a number beyond f64's range (`1e400`) is kept as its text here; the parsers read only
+///   whole numbers, so such a field is reported as unusable, never misread.
+#[cfg(test)]
+mod serde_json_differential {
+    use proptest::prelude::*;
+
+    use super::{MAX_DEPTH, Value, parse};
+
+    /// `ours` as serde_json's value, numbers read as f64 (serde_json's own reading of a
+    /// number it cannot keep as an integer), for comparison.
+    fn same(ours: &Value<'_>, theirs: &serde_json::Value) -> bool {
+        match (ours, theirs) {
+            (Value::Null, serde_json::Value::Null) => true,
+            (Value::Bool(a), serde_json::Value::Bool(b)) => a == b,
+            (Value::Number(n), serde_json::Value::Number(m)) => {
+                let text = n.to_string();
+                match (m.as_i64(), m.as_u64()) {
+                    (Some(i), _) => text.parse::<i64>().ok() == Some(i) || close(&text, m),
+                    (_, Some(u)) => text.parse::<u64>().ok() == Some(u) || close(&text, m),
+                    _ => close(&text, m),
+                }
+            }
+            (Value::String(a), serde_json::Value::String(b)) => a == b,
+            (Value::Array(a), serde_json::Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(a), serde_json::Value::Object(b)) => {
+                b.iter()
+                    .all(|(key, value)| a.get(key).is_some_and(|ours| same(ours, value)))
+                    && a.iter().all(|(key, _)| b.contains_key(key))
+            }
+            _ => false,
+        }
+    }
+
+    /// serde_json's default float reading may differ from the correctly rounded one in the
+    /// last bits; the text is the same number. (The parsers here read only whole numbers.)
+    fn close(text: &str, theirs: &serde_json::Number) -> bool {
+        let (Some(ours), Some(theirs)) = (text.parse::<f64>().ok(), theirs.as_f64()) else {
+            return false;
+        };
+        ours == theirs || (ours - theirs).abs() <= theirs.abs() * 4.0 * f64::EPSILON
+    }
+
+    fn lone_surrogate(text: &str) -> bool {
+        let lower = text.to_ascii_lowercase();
+        lower.contains("\\ud8")
+            || lower.contains("\\ud9")
+            || lower.contains("\\uda")
+            || lower.contains("\\udb")
+            || lower.contains("\\udc")
+            || lower.contains("\\udd")
+            || lower.contains("\\ude")
+            || lower.contains("\\udf")
+    }
+
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        let theirs = serde_json::from_str::<serde_json::Value>(text);
+        let ours = parse(text);
+        match (&ours, &theirs) {
+            (Ok(ours), Ok(theirs)) => {
+                prop_assert!(same(ours, theirs), "{text:?}: {ours:?} vs {theirs:?}")
+            }
+            (Err(_), Err(_)) => {}
+            (Ok(_), Err(error)) => prop_assert!(
+                lone_surrogate(text)
+                    || error.to_string().contains("recursion limit")
+                    || error.to_string().contains("number out of range"),
+                "{text:?}: read here, refused by serde_json ({error})"
+            ),
+            (Err(error), Ok(_)) => prop_assert!(
+                depth(text) > MAX_DEPTH,
+                "{text:?}: refused here ({error}), read by serde_json"
+            ),
+        }
+        Ok(())
+    }
+
+    /// The deepest nesting of brackets outside strings (a rough count, enough for the tests).
+    fn depth(text: &str) -> usize {
+        let (mut depth, mut deepest) = (0usize, 0usize);
+        for c in text.chars() {
+            match c {
+                '[' | '{' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        deepest
+    }
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| serde_json::json!(n)),
+            any::<u64>().prop_map(|n| serde_json::json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| serde_json::json!(f)),
+            "\\PC{0,12}".prop_map(serde_json::Value::String),
+            prop::sample::select(vec![
+                "Performing continuous deployment",
+                "temp-ab12cd34",
+                "D:\\home\\site\\locks\\deployments.lock",
+                "é😀\u{2028}\"\\/\t",
+            ])
+            .prop_map(|s| serde_json::Value::String(s.into())),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::btree_map("[a-z_]{0,8}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Texts serde_json never writes: hand-picked edges of the grammar.
+    const EDGES: &[&str] = &[
+        "1e400",
+        "-1e400",
+        "123456789012345678901234567890",
+        "-0",
+        "0.0e-0",
+        "1E+2",
+        "01",
+        "1.",
+        ".5",
+        "+1",
+        "\"\\ud83d\\ude00\"",
+        "\"\\uD83D\\uDE00\"",
+        "\"\\ud83d\"",
+        "\"\\ude00\"",
+        "\"\\u00\"",
+        "\"\\/\"",
+        "\"\u{7f}\"",
+        "\"\u{1f}\"",
+        "{\"a\":1,\"a\":2}",
+        "[1,]",
+        "{\"a\":1,}",
+        "[] []",
+        " \t\n\r[]\n",
+        "\u{feff}[]",
+        "nul",
+        "true false",
+        "{\"\":null}",
+    ];
+
+    #[test]
+    fn the_grammars_edges_read_as_serde_json_reads_them() {
+        for text in EDGES {
+            check(text).unwrap();
+        }
+        for levels in [1, 64, 127, 128, 129, 200] {
+            check(&format!("{}1{}", "[".repeat(levels), "]".repeat(levels))).unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn valid_json_reads_as_serde_json_reads_it(value in json_value(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            check(&text)?;
+        }
+
+        #[test]
+        fn mutated_json_is_refused_where_serde_json_refuses_it(
+            value in json_value(),
+            edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+                "", "\"", "\\", ",", ":", "[", "]", "{", "}", "1", "-", "e", ".", " ", "\\u", "\\ud800", "null",
+            ])), 1..4),
+        ) {
+            let mut text = serde_json::to_string(&value).unwrap();
+            for (at, insert) in edits {
+                let chars: Vec<char> = text.chars().collect();
+                let i = at.index(chars.len() + 1);
+                let (head, tail): (String, String) = (chars[..i].iter().collect(), chars[i..].iter().collect());
+                // Replace one character (or insert at the end).
+                let tail: String = tail.chars().skip(1).collect();
+                text = format!("{head}{insert}{tail}");
+            }
+            check(&text)?;
+        }
+    }
+}
