@@ -210,7 +210,9 @@ struct DiagnosisCase {
     settled_cause: &'static str,
 }
 
-/// Case 2: a stale lock on Linux, where the first round's reads decide the diagnosis.
+/// Case 2: an expired stale lock on Linux (issue 6's case). Its holder's record still says
+/// Building, so its log is read before the lock may be called stale: since issue 15 this case
+/// takes two rounds too (a site with no unfinished deployment still settles in one).
 const SINGLE_ROUND: DiagnosisCase = DiagnosisCase {
     name: "bench-diagnosis",
     scenario: "stale-lock-linux",
@@ -218,8 +220,8 @@ const SINGLE_ROUND: DiagnosisCase = DiagnosisCase {
 };
 
 /// Case 2b: a fresh lock whose deployment's log has been silent 13 minutes. The first reads
-/// alone cannot settle it: the deployment's log (its id comes from the first reads), then the
-/// children of its newest line are read before the launcher leaves `checking`.
+/// alone cannot settle it: the deployment's whole `log.log` (its id comes from the first reads,
+/// its children come with it) is read before the launcher leaves `checking`: two rounds.
 const SETTLED: DiagnosisCase = DiagnosisCase {
     name: "bench-settled-diagnosis",
     scenario: "stuck-linux",
