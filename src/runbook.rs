@@ -116,9 +116,17 @@ pub fn describe_precondition(precondition: &Precondition) -> String {
             "The newest deployment is still {} with status {status}.",
             id.as_deref().unwrap_or("the same one")
         ),
-        Precondition::StillListed { dir, name } => {
-            format!("{name} is still listed in {dir}.")
-        }
+        Precondition::StillListed {
+            dir,
+            name,
+            modified,
+        } => match modified {
+            Some(at) => format!(
+                "{name} is still listed in {dir}, last modified {}.",
+                crate::time_text::date_time_utc(*at)
+            ),
+            None => format!("{name} is still listed in {dir}."),
+        },
         Precondition::BackupVerified => "The backup was downloaded and checked.".to_string(),
         Precondition::LogUnchanged {
             deployment_id,

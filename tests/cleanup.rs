@@ -48,7 +48,7 @@ struct Record {
 #[derive(Clone, Copy, Default)]
 struct Faults {
     zip_500: bool,
-    /// The lock folder's delete answers 500 with a hostile body.
+    /// The lock's release answers 500 with a hostile body.
     lock_delete_500: bool,
 }
 
@@ -64,6 +64,11 @@ struct FakeKudu {
 }
 
 const OP: &str = "Performing continuous deployment";
+
+/// info.lock's ETag as Kudu's VFS sends it: the hex of its write time (facts §4.3).
+fn lock_etag(taken: Timestamp) -> String {
+    format!("\"{:016x}\"", taken.unix_millis())
+}
 const HUNG: &str = "e51c9b2e51c9b2e51c9b2e51c9b2e51c";
 
 impl FakeKudu {
@@ -210,13 +215,17 @@ impl FakeKudu {
                 ),
             ),
             "/api/vfs/site/locks/deployment/info.lock" => match self.lock_taken {
-                Some(taken) => RunReply::text(
-                    200,
-                    "application/octet-stream",
-                    json!({"lockExpiry": taken.plus_secs(1500).to_rfc3339(), "heldByPID": 77,
-                           "heldByTID": 1, "heldByOp": OP, "heldByWorker": "w0"})
-                    .to_string(),
-                ),
+                Some(taken) => {
+                    let mut reply = RunReply::text(
+                        200,
+                        "application/octet-stream",
+                        json!({"lockExpiry": taken.plus_secs(1500).to_rfc3339(), "heldByPID": 77,
+                               "heldByTID": 1, "heldByOp": OP, "heldByWorker": "w0"})
+                        .to_string(),
+                    );
+                    reply.headers.push(("etag".into(), lock_etag(taken)));
+                    reply
+                }
                 None => json(404, json!({"Message": "not found"})),
             },
             "/api/environment" => json(200, json!({"version": "1.0.0"})),
@@ -259,8 +268,25 @@ impl FakeKudu {
                 continue;
             };
             let name = rest.strip_suffix("/?recursive=true").unwrap_or(rest);
-            if dir == "locks" && name == "deployment" && self.faults.lock_delete_500 {
+            if dir == "locks" && name.starts_with("deployment") && self.faults.lock_delete_500 {
                 return RunReply::text(500, "text/plain", format!("disk says {HOSTILE}"));
+            }
+            if dir == "locks" && name == "deployment/info.lock" {
+                // `If-Match` must be `*` or info.lock's ETag (facts §4.4); the empty folder
+                // stays behind and does not block (facts §2.3).
+                let Some(taken) = self.lock_taken else {
+                    return empty(404);
+                };
+                let if_match = request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("if-match"))
+                    .map(|(_, v)| v.as_str());
+                if if_match != Some("*") && if_match != Some(lock_etag(taken).as_str()) {
+                    return empty(412);
+                }
+                self.lock_taken = None;
+                return empty(200);
             }
             let map = if dir == "locks" {
                 &mut self.locks
@@ -510,7 +536,7 @@ async fn a_script_click_opens_nothing_and_starts_nothing() {
     );
     let deletes = app.text("[data-testid=confirm-deletes]");
     assert!(
-        deletes.contains("DELETE /api/vfs/site/locks/deployment/?recursive=true"),
+        deletes.contains("DELETE /api/vfs/site/locks/deployment/info.lock"),
         "{deletes}"
     );
     assert!(deletes.contains("Risk:"), "{deletes}");
@@ -569,7 +595,7 @@ async fn a_clean_run_is_fixed_and_logs_every_request() {
     );
     assert!(
         app.deletes()
-            .contains(&"/api/vfs/site/locks/deployment/?recursive=true".to_string())
+            .contains(&"/api/vfs/site/locks/deployment/info.lock".to_string())
     );
     let ready = app.one("[data-testid=backup-ready]");
     let name = ready.get_attribute("data-file-name").unwrap();

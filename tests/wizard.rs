@@ -1074,6 +1074,7 @@ async fn long_histories_and_plans_stay_readable() {
         precondition: Precondition::StillListed {
             dir: "site/deployments/".to_string(),
             name: format!("temp-{i:04}"),
+            modified: None,
         },
         expect: String::new(),
         risk: "Low.".to_string(),

@@ -70,6 +70,12 @@ pub struct Session {
     pub is_deploying: Observed<IsDeploying>,
     pub locks_dir: Observed<Vec<VfsEntry>>,
     pub info_lock: Observed<LockInfo>,
+    /// The strong `ETag` Kudu sent with `info_lock` when it was read (kudu-facts §4.3): the
+    /// cleanup run releases the lock with `If-Match` set to it, so a lock taken again since
+    /// that read is refused rather than deleted. `None` when info.lock was not read, is
+    /// missing, or came without a strong ETag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_lock_etag: Option<String>,
     pub deployments_dir: Observed<Vec<VfsEntry>>,
     pub wwwroot_dir: Observed<Vec<VfsEntry>>,
     /// `site/deployments/active`: the active deployment's id (empty when Kudu has none yet).

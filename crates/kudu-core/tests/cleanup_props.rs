@@ -146,9 +146,24 @@ enum Change {
     LockTakenAfterRelease,
 }
 
-/// The Linux lock's release, as the planner writes it.
-const LOCK_RELEASE: &str = "/api/vfs/site/locks/deployment/?recursive=true";
+/// The Linux lock's release, as the planner writes it: a DELETE of `info.lock` carrying the
+/// ETag the run last read (facts §4.4), the same path as the lock's read.
+const LOCK_RELEASE: &str = "/api/vfs/site/locks/deployment/info.lock";
 const INFO_LOCK: &str = "/api/vfs/site/locks/deployment/info.lock";
+
+/// `info.lock`'s ETag as Kudu's VFS sends it: the hex of its last write time (facts §4.3). The
+/// lock is written when it is taken, so every (re)taking gives a new ETag.
+fn lock_etag(taken: Timestamp) -> String {
+    format!("\"{:016x}\"", taken.unix_millis())
+}
+
+/// The `If-Match` a request carries.
+fn if_match(req: &RunRequest) -> Option<&str> {
+    req.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("if-match"))
+        .map(|(_, v)| v.as_str())
+}
 
 fn apply_change(home: &mut Home, change: Change, now: Timestamp) {
     match change {
@@ -248,10 +263,16 @@ enum Body {
 struct Answer {
     status: u16,
     body: Body,
+    /// The `ETag` header (VFS file reads).
+    etag: Option<String>,
 }
 
 fn answer(status: u16, body: Body) -> Answer {
-    Answer { status, body }
+    Answer {
+        status,
+        body,
+        etag: None,
+    }
 }
 
 fn physical(home: &Home, dir: &str, name: &str) -> String {
@@ -377,19 +398,22 @@ fn answer_get(home: &Home, path: &str, now: Timestamp) -> Answer {
             answer(200, Body::Json(listing(home, "wwwroot", &files)))
         }
         "/api/vfs/site/locks/deployment/info.lock" => match &home.lock {
-            Some((op, taken)) if !home.windows => answer(
-                200,
-                Body::Text(
-                    json!({
-                        "lockExpiry": taken.plus_secs(1500).to_rfc3339(),
-                        "heldByPID": 77,
-                        "heldByTID": 1,
-                        "heldByOp": op,
-                        "heldByWorker": "w0",
-                    })
-                    .to_string(),
-                ),
-            ),
+            Some((op, taken)) if !home.windows => Answer {
+                etag: Some(lock_etag(*taken)),
+                ..answer(
+                    200,
+                    Body::Text(
+                        json!({
+                            "lockExpiry": taken.plus_secs(1500).to_rfc3339(),
+                            "heldByPID": 77,
+                            "heldByTID": 1,
+                            "heldByOp": op,
+                            "heldByWorker": "w0",
+                        })
+                        .to_string(),
+                    ),
+                )
+            },
             _ => not_found(home, "site/locks/deployment/info.lock"),
         },
         "/api/environment" => answer(200, Body::Json(json!({"version": "1.0.0"}))),
@@ -533,6 +557,27 @@ fn apply_delete(home: &mut Home, req: &RunRequest, now: Timestamp) -> Answer {
             Some(name) => (name, true),
             None => (rest, false),
         };
+        if dir == "locks" && name == "deployment/info.lock" && !home.windows {
+            // A file delete needs `If-Match`: `*` or the current ETag; any other is a
+            // mismatch (facts §4.4). Deleting `info.lock` frees the lock and leaves the empty
+            // `deployment/` folder behind (facts §2.3: `IsHeld` is false without info.lock).
+            let Some((_, taken)) = &home.lock else {
+                return not_found(home, "site/locks/deployment/info.lock");
+            };
+            return match if_match(req) {
+                Some(tag) if tag == "*" || tag == lock_etag(*taken) => {
+                    home.lock = None;
+                    answer(200, Body::Empty)
+                }
+                Some(_) => answer(
+                    412,
+                    Body::Json(
+                        json!({"Message": "ETag does not represent the latest state of the resource."}),
+                    ),
+                ),
+                None => answer(412, Body::Json(json!({"Message": "If-Match required"}))),
+            };
+        }
         if !wants_dir
             && !req
                 .headers
@@ -574,7 +619,7 @@ fn serve(home: &mut Home, req: &RunRequest, now: Timestamp) -> RunReply {
 }
 
 fn reply_from(answer: &Answer) -> RunReply {
-    match &answer.body {
+    let mut reply = match &answer.body {
         Body::Json(v) => RunReply::text(
             answer.status,
             "application/json; charset=utf-8",
@@ -583,7 +628,11 @@ fn reply_from(answer: &Answer) -> RunReply {
         Body::Text(t) => RunReply::text(answer.status, "text/plain", t.clone()),
         Body::Zip(z) => RunReply::bytes(answer.status, "application/zip", z.clone()),
         Body::Empty => RunReply::text(answer.status, "text/plain", ""),
+    };
+    if let Some(etag) = &answer.etag {
+        reply.headers.push(("etag".into(), etag.clone()));
     }
+    reply
 }
 
 fn faulted(answer: &Answer, fault: Fault) -> RunReply {
@@ -774,7 +823,7 @@ fn diagnose(home: &mut Home, kind: PlanKind) -> (kudu_core::Diagnosis, CleanupPl
                     status: r.status,
                     content_type: r.content_type.clone(),
                     body,
-                    headers: vec![],
+                    headers: r.headers.clone(),
                     transport_error: None,
                 },
             );
@@ -902,10 +951,12 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             )
         } else if req.method == "DELETE" {
             // Invariant 1: exactly a chosen plan step's request, once.
+            // The lock's release is the one step whose `If-Match` the run fills in at send
+            // time: the ETag of the run's last read of info.lock (checked below).
             let Some(step) = plan.steps.iter().position(|st| {
                 st.request.method == req.method
                     && st.request.path == req.path
-                    && st.request.headers == req.headers
+                    && (st.request.headers == req.headers || req.path == LOCK_RELEASE)
                     && st.kind.is_destructive()
                     && (!st.optional || s.optional)
             }) else {
@@ -946,6 +997,14 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                 prop_assert!(
                     attempt == 1 || lock_confirmed_since_answer,
                     "the lock release was sent again without reading the lock first ({s:?})"
+                );
+                // It carries the ETag of the lock as the run last read it, never `*`.
+                let expected = last_lock_look.clone().flatten().map(|(_, t)| lock_etag(t));
+                prop_assert!(
+                    expected.is_some() && if_match(&req) == expected.as_deref(),
+                    "the release carried If-Match {:?}, the last read showed {:?} ({s:?})",
+                    if_match(&req),
+                    expected
                 );
                 lock_confirmed_since_answer = false;
             }
@@ -2002,4 +2061,99 @@ fn a_release_answered_504_before_kudu_acted_goes_again_after_a_read() {
     );
     assert_eq!(r.outcome, Outcome::Fixed);
     assert!(r.home.lock.is_none());
+}
+
+/// Issue 16: a new deployment takes the lock between the re-check that read it and the
+/// release. The release carries the ETag the re-check read, so Kudu answers 412 (a mismatch),
+/// the new holder's lock stays, and the run stops because the lock changed hands.
+#[test]
+fn a_lock_taken_between_the_recheck_and_the_release_is_not_deleted() {
+    let mut home = site(0);
+    let original = home.lock.clone().expect("site 0 holds the lock");
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
+    let mut now = at_secs(0);
+    let mut answers = vec![];
+    for _ in 0..1000 {
+        let batch = run.poll_requests(now);
+        if run.outcome().is_some() {
+            break;
+        }
+        if batch.is_empty() {
+            now = run.poll_timeout().expect("a back-off to wait for");
+            continue;
+        }
+        now = now.plus_secs(1);
+        for req in batch {
+            let releases =
+                req.method == "DELETE" && req.path.starts_with("/api/vfs/site/locks/deployment");
+            if releases && answers.is_empty() {
+                // The re-check passed; a CI job retrying after its 409 takes the lock now.
+                apply_change(&mut home, Change::DeploymentStarts, now);
+            }
+            let reply = serve(&mut home, &req, now);
+            if releases {
+                answers.push(reply.status);
+            }
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    let new_holder = home
+        .lock
+        .clone()
+        .expect("the new deployment's lock was deleted");
+    assert_ne!(new_holder, original);
+    assert_eq!(answers, [412], "the release was sent once and refused");
+    let Some(Outcome::Aborted { reason, changes }) = run.outcome() else {
+        panic!("{:?}", run.outcome())
+    };
+    assert!(reason.contains("the lock changed hands"), "{reason}");
+    assert!(
+        changes.iter().any(|c| c.contains("changed hands")),
+        "{changes:?}"
+    );
+    // Nothing of the leftovers was sent after it.
+    assert!(
+        !run.log()
+            .iter()
+            .any(|e| e.method == "DELETE" && e.path.contains("/site/deployments/")),
+        "{:?}",
+        run.log()
+    );
+}
+
+/// Issue 16: without an ETag on info.lock the release cannot be tied to what the re-check read,
+/// so it is not sent at all and the run says why.
+#[test]
+fn a_lock_read_without_an_etag_is_not_released() {
+    let mut home = site(0);
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
+    let mut now = at_secs(0);
+    while run.outcome().is_none() {
+        let batch = run.poll_requests(now);
+        now = now.plus_secs(1);
+        for req in batch {
+            let mut reply = serve(&mut home, &req, now);
+            reply.headers.retain(|(name, _)| name != "etag");
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    assert!(home.lock.is_some(), "the lock was deleted");
+    assert!(
+        !run.log().iter().any(|e| e.method == "DELETE"),
+        "{:?}",
+        run.log()
+    );
+    let Some(Outcome::Aborted { reason, changes }) = run.outcome() else {
+        panic!("{:?}", run.outcome())
+    };
+    assert!(reason.contains("ETag"), "{reason}");
+    assert!(changes.iter().any(|c| c.contains("no ETag")), "{changes:?}");
 }

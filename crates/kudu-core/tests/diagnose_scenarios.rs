@@ -451,7 +451,7 @@ plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/temp-3b9d0a7e/?recursive=true
   2 DELETE /api/vfs/site/deployments/e51c9b2fe51c9b2fe51c9b2fe51c9b2f/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
@@ -625,7 +625,7 @@ deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
@@ -665,7 +665,7 @@ deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
@@ -931,7 +931,7 @@ plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
@@ -972,7 +972,7 @@ plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
@@ -1016,7 +1016,7 @@ plan needs the user's word that nothing is deploying
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/2d464fbba7314c3f8856a8ed229919f2/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-09cd0c22/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
@@ -1129,7 +1129,7 @@ deployable: No, idle evidence: Strong
 plan:
   0 GET /api/zip/site/locks/
   0 GET /api/zip/site/deployments/
-  1 DELETE /api/vfs/site/locks/deployment/?recursive=true
+  1 DELETE /api/vfs/site/locks/deployment/info.lock
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending

@@ -229,7 +229,32 @@ fn check_plan(s: &Session, p: &CleanupPlan) -> Result<(), TestCaseError> {
             }
             _ => {}
         }
-        if let Some((dir, name)) = delete_target(&step.request) {
+        if let Some((dir, name)) = delete_target(&step.request)
+            && dir == LOCKS_DIR
+            && name == kudu_core::plan::paths::LINUX_LOCK_FILE
+        {
+            // The Linux lock's release: a fixed path, planned only for a listed lock folder
+            // whose info.lock was read, and tied to that read by the run's `If-Match`.
+            prop_assert!(
+                s.locks_dir
+                    .value()
+                    .into_iter()
+                    .flatten()
+                    .any(|e| e.name == "deployment" && e.is_dir),
+                "info.lock released without a listed lock folder"
+            );
+            prop_assert!(s.info_lock.value().is_some(), "info.lock released unread");
+            prop_assert!(
+                step.kind == StepKind::DeleteFile
+                    && step.request.headers
+                        == [(
+                            "If-Match",
+                            kudu_core::plan::paths::IF_MATCH_FROM_RECHECK.to_string()
+                        )],
+                "{:?}",
+                step.request
+            );
+        } else if let Some((dir, name)) = delete_target(&step.request) {
             prop_assert!(well_formed(name), "ill-formed name {name:?}");
             let listing = if dir == LOCKS_DIR {
                 &s.locks_dir

@@ -14,7 +14,8 @@ use crate::time::Timestamp;
 use super::backup::{self, CheckedArchive, VerifiedBackup};
 use super::delete_stage::{
     DEFAULT_MAX_IN_FLIGHT, DeleteStage, Judgement, LEFTOVER_MAX_IN_FLIGHT, LockReread, Outgoing,
-    is_leftover_group, judge_lock_reread, judge_reply, lock_read, releases_linux_lock,
+    is_leftover_group, judge_lock_reread, judge_reply, lock_read, release_refused,
+    releases_linux_lock,
 };
 use super::outcome::{ActivityEntry, Outcome, Progress, RunEvent, StepFailure, StepState};
 use super::recheck::{self, LockFileSeen, RecheckInput};
@@ -142,6 +143,9 @@ struct SiteMemory {
     /// Steps whose delete answered 404, or that were not sent because a re-check read their
     /// target as already gone: the final read must show them gone.
     confirm_gone: BTreeSet<usize>,
+    /// Linux: the ETag of `info.lock` in the latest read of it (the re-check before the
+    /// release, or the read after an unclear answer to it); the release's `If-Match`.
+    lock_etag: Option<String>,
 }
 
 /// A cleanup plan being run. See the module docs for the call order and the invariants.
@@ -344,7 +348,10 @@ impl CleanupRun {
         self.tick(now);
         let mut out = vec![];
         while let Some((request, pending)) = self.requests.hand_out(&self.plan, now) {
-            if let Pending::Step { step, attempt: 1 } = *pending {
+            if let Pending::Step {
+                step, attempt: 1, ..
+            } = *pending
+            {
                 self.progress.steps[step] = StepState::Running;
                 self.progress.events.push(RunEvent::StepStarted { step });
             }
@@ -369,7 +376,7 @@ impl CleanupRun {
                 attempt,
                 group,
             } => self.on_survey_read(read, attempt, group, &reply, now),
-            Pending::Step { step, attempt } => self.on_step(step, attempt, &reply, now),
+            Pending::Step { step, attempt, .. } => self.on_step(step, attempt, &reply, now),
             Pending::LockCheck {
                 step,
                 attempt,
@@ -744,8 +751,25 @@ impl CleanupRun {
             windows_lock_first_look: survey.first_look,
             known_deployments: self.memory.known_deployments.as_ref(),
         };
-        match recheck::evaluate(&survey.session, now, &input) {
+        let lock_etag = survey.session.info_lock_etag.clone();
+        let releases = indices
+            .iter()
+            .any(|&i| releases_linux_lock(&self.plan.steps[i]));
+        let evaluated = recheck::evaluate(&survey.session, now, &input).and_then(|passed| {
+            if releases && lock_etag.is_none() {
+                // The release is tied to the state the re-check read through info.lock's ETag;
+                // without one it could delete a lock taken after this read.
+                return Err(vec![
+                    "Kudu sent no ETag with site/locks/deployment/info.lock, so Kudu Doctor cannot tie the lock's release to the holder it just checked (a deployment taking the lock meanwhile would lose it) and did not send it.".to_string(),
+                ]);
+            }
+            Ok(passed)
+        });
+        match evaluated {
             Ok(passed) => {
+                if releases {
+                    self.memory.lock_etag = lock_etag;
+                }
                 if let Some(seen) = passed.windows_lock() {
                     self.memory.windows_lock_before = Some(seen);
                 }
@@ -782,6 +806,14 @@ impl CleanupRun {
                 self.stage = Stage::Delete(stage);
                 self.tick(now);
             }
+            Err(changes) if releases && lock_etag.is_none() && changes.len() == 1 => {
+                let reason = "Kudu Doctor stopped before releasing the lock: it releases it only with the ETag of the info.lock it just checked, and Kudu sent none. Nothing more was deleted; re-run the diagnosis.".to_string();
+                if self.progress.done.is_empty() {
+                    self.finish(Outcome::Aborted { reason, changes });
+                } else {
+                    self.start_verify(AfterVerify::Abort { reason, changes });
+                }
+            }
             Err(changes) => {
                 let reason = if self.progress.done.is_empty() {
                     "The site changed since the diagnosis, so Kudu Doctor stopped before deleting anything. Re-run the diagnosis.".to_string()
@@ -810,7 +842,13 @@ impl CleanupRun {
                 let group_over = stage.is_over();
                 for outgoing in to_send {
                     self.requests.send(match outgoing {
-                        Outgoing::Step { step, attempt } => Pending::Step { step, attempt },
+                        Outgoing::Step { step, attempt } => Pending::Step {
+                            step,
+                            attempt,
+                            lock_etag: releases_linux_lock(&self.plan.steps[step])
+                                .then(|| self.memory.lock_etag.clone())
+                                .flatten(),
+                        },
                         Outgoing::LockCheck { step, attempt } => Pending::LockCheck {
                             step,
                             attempt,
@@ -845,6 +883,17 @@ impl CleanupRun {
 
     fn on_step(&mut self, step: usize, attempt: u8, reply: &RunReply, now: Timestamp) {
         let kind = self.plan.steps[step].kind;
+        if releases_linux_lock(&self.plan.steps[step])
+            && release_refused(reply)
+            && matches!(self.stage, Stage::Delete(_))
+        {
+            let change = format!(
+                "The deployment lock changed hands after the re-check: Kudu refused its release (HTTP {}) because site/locks/deployment/info.lock is no longer the file the re-check read (its ETag changed), so a new deployment may hold it now.",
+                reply.status
+            );
+            return self.stop_on_lock(step, change,
+                "Kudu refused the lock's release because the lock changed hands since the re-check read it: a new deployment may hold it now. Kudu Doctor left that lock alone and stopped before anything else. Re-run the diagnosis.");
+        }
         let may_retry = self.progress.failure.is_none() && matches!(self.stage, Stage::Delete(_));
         match judge_reply(kind, attempt, reply, may_retry) {
             Judgement::Retry { wait_ms } => {
@@ -933,9 +982,22 @@ impl CleanupRun {
         let mut session = Session::new();
         session.ingest(&lock.id, &lock.path, &reply.to_http());
         match judge_lock_reread(&self.plan.steps[step], &session.info_lock) {
+            LockReread::Unchanged
+                if self.progress.failure.is_none() && session.info_lock_etag.is_none() =>
+            {
+                return self.stop_on_lock(step,
+                    "Kudu Doctor could not confirm who holds the deployment lock after Kudu's unclear answer to its release (Kudu sent no ETag with info.lock), so it did not send the release again.".into(),
+                    "Kudu answered the lock's release unclearly, and Kudu Doctor could not confirm who holds the lock now, so it did not send the release again and stopped. Re-run the diagnosis.");
+            }
             LockReread::Unchanged if self.progress.failure.is_none() => {
-                // The read holds the step's place in flight: the release takes it over.
-                self.requests.send(Pending::Step { step, attempt });
+                // The read holds the step's place in flight: the release takes it over, with
+                // the ETag of this read (the same holder's).
+                self.memory.lock_etag = session.info_lock_etag.clone();
+                self.requests.send(Pending::Step {
+                    step,
+                    attempt,
+                    lock_etag: self.memory.lock_etag.clone(),
+                });
                 return;
             }
             LockReread::Unchanged => {

@@ -3,20 +3,22 @@
 //! [`judge_lock_reread`], which says whether the Linux lock's release may go again.
 //!
 //! Kudu-L releases its deployment lock by deleting `site/locks/deployment/` without checking
-//! who holds it (kudu-facts 2.3), and a VFS directory delete has no `If-Match` (4.5). So the
-//! release is never sent again blindly: after an unclear answer (no answer, 429, 502-504) the
-//! back-off runs, then `info.lock` is read, and the release goes again at once only while the
-//! holder the re-check saw still holds it. Gone: the release worked. Anyone else, or no usable
-//! answer: the run stops, since a new deployment may hold the lock now.
+//! who holds it (kudu-facts 2.3). The run releases it by deleting `info.lock` with `If-Match`
+//! set to the ETag of its latest read of that file (4.4): a lock taken again since has a new
+//! ETag, and Kudu answers 412 (409 on Kudu-L) instead of deleting it, which stops the run as
+//! "the lock changed hands". Nor is the release sent again blindly: after an unclear answer (no
+//! answer, 429, 502-504) the back-off runs, then `info.lock` is read, and the release goes again
+//! at once, with that read's ETag, only while the holder the re-check saw still holds it.
+//! Gone: the release worked. Anyone else, or no usable answer: the run stops, since a new
+//! deployment may hold the lock now.
 //!
 //! A delete stage can only be built from a [`VerifiedBackup`] and a [`RecheckPassed`] for its
 //! group (safety invariants 2 and 3 in the module docs of `cleanup`).
 
 use std::collections::VecDeque;
 
-use crate::diagnose::facts::lock_report::LINUX_LOCK_DIR;
 use crate::model::LockInfo;
-use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
+use crate::plan::paths::{DEPLOYMENTS_DIR, LINUX_LOCK_FILE, LOCKS_DIR, delete_target};
 use crate::plan::{CleanupPlan, Precondition, Step, StepKind};
 use crate::reads::{Read, ReadId, diagnosis_reads};
 use crate::session::Observed;
@@ -131,11 +133,35 @@ pub(super) fn judge_reply(
     }
 }
 
-/// The step releases the Linux deployment lock (`DELETE site/locks/deployment/`): sent again
-/// only after [`judge_lock_reread`] says the holder is unchanged.
+/// The step releases the Linux deployment lock (`DELETE site/locks/deployment/info.lock`):
+/// sent with the ETag of the run's latest read of `info.lock` ([`with_lock_etag`]), and sent
+/// again only after [`judge_lock_reread`] says the holder is unchanged.
 pub(super) fn releases_linux_lock(step: &Step) -> bool {
-    step.kind == StepKind::DeleteDir
-        && delete_target(&step.request) == Some((LOCKS_DIR, LINUX_LOCK_DIR))
+    step.kind == StepKind::DeleteFile
+        && delete_target(&step.request) == Some((LOCKS_DIR, LINUX_LOCK_FILE))
+}
+
+/// The release's request as sent: the plan's, with its `If-Match` set to `etag`, the ETag of
+/// `info.lock` in the run's latest read of it (the re-check's, or the read after an unclear
+/// answer). Every other header and the path stay exactly as planned.
+pub(super) fn with_lock_etag(
+    headers: &[(&'static str, String)],
+    etag: &str,
+) -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("if-match"))
+        .cloned()
+        .collect();
+    out.push(("If-Match", etag.to_string()));
+    out
+}
+
+/// An answer to the release that means the lock changed hands since the run read it: Kudu
+/// refused the delete because `info.lock`'s ETag is no longer the one sent (412 on Kudu-W, 409
+/// on Kudu-L, kudu-facts §4.4).
+pub(super) fn release_refused(reply: &RunReply) -> bool {
+    reply.transport_error.is_none() && matches!(reply.status, 409 | 412) && !reply.is_sign_in()
 }
 
 /// The read of the Linux lock before a release goes again: `info.lock`, as the re-check reads
@@ -502,11 +528,11 @@ mod tests {
 
     fn lock_release(holder: &str, acquired: Timestamp) -> Step {
         Step {
-            kind: StepKind::DeleteDir,
+            kind: StepKind::DeleteFile,
             request: crate::plan::StepRequest {
                 method: "DELETE",
-                path: "/api/vfs/site/locks/deployment/?recursive=true".into(),
-                headers: vec![("If-Match", "*".into())],
+                path: "/api/vfs/site/locks/deployment/info.lock".into(),
+                headers: vec![("If-Match", crate::plan::paths::IF_MATCH_FROM_RECHECK.into())],
             },
             precondition: Precondition::All(vec![
                 Precondition::BackupVerified,
@@ -537,9 +563,12 @@ mod tests {
         let t = Timestamp::from_unix_millis(1_795_692_000_000);
         assert!(releases_linux_lock(&lock_release("op", t)));
         let mut status = lock_release("op", t);
-        status.kind = StepKind::DeleteFile;
         status.request.path = "/api/vfs/site/locks/status.lock".into();
         assert!(!releases_linux_lock(&status));
+        let mut old_dir_delete = lock_release("op", t);
+        old_dir_delete.kind = StepKind::DeleteDir;
+        old_dir_delete.request.path = "/api/vfs/site/locks/deployment/?recursive=true".into();
+        assert!(!releases_linux_lock(&old_dir_delete));
         assert_eq!(lock_read().path, "/api/vfs/site/locks/deployment/info.lock");
     }
 

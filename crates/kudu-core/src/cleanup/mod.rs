@@ -22,7 +22,10 @@
 //!
 //! 1. **Nothing outside the plan is deleted.** Every destructive request is a plan step's
 //!    [`StepRequest`](crate::plan::StepRequest), cloned, never rebuilt from text; a plan with a
-//!    step outside [`paths::is_allowed`](crate::plan::paths::is_allowed) is refused whole.
+//!    step outside [`paths::is_allowed`](crate::plan::paths::is_allowed) is refused whole. The
+//!    one part filled in at send time is the Linux lock release's `If-Match`: the ETag of the
+//!    run's latest read of `info.lock`, so a lock taken again since is refused by Kudu (412, or
+//!    409 on Kudu-L), which stops the run as "the lock changed hands".
 //! 2. **No delete before a verified backup.** The delete stage can only be built from a
 //!    `backup::VerifiedBackup`, which only exists once both archives opened, were non-empty
 //!    where the listing was, and held every name the plan deletes.

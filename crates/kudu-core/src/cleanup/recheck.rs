@@ -12,7 +12,7 @@ use crate::diagnose::LockState;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::diagnose::facts::context::Context;
-use crate::diagnose::facts::lock_report::{LINUX_LOCK_DIR, WINDOWS_LOCK_FILE};
+use crate::diagnose::facts::lock_report::WINDOWS_LOCK_FILE;
 use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
 use crate::plan::{Precondition, Step, StepKind};
@@ -192,10 +192,10 @@ impl<'c> Check<'c, '_> {
     }
 
     fn releases_linux_lock(&self) -> bool {
-        self.input.steps.iter().any(|s| {
-            s.kind == StepKind::DeleteDir
-                && delete_target(&s.request) == Some((LOCKS_DIR, LINUX_LOCK_DIR))
-        })
+        self.input
+            .steps
+            .iter()
+            .any(|s| super::delete_stage::releases_linux_lock(s))
     }
 
     fn restarts_kudu(&self) -> bool {
@@ -238,6 +238,9 @@ impl<'c> Check<'c, '_> {
                     Observed::Value(_) => {}
                     other => self.unreadable("/api/isdeploying", other),
                 }
+                // Only info.lock says the lock is held: the release deletes that file and leaves
+                // an empty `deployment/` folder, which KuduLite's `IsHeld` reads as free
+                // (kudu-facts §2.3), so a listed folder alone is no change.
                 match &session.info_lock {
                     Observed::Value(_) if !releases => self.change(
                         "site/locks/deployment/info.lock exists now: someone took the deployment lock."
@@ -245,15 +248,6 @@ impl<'c> Check<'c, '_> {
                     ),
                     Observed::Value(_) | Observed::Missing => {}
                     other => self.unreadable("site/locks/deployment/info.lock", other),
-                }
-                let lock_dir_listed = session.locks_dir.value().is_some_and(|list| {
-                    list.iter().any(|e| e.is_dir && e.name == LINUX_LOCK_DIR)
-                });
-                if lock_dir_listed && !releases {
-                    self.change(
-                        "site/locks/deployment/ is listed now: someone took the deployment lock."
-                            .into(),
-                    );
                 }
             }
             Personality::Windows => self.windows_lock_guard(),
@@ -367,7 +361,11 @@ impl<'c> Check<'c, '_> {
                 }
             }
             Precondition::LatestUnchanged { id, status } => self.latest_unchanged(id, status),
-            Precondition::StillListed { dir, name } => self.still_listed(dir, name, step),
+            Precondition::StillListed {
+                dir,
+                name,
+                modified,
+            } => self.still_listed(dir, name, *modified, step),
             Precondition::LogUnchanged {
                 deployment_id,
                 last_line,
@@ -454,7 +452,7 @@ impl<'c> Check<'c, '_> {
         }
     }
 
-    fn still_listed(&mut self, dir: &str, name: &str, step: &Step) {
+    fn still_listed(&mut self, dir: &str, name: &str, modified: Option<Timestamp>, step: &Step) {
         let session = self.ctx.session;
         let listing = match dir {
             LOCKS_DIR => &session.locks_dir,
@@ -499,6 +497,35 @@ impl<'c> Check<'c, '_> {
                 "{dir}{name} is now a {} where the plan saw a {}.",
                 kind(entry.is_dir),
                 kind(wants_dir)
+            ));
+        }
+        // The same name with another modified time is another entry (deleted and created
+        // again, or written to since): not the one the diagnosis judged. Without a time on
+        // either side, name and kind are all there is to compare.
+        if let (Some(then), Some(now)) = (modified, entry.modified)
+            && then != now
+        {
+            // Kudu writes into a deployment's folder when it ends it, as it does after the
+            // run's lock release or Kudu restart (a restart kills the hung build, and Kudu
+            // marks it failed): that write is the run's own doing, not another entry.
+            let ended_by_own_steps = self.input.own_changes_made
+                && dir == DEPLOYMENTS_DIR
+                && self
+                    .ctx
+                    .deployments
+                    .iter()
+                    .any(|d| d.id.as_deref() == Some(name) && d.status.is_unsuccessful_end());
+            if ended_by_own_steps {
+                self.note(format!(
+                    "{dir}{name} was written at {} as Kudu ended that deployment after the earlier steps.",
+                    now.to_rfc3339()
+                ));
+                return;
+            }
+            self.change(format!(
+                "{dir}{name} was modified at {} since the diagnosis (the plan saw it modified at {}): it is not the entry the plan was made from.",
+                now.to_rfc3339(),
+                then.to_rfc3339()
             ));
         }
     }
@@ -730,6 +757,55 @@ mod tests {
         let passed = check(&gone, &p, 2, true).unwrap();
         assert!(
             passed.notes().iter().any(|n| n.contains("already gone")),
+            "{:?}",
+            passed.notes()
+        );
+    }
+
+    /// A leftover folder deleted and created again under the same name (a new deployment
+    /// reusing a `temp-` name, say) is not the folder the diagnosis judged: its modified time
+    /// differs, so the re-check stops before deleting it. A listing without times compares
+    /// names and kinds only.
+    #[test]
+    fn a_folder_recreated_under_the_same_name_is_a_change() {
+        let s = released(stuck());
+        let p = the_plan(&stuck());
+        let mut recreated = s.clone();
+        if let Observed::Value(list) = &mut recreated.deployments_dir {
+            let entry = list.iter_mut().find(|e| e.name == "temp-ab12cd34").unwrap();
+            entry.modified = Some(at(12, 5, 30));
+        }
+        let changes = check(&recreated, &p, 2, true).unwrap_err();
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.contains("temp-ab12cd34") && c.contains("modified")),
+            "{changes:?}"
+        );
+        let mut untimed = s.clone();
+        if let Observed::Value(list) = &mut untimed.deployments_dir {
+            list.iter_mut().for_each(|e| e.modified = None);
+        }
+        assert!(check(&untimed, &p, 2, true).is_ok());
+        // Before the run changed anything, even a deployment Kudu ended is a change.
+        let mut ended = recreated.clone();
+        if let Observed::Value(list) = &mut ended.deployments {
+            let d = list
+                .iter_mut()
+                .find(|d| d.id.as_deref() == Some("temp-ab12cd34"))
+                .unwrap();
+            d.status = DeployStatus::Failed;
+            d.complete = true;
+        }
+        assert!(check(&ended, &p, 2, false).is_err());
+        // After the run's own steps, Kudu writing into a folder of a deployment it ended (a
+        // restart killed the build, Kudu marked it failed) is a note, not a change.
+        let passed = check(&ended, &p, 2, true).unwrap();
+        assert!(
+            passed
+                .notes()
+                .iter()
+                .any(|n| n.contains("temp-ab12cd34") && n.contains("Kudu ended")),
             "{:?}",
             passed.notes()
         );

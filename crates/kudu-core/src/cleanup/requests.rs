@@ -29,6 +29,9 @@ pub(super) enum Pending {
     Step {
         step: usize,
         attempt: u8,
+        /// The Linux lock's release only: the ETag of `info.lock` in the run's latest read of
+        /// it, sent as `If-Match` in place of the plan's placeholder.
+        lock_etag: Option<String>,
     },
     /// The read of the Linux lock before attempt `attempt` of the release `step`; `read` is
     /// this read's own attempt.
@@ -45,7 +48,8 @@ pub(super) enum Pending {
 }
 
 impl Pending {
-    /// The request as the shell sends it. Plan steps go out exactly as planned.
+    /// The request as the shell sends it. Plan steps go out exactly as planned, except that the
+    /// Linux lock's release carries the ETag the run read as its `If-Match`.
     fn request(&self, id: RequestId, plan: &CleanupPlan) -> RunRequest {
         let (method, path, headers, keep_bytes, purpose) = match self {
             Pending::Backup { step, .. } | Pending::Step { step, .. } => {
@@ -56,13 +60,14 @@ impl Pending {
                     Pending::Backup { .. } => (true, RequestPurpose::Backup { step }),
                     _ => (false, RequestPurpose::Step { step }),
                 };
-                (
-                    r.method,
-                    r.path.clone(),
-                    r.headers.clone(),
-                    keep_bytes,
-                    purpose,
-                )
+                let headers = match self {
+                    Pending::Step {
+                        lock_etag: Some(etag),
+                        ..
+                    } => super::delete_stage::with_lock_etag(&r.headers, etag),
+                    _ => r.headers.clone(),
+                };
+                (r.method, r.path.clone(), headers, keep_bytes, purpose)
             }
             Pending::SurveyRead { read, group, .. } => (
                 read.method,

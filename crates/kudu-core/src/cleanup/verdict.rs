@@ -85,6 +85,19 @@ pub(super) fn site_state(
     let locks = names(&session.locks_dir);
     let deployments = names(&session.deployments_dir);
     for (dir, name) in deleted {
+        // The Linux lock's release deletes `deployment/info.lock`, which the listing of
+        // site/locks/ does not show; its own read says whether it is gone. The empty
+        // `deployment/` folder it leaves may stay listed: it does not block (kudu-facts §2.3).
+        if dir == crate::plan::paths::LOCKS_DIR && name == crate::plan::paths::LINUX_LOCK_FILE {
+            match &session.info_lock {
+                Observed::Missing => {}
+                Observed::Value(_) => problems.push(format!("{dir}{name} is still there")),
+                _ => problems.push(format!(
+                    "{dir}{name} could not be read to confirm it is gone"
+                )),
+            }
+            continue;
+        }
         let (listing, names) = if dir == crate::plan::paths::LOCKS_DIR {
             (&session.locks_dir, &locks)
         } else {

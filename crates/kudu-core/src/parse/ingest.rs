@@ -141,14 +141,26 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             triaged,
             parse_vfs_listing,
         ),
-        ReadId::InfoLock => store(
-            &mut session.info_lock,
-            warnings,
-            path,
-            status,
-            triaged,
-            parse_lock,
-        ),
+        ReadId::InfoLock => {
+            store(
+                &mut session.info_lock,
+                warnings,
+                path,
+                status,
+                triaged,
+                parse_lock,
+            );
+            // Only a strong ETag can go in `If-Match` (kudu-facts §4.4); a weak one (`W/"…"`)
+            // counts as none.
+            session.info_lock_etag = match &session.info_lock {
+                Observed::Value(_) => reply
+                    .header("etag")
+                    .map(str::trim)
+                    .filter(|tag| tag.starts_with('"') && tag.ends_with('"') && tag.len() > 2)
+                    .map(str::to_string),
+                _ => None,
+            };
+        }
         ReadId::Environment => store(
             &mut session.environment,
             warnings,

@@ -57,7 +57,7 @@ pub(super) fn plan(
             if matches!(ctx.lock.state, LockState::Expired | LockState::Orphaned)
                 && listed(locks, LINUX_LOCK_DIR, true).is_some()
             {
-                release.push(delete_lock_dir(&ctx));
+                release.push(release_linux_lock(&ctx));
             }
             if diagnosis.has(CauseId::StatusLockDenied)
                 && listed(locks, "status.lock", false).is_some()
@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(
             paths,
             [
-                "/api/vfs/site/locks/deployment/?recursive=true",
+                "/api/vfs/site/locks/deployment/info.lock",
                 "/api/vfs/site/deployments/pending",
                 "/api/vfs/site/deployments/f0f0/?recursive=true",
             ]

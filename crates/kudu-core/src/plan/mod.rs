@@ -17,6 +17,11 @@
 //! Steps in the same `group` are independent and may run concurrently; groups run in order:
 //! 0 backups, 1 release the lock, 2 delete leftovers, 3 optional app worker restart, 4 verify.
 //!
+//! The Linux lock is released by deleting `site/locks/deployment/info.lock` with `If-Match`
+//! set to the ETag the run's re-check read right before (the plan cannot know it; the step
+//! carries [`paths::IF_MATCH_FROM_RECHECK`] and the run fills it in), so a lock taken again
+//! after that read is refused by Kudu (412/409) instead of deleted.
+//!
 //! Every destructive step's precondition is the same few shared guards (the backup verified,
 //! the newest deployment unchanged, every log the diagnosis read still silent), built once per
 //! plan, plus the step's own (its entry still listed, the lock still held by the same holder,
@@ -49,7 +54,8 @@ pub enum PlanKind {
 pub enum StepKind {
     /// `GET /api/zip/<dir>/`: the user keeps the archive.
     Backup,
-    /// `DELETE /api/vfs/<file>` with `If-Match: *`.
+    /// `DELETE /api/vfs/<file>` with `If-Match: *`, or, for the Linux lock's `info.lock`, the
+    /// ETag the run's latest read of it gave (filled in when it is sent).
     DeleteFile,
     /// `DELETE /api/vfs/<dir>/?recursive=true`.
     DeleteDir,
@@ -69,7 +75,7 @@ impl StepKind {
 
 /// What must still hold right before a step runs. The shell re-reads what it names.
 ///
-/// Serialises as `{"kind": "still-listed", "dir": …, "name": …}`; `All` as
+/// Serialises as `{"kind": "still-listed", "dir": …, "name": …, "modified": …}`; `All` as
 /// `{"kind": "all", "all": [...]}` (serde cannot tag a newtype variant holding a list).
 #[derive(Clone, PartialEq, Debug)]
 pub enum Precondition {
@@ -87,10 +93,15 @@ pub enum Precondition {
         id: Option<String>,
         status: String,
     },
-    /// The entry is still listed in this directory with this name.
+    /// The entry is still listed in this directory with this name and kind, and, when both
+    /// the plan's listing and the fresh one give a modified time, with the same time: a
+    /// folder deleted and created again under its name is not the one the diagnosis judged.
     StillListed {
         dir: String,
         name: String,
+        /// The entry's modified time in the listing the plan was made from; `None`: compare
+        /// name and kind only.
+        modified: Option<Timestamp>,
     },
     /// A backup step earlier in the plan finished and was checked.
     BackupVerified,
@@ -122,6 +133,7 @@ impl Serialize for Precondition {
             StillListed {
                 dir: &'a str,
                 name: &'a str,
+                modified: &'a Option<Timestamp>,
             },
             BackupVerified,
             LogUnchanged {
@@ -143,7 +155,15 @@ impl Serialize for Precondition {
             },
             Precondition::NotDeploying => Wire::NotDeploying,
             Precondition::LatestUnchanged { id, status } => Wire::LatestUnchanged { id, status },
-            Precondition::StillListed { dir, name } => Wire::StillListed { dir, name },
+            Precondition::StillListed {
+                dir,
+                name,
+                modified,
+            } => Wire::StillListed {
+                dir,
+                name,
+                modified,
+            },
             Precondition::BackupVerified => Wire::BackupVerified,
             Precondition::LogUnchanged {
                 deployment_id,

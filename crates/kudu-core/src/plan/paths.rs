@@ -59,11 +59,30 @@ pub fn encode_segment(segment: &str) -> String {
 pub const LOCKS_DIR: &str = "site/locks/";
 pub const DEPLOYMENTS_DIR: &str = "site/deployments/";
 
+/// KuduLite's lock file under [`LOCKS_DIR`]: releasing the Linux lock deletes this file, not
+/// its folder (an empty `deployment/` does not block: `IsHeld` is false without `info.lock`,
+/// kudu-facts §2.3), so the delete can carry the ETag the run read (§4.4).
+pub const LINUX_LOCK_FILE: &str = "deployment/info.lock";
+
+/// The `If-Match` value a plan writes for the Linux lock's release: the plan cannot know the
+/// ETag, so the cleanup run replaces this with the ETag of its latest read of `info.lock` when
+/// it sends the step, and sends nothing when it read none. Sent as it is, it matches no ETag,
+/// so Kudu would refuse the delete.
+pub const IF_MATCH_FROM_RECHECK: &str = "<ETag of info.lock from the re-check>";
+
 /// Whether a step's request stays inside the allow-list: zip backups of the two folders, VFS
-/// deletes of one checked name directly inside them, the two Windows process restarts, and the
-/// verify reads.
+/// deletes of one checked name directly inside them or of KuduLite's `info.lock`, the two
+/// Windows process restarts, and the verify reads.
 pub fn is_allowed(request: &StepRequest) -> bool {
     let path = request.path.as_str();
+    if request.method == "DELETE"
+        && path
+            .strip_prefix("/api/vfs/")
+            .and_then(|p| p.strip_prefix(LOCKS_DIR))
+            == Some(LINUX_LOCK_FILE)
+    {
+        return true;
+    }
     match request.method {
         "GET" => matches!(
             path,
@@ -163,6 +182,18 @@ mod tests {
         assert!(is_allowed(&req(
             "DELETE",
             "/api/vfs/site/locks/deployment/?recursive=true"
+        )));
+        assert!(is_allowed(&req(
+            "DELETE",
+            "/api/vfs/site/locks/deployment/info.lock"
+        )));
+        assert!(!is_allowed(&req(
+            "DELETE",
+            "/api/vfs/site/locks/deployment/other.lock"
+        )));
+        assert!(!is_allowed(&req(
+            "DELETE",
+            "/api/vfs/site/deployments/deployment/info.lock"
         )));
         assert!(is_allowed(&req(
             "DELETE",

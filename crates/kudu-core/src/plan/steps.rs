@@ -5,7 +5,9 @@ use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::lock_report::LINUX_LOCK_DIR;
 use crate::diagnose::{CauseId, Diagnosis, LockState};
 use crate::model::{Personality, VfsEntry};
-use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, check_name, encode_segment};
+use crate::plan::paths::{
+    DEPLOYMENTS_DIR, IF_MATCH_FROM_RECHECK, LINUX_LOCK_FILE, LOCKS_DIR, check_name, encode_segment,
+};
 use crate::plan::{Precondition, RefusedName, Step, StepKind, StepRequest};
 use crate::session::Observed;
 
@@ -151,21 +153,31 @@ pub(super) fn backups() -> Vec<Step> {
         .collect()
 }
 
-pub(super) fn delete_lock_dir(ctx: &Context) -> Step {
+/// Releases the Linux lock: `DELETE site/locks/deployment/info.lock` with `If-Match` set, when
+/// the run sends it, to the ETag its re-check read ([`IF_MATCH_FROM_RECHECK`] until then). A
+/// lock taken again after that read has a new ETag, and Kudu refuses the delete (412, or 409 on
+/// Linux) instead of deleting the new holder's lock. The empty `deployment/` folder stays and
+/// does not block: KuduLite's `IsHeld` is false without `info.lock` (kudu-facts §2.3).
+pub(super) fn release_linux_lock(ctx: &Context) -> Step {
     let mut guards = unchanged_guards(ctx);
     guards.push(Precondition::StillListed {
         dir: LOCKS_DIR.into(),
         name: LINUX_LOCK_DIR.into(),
+        modified: None,
     });
     guards.push(Precondition::LockUnchanged {
         holder_operation: ctx.lock.holder_operation.clone(),
         acquired: ctx.lock.acquired,
     });
     Step {
-        kind: StepKind::DeleteDir,
-        request: delete_request(LOCKS_DIR, LINUX_LOCK_DIR, true),
+        kind: StepKind::DeleteFile,
+        request: StepRequest {
+            method: "DELETE",
+            path: format!("/api/vfs/{LOCKS_DIR}{LINUX_LOCK_FILE}"),
+            headers: vec![("If-Match", IF_MATCH_FROM_RECHECK.into())],
+        },
         precondition: Precondition::All(guards),
-        expect: "site/locks/deployment/ is gone and /api/isdeploying says False: deployments are accepted again.".into(),
+        expect: "site/locks/deployment/info.lock is gone and /api/isdeploying says False: deployments are accepted again (the empty deployment/ folder left behind does not block).".into(),
         risk: format!(
             "Releases the lock held by '{}'. Had that deployment still been running, a new one could start alongside it; the re-checks just before (same holder, same newest deployment, no new log line) rule that out.",
             ctx.lock.holder_operation.as_deref().unwrap_or("an unnamed operation")
@@ -180,6 +192,7 @@ pub(super) fn delete_status_lock(ctx: &Context) -> Step {
     guards.push(Precondition::StillListed {
         dir: LOCKS_DIR.into(),
         name: "status.lock".into(),
+        modified: None,
     });
     Step {
         kind: StepKind::DeleteFile,
@@ -206,6 +219,7 @@ pub(super) fn delete_leftover(
     guards.push(Precondition::StillListed {
         dir: DEPLOYMENTS_DIR.into(),
         name: entry.name.clone(),
+        modified: entry.modified,
     });
     Step {
         kind: if entry.is_dir {
@@ -231,6 +245,7 @@ pub(super) fn restart_kudu(ctx: &Context) -> Step {
     guards.push(Precondition::StillListed {
         dir: LOCKS_DIR.into(),
         name: "deployments.lock".into(),
+        modified: None,
     });
     Step {
         kind: StepKind::RestartKudu,
@@ -284,7 +299,7 @@ pub(super) fn verify_list(ctx: &Context) -> Vec<String> {
         ],
         _ => vec![
             "/api/isdeploying says False.".to_string(),
-            "site/locks/deployment/ is not listed.".to_string(),
+            "site/locks/deployment/info.lock is gone (an empty deployment/ folder may stay; it does not block).".to_string(),
             "/api/deployments/latest answers 200, not 202.".to_string(),
         ],
     };

@@ -45,7 +45,7 @@ pub(super) fn plan(session: &Session, diagnosis: &Diagnosis) -> CleanupPlan {
             if matches!(ctx.lock.state, LockState::Expired | LockState::Orphaned)
                 && listed(locks, LINUX_LOCK_DIR, true).is_some()
             {
-                release.push(delete_lock_dir(&ctx));
+                release.push(release_linux_lock(&ctx));
                 plan.loses.push(
                     "The stale lock (who held it and until when is kept in the backup).".into(),
                 );
@@ -210,7 +210,7 @@ mod tests {
             [
                 "0 GET /api/zip/site/locks/",
                 "0 GET /api/zip/site/deployments/",
-                "1 DELETE /api/vfs/site/locks/deployment/?recursive=true",
+                "1 DELETE /api/vfs/site/locks/deployment/info.lock",
                 "2 DELETE /api/vfs/site/deployments/temp-ab12cd34/?recursive=true",
                 "2 DELETE /api/vfs/site/deployments/e51c9b2e51c9b2e51c9b2e51c9b2e51c/?recursive=true",
                 "2 DELETE /api/vfs/site/deployments/pending",
@@ -251,6 +251,44 @@ mod tests {
             "{:?}",
             p.loses
         );
+    }
+
+    /// Issue 16: the lock is released by deleting info.lock (not its folder) with an `If-Match`
+    /// the run fills in from its re-check; leftovers are guarded by their listed modified time.
+    #[test]
+    fn the_release_deletes_info_lock_with_the_rechecks_etag_and_leftovers_carry_their_time() {
+        let s = stuck_linux();
+        let p = plan(&s, &s.diagnose(at(12, 5, 0)), PlanKind::Targeted);
+        let release = &p.steps[2];
+        assert_eq!(release.kind, StepKind::DeleteFile);
+        assert_eq!(
+            release.request.path,
+            "/api/vfs/site/locks/deployment/info.lock"
+        );
+        assert_eq!(
+            release.request.headers,
+            [(
+                "If-Match",
+                crate::plan::paths::IF_MATCH_FROM_RECHECK.to_string()
+            )]
+        );
+        let Precondition::All(guards) = &p.steps[3].precondition else {
+            panic!("{:?}", p.steps[3].precondition)
+        };
+        assert!(guards.iter().any(|g| matches!(
+            g,
+            Precondition::StillListed { name, modified: Some(_), .. } if name == "temp-ab12cd34"
+        )));
+        let json = serde_json::to_value(&p).unwrap();
+        let listed = json["steps"][3]["precondition"]["all"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["kind"] == "still-listed")
+            .unwrap()
+            .clone();
+        assert_eq!(listed["name"], "temp-ab12cd34");
+        assert!(listed["modified"].is_string(), "{listed}");
     }
 
     #[test]

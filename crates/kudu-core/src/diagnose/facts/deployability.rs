@@ -305,6 +305,28 @@ mod tests {
         assert!(d.blockers.is_empty() && d.is_clear() && !d.is_busy());
     }
 
+    /// Issue 16: the cleanup releases the Linux lock by deleting info.lock and leaves the empty
+    /// `site/locks/deployment/` folder. KuduLite's `IsHeld` is false without info.lock
+    /// (kudu-facts §2.3), so a listed folder with info.lock 404 and isdeploying False is a
+    /// free lock: deployable, no stale-lock finding, and no plan.
+    #[test]
+    fn an_empty_lock_folder_left_behind_does_not_block() {
+        let mut s = Site::linux().build();
+        if let Observed::Value(list) = &mut s.locks_dir {
+            list.push(dir("deployment"));
+        }
+        assert_eq!(s.info_lock, Observed::Missing);
+        let ctx = Context::new(&s, at(12, 0, 0));
+        assert_eq!(ctx.lock.state, crate::diagnose::LockState::Free);
+        let d = judged(&s, at(12, 0, 0));
+        assert_eq!(d.can_deploy, CanDeploy::Yes);
+        assert!(d.blockers.is_empty() && d.is_clear());
+        let diagnosis = s.diagnose(at(12, 0, 0));
+        assert!(!diagnosis.has(crate::diagnose::CauseId::StaleLock));
+        let p = crate::plan::plan(&s, &diagnosis, crate::plan::PlanKind::Targeted);
+        assert!(p.steps.is_empty(), "{:?}", p.steps);
+    }
+
     /// The expired-lock rule, decided here once: `/api/isdeploying` says whether KuduLite
     /// still honours it.
     #[test]

@@ -267,8 +267,9 @@ fn linux(
             );
         }
         _ if is_deploying == Some(true) => None,
-        // Neither read answered, but site/locks/ lists the lock directory: KuduLite keeps it
-        // only while the lock is taken, so it counts as held with its details unknown.
+        // Neither read answered, but site/locks/ lists the lock directory. KuduLite removes it
+        // on release, but a cleanup that deleted only info.lock leaves it empty (free); with
+        // no read to tell, it counts as held with its details unknown (waiting is safer).
         _ if lists_linux_lock_dir(session) => None,
         _ => {
             return empty(
