@@ -25,54 +25,16 @@ pub(super) fn site_state(
             "deployments.lock is still listed after Kudu checked it: a process holds the deployment lock (restart Kudu again, or from the portal)".to_string(),
         );
     }
-    match diagnosis.lock.state {
-        LockState::Free => facts.push("the deployment lock is free".to_string()),
-        LockState::Unknown => {
-            problems.push("the deployment lock's state could not be read".to_string())
-        }
-        LockState::Live => problems.push(format!(
-            "a running operation holds the deployment lock ({})",
-            diagnosis
-                .lock
-                .holder_operation
-                .as_deref()
-                .unwrap_or("deployments.lock is held")
-        )),
-        _ => problems.push(format!(
-            "the deployment lock is still held{}",
-            diagnosis
-                .lock
-                .holder_operation
-                .as_deref()
-                .map(|op| format!(" by '{op}'"))
-                .unwrap_or_default()
-        )),
-    }
-    if diagnosis.personality != Personality::Windows {
-        match &session.is_deploying {
-            Observed::Value(d) if !d.deploying => {
-                facts.push("/api/isdeploying says False".to_string())
-            }
-            Observed::Value(d) => problems.push(format!(
-                "/api/isdeploying says True{}",
-                if d.message.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ('{}')", d.message)
-                }
-            )),
-            _ => problems.push("/api/isdeploying could not be read".to_string()),
-        }
-    }
-    match &session.latest {
-        Observed::Value(l) if l.http_status == 202 => problems.push(
-            "/api/deployments/latest still answers 202: Kudu records an unfinished deployment"
-                .to_string(),
-        ),
-        Observed::Value(_) | Observed::Missing => {
-            facts.push("no unfinished deployment is recorded".to_string())
-        }
-        _ => problems.push("/api/deployments/latest could not be read".to_string()),
+    // Whether a deployment would be accepted is the diagnosis's one verdict, the same the
+    // wizard and `kudu-doctor wait` read; this adds only what the run itself must confirm.
+    let verdict = &diagnosis.deployability;
+    problems.extend(verdict.blockers.iter().map(|b| b.text.clone()));
+    if verdict.is_clear() {
+        facts.push(match diagnosis.lock.state {
+            LockState::Free => "the deployment lock is free".to_string(),
+            _ => "Kudu no longer honours the deployment lock".to_string(),
+        });
+        facts.push("nothing is deploying".to_string());
     }
     // One pass over each listing, not one per deleted entry: a run may delete thousands.
     fn names(
