@@ -214,7 +214,7 @@ async fn mount_script(options: UiOptions, outcomes: Vec<RoundOutcome>) -> Mounte
         settle().await;
         if launcher
             .get_attribute("data-state")
-            .is_some_and(|s| s != "pending")
+            .is_some_and(|s| s != "checking")
         {
             break;
         }
@@ -996,7 +996,7 @@ async fn mount_reads_the_given_origin_and_shows_what_failed() {
     let mut handle = mount(container.clone(), options.into(), Some(launcher.clone())).unwrap();
     let mut state = launcher.get_attribute("data-state");
     for _ in 0..100 {
-        if state.as_deref().is_some_and(|s| s != "pending") {
+        if state.as_deref().is_some_and(|s| s != "checking") {
             break;
         }
         yew::platform::time::sleep(Duration::from_millis(50)).await;
