@@ -246,7 +246,7 @@ pub fn plan(session: &Session, diagnosis: &Diagnosis, kind: PlanKind) -> Cleanup
         PlanKind::Targeted => targeted::plan(session, diagnosis),
         PlanKind::FullReset => full_reset::plan(session, diagnosis, FullResetOptions::default()),
     };
-    enforce_active_kept(enforce_allow_list(plan), session, diagnosis, false)
+    enforce_active_kept(enforce_allow_list(plan), session, false)
 }
 
 /// The seed runbook's last resort: empty `site/deployments` except what `options` keeps.
@@ -256,7 +256,7 @@ pub fn plan_full_reset(
     options: FullResetOptions,
 ) -> CleanupPlan {
     let plan = enforce_allow_list(full_reset::plan(session, diagnosis, options));
-    enforce_active_kept(plan, session, diagnosis, options.include_active)
+    enforce_active_kept(plan, session, options.include_active)
 }
 
 /// Defence in depth: a plan that would delete the active deployment's folder (as the list's
@@ -265,14 +265,12 @@ pub fn plan_full_reset(
 fn enforce_active_kept(
     mut plan: CleanupPlan,
     session: &Session,
-    diagnosis: &Diagnosis,
     active_opted_in: bool,
 ) -> CleanupPlan {
     if active_opted_in {
         return plan;
     }
-    let ctx = crate::diagnose::facts::context::Context::new(session, diagnosis.now);
-    let active = ctx.active_ids();
+    let active = crate::diagnose::facts::context::active_ids(session);
     let deletes_active = plan.steps.iter().any(|step| {
         paths::delete_target(&step.request).is_some_and(|(dir, name)| {
             let name = name.trim_end_matches('/');

@@ -390,17 +390,8 @@ impl<'a> Context<'a> {
     /// Ids of the active deployment: the record the list flags active, and the one
     /// `site/deployments/active` names (they agree on a healthy site; either protects its
     /// folder). Compare them with `eq_ignore_ascii_case`: Windows' file system ignores case.
-    pub(crate) fn active_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self
-            .deployments
-            .iter()
-            .filter(|d| d.active)
-            .filter_map(|d| d.id.as_deref())
-            .collect();
-        if let Some(id) = self.session.active_file.value().filter(|id| !id.is_empty()) {
-            ids.push(id.as_str());
-        }
-        ids
+    pub(crate) fn active_ids(&self) -> Vec<&'a str> {
+        active_ids(self.session)
     }
 
     /// Why no plan may be made from what `site/deployments/active` says, if anything: it could
@@ -499,6 +490,29 @@ impl<'a> Context<'a> {
         }
         out
     }
+}
+
+/// [`Context::active_ids`] from the session alone, without deriving the rest of the facts
+/// (a plan's last check needs only this). The records are the list's, or `latest`'s when the
+/// list could not be read, as [`Context::deployments`] has them.
+pub(crate) fn active_ids(session: &Session) -> Vec<&str> {
+    let records: &[Deployment] = match &session.deployments {
+        Observed::Value(list) => list,
+        _ => session
+            .latest
+            .value()
+            .map(|l| std::slice::from_ref(&l.deployment))
+            .unwrap_or_default(),
+    };
+    let mut ids: Vec<&str> = records
+        .iter()
+        .filter(|d| d.active)
+        .filter_map(|d| d.id.as_deref())
+        .collect();
+    if let Some(id) = session.active_file.value().filter(|id| !id.is_empty()) {
+        ids.push(id.as_str());
+    }
+    ids
 }
 
 fn is_expired<T>(o: &Observed<T>) -> bool {

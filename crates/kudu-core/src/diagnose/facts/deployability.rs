@@ -17,7 +17,7 @@ use crate::diagnose::facts::context::Context;
 use crate::diagnose::facts::predicates::{
     AUTOSWAP_WINDOW_SECS, autoswap_ongoing_since, status_lock_denied_message,
 };
-use crate::diagnose::facts::wording::{relative, short_id};
+use crate::diagnose::facts::wording::relative;
 use crate::model::Personality;
 use crate::time::Timestamp;
 
@@ -158,13 +158,8 @@ pub(crate) fn judge(ctx: &Context) -> Deployability {
         block(
             BlockerKind::DeploymentRunning,
             format!(
-                "deployment {} by {} is {}",
-                short_id(r.id()),
-                if r.deployment.deployer.is_empty() {
-                    "an unnamed deployer"
-                } else {
-                    r.deployment.deployer.as_str()
-                },
+                "{} is {}",
+                ctx.describe(&r.deployment),
                 r.deployment.status.as_str()
             ),
             true,
@@ -244,12 +239,14 @@ pub(crate) fn judge(ctx: &Context) -> Deployability {
                 ends_by_itself: false,
                 until: None,
             }),
-            None if ctx.is_deploying_unreadable() => blockers.push(Blocker {
-                kind: BlockerKind::Unreadable,
-                text: "/api/isdeploying could not be read".into(),
-                ends_by_itself: false,
-                until: None,
-            }),
+            // An expired lock whose honouring is unknown already said it.
+            None if ctx.is_deploying_unreadable() && lock.state != LockState::Expired => blockers
+                .push(Blocker {
+                    kind: BlockerKind::Unreadable,
+                    text: "/api/isdeploying could not be read".into(),
+                    ends_by_itself: false,
+                    until: None,
+                }),
             _ => {}
         }
     }
