@@ -115,6 +115,12 @@ impl DiagnosisRound {
         }
     }
 
+    /// Adds the error text the user got (a pasted CI log, `--error-file`) before the round
+    /// settles: the diagnosis combines its classification with what the site shows.
+    pub fn paste_error(&mut self, text: &str) {
+        self.session.paste_error(text);
+    }
+
     /// Reads to send now, all independent of each other: send them at once.
     pub fn poll_reads(&mut self) -> Vec<(ReadToken, Read)> {
         let out = (self.handed_out..self.reads.len())

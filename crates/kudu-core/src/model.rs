@@ -172,6 +172,16 @@ pub enum ConflictKind {
     OperationConflict,
     RunFromPackageUrl,
     AutoswapInProgress,
+    /// ARM refused a change to the site: `Cannot modify this site because another operation
+    /// is in progress` (a slot swap, a create, a container stop...), not Kudu's lock.
+    SiteOperationInProgress,
+    /// The platform had no instance to give: `No available instances to satisfy this
+    /// request`.
+    NoAvailableInstances,
+    /// azure-cli's `DeploymentLockFailed`: `Failed to acquire deployment lock`.
+    DeploymentLockFailed,
+    /// azure-cli's `DeploymentIdExists`: `Deployment with id ... exists`.
+    DeploymentIdExists,
     Unknown,
 }
 
@@ -195,4 +205,42 @@ pub struct Setting {
     pub key: String,
     /// `None` when Kudu answered 404 (the setting does not exist).
     pub value: Option<String>,
+}
+
+/// One process as `GET /api/processes` lists it (Kudu-W's `ProcessController.GetAllProcesses`:
+/// the processes of the site's user, sorted by name, without CPU times).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ProcessSummary {
+    pub id: u32,
+    /// `ProcessName`: the image name without `.exe` (`w3wp`, `node`, `cmd`).
+    pub name: String,
+}
+
+/// `GET /api/processes/{id}`: one process in detail (`ProcessController.GetProcessInfo` with
+/// `details: true`). Fields Kudu could not read are `None` or empty: Kudu reports them as
+/// -1, `DateTime.MinValue` or an empty list, which are no evidence of anything.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ProcessDetails {
+    pub id: u32,
+    pub name: String,
+    /// `total_cpu_time` (a .NET `TimeSpan`) in milliseconds.
+    pub total_cpu_ms: Option<u64>,
+    pub start_time: Option<Timestamp>,
+    /// `time_stamp`: Kudu's clock when it read the process, so two reads of one process say
+    /// how much time passed between them on the site's own clock.
+    pub time_stamp: Option<Timestamp>,
+    /// The parent's id, from the `parent` link.
+    pub parent: Option<u32>,
+    /// Ids of the direct children, from the `children` links.
+    pub children: Vec<u32>,
+    /// `open_file_handles` as `KuduHandles.exe` printed them; `None` when Kudu could not list
+    /// them (absent, empty, or KuduHandles' `[Error]` line): an empty list is what Kudu
+    /// returns when the tool fails, so it never shows that a file is not open.
+    pub open_file_handles: Option<Vec<String>>,
+    /// Its environment's `APP_POOL_ID` starts with `~1`: a process of the SCM (Kudu) site,
+    /// Kudu itself or one of its children.
+    pub is_scm_site: bool,
+    /// Its environment names a WebJob (`WEBJOBS_NAME`).
+    pub is_webjob: bool,
+    pub command_line: String,
 }

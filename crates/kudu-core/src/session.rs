@@ -44,7 +44,9 @@ impl<T> Observed<T> {
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct LatestReply {
     pub http_status: u16,
-    pub deployment: Deployment,
+    /// `None` when Kudu answered `{}`: it recycled and holds no current record
+    /// (vscode-azuretools `waitForDeploymentToComplete.ts`). An answer, not an unreadable reply.
+    pub deployment: Option<Deployment>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -86,6 +88,15 @@ pub struct Session {
     /// `None` value inside: 404, the setting does not exist.
     pub settings: BTreeMap<String, Observed<Option<String>>>,
     pub logs: BTreeMap<String, Observed<Vec<LogEntry>>>,
+    /// `/api/processes` (Windows), read only when a holder looks hung on log silence.
+    #[serde(skip_serializing_if = "is_not_read")]
+    pub processes: Observed<Vec<ProcessSummary>>,
+    /// `/api/processes/<id>`, first read, by process id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub process_details: BTreeMap<u32, Observed<ProcessDetails>>,
+    /// `/api/processes/<id>` read again after the sampling gap, by process id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub process_details_again: BTreeMap<u32, Observed<ProcessDetails>>,
     /// Deployment reads that failed with a 409/500 body naming a lock (e.g. `status.lock`
     /// access denied), kept verbatim for the causes that look for them.
     pub lock_errors: Vec<(ReadId, u16, String)>,
@@ -95,7 +106,15 @@ pub struct Session {
     /// Linux or Windows as shown by replies whose observation does not keep the clue, such as
     /// a VFS 404 naming `D:\home\site\...` or `/home/site/...`. One entry per read at most.
     pub os_hints: Vec<(ReadId, Personality)>,
+    /// The error text the user pasted (the wizard's box, `--error-file`), classified
+    /// ([`crate::parse::classify_pasted`]); the diagnosis combines it with what the site shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pasted_error: Option<Conflict>,
     pub warnings: Vec<Warning>,
+}
+
+fn is_not_read<T>(observed: &Observed<T>) -> bool {
+    matches!(observed, Observed::NotRead)
 }
 
 impl Session {
@@ -106,6 +125,12 @@ impl Session {
     /// Takes one reply. Never panics; what cannot be used becomes a [`Warning`].
     pub fn ingest(&mut self, read: &ReadId, path: &str, reply: &HttpReply) {
         crate::parse::ingest(self, read, path, reply);
+    }
+
+    /// Takes the error text the user got (blank text clears it).
+    pub fn paste_error(&mut self, text: &str) {
+        self.pasted_error =
+            (!text.trim().is_empty()).then(|| crate::parse::classify_pasted(text));
     }
 
     /// Linux or Windows, from what the replies showed (VFS physical path style, `isdeploying`

@@ -77,6 +77,19 @@ pub fn classify(message: &str) -> Conflict {
         conflict.operation = operation;
         conflict.holder_operation = holder;
         conflict.since = since;
+    } else if lower.contains("another operation is in progress") {
+        conflict.kind = ConflictKind::SiteOperationInProgress;
+        conflict.holder_operation = arm_operation_name(message);
+    } else if lower.contains("no available instances") {
+        conflict.kind = ConflictKind::NoAvailableInstances;
+    } else if (lower.contains("deployment with id") && lower.contains("exists"))
+        || lower.contains("deploymentidexists")
+    {
+        conflict.kind = ConflictKind::DeploymentIdExists;
+    } else if lower.contains("failed to acquire deployment lock")
+        || lower.contains("deploymentlockfailed")
+    {
+        conflict.kind = ConflictKind::DeploymentLockFailed;
     } else if lower.contains("deployment currently in progress") {
         conflict.kind = ConflictKind::DeploymentInProgress;
     } else if lower.contains("run-from-zip")
@@ -89,6 +102,43 @@ pub fn classify(message: &str) -> Conflict {
         conflict.kind = ConflictKind::AutoswapInProgress;
     }
     conflict
+}
+
+/// The longest pasted text kept: an error message with its details, not a whole build log.
+pub const PASTED_MAX_CHARS: usize = 4_000;
+
+/// An error text the user pasted (a CI log's lines, a JSON body, a portal toast), classified
+/// like a 409 body: the message inside JSON when there is one, else the text itself. Never
+/// fails; a page of HTML or a log with no known text is `unknown`, with the text kept (cut to
+/// [`PASTED_MAX_CHARS`]) so the user sees what was read.
+pub fn classify_pasted(text: &str) -> Conflict {
+    let text: String = text
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .chars()
+        .take(PASTED_MAX_CHARS)
+        .collect();
+    let inner = classify(&message_text(&text));
+    if inner.kind != ConflictKind::Unknown {
+        return inner;
+    }
+    // A log line around a JSON body (`ERROR: {"Code":"Conflict",...}`): look at the whole text.
+    let mut whole = classify(&text);
+    whole.message = text;
+    whole
+}
+
+/// ARM's `... Details: Id: ..., OperationName: SwapSiteSlots, CreatedTime: ...` → the operation.
+fn arm_operation_name(message: &str) -> Option<String> {
+    const KEY: &str = "operationname:";
+    let at = message.to_ascii_lowercase().find(KEY)?;
+    let rest = message.get(at + KEY.len()..)?;
+    let name = rest
+        .trim_start()
+        .split(|c: char| c == ',' || c == ';' || c == '"' || c.is_whitespace())
+        .next()?;
+    let name = one_line(name, 80);
+    (!name.is_empty()).then_some(name)
 }
 
 type ConflictParts = (Option<String>, Option<String>, Option<String>);
@@ -196,6 +246,62 @@ mod tests {
         assert_eq!(c.operation.as_deref(), Some("Getting deployment status"));
         assert_eq!(c.holder_operation, None);
         assert_eq!(c.since, None);
+    }
+
+    #[test]
+    fn conflicts_from_outside_kudu_and_azure_clis_texts() {
+        let cases = [
+            (
+                "Cannot modify this site because another operation is in progress. Details: Id: 4e8e1f2a-0000-4000-8000-000000000000, OperationName: SwapSiteSlots, CreatedTime: 5/22/2024 12:34:56 PM, RequestId: 0f0f, EntityType: 3",
+                ConflictKind::SiteOperationInProgress,
+                Some("SwapSiteSlots"),
+            ),
+            (
+                r#"{"error":{"code":"Conflict","message":"Cannot modify this site because another operation is in progress. Details: Id: 1, OperationName: StopContainerAppOperation, CreatedTime: x"}}"#,
+                ConflictKind::SiteOperationInProgress,
+                Some("StopContainerAppOperation"),
+            ),
+            (
+                "Cannot modify this site because another operation is in progress.",
+                ConflictKind::SiteOperationInProgress,
+                None,
+            ),
+            (
+                "No available instances to satisfy this request. App Service is attempting to increase capacity. Please retry your request shortly.",
+                ConflictKind::NoAvailableInstances,
+                None,
+            ),
+            (
+                "Failed to acquire deployment lock",
+                ConflictKind::DeploymentLockFailed,
+                None,
+            ),
+            (
+                "Deployment with id '6b1f0d9e' exists",
+                ConflictKind::DeploymentIdExists,
+                None,
+            ),
+        ];
+        for (body, kind, operation) in cases {
+            let c = parse_conflict(body).unwrap().value;
+            assert_eq!(c.kind, kind, "{body}");
+            assert_eq!(c.holder_operation.as_deref(), operation, "{body}");
+        }
+    }
+
+    #[test]
+    fn pasted_text_is_classified_whole_or_by_its_message() {
+        let ci_log = "Run azure/webapps-deploy@v3\nERROR: Status Code: 409, Details: {\"Code\":\"Conflict\",\"Message\":\"Cannot modify this site because another operation is in progress. Details: Id: 1, OperationName: Create, CreatedTime: x\"}\n";
+        let c = classify_pasted(ci_log);
+        assert_eq!(c.kind, ConflictKind::SiteOperationInProgress);
+        assert_eq!(c.holder_operation.as_deref(), Some("Create"));
+        let c = classify_pasted("Error: Failed to deploy web package to App Service.\nConflict (CODE: 409)");
+        assert_eq!(c.kind, ConflictKind::Unknown);
+        assert!(c.message.contains("CODE: 409"));
+        let c = classify_pasted(&"x".repeat(PASTED_MAX_CHARS * 3));
+        assert_eq!(c.message.chars().count(), PASTED_MAX_CHARS);
+        assert_eq!(classify_pasted("<html>Sign in</html>").kind, ConflictKind::Unknown);
+        assert_eq!(classify_pasted("").kind, ConflictKind::Unknown);
     }
 
     #[test]

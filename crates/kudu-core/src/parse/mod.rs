@@ -20,14 +20,16 @@ mod lock;
 mod log;
 mod loose_json;
 mod personality;
+mod processes;
 mod setting;
 pub mod sign_in;
 pub mod time;
+mod trace;
 mod vfs;
 
 use std::fmt;
 
-pub use conflict::{classify as classify_conflict, message_text, parse_conflict};
+pub use conflict::{classify as classify_conflict, classify_pasted, message_text, parse_conflict};
 pub use deployments::{parse_deployment, parse_deployments};
 pub use environment::parse_environment;
 pub use ingest::ingest;
@@ -36,8 +38,10 @@ pub use lock::{LINUX_LOCK_TIMEOUT_SECS, parse_lock};
 pub use log::parse_log;
 pub use loose_json::one_line;
 pub use personality::detect_personality;
+pub use processes::{parse_process_details, parse_process_list};
 pub use setting::{SettingReply, parse_setting};
 pub use sign_in::{is_sign_in_reply, looks_like_html};
+pub use trace::{TraceKind, TracedRequest, parse_trace_name};
 pub use vfs::parse_vfs_listing;
 
 #[cfg(doc)]
