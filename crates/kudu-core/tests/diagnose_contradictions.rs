@@ -157,7 +157,7 @@ prop_compose! {
         if let Some(newest) = records.iter().max_by_key(|d| d.received) {
             s.latest = Observed::Value(LatestReply {
                 http_status: if latest_202 && newest.status.is_running() { 202 } else { 200 },
-                deployment: newest.clone(),
+                deployment: Some(newest.clone()),
                 retry_after_secs: None,
             });
         } else {

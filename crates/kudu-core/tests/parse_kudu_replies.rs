@@ -112,7 +112,10 @@ fn linux_stuck_deployment_round() {
     let latest = session.latest.value().unwrap();
     assert_eq!(latest.http_status, 202);
     assert_eq!(latest.retry_after_secs, None);
-    assert_eq!(latest.deployment.status, DeployStatus::Pending);
+    assert_eq!(
+        latest.deployment.as_ref().unwrap().status,
+        DeployStatus::Pending
+    );
 
     let lock = session.info_lock.value().unwrap();
     assert_eq!(lock.acquired, Some(ts("2024-05-01T12:03:10.123Z")));
@@ -218,9 +221,17 @@ fn windows_held_lock_round() {
     assert_eq!(session.info_lock, Observed::Missing);
     let latest = session.latest.value().unwrap();
     assert_eq!(latest.retry_after_secs, Some(30));
-    assert_eq!(latest.deployment.status, DeployStatus::Building);
     assert_eq!(
-        latest.deployment.provisioning_state.as_deref(),
+        latest.deployment.as_ref().unwrap().status,
+        DeployStatus::Building
+    );
+    assert_eq!(
+        latest
+            .deployment
+            .as_ref()
+            .unwrap()
+            .provisioning_state
+            .as_deref(),
         Some("InProgress")
     );
     assert_eq!(

@@ -327,7 +327,9 @@ pub use facts::context::{
     HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS,
 };
 pub use facts::deployability::{self, Blocker, BlockerKind, CanDeploy, Deployability};
-pub use facts::timeline::{RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES};
+pub use facts::timeline::{
+    RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES, TimeWindow, TimelineView, WINDOW_MIN_MARGIN_SECS,
+};
 
 /// Runs every cause detector over the session and orders the findings by the rank each cause's
 /// spec declares, the one that best explains a 409 first:

@@ -79,10 +79,22 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             status,
             triaged,
             |body| {
+                // `{}` is what Kudu answers after it recycled (vscode-azuretools
+                // `waitForDeploymentToComplete.ts` polls on through it): no current record.
+                if is_empty_object(body) {
+                    return Ok(Parsed {
+                        value: LatestReply {
+                            http_status: status,
+                            deployment: None,
+                            retry_after_secs: retry_after_secs(reply),
+                        },
+                        warnings: vec![],
+                    });
+                }
                 parse_deployment(body).map(|parsed| Parsed {
                     value: LatestReply {
                         http_status: status,
-                        deployment: parsed.value,
+                        deployment: Some(parsed.value),
                         retry_after_secs: retry_after_secs(reply),
                     },
                     warnings: parsed.warnings,
@@ -260,6 +272,15 @@ fn worth_keeping(body: &str) -> bool {
     lower.contains(".lock")
         || lower.contains("acquire lock")
         || classify(&message).kind != ConflictKind::Unknown
+}
+
+/// `{}`, give or take white space and a byte-order mark.
+fn is_empty_object(body: &str) -> bool {
+    let inner = body.trim_start_matches('\u{feff}').trim();
+    inner
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+        .is_some_and(|middle| middle.trim().is_empty())
 }
 
 /// The OS behind a VFS 404 (`'D:\home\site\x' not found.` or `'/home/site/x' not found.`).
@@ -525,7 +546,30 @@ mod tests {
         let latest = session.latest.value().unwrap();
         assert_eq!(latest.http_status, 202);
         assert_eq!(latest.retry_after_secs, Some(30));
-        assert_eq!(latest.deployment.status, DeployStatus::Pending);
+        assert_eq!(
+            latest.deployment.as_ref().map(|d| d.status),
+            Some(DeployStatus::Pending)
+        );
+    }
+
+    /// vscode-azuretools' `waitForDeploymentToComplete.ts` reads an empty object from
+    /// `latest` as Kudu having recycled: no current record, which is an answer, not a failure.
+    #[test]
+    fn an_empty_latest_after_a_recycle_is_no_current_record() {
+        for body in ["{}", " { } \n", "\u{feff}{}"] {
+            let mut session = Session::new();
+            let r = reply(200, "application/json; charset=utf-8", body);
+            session.ingest(&ReadId::Latest, "/api/deployments/latest", &r);
+            let latest = session.latest.value().expect("an answer, not a failure");
+            assert_eq!(latest.http_status, 200);
+            assert_eq!(latest.deployment, None);
+            assert!(session.warnings.is_empty(), "{:?}", session.warnings);
+        }
+        // Any other record-less object is still unusable.
+        let mut session = Session::new();
+        let r = reply(200, "application/json", r#"{"message":"x"}"#);
+        session.ingest(&ReadId::Latest, "/api/deployments/latest", &r);
+        assert!(matches!(session.latest, Observed::Failed { .. }));
     }
 
     #[test]

@@ -139,6 +139,9 @@ fn entry_from_line(
     line_no: usize,
     warnings: &mut Vec<FieldWarning>,
 ) -> Option<LogEntry> {
+    if let Some(entry) = entry_from_csv_line(line, line_no, warnings) {
+        return Some(entry);
+    }
     let field = format!("line {line_no}");
     // Split from both ends rather than into a list: a line of millions of commas must not
     // become millions of slices. An unescaped comma inside the message leaves extra fields;
@@ -193,6 +196,56 @@ fn entry_from_line(
     })
 }
 
+/// The ten-column shape a Linux site's deployment log can take instead (projectkudu/kudu#3512,
+/// quoted whole there):
+/// `<time>,<host>,,,<deployment id>,<stack>,<os>,<state>,<kind>,<text>`, such as
+/// `2024-07-31T09:51:24.281Z,app.azurewebsites.net,,,2041e4bc-…,NODE,Linux,InProgress,Message,Start deployment in the background`.
+/// Known by its two empty columns after the host; everything after the ninth comma is the text,
+/// commas and all. Only `<kind>` values that say error or warning raise the level; the `<state>`
+/// column is kept out of the level because `InProgress` is on every line of a running deploy.
+fn entry_from_csv_line(
+    line: &str,
+    line_no: usize,
+    warnings: &mut Vec<FieldWarning>,
+) -> Option<LogEntry> {
+    let mut columns = line.splitn(10, ',');
+    let time_text = columns.next()?;
+    let _host = columns.next()?;
+    let (first_blank, second_blank) = (columns.next()?, columns.next()?);
+    if !first_blank.trim().is_empty() || !second_blank.trim().is_empty() {
+        return None;
+    }
+    let id = columns.next()?;
+    let (_stack, _os, _state) = (columns.next()?, columns.next()?, columns.next()?);
+    let kind = columns.next()?;
+    let text = columns.next()?;
+    let time = Timestamp::parse_rfc3339(time_text.trim());
+    if time.is_none() {
+        warnings.push(FieldWarning {
+            field: format!("line {line_no} time"),
+            problem: format!(
+                "{} is not an RFC 3339 date; ignored",
+                quote_short(time_text)
+            ),
+        });
+    }
+    let kind_lower = kind.trim().to_ascii_lowercase();
+    let level = if kind_lower.contains("error") || kind_lower.contains("fail") {
+        LogLevel::Error
+    } else if kind_lower.contains("warn") {
+        LogLevel::Warning
+    } else {
+        LogLevel::Info
+    };
+    Some(LogEntry {
+        time,
+        id: id.trim().to_string(),
+        message: text.trim_end().replace("&comma;", ","),
+        level,
+        has_details: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +285,28 @@ mod tests {
         assert_eq!(entries[1].id, "");
         assert_eq!(entries[1].level, LogLevel::Warning);
         assert_eq!(entries[2].level, LogLevel::Error);
+    }
+
+    /// The ten-column log of projectkudu/kudu#3512, as posted there (host name and the
+    /// temporary path shortened).
+    #[test]
+    fn ten_column_csv_log_lines() {
+        let body = "2024-07-31T09:51:24.281Z,app.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Writing artifact to /tmp/zipdeploy/87fc.zip\n\
+                    2024-07-31T09:51:27.445Z,app.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Start deployment in the background\n\
+                    2024-07-31T09:53:01.000Z,app.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,Failed,Error,Access to the path '/home/site/locks/status.lock' is denied, giving up\n";
+        let parsed = parse_log(body).unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let entries = parsed.value;
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1].message, "Start deployment in the background");
+        assert_eq!(entries[1].id, "2041e4bc-57fa-4e07-adc5-3bcb58e06c37");
+        assert_eq!(
+            entries[1].time,
+            Timestamp::parse_rfc3339("2024-07-31T09:51:27.445Z")
+        );
+        assert_eq!(entries[0].level, LogLevel::Info);
+        assert_eq!(entries[2].level, LogLevel::Error);
+        assert!(entries[2].message.ends_with("is denied, giving up"));
     }
 
     #[test]

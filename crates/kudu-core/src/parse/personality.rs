@@ -24,7 +24,7 @@ pub fn detect_personality(session: &Session) -> Personality {
     }
     votes.extend(session.os_hints.iter().map(|(_, os)| *os));
     let mut records = session.deployments.value().into_iter().flatten();
-    let latest = session.latest.value().map(|l| &l.deployment);
+    let latest = session.latest.value().and_then(|l| l.deployment.as_ref());
     if records.any(|d| d.provisioning_state.is_some())
         || latest.is_some_and(|d| d.provisioning_state.is_some())
     {

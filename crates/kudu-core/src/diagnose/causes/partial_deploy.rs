@@ -4,13 +4,18 @@
 // artifact (such as output.tar.zst) and placeholders, so the app itself is down, not only
 // blocked.
 // How we know: wwwroot lists an archive plus nothing but placeholders (.ostype,
-// hostingstart.html), with no Oryx manifest that would make the archive legitimate.
+// hostingstart.html), with no Oryx manifest that would make the archive legitimate. Or wwwroot
+// holds both output.tar.zst and output.tar.gz written at different times: a failed deploy left
+// the new archive beside the old one, and the app can start from the stale one
+// (Azure/app-service-linux-docs#263).
 // What to do: clear whatever blocks deployments first, then deploy again so wwwroot is
-// rebuilt; restart the app afterwards.
+// rebuilt; restart the app afterwards. With two archives, remove the stale one by hand first
+// (Kudu Doctor never touches wwwroot).
 
 //! Detects a wwwroot left holding only a deployment artifact.
 
 use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::wording::clock;
 use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, Recommendation};
 
 /// Files a wwwroot may hold without containing an app.
@@ -33,8 +38,14 @@ pub(crate) const SPEC: CauseSpec = CauseSpec {
     relies_on_core_reads: true,
 };
 
+/// The two compressed build outputs Oryx can leave in wwwroot (Azure/app-service-linux-docs#263).
+const BUILD_OUTPUTS: [&str; 2] = ["output.tar.zst", "output.tar.gz"];
+
 pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let entries = ctx.session.wwwroot_dir.value()?;
+    if let Some(finding) = detect_two_outputs(ctx, entries) {
+        return Some(finding);
+    }
     let archives: Vec<&str> = entries
         .iter()
         .filter(|e| !e.is_dir && is_archive(&e.name))
@@ -95,6 +106,80 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     })
 }
 
+/// Both build outputs listed with different modified times: the older one is stale. Equal or
+/// unknown times say nothing about which is stale, so they are no finding.
+fn detect_two_outputs(ctx: &Context, entries: &[crate::model::VfsEntry]) -> Option<Finding> {
+    let output = |name: &str| {
+        entries
+            .iter()
+            .find(|e| !e.is_dir && e.name.eq_ignore_ascii_case(name))
+    };
+    let (zst, gz) = (output(BUILD_OUTPUTS[0])?, output(BUILD_OUTPUTS[1])?);
+    let (zst_time, gz_time) = (zst.modified?, gz.modified?);
+    if zst_time == gz_time {
+        return None;
+    }
+    let (stale, fresh) = if zst_time < gz_time {
+        (zst, gz)
+    } else {
+        (gz, zst)
+    };
+    let clock = |e: &crate::model::VfsEntry| {
+        e.modified
+            .map(|t| clock(t, ctx.now))
+            .unwrap_or_else(|| "an unknown time".into())
+    };
+    let newest = ctx.newest();
+    let after_failure = newest.is_some_and(|d| d.status.is_unsuccessful_end() || !d.complete);
+    let mut evidence = vec![Evidence::new(
+        "/api/vfs/site/wwwroot/",
+        format!(
+            "site/wwwroot lists {} (modified {}) and {} (modified {}).",
+            fresh.name,
+            clock(fresh),
+            stale.name,
+            clock(stale)
+        ),
+    )];
+    if let Some(d) = newest.filter(|_| after_failure) {
+        evidence.push(Evidence::new(
+            "/api/deployments",
+            format!(
+                "The newest deployment, {}, is '{}'.",
+                ctx.describe(d),
+                d.status.as_str()
+            ),
+        ));
+    }
+    Some(Finding {
+        cause: CauseId::PartialDeploy,
+        confidence: if after_failure {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        summary: format!(
+            "A deployment stopped half way and left two build outputs in site/wwwroot: {} from \
+             {} is stale beside {} from {}, and the app can start from the stale one.",
+            stale.name,
+            clock(stale),
+            fresh.name,
+            clock(fresh)
+        ),
+        evidence,
+        recommendations: vec![
+            Recommendation::Redeploy {
+                advice: format!(
+                    "Remove the stale site/wwwroot/{} by hand (Kudu Doctor never touches wwwroot), \
+                     then, once nothing blocks deployments, deploy again.",
+                    stale.name
+                ),
+            },
+            Recommendation::RestartApp,
+        ],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +213,50 @@ mod tests {
             .wwwroot(vec![
                 file("output.tar.gz", at(11, 2, 0)),
                 file("oryx-manifest.toml", at(11, 2, 0)),
+            ])
+            .build();
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    /// Azure/app-service-linux-docs#263: a failed deploy left the new output.tar.zst beside
+    /// the old output.tar.gz (an Oryx manifest too, so the archive-only rule stays quiet).
+    #[test]
+    fn two_build_outputs_of_different_times_name_the_stale_one() {
+        let s = Site::linux()
+            .deployment(deployment(
+                "f1f1",
+                DeployStatus::Failed,
+                "GITHUB_ONE_DEPLOY",
+                at(11, 0, 0),
+                Some(at(11, 3, 0)),
+            ))
+            .wwwroot(vec![
+                file("oryx-manifest.toml", at(9, 0, 0)),
+                file("output.tar.gz", at(9, 0, 0)),
+                file("output.tar.zst", at(11, 2, 0)),
+            ])
+            .build();
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert_eq!(f.confidence, Confidence::High);
+        assert!(
+            f.summary
+                .contains("output.tar.gz from 09:00:00 UTC is stale"),
+            "{}",
+            f.summary
+        );
+        let Recommendation::Redeploy { advice } = &f.recommendations[0] else {
+            panic!("{:?}", f.recommendations)
+        };
+        assert!(advice.contains("site/wwwroot/output.tar.gz"), "{advice}");
+    }
+
+    #[test]
+    fn two_build_outputs_of_the_same_time_are_no_finding() {
+        let s = Site::linux()
+            .wwwroot(vec![
+                file("oryx-manifest.toml", at(11, 2, 0)),
+                file("output.tar.gz", at(11, 2, 0)),
+                file("output.tar.zst", at(11, 2, 0)),
             ])
             .build();
         assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());

@@ -175,7 +175,8 @@ impl<'a> Context<'a> {
                 session
                     .latest
                     .value()
-                    .map(|l| std::slice::from_ref(&l.deployment))
+                    .and_then(|l| l.deployment.as_ref())
+                    .map(std::slice::from_ref)
                     .unwrap_or_default(),
                 false,
             ),
@@ -456,7 +457,7 @@ impl<'a> Context<'a> {
             .latest
             .value()
             .filter(|l| l.http_status == 202)
-            .map(|l| &l.deployment)
+            .and_then(|l| l.deployment.as_ref())
     }
 
     /// The newest deployment by begin time; on a tie the real record rather than its `temp-`
@@ -501,7 +502,8 @@ pub(crate) fn active_ids(session: &Session) -> Vec<&str> {
         _ => session
             .latest
             .value()
-            .map(|l| std::slice::from_ref(&l.deployment))
+            .and_then(|l| l.deployment.as_ref())
+            .map(std::slice::from_ref)
             .unwrap_or_default(),
     };
     let mut ids: Vec<&str> = records

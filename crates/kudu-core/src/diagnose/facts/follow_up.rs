@@ -31,7 +31,11 @@ impl Session {
             .value()
             .into_iter()
             .flatten()
-            .chain(self.latest.value().map(|latest| &latest.deployment))
+            .chain(
+                self.latest
+                    .value()
+                    .and_then(|latest| latest.deployment.as_ref()),
+            )
             .collect();
         let mut keys: Vec<(String, String)> = vec![];
         for d in listed.iter().copied() {
