@@ -289,10 +289,49 @@ pub struct TimelineEntry {
     pub died_mid_deploy: bool,
 }
 
+/// What a mark on the timeline records, from Kudu's own trace folder.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimelineMarkKind {
+    /// A deployment request (`POST /api/zipdeploy`, `/api/publish`, ...) Kudu answered 409.
+    RefusedDeployment,
+    /// A Kudu process started (its `_Startup` trace: the first request it served).
+    KuduStarted,
+    /// A Kudu process stopped gracefully (its `_Shutdown` trace).
+    KuduStopped,
+}
+
+/// One moment from `LogFiles/kudu/trace/` (the file's name only), placed on the timeline.
+#[derive(Clone, PartialEq, Debug, Serialize)]
+pub struct TimelineMark {
+    pub kind: TimelineMarkKind,
+    /// When the traced request began (UTC, whole seconds).
+    pub at: Timestamp,
+    /// The instance that served it (the first 6 characters of its instance id).
+    pub instance: String,
+    pub method: Option<String>,
+    /// The request's path (`/api/zipdeploy`); `None` for a stop.
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    /// Whole seconds the request took, when it ended.
+    pub duration_secs: Option<u64>,
+    /// The trace file's name, for a user who wants to open it.
+    pub file: String,
+    /// For a refused deployment: the id of the deployment that was running then.
+    pub held_by: Option<String>,
+    /// One sentence: `Your push at 10:02:03 UTC (...) was refused with 409 while deployment
+    /// 3f2a9c1e by GitHub (...) held the lock.`
+    pub summary: String,
+}
+
 #[derive(Clone, PartialEq, Debug, Serialize, Default)]
 pub struct Timeline {
     /// Oldest first.
     pub entries: Vec<TimelineEntry>,
+    /// Refused deployment requests and Kudu starts and stops from Kudu's trace folder, oldest
+    /// first, at most [`TIMELINE_MAX_MARKS`].
+    #[serde(default)]
+    pub marks: Vec<TimelineMark>,
     /// How many `temp-` records the whole deployment list holds; `entries` keeps at most
     /// [`TIMELINE_MAX_ENTRIES`] records, giving up old `temp-` records first.
     pub temp_records: usize,
@@ -310,6 +349,9 @@ pub struct Diagnosis {
     /// Whether a deployment can start now, and what blocks it: the one verdict every shell
     /// reads.
     pub deployability: Deployability,
+    /// The error text the user pasted, classified; `None` when nothing was pasted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pasted_error: Option<Conflict>,
     pub warnings: Vec<Warning>,
 }
 
@@ -324,7 +366,8 @@ impl Diagnosis {
 }
 
 pub use facts::context::{
-    HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS,
+    HUNG_AFTER_SECS, LINUX_LOCK_LIFETIME_SECS, LOG_SILENCE_SECS, MAX_PROCESS_READS,
+    PROCESS_SAMPLE_GAP_SECS, RECENT_LOCK_SECS,
 };
 pub use facts::deployability::{self, Blocker, BlockerKind, CanDeploy, Deployability};
 pub use facts::timeline::{
@@ -381,13 +424,18 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
             Reverse(f.confidence),
         )
     });
+    let marks = facts::traces::marks(&ctx);
     Diagnosis {
         now,
         personality: ctx.personality,
         findings,
-        timeline: ctx.timeline,
+        timeline: Timeline {
+            marks,
+            ..ctx.timeline
+        },
         lock: ctx.lock,
         deployability: ctx.deployability,
+        pasted_error: session.pasted_error.clone(),
         warnings: session.warnings.clone(),
     }
 }
@@ -593,7 +641,7 @@ mod tests {
             .build();
         s.latest = Observed::Value(crate::session::LatestReply {
             http_status: 202,
-            deployment: latest,
+            deployment: Some(latest),
             retry_after_secs: None,
         });
         let d = diagnose(&s, at(12, 0, 0));

@@ -11,4 +11,5 @@ pub(crate) mod follow_up;
 pub(crate) mod lock_report;
 pub(crate) mod predicates;
 pub(crate) mod timeline;
+pub(crate) mod traces;
 pub(crate) mod wording;

@@ -1,10 +1,13 @@
 //! Every deployment as an interval (received or started, until ended or still open), which
 //! intervals overlap, and which deployments ended without success shortly before another
-//! began (the cancel-then-retry pattern).
+//! began (the cancel-then-retry pattern); and the window of time that explains the site's
+//! state now ([`Timeline::window`]).
 
 use std::collections::BTreeMap;
 
-use crate::diagnose::{Timeline, TimelineEntry};
+use serde::Serialize;
+
+use crate::diagnose::{Timeline, TimelineEntry, TimelineMark, TimelineMarkKind};
 use crate::model::{DeployStatus, Deployment, LogEntry};
 use crate::session::Observed;
 use crate::time::Timestamp;
@@ -29,6 +32,146 @@ pub const TIMELINE_MAX_ENTRIES: usize = 250;
 /// retrying, not two releases (functions core tools retries after 1 s; webapps-deploy after
 /// 2, 6, 14 and 30 s).
 pub const SELF_COLLISION_SECS: i64 = 60;
+
+/// The default window starts this long (or a tenth of its span, if more) before the oldest
+/// deployment that matters, so the first bar does not sit on the axis' edge.
+pub const WINDOW_MIN_MARGIN_SECS: i64 = 60;
+
+/// What stretch of history a shell shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub enum TimelineView {
+    /// The deployments that explain the site's state now ([`Timeline::window`]).
+    #[default]
+    ExplainsNow,
+    /// The 24 hours before now.
+    LastDay,
+    /// Everything the timeline holds.
+    All,
+}
+
+/// A stretch of time, `from` before `to`; `to` is the diagnosis' "now".
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct TimeWindow {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+impl TimeWindow {
+    pub fn secs(self) -> i64 {
+        self.from.secs_until(self.to)
+    }
+}
+
+impl Timeline {
+    /// The stretch of time `view` shows, ending at `now`. By default (`ExplainsNow`) it spans
+    /// the deployments that matter to the current diagnosis: unfinished ones, overlapping ones,
+    /// ones that ended unsuccessfully right before the next began, the refused pushes (409:
+    /// status 5 records and refused-deployment [`Timeline::marks`]) and every deployment within
+    /// [`RETRY_WINDOW_SECS`] of one; with nothing of the kind, the newest deployment. A margin
+    /// of a tenth of the span (at least [`WINDOW_MIN_MARGIN_SECS`]) goes before it. Leftover
+    /// `temp-` records (every one but an open newest) never widen it.
+    pub fn window(&self, view: TimelineView, now: Timestamp) -> TimeWindow {
+        let relevant: Vec<(Timestamp, Timestamp)> = match view {
+            TimelineView::LastDay => {
+                return TimeWindow {
+                    from: now.plus_secs(-24 * 3600),
+                    to: now,
+                };
+            }
+            TimelineView::All => self
+                .drawable()
+                .filter_map(|e| span(e, now))
+                .chain(self.marks.iter().map(|m| (m.at, m.at)))
+                .collect(),
+            TimelineView::ExplainsNow => self.explaining_spans(now),
+        };
+        let from = relevant.iter().map(|s| s.0).min().unwrap_or(now).min(now);
+        let margin = (from.secs_until(now) / 10).max(WINDOW_MIN_MARGIN_SECS);
+        TimeWindow {
+            from: from.plus_secs(-margin),
+            to: now,
+        }
+    }
+
+    /// The entries a view of `window` lists, oldest first: every drawable entry whose interval
+    /// meets the window, and every one without times (they can only be listed).
+    pub fn entries_in(&self, window: TimeWindow, now: Timestamp) -> Vec<&TimelineEntry> {
+        self.drawable()
+            .filter(|e| span(e, now).is_none_or(|(b, e)| b <= window.to && e >= window.from))
+            .collect()
+    }
+
+    /// The marks (refused pushes, Kudu starts and stops) inside `window`, oldest first.
+    pub fn marks_in(&self, window: TimeWindow) -> Vec<&TimelineMark> {
+        self.marks
+            .iter()
+            .filter(|m| m.at >= window.from && m.at <= window.to)
+            .collect()
+    }
+
+    /// Entries other than leftover `temp-` records: a `temp-` record counts only while it may
+    /// be a push under way whose real record is not written yet (open, and the newest entry).
+    pub fn drawable(&self) -> impl Iterator<Item = &TimelineEntry> {
+        let last = self.entries.len().saturating_sub(1);
+        self.entries.iter().enumerate().filter_map(move |(i, e)| {
+            (!e.deployment.temp || (i == last && e.end.is_none())).then_some(e)
+        })
+    }
+
+    fn explaining_spans(&self, now: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+        let timed: Vec<(&TimelineEntry, (Timestamp, Timestamp))> = self
+            .drawable()
+            .filter_map(|e| span(e, now).map(|s| (e, s)))
+            .collect();
+        let open = |e: &TimelineEntry| {
+            e.end.is_none() && (e.deployment.status.is_running() || !e.deployment.complete)
+        };
+        // The moments a push was refused or collided: when a 409 came back, and when the later
+        // of two overlapping deployments began.
+        let mut conflicts: Vec<Timestamp> = self
+            .marks
+            .iter()
+            .filter(|m| m.kind == TimelineMarkKind::RefusedDeployment)
+            .map(|m| m.at)
+            .collect();
+        for (e, (begin, _)) in &timed {
+            let collided = timed.iter().any(|(other, (other_begin, _))| {
+                other_begin < begin
+                    && other
+                        .deployment
+                        .id
+                        .as_ref()
+                        .is_some_and(|id| e.overlaps.contains(id))
+            });
+            if e.deployment.status == DeployStatus::Conflict || collided {
+                conflicts.push(*begin);
+            }
+        }
+        // Within the retry window of a conflict: the interval comes that close to it.
+        let near_a_conflict = |(begin, end): (Timestamp, Timestamp)| {
+            conflicts.iter().any(|&c| {
+                c >= begin.plus_secs(-RETRY_WINDOW_SECS) && c <= end.plus_secs(RETRY_WINDOW_SECS)
+            })
+        };
+        let mut spans: Vec<(Timestamp, Timestamp)> = timed
+            .iter()
+            .filter(|(e, s)| {
+                open(e)
+                    || !e.overlaps.is_empty()
+                    || e.ended_unsuccessfully_before_next
+                    || near_a_conflict(*s)
+            })
+            .map(|(_, s)| *s)
+            .collect();
+        spans.extend(conflicts.iter().map(|&c| (c, c)));
+        if spans.is_empty()
+            && let Some((_, newest)) = timed.iter().max_by_key(|(_, (b, _))| *b)
+        {
+            spans.push(*newest);
+        }
+        spans
+    }
+}
 
 /// Builds the timeline, oldest first; deployments without any time sort first. `logs` are the
 /// deployment logs read so far (`Session::logs`): a failed record's log tells whether Kudu
@@ -102,7 +245,21 @@ pub(crate) fn build(
     Timeline {
         entries,
         temp_records,
+        marks: vec![],
     }
+}
+
+/// The deployment that was running at `at`, a real record before its `temp-` twin: the one
+/// whose span (as [`span`] draws it) holds `at`, the latest to begin when several do.
+pub(crate) fn running_at(
+    entries: &[TimelineEntry],
+    at: Timestamp,
+    now: Timestamp,
+) -> Option<&TimelineEntry> {
+    entries
+        .iter()
+        .filter(|e| span(e, now).is_some_and(|(begin, end)| begin <= at && at <= end))
+        .max_by_key(|e| (!e.deployment.temp, e.begin))
 }
 
 /// Caps `entries` (sorted by begin) at [`TIMELINE_MAX_ENTRIES`]. `temp-` records of pushes
@@ -442,6 +599,108 @@ mod tests {
         );
         let t = build(&[temp, real], &BTreeMap::new(), at(12, 0, 0));
         assert!(t.entries.iter().all(|e| e.overlaps.is_empty()));
+    }
+
+    fn done(id: &str, deployer: &str, begin: Timestamp, secs: i64) -> Deployment {
+        deployment(
+            id,
+            DeployStatus::Success,
+            deployer,
+            begin,
+            Some(begin.plus_secs(secs)),
+        )
+    }
+
+    #[test]
+    fn the_default_window_spans_the_collision_not_the_history() {
+        // Two days of old deployments, then two builds that collided in the last minutes.
+        let old = done("old1", "VSTS", at(0, 0, 0).plus_secs(-2 * 86_400), 90);
+        let older = done("old2", "VSTS", at(0, 0, 0).plus_secs(-86_400), 90);
+        let first = deployment("a", DeployStatus::Building, "GitHub", at(11, 58, 0), None);
+        let second = deployment("b", DeployStatus::Building, "VSTS", at(11, 59, 0), None);
+        let now = at(12, 0, 0);
+        let t = build(&[old, older, first, second], &BTreeMap::new(), now);
+        let w = t.window(TimelineView::ExplainsNow, now);
+        assert_eq!(w.to, now, "the window ends at now");
+        assert_eq!(
+            w.from,
+            at(11, 57, 0),
+            "two minutes of builds, a minute of margin"
+        );
+        let ids: Vec<_> = t
+            .entries_in(w, now)
+            .iter()
+            .map(|e| display_id(&e.deployment))
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        let all = t.window(TimelineView::All, now);
+        assert!(all.from < at(0, 0, 0).plus_secs(-2 * 86_400));
+        assert_eq!(t.entries_in(all, now).len(), 4);
+        let day = t.window(TimelineView::LastDay, now);
+        assert_eq!((day.from, day.to), (at(12, 0, 0).plus_secs(-86_400), now));
+        assert_eq!(t.entries_in(day, now).len(), 2);
+    }
+
+    #[test]
+    fn the_default_window_reaches_a_refused_push_and_what_ran_near_it() {
+        let earlier = done("x", "GitHub", at(9, 0, 0), 60);
+        let holder = done("h", "GitHub", at(11, 50, 0), 4 * 60);
+        let now = at(12, 0, 0);
+        let mut t = build(&[earlier, holder], &BTreeMap::new(), now);
+        t.marks.push(TimelineMark {
+            kind: TimelineMarkKind::RefusedDeployment,
+            at: at(11, 52, 0),
+            instance: "a1b2c3".into(),
+            method: Some("POST".into()),
+            path: Some("/api/zipdeploy".into()),
+            status: Some(409),
+            duration_secs: Some(0),
+            file: "x.xml".into(),
+            held_by: Some("h".into()),
+            summary: String::new(),
+        });
+        let w = t.window(TimelineView::ExplainsNow, now);
+        assert_eq!((w.from, w.to), (at(11, 49, 0), now));
+        assert_eq!(t.marks_in(w).len(), 1);
+        let ids: Vec<_> = t
+            .entries_in(w, now)
+            .iter()
+            .map(|e| display_id(&e.deployment))
+            .collect();
+        assert_eq!(ids, ["h"]);
+    }
+
+    #[test]
+    fn a_quiet_site_shows_its_newest_deployment_up_to_now() {
+        let old = done("old", "VSTS", at(0, 0, 0), 90);
+        let newest = done("new", "GitHub", at(10, 0, 0), 120);
+        let now = at(12, 0, 0);
+        let t = build(&[old, newest], &BTreeMap::new(), now);
+        let w = t.window(TimelineView::ExplainsNow, now);
+        // Two hours to now, and a tenth of that before.
+        assert_eq!((w.from, w.to), (at(9, 48, 0), now));
+        assert_eq!(t.entries_in(w, now).len(), 1);
+        let empty = build(&[], &BTreeMap::new(), now);
+        let w = empty.window(TimelineView::ExplainsNow, now);
+        assert_eq!(w.secs(), WINDOW_MIN_MARGIN_SECS);
+    }
+
+    #[test]
+    fn leftover_temp_records_never_widen_the_window() {
+        let mut leftover = deployment(
+            "temp-0000aaaa",
+            DeployStatus::Pending,
+            "GitHub",
+            at(1, 0, 0),
+            None,
+        );
+        leftover.temp = true;
+        let newest = done("new", "GitHub", at(11, 0, 0), 60);
+        let now = at(12, 0, 0);
+        let t = build(&[leftover, newest], &BTreeMap::new(), now);
+        let w = t.window(TimelineView::ExplainsNow, now);
+        assert_eq!(w.from, at(10, 54, 0));
+        assert_eq!(t.drawable().count(), 1);
     }
 
     #[test]
