@@ -22,10 +22,18 @@
 //! Time: the machine reads no clock. Each reply comes with the shell's wall clock at its
 //! arrival, and the site's own `Date` headers give the offset between the two; the diagnosis is
 //! made at the site's time.
+//!
+//! Timers: on Windows, when the logs leave a lock holder looking hung on silence alone, the
+//! round reads the SCM site's processes (`/api/processes`, then each one's details) and needs
+//! a second read of their CPU time [`PROCESS_SAMPLE_GAP_SECS`] later. It then hands out no
+//! reads until the shell, having slept until [`DiagnosisRound::poll_timeout`], calls
+//! [`DiagnosisRound::handle_timeout`] with its clock (as [`crate::CleanupRun`]'s timers work).
+//! Linux sites and holders with a clear answer never wait.
 
 use std::collections::VecDeque;
 
-use crate::diagnose::Diagnosis;
+use crate::diagnose::facts::context::PROCESS_SAMPLE_GAP_SECS;
+use crate::diagnose::{Diagnosis, EvidenceStrength};
 use crate::model::Personality;
 use crate::plan::{CleanupPlan, PlanKind};
 use crate::reads::{HttpReply, Read, ReadId, diagnosis_reads};
@@ -66,6 +74,8 @@ pub enum RoundEvent {
 enum Stage {
     /// Reads of the current level are out (or not yet handed out).
     Reading { level: usize },
+    /// Waiting until the shell's clock reaches `until` to read the processes' CPU time again.
+    Waiting { level: usize, until: Timestamp },
     /// Settled; the plan is built when the shell next polls.
     Settled,
     /// Nothing more to say.
@@ -93,6 +103,22 @@ pub struct DiagnosisRound {
     last_wall: Option<Timestamp>,
     settled: Option<Diagnosis>,
     events: VecDeque<RoundEvent>,
+    process_step: ProcessStep,
+}
+
+/// How far the round got with the SCM site's processes (Windows only).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ProcessStep {
+    /// Not asked for (yet).
+    NotAsked,
+    /// `/api/processes` is out.
+    Listing,
+    /// Each listed process's details are out.
+    FirstSample,
+    /// The same details again, after the gap.
+    SecondSample,
+    /// Nothing more to read.
+    Done,
 }
 
 impl DiagnosisRound {
@@ -112,6 +138,7 @@ impl DiagnosisRound {
             last_wall: None,
             settled: None,
             events: VecDeque::new(),
+            process_step: ProcessStep::NotAsked,
         }
     }
 
@@ -188,6 +215,31 @@ impl DiagnosisRound {
         None
     }
 
+    /// When the shell should call [`DiagnosisRound::handle_timeout`], on its own clock: the
+    /// round waits between two reads of the build's processes and hands out nothing meanwhile.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        match self.stage {
+            Stage::Waiting { until, .. } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// The shell's clock reached (or passed) the time [`DiagnosisRound::poll_timeout`] gave:
+    /// the second reads of the processes are handed out by the next
+    /// [`DiagnosisRound::poll_reads`]. Early calls do nothing.
+    pub fn handle_timeout(&mut self, wall: Timestamp) {
+        let Stage::Waiting { level, until } = self.stage else {
+            return;
+        };
+        if wall < until {
+            return;
+        }
+        self.last_wall = Some(self.last_wall.map_or(wall, |w| w.max(wall)));
+        let again = self.session.process_reads_again();
+        self.process_step = ProcessStep::SecondSample;
+        self.start_level(level, again);
+    }
+
     /// Every event was handed out; nothing more will come.
     pub fn is_done(&self) -> bool {
         self.stage == Stage::Done && self.events.is_empty()
@@ -236,32 +288,101 @@ impl DiagnosisRound {
             self.events.push_back(RoundEvent::Unreachable);
             return;
         }
-        let follow_ups = if level < MAX_FOLLOW_UP_LEVELS {
-            self.session.follow_up_reads()
-        } else {
-            vec![]
+        let mut follow_ups = match self.process_step {
+            ProcessStep::NotAsked if level < MAX_FOLLOW_UP_LEVELS => self.session.follow_up_reads(),
+            _ => vec![],
         };
+        let mut diagnosis = None;
         if follow_ups.is_empty() {
-            let diagnosis = self.session.diagnose(self.site_now());
-            self.events
-                .push_back(RoundEvent::Settled(Box::new(diagnosis.clone())));
-            self.settled = Some(diagnosis);
-            self.stage = Stage::Settled;
+            let now = self.site_now();
+            let current = self.session.diagnose(now);
+            match self.next_process_step(&current) {
+                ProcessStep::Done | ProcessStep::NotAsked => {
+                    self.process_step = ProcessStep::Done;
+                    self.events
+                        .push_back(RoundEvent::Settled(Box::new(current.clone())));
+                    self.settled = Some(current);
+                    self.stage = Stage::Settled;
+                    return;
+                }
+                ProcessStep::SecondSample => {
+                    self.process_step = ProcessStep::SecondSample;
+                    let wall = self.last_wall.unwrap_or(Timestamp::from_unix_millis(0));
+                    self.stage = Stage::Waiting {
+                        level: level + 1,
+                        until: wall.plus_secs(PROCESS_SAMPLE_GAP_SECS),
+                    };
+                    self.maybe_provisional(level, current);
+                    return;
+                }
+                step => {
+                    follow_ups = match step {
+                        ProcessStep::Listing => self.session.process_list_read(),
+                        _ => self.session.process_reads(),
+                    };
+                    self.process_step = step;
+                }
+            }
+            diagnosis = Some(current);
+        }
+        if let Some(current) = diagnosis {
+            self.maybe_provisional(level, current);
+        } else if level == 0 {
+            let current = self.session.diagnose(self.site_now());
+            self.maybe_provisional(level, current);
+        }
+        self.start_level(level + 1, follow_ups);
+    }
+
+    /// The first round's answer, labelled, when more reads follow it.
+    fn maybe_provisional(&mut self, level: usize, diagnosis: Diagnosis) {
+        if level != 0 {
             return;
         }
-        if level == 0 {
-            let diagnosis = self.session.diagnose(self.site_now());
-            let checking = checking_text(&diagnosis);
-            self.events
-                .push_back(RoundEvent::Provisional(Box::new(Provisional {
-                    diagnosis,
-                    checking,
-                })));
-        }
+        let checking = checking_text(&diagnosis, self.process_step != ProcessStep::NotAsked);
+        self.events
+            .push_back(RoundEvent::Provisional(Box::new(Provisional {
+                diagnosis,
+                checking,
+            })));
+    }
+
+    /// Hands out `reads` as level `level`.
+    fn start_level(&mut self, level: usize, reads: Vec<Read>) {
         self.level_start = self.reads.len();
-        self.answered.extend(follow_ups.iter().map(|_| false));
-        self.reads.extend(follow_ups);
-        self.stage = Stage::Reading { level: level + 1 };
+        self.answered.extend(reads.iter().map(|_| false));
+        self.reads.extend(reads);
+        self.stage = Stage::Reading { level };
+        if self.level_start_len() == 0 {
+            // Nothing to read after all (no process could be named): settle on what is in.
+            self.level_done(level);
+        }
+    }
+
+    /// What to read of the processes next, given the diagnosis so far. The processes are
+    /// read only on Windows and only when they can change the verdict: the lock's holder
+    /// looks hung on weak evidence (log silence alone), which a busy build overturns and a
+    /// lock nobody holds makes strong.
+    fn next_process_step(&self, diagnosis: &Diagnosis) -> ProcessStep {
+        match self.process_step {
+            ProcessStep::NotAsked => {
+                let weak = diagnosis
+                    .lock
+                    .idle_evidence
+                    .as_ref()
+                    .is_some_and(|e| e.strength == EvidenceStrength::Weak);
+                if diagnosis.personality == Personality::Windows && weak {
+                    ProcessStep::Listing
+                } else {
+                    ProcessStep::Done
+                }
+            }
+            ProcessStep::Listing => ProcessStep::FirstSample,
+            ProcessStep::FirstSample if !self.session.process_reads_again().is_empty() => {
+                ProcessStep::SecondSample
+            }
+            _ => ProcessStep::Done,
+        }
     }
 
     fn level_start_len(&self) -> usize {
@@ -278,8 +399,13 @@ fn got_no_answer(reply: &HttpReply) -> bool {
     reply.transport_error.is_some() || reply.status == 0 || reply.status >= 500
 }
 
-/// What a "checking" state says while the logs are read.
-fn checking_text(provisional: &Diagnosis) -> String {
+/// What a "checking" state says while the logs (or the build's processes) are read.
+fn checking_text(provisional: &Diagnosis, processes: bool) -> String {
+    if processes {
+        return "A process holds the deployment lock and its log has been silent; watching the \
+                build's processes for a few seconds to see whether they still use CPU…"
+            .into();
+    }
     use crate::diagnose::LockState;
     let lock_taken = !matches!(provisional.lock.state, LockState::Free | LockState::Unknown);
     let unfinished = provisional

@@ -53,6 +53,15 @@ pub enum ReadId {
     /// every child line included (fact sheet §3.4), where the API needs a second read for the
     /// children of each line.
     DeploymentLogFile(String),
+    /// `GET /api/processes` (Windows only: KuduLite answers 400): the site user's processes,
+    /// asked for only when a lock holder looks hung on log silence alone.
+    Processes,
+    /// `GET /api/processes/<id>`: one process's details, CPU time included; the first of the
+    /// two reads a holder's liveness is judged from.
+    Process(u32),
+    /// The same read again, a few seconds later ([`crate::diagnose::PROCESS_SAMPLE_GAP_SECS`]):
+    /// CPU time that moved in between shows the build alive.
+    ProcessAgain(u32),
 }
 
 /// One HTTP request to send, relative to the SCM origin.

@@ -92,6 +92,9 @@ fn state_of(session: &Session, read: &ReadId) -> String {
         ReadId::DeploymentLog(id) | ReadId::DeploymentLogFile(id) => {
             serde_json::to_value(&session.logs[id])
         }
+        ReadId::Processes => serde_json::to_value(&session.processes),
+        ReadId::Process(pid) => serde_json::to_value(&session.process_details[pid]),
+        ReadId::ProcessAgain(pid) => serde_json::to_value(&session.process_details_again[pid]),
     };
     slot.unwrap()["state"].as_str().unwrap().to_string()
 }

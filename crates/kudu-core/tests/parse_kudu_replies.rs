@@ -95,6 +95,9 @@ fn linux_stuck(read: &ReadId) -> HttpReply {
         ReadId::DeploymentLog(_) | ReadId::DeploymentLogFile(_) => {
             reply(404, "text/plain", "No log found")
         }
+        ReadId::Processes | ReadId::Process(_) | ReadId::ProcessAgain(_) => {
+            reply(400, "application/json", "\"Not supported on Linux\"")
+        }
     }
 }
 
@@ -208,6 +211,10 @@ fn windows_held(read: &ReadId) -> HttpReply {
         ),
         ReadId::DeploymentLog(_) => json("[]"),
         ReadId::DeploymentLogFile(_) => reply(200, "application/octet-stream", ""),
+        ReadId::Processes => json(r#"[{"id":2080,"name":"w3wp"}]"#),
+        ReadId::Process(pid) | ReadId::ProcessAgain(pid) => json(&format!(
+            r#"{{"id":{pid},"name":"w3wp","total_cpu_time":"00:00:01"}}"#
+        )),
     }
 }
 

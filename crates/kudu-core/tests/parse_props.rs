@@ -142,6 +142,9 @@ fn state_of(session: &Session, read: &ReadId) -> String {
         ReadId::Setting(key) => serde_json::to_value(&session.settings[key]),
         ReadId::DeploymentLog(id) => serde_json::to_value(&session.logs[id]),
         ReadId::DeploymentLogFile(id) => serde_json::to_value(&session.logs[id]),
+        ReadId::Processes => serde_json::to_value(&session.processes),
+        ReadId::Process(pid) => serde_json::to_value(&session.process_details[pid]),
+        ReadId::ProcessAgain(pid) => serde_json::to_value(&session.process_details_again[pid]),
     };
     slot.unwrap()["state"].as_str().unwrap().to_string()
 }
@@ -162,6 +165,9 @@ fn read_id() -> impl Strategy<Value = ReadId> {
         any::<String>().prop_map(ReadId::Setting),
         any::<String>().prop_map(ReadId::DeploymentLog),
         any::<String>().prop_map(ReadId::DeploymentLogFile),
+        Just(ReadId::Processes),
+        any::<u32>().prop_map(ReadId::Process),
+        any::<u32>().prop_map(ReadId::ProcessAgain),
     ]
 }
 

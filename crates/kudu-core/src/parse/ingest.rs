@@ -13,7 +13,8 @@ use super::personality::path_personality;
 use super::sign_in::{is_sign_in_reply, looks_like_html, looks_like_xml};
 use super::{
     ParseError, Parsed, parse_deployment, parse_deployments, parse_environment, parse_is_deploying,
-    parse_lock, parse_log, parse_setting, parse_vfs_listing,
+    parse_lock, parse_log, parse_process_details, parse_process_list, parse_setting,
+    parse_vfs_listing,
 };
 use crate::model::LogEntry;
 use crate::model::{ConflictKind, Personality};
@@ -203,6 +204,33 @@ pub fn ingest(session: &mut Session, read: &ReadId, path: &str, reply: &HttpRepl
             let mut whole = Observed::NotRead;
             store(&mut whole, warnings, path, status, triaged, parse_log);
             store_log_file(&mut session.logs, id, whole);
+        }
+        ReadId::Processes => store(
+            &mut session.processes,
+            warnings,
+            path,
+            status,
+            triaged,
+            parse_process_list,
+        ),
+        ReadId::Process(pid) | ReadId::ProcessAgain(pid) => {
+            let slots = match read {
+                ReadId::Process(_) => &mut session.process_details,
+                _ => &mut session.process_details_again,
+            };
+            let slot = slots.entry(*pid).or_default();
+            store(slot, warnings, path, status, triaged, |body| {
+                let parsed = parse_process_details(body)?;
+                // A reply about another process (a link that resolved elsewhere) says
+                // nothing about this one.
+                if parsed.value.id != *pid {
+                    return Err(ParseError::new(
+                        "id",
+                        format!("asked for process {pid}, got {}", parsed.value.id),
+                    ));
+                }
+                Ok(parsed)
+            });
         }
     }
 }

@@ -10,7 +10,7 @@
 
 //! Detects a deployment that is really progressing.
 
-use crate::diagnose::facts::context::{Context, LOG_SILENCE_SECS};
+use crate::diagnose::facts::context::{Context, LOG_SILENCE_SECS, ProcessSignal};
 use crate::diagnose::facts::wording::{duration, relative, short_id};
 use crate::diagnose::{
     CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, LockState, Rank, Recommendation,
@@ -19,7 +19,7 @@ use crate::model::Personality;
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::DeploymentInProgress,
-    rank: Rank::Fixed(4),
+    rank: Rank::Fixed(5),
     claims: &[Claim::DeploymentsBlocked, Claim::SomethingRunning],
     ends_by_itself: true,
     relies_on_core_reads: true,
@@ -73,6 +73,15 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                     format!(" ('{}')", d.progress)
                 },
             ),
+        ));
+    }
+    // A quiet log with a build that used CPU between two reads: the reason it counts as alive.
+    if let ProcessSignal::Busy { .. } | ProcessSignal::Ended { .. } = &ctx.processes
+        && let Some(what) = ctx.processes.describe()
+    {
+        evidence.push(Evidence::new(
+            "/api/processes",
+            format!("Its log is quiet, but {what}: the build is working."),
         ));
     }
     if let Some(d) = latest_pending {

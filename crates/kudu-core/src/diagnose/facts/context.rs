@@ -47,6 +47,81 @@ pub const RECENT_LOCK_SECS: i64 = 2 * 60;
 /// KuduLite's deployment lock lifetime (`AllSafeLinuxLock.defaultLockTimeout`).
 pub const LINUX_LOCK_LIFETIME_SECS: i64 = 1500;
 
+/// How long apart the two reads of the SCM site's build processes are (Windows). Windows
+/// counts CPU time in clock ticks of 15.6 ms, so a build that does any work in this time moves
+/// it by many ticks; a build that moved it by none may still be waiting on the network, which
+/// is why "no CPU" stays weak evidence ([`ProcessSignal::Idle`]). Short, because only a round
+/// whose holder already looks hung waits for it.
+pub const PROCESS_SAMPLE_GAP_SECS: i64 = 5;
+
+/// At most this many processes are read in detail per round: the site user's processes are
+/// the two w3wp and a build tree of a few; a list longer than this is not a site at rest, and
+/// "no process holds the lock" is then never concluded.
+pub const MAX_PROCESS_READS: usize = 12;
+
+/// What the SCM site's processes say about a lock holder that looks hung (Windows only, from
+/// `/api/processes` and two reads of each process's details [`PROCESS_SAMPLE_GAP_SECS`] apart).
+///
+/// Kudu runs a build's commands (`deploy.cmd`, then npm, msbuild, dotnet, python) as children
+/// of its own w3wp, under its `IdleManager` (projectkudu/kudu
+/// `Kudu.Core/Infrastructure/IdleManager.cs`), which kills a command when neither its output
+/// nor the CPU time of its whole process tree has moved for the command idle timeout
+/// (`SCM_COMMAND_IDLE_TIMEOUT`, 60 s by default). So:
+/// - CPU time that moved is what IdleManager itself counts as work: the build is alive however
+///   quiet its log ([`ProcessSignal::Busy`], which beats log silence).
+/// - CPU time that did not move is only weak evidence ([`ProcessSignal::Idle`]): with the
+///   default timeout IdleManager would already have killed a silent, idle tree, so one still
+///   there after minutes of silence either runs with a raised timeout (common for long builds)
+///   or waits where IdleManager cannot see it (a download, another lock); a process waiting on
+///   the network uses no CPU and can go on. It sharpens the words, it never unlocks a delete.
+/// - No build process at all, and no process of the SCM site with `deployments.lock` open, is
+///   strong evidence that the holder is dead ([`ProcessSignal::NoHolder`]): on Windows the lock
+///   is an open handle (kudu-facts §2.2), so nothing on this instance holds it. Concluded only
+///   when every listed process was read, their open handles were listed, and Kudu's trace
+///   folder shows a single instance (another instance sharing `D:\home` could hold it).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) enum ProcessSignal {
+    /// Not read, or nothing usable came back: no evidence either way.
+    Unknown,
+    /// `label`'s CPU time moved by `cpu_ms` in `secs` seconds.
+    Busy {
+        label: String,
+        cpu_ms: u64,
+        secs: i64,
+    },
+    /// A build process ended between the two reads: the build moved on.
+    Ended { label: String },
+    /// Build processes exist and none used CPU in `secs` seconds; `label` is the busiest.
+    Idle { label: String, secs: i64 },
+    /// No build process, and no process of the SCM site holds `deployments.lock`.
+    NoHolder,
+}
+
+impl ProcessSignal {
+    /// The signal in the words of a finding (`npm used 2.4 s of CPU in the last 5 s`).
+    pub(crate) fn describe(&self) -> Option<String> {
+        match self {
+            ProcessSignal::Unknown => None,
+            ProcessSignal::Busy {
+                label,
+                cpu_ms,
+                secs,
+            } => Some(format!(
+                "{label} used {}.{} s of CPU in {secs} s",
+                cpu_ms / 1000,
+                (cpu_ms % 1000) / 100
+            )),
+            ProcessSignal::Ended { label } => {
+                Some(format!("{label} ended while Kudu Doctor watched it"))
+            }
+            ProcessSignal::Idle { label, secs } => Some(format!("{label} used no CPU in {secs} s")),
+            ProcessSignal::NoHolder => {
+                Some("no process of Kudu's site runs a build or holds deployments.lock".to_string())
+            }
+        }
+    }
+}
+
 /// Whether a deployment that has not reached an outcome is still working, graded by how strong
 /// the evidence is. Only [`Liveness::Dead`] lets a one-click cleanup delete what it holds.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,7 +133,8 @@ pub(crate) enum Liveness {
     /// looks exactly like this.
     LooksHung,
     /// Strong evidence it stopped: Kudu itself started again after the deployment's last sign
-    /// of activity (a `_Startup` trace), and the process that ran it died with the old Kudu.
+    /// of activity (a `_Startup` trace), and the process that ran it died with the old Kudu;
+    /// or, on Windows, no process runs a build or holds the lock ([`ProcessSignal::NoHolder`]).
     Dead,
 }
 
@@ -148,6 +224,8 @@ pub(crate) struct Context<'a> {
     /// Whether the deployment list itself was read.
     pub(crate) deployments_known: bool,
     pub(crate) running: Vec<RunningDeployment<'a>>,
+    /// What the SCM site's processes showed (Windows; [`ProcessSignal::Unknown`] unless read).
+    pub(crate) processes: ProcessSignal,
     pub(crate) timeline: Timeline,
     pub(crate) lock: LockReport,
     /// Whether a deployment can start now ([`crate::diagnose::facts::deployability`]), judged once
@@ -183,7 +261,12 @@ impl<'a> Context<'a> {
         };
         let deployments = DeploymentList(deployments);
         let kudu_started = kudu_started(session);
-        let running = running_deployments(session, deployments.0, now, kudu_started);
+        let processes = if personality == Personality::Windows {
+            process_signal(session)
+        } else {
+            ProcessSignal::Unknown
+        };
+        let running = running_deployments(session, deployments.0, now, kudu_started, &processes);
         let timeline = crate::diagnose::facts::timeline::build(&deployments, &session.logs, now);
         let lock = crate::diagnose::facts::lock_report::build(
             session,
@@ -192,6 +275,7 @@ impl<'a> Context<'a> {
             &running,
             deployments_known,
             kudu_started,
+            &processes,
         );
         let mut ctx = Context {
             session,
@@ -200,6 +284,7 @@ impl<'a> Context<'a> {
             deployments,
             deployments_known,
             running,
+            processes,
             timeline,
             lock,
             deployability: Deployability {
@@ -667,8 +752,25 @@ fn running_deployments<'a>(
     deployments: &'a [Deployment],
     now: Timestamp,
     kudu_started: Option<Timestamp>,
+    processes: &ProcessSignal,
 ) -> Vec<RunningDeployment<'a>> {
     let mut running = judge_running(session, deployments, now, kudu_started);
+    // The processes cannot say which deployment they build, so they speak for every one that
+    // only looks hung: a busy build is alive whichever record it belongs to, and with no build
+    // and no holder there is nothing left to run any of them. A restart already proved dead
+    // stays dead.
+    for r in running
+        .iter_mut()
+        .filter(|r| r.liveness == Liveness::LooksHung)
+    {
+        match processes {
+            ProcessSignal::Busy { .. } | ProcessSignal::Ended { .. } => {
+                r.liveness = Liveness::Progressing
+            }
+            ProcessSignal::NoHolder => r.liveness = Liveness::Dead,
+            ProcessSignal::Idle { .. } | ProcessSignal::Unknown => {}
+        }
+    }
     // A temp record stays pending while its real record does the work, so it is exactly as
     // alive as that record.
     let real: Vec<(Option<Timestamp>, String, Liveness)> = running
@@ -737,4 +839,137 @@ fn judge_running<'a>(
             }
         })
         .collect()
+}
+
+/// Whether a process of the SCM site is part of a build: any child process of Kudu's site
+/// (`is_scm_site`) other than Kudu's own w3wp, a WebJob, or the `KuduHandles` helper Kudu runs
+/// to list handles.
+pub(crate) fn is_build_process(p: &ProcessDetails) -> bool {
+    p.is_scm_site
+        && !p.is_webjob
+        && !["w3wp", "KuduHandles"]
+            .iter()
+            .any(|name| p.name.eq_ignore_ascii_case(name))
+}
+
+/// A build process as a user knows it: npm and yarn run as `node`.
+fn process_label(p: &ProcessDetails) -> String {
+    let command = p.command_line.to_ascii_lowercase();
+    if p.name.eq_ignore_ascii_case("node") {
+        for tool in ["npm", "yarn", "pnpm"] {
+            if command.contains(tool) {
+                return tool.to_string();
+            }
+        }
+    }
+    p.name.clone()
+}
+
+/// Whether the file is Kudu-W's deployment lock (`D:\home\site\locks\deployments.lock`).
+fn is_deployment_lock_handle(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .replace('/', "\\")
+        .ends_with("\\site\\locks\\deployments.lock")
+}
+
+/// Every file in Kudu's trace folder comes from one instance (a trace's name carries the
+/// first characters of `WEBSITE_INSTANCE_ID` in its second field): the processes read are
+/// then the only ones that could hold the lock.
+fn single_instance(session: &Session) -> bool {
+    let Some(entries) = session.kudu_trace_dir.value() else {
+        return false;
+    };
+    let mut instances = entries
+        .iter()
+        .filter(|e| !e.is_dir)
+        .filter_map(|e| e.name.split('_').nth(1))
+        .filter(|instance| !instance.is_empty());
+    let Some(first) = instances.next() else {
+        return false;
+    };
+    instances.all(|other| other.eq_ignore_ascii_case(first))
+}
+
+/// [`ProcessSignal`] from what the round read of `/api/processes` (see its doc for the rules).
+pub(crate) fn process_signal(session: &Session) -> ProcessSignal {
+    let first: Vec<&ProcessDetails> = session
+        .process_details
+        .values()
+        .filter_map(Observed::value)
+        .collect();
+    let builds: Vec<&ProcessDetails> = first
+        .iter()
+        .copied()
+        .filter(|p| is_build_process(p))
+        .collect();
+    let mut idle: Vec<(&ProcessDetails, i64)> = vec![];
+    let mut all_idle = !builds.is_empty();
+    for p in &builds {
+        let again = session.process_details_again.get(&p.id);
+        match again {
+            // Gone between the reads: a build step ended, the build moved on.
+            Some(Observed::Missing) => {
+                return ProcessSignal::Ended {
+                    label: process_label(p),
+                };
+            }
+            Some(Observed::Value(later)) => match (p.total_cpu_ms, later.total_cpu_ms) {
+                (Some(before), Some(after)) if after > before => {
+                    let secs = p
+                        .time_stamp
+                        .zip(later.time_stamp)
+                        .map(|(a, b)| a.secs_until(b))
+                        .filter(|secs| *secs > 0)
+                        .unwrap_or(PROCESS_SAMPLE_GAP_SECS);
+                    return ProcessSignal::Busy {
+                        label: process_label(p),
+                        cpu_ms: after - before,
+                        secs,
+                    };
+                }
+                (Some(before), Some(after)) if after == before => {
+                    let secs = p
+                        .time_stamp
+                        .zip(later.time_stamp)
+                        .map(|(a, b)| a.secs_until(b))
+                        .filter(|secs| *secs > 0)
+                        .unwrap_or(PROCESS_SAMPLE_GAP_SECS);
+                    idle.push((p, secs));
+                }
+                _ => all_idle = false,
+            },
+            _ => all_idle = false,
+        }
+    }
+    if all_idle {
+        let busiest = idle
+            .iter()
+            .max_by_key(|(p, _)| p.total_cpu_ms)
+            .map(|(p, secs)| (process_label(p), *secs));
+        if let Some((label, secs)) = busiest {
+            return ProcessSignal::Idle { label, secs };
+        }
+    }
+    if !builds.is_empty() {
+        return ProcessSignal::Unknown;
+    }
+    let Some(listed) = session.processes.value() else {
+        return ProcessSignal::Unknown;
+    };
+    let every_one_read = listed.len() <= MAX_PROCESS_READS
+        && listed
+            .iter()
+            .all(|p| matches!(session.process_details.get(&p.id), Some(Observed::Value(_))));
+    let scm: Vec<&ProcessDetails> = first.iter().copied().filter(|p| p.is_scm_site).collect();
+    let no_handle = !scm.is_empty()
+        && scm.iter().all(|p| {
+            p.open_file_handles
+                .as_ref()
+                .is_some_and(|paths| !paths.iter().any(|path| is_deployment_lock_handle(path)))
+        });
+    if every_one_read && no_handle && single_instance(session) {
+        ProcessSignal::NoHolder
+    } else {
+        ProcessSignal::Unknown
+    }
 }

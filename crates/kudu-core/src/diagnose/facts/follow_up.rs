@@ -2,6 +2,7 @@
 //! round trip); their replies, stored in `Session::logs`, tell a hung deployment from a slow
 //! one by when its log last grew.
 
+use crate::diagnose::facts::context::MAX_PROCESS_READS;
 use crate::model::{DeployStatus, Deployment};
 use crate::plan::paths::{check_name, encode_segment};
 use crate::reads::{Read, ReadId};
@@ -104,6 +105,53 @@ impl Session {
                 })
             })
             .collect()
+    }
+}
+
+impl Session {
+    /// `GET /api/processes`: the first of the process reads a round makes on Windows when a
+    /// holder looks hung on log silence alone ([`crate::DiagnosisRound`] decides when).
+    pub fn process_list_read(&self) -> Vec<Read> {
+        vec![process_read(ReadId::Processes, "/api/processes".into())]
+    }
+
+    /// `GET /api/processes/<id>` for each listed process not read yet, w3wp included (its
+    /// open handles show whether Kudu holds `deployments.lock`), at most
+    /// [`MAX_PROCESS_READS`].
+    pub fn process_reads(&self) -> Vec<Read> {
+        self.processes
+            .value()
+            .into_iter()
+            .flatten()
+            .filter(|p| !self.process_details.contains_key(&p.id))
+            .take(MAX_PROCESS_READS)
+            .map(|p| process_read(ReadId::Process(p.id), format!("/api/processes/{}", p.id)))
+            .collect()
+    }
+
+    /// The same details again for the build processes whose CPU time the first read gave
+    /// (any process of the SCM site but w3wp, a WebJob or KuduHandles): what moved in
+    /// between is the evidence.
+    pub fn process_reads_again(&self) -> Vec<Read> {
+        self.process_details
+            .iter()
+            .filter_map(|(id, o)| Some((*id, o.value()?)))
+            .filter(|(id, p)| {
+                p.total_cpu_ms.is_some()
+                    && crate::diagnose::facts::context::is_build_process(p)
+                    && !self.process_details_again.contains_key(id)
+            })
+            .map(|(id, _)| process_read(ReadId::ProcessAgain(id), format!("/api/processes/{id}")))
+            .collect()
+    }
+}
+
+fn process_read(id: ReadId, path: String) -> Read {
+    Read {
+        id,
+        method: "GET",
+        path,
+        headers: vec![("Accept", "application/json".to_string())],
     }
 }
 

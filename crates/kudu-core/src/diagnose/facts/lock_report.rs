@@ -7,7 +7,7 @@
 //! soon as it checks, so a listed file means a live process (fact sheet §2.2, §2.3).
 
 use crate::diagnose::facts::context::{
-    LINUX_LOCK_LIFETIME_SECS, Liveness, RECENT_LOCK_SECS, RunningDeployment,
+    LINUX_LOCK_LIFETIME_SECS, Liveness, ProcessSignal, RECENT_LOCK_SECS, RunningDeployment,
 };
 use crate::diagnose::facts::predicates::{autoswap_ongoing_since, status_lock_denied_message};
 use crate::diagnose::facts::wording::{clock, duration, relative, short_id};
@@ -40,6 +40,7 @@ pub(crate) fn build(
     running: &[RunningDeployment],
     deployments_known: bool,
     kudu_started: Option<Timestamp>,
+    processes: &ProcessSignal,
 ) -> LockReport {
     let mut report = match personality {
         Personality::Windows => windows(session, now, running, deployments_known),
@@ -54,7 +55,14 @@ pub(crate) fn build(
         ),
     };
     report.others = others(session, now, personality);
-    report.idle_evidence = idle_evidence(&report, now, running, deployments_known, kudu_started);
+    report.idle_evidence = idle_evidence(
+        &report,
+        now,
+        running,
+        deployments_known,
+        kudu_started,
+        processes,
+    );
     report
 }
 
@@ -68,6 +76,7 @@ fn idle_evidence(
     running: &[RunningDeployment],
     deployments_known: bool,
     kudu_started: Option<Timestamp>,
+    processes: &ProcessSignal,
 ) -> Option<IdleEvidence> {
     let idle_state = match report.state {
         LockState::Expired | LockState::Orphaned => true,
@@ -93,6 +102,16 @@ fn idle_evidence(
             ),
         });
     }
+    if *processes == ProcessSignal::NoHolder
+        && let Some(what) = processes.describe()
+    {
+        return Some(IdleEvidence {
+            strength: EvidenceStrength::Strong,
+            reason: format!(
+                "On Windows the lock is an open handle, and {what}: whatever held it is gone."
+            ),
+        });
+    }
     if let Some(quiet) = running.iter().find(|r| r.liveness == Liveness::LooksHung) {
         let silence = quiet
             .last_activity
@@ -105,6 +124,18 @@ fn idle_evidence(
                 format!(" ({what} for {})", duration(t.secs_until(now)))
             })
             .unwrap_or_default();
+        if let ProcessSignal::Idle { .. } = processes
+            && let Some(what) = processes.describe()
+        {
+            return Some(IdleEvidence {
+                strength: EvidenceStrength::Weak,
+                reason: format!(
+                    "Deployment {} looks stuck{silence} and {what}, but a build waiting on the \
+                     network uses no CPU either: only the user can tell that nothing is deploying.",
+                    short_id(quiet.id())
+                ),
+            });
+        }
         return Some(IdleEvidence {
             strength: EvidenceStrength::Weak,
             reason: format!(
@@ -231,7 +262,7 @@ fn no_progress_reason(running: &[RunningDeployment], now: Timestamp) -> String {
                 .map(|t| format!(" since {} ({})", clock(t, now), relative(t, now)))
                 .unwrap_or_default();
             let verdict = match r.liveness {
-                Liveness::Dead => "stopped when Kudu restarted",
+                Liveness::Dead => "stopped (Kudu restarted, or nothing holds the lock)",
                 _ => "looks hung",
             };
             format!(
