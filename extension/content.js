@@ -70,13 +70,17 @@
   (document.body ?? document.documentElement).append(host);
 
   let handle = null;
-  let fallbackUrl = null;
+  let fallback = false;
   let tornDown = false;
 
   const onLauncherClick = (event) => {
     // Only the user's own click opens the extension page; synthetic events are ignored.
-    if (!event.isTrusted || fallbackUrl === null) return;
-    window.open(fallbackUrl, "_blank", "noopener");
+    // doctor.html is not web-accessible: background.js opens it for this tab's site, with a
+    // one-time token the page must present.
+    if (!event.isTrusted || !fallback) return;
+    chrome.runtime.sendMessage({ kind: "open-doctor" }).catch((error) => {
+      console.info("Kudu Doctor could not open its extension page:", error);
+    });
   };
   launcher.addEventListener("click", onLauncherClick);
 
@@ -172,7 +176,7 @@
       // 'wasm-unsafe-eval'. The extension page has the extension's own CSP and reads this
       // site with the extension's host permission.
       container.replaceChildren();
-      fallbackUrl = `${chrome.runtime.getURL("doctor.html")}?site=${encodeURIComponent(location.origin)}`;
+      fallback = true;
       launcher.dataset.mode = "extension-page";
       launcher.title = "This page's security policy keeps 409 Doctor from running inside it: opens it in a new tab";
       launcher.removeAttribute("aria-busy");

@@ -9,7 +9,7 @@ use crate::hooks::{
     CleanupTransport, ReadSource, use_cleanup_run, use_diagnosis, use_launcher, use_polling,
 };
 use crate::state::{UiOptions, UiState};
-use crate::trusted_input::TrustGate;
+use crate::trusted_input::{TrustGate, use_focus_guard};
 
 /// The wizard's styles; they live in the shadow root, so they neither leak into Kudu nor
 /// inherit Kudu's.
@@ -35,6 +35,7 @@ pub fn App(props: &AppProps) -> Html {
     let state = use_reducer(move || UiState::new(options));
     use_diagnosis(&props.source, &state);
     use_polling(&state);
+    use_focus_guard();
     let cleanup = use_cleanup_run(&props.cleanup, state.dispatcher());
     let tooltip = state
         .snapshot()

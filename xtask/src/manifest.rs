@@ -6,7 +6,9 @@
 //!
 //! - Chrome and Edge: no `browser_specific_settings` (Firefox's add-on id and data-collection
 //!   declaration);
-//! - Firefox: no `minimum_chrome_version`; `browser_specific_settings.gecko` must be present.
+//! - Firefox: no `minimum_chrome_version`; `browser_specific_settings.gecko` must be present;
+//! - `background`: Chrome runs `service_worker` (Firefox MV3 has no extension service worker),
+//!   Firefox runs the `scripts` as a non-persistent background page; each gets only its own.
 //!
 //! Everything else (content scripts, matches, host permissions, web-accessible resources, CSP,
 //! icons, locale) is the same object in both, which the tests check.
@@ -72,11 +74,20 @@ pub fn render(
     {
         bail!("extension/manifest.json needs browser_specific_settings.gecko.id for Firefox");
     }
+    let background = object
+        .get_mut("background")
+        .and_then(Value::as_object_mut)
+        .context("extension/manifest.json needs a background with service_worker and scripts")?;
+    if background.get("service_worker").is_none() || background.get("scripts").is_none() {
+        bail!("extension/manifest.json background needs both service_worker and scripts");
+    }
     match browser {
         Browser::Chrome => {
+            background.remove("scripts");
             object.remove("browser_specific_settings");
         }
         Browser::Firefox => {
+            background.remove("service_worker");
             object.remove("minimum_chrome_version");
         }
     }
@@ -132,6 +143,7 @@ pub mod tests {
             "version",
             "default_locale",
             "icons",
+            "permissions",
             "host_permissions",
             "content_scripts",
             "web_accessible_resources",
@@ -157,6 +169,33 @@ pub mod tests {
         let mut chrome_keys = chrome_keys;
         chrome_keys.retain(|key| *key != "minimum_chrome_version");
         assert_eq!(chrome_keys, firefox_keys);
+    }
+
+    /// Issue 16: no page can open the extension page. doctor.html is opened only by
+    /// background.js, so nothing HTML is web-accessible, in either browser's manifest.
+    #[test]
+    fn no_extension_page_is_web_accessible_and_each_browser_gets_its_background() {
+        for browser in Browser::ALL {
+            let manifest = rendered(browser);
+            for entry in manifest["web_accessible_resources"].as_array().unwrap() {
+                for resource in entry["resources"].as_array().unwrap() {
+                    let resource = resource.as_str().unwrap();
+                    assert!(
+                        resource.starts_with("pkg/") && !resource.ends_with(".html"),
+                        "{browser:?}: {resource} is web-accessible"
+                    );
+                }
+            }
+            let background = manifest["background"].as_object().unwrap();
+            assert_eq!(background.len(), 1, "{browser:?}: {background:?}");
+            match browser {
+                Browser::Chrome => assert_eq!(background["service_worker"], "background.js"),
+                Browser::Firefox => assert_eq!(
+                    background["scripts"],
+                    serde_json::json!(["scm-host.js", "background.js"])
+                ),
+            }
+        }
     }
 
     #[test]

@@ -375,8 +375,10 @@ fn assert_scm_patterns(what: &str, patterns: &[&str]) {
     }
 }
 
-/// Least privilege: host access only to SCM host forms, no API permissions at all (in
-/// particular no `tabs`), nothing for other extensions or pages to connect to.
+/// Least privilege: host access only to SCM host forms, one API permission (`storage`, for
+/// the one-time tokens of doctor.html in `storage.session`; no `tabs`), one background script
+/// (background.js, which opens doctor.html), nothing for other extensions or pages to connect
+/// to.
 #[test]
 fn manifest_asks_only_for_scm_hosts() {
     let manifest = manifest();
@@ -386,12 +388,18 @@ fn manifest_asks_only_for_scm_hosts() {
     assert!(!text.contains("*://"), "manifest matches any scheme");
     assert!(!text.contains("http://"), "manifest matches plain http");
 
+    assert_eq!(strings(&manifest["permissions"]), ["storage"]);
+    assert_eq!(
+        manifest["background"],
+        serde_json::json!({
+            "service_worker": "background.js",
+            "scripts": ["scm-host.js", "background.js"]
+        })
+    );
     for forbidden in [
-        "permissions",
         "optional_permissions",
         "optional_host_permissions",
         "externally_connectable",
-        "background",
         "declarative_net_request",
     ] {
         assert!(

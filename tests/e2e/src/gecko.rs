@@ -23,6 +23,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::{BROWSERS, E2e, MAPPED_SUFFIXES, free_port, target_dir};
 
+/// The `moz-extension://` host the test profile gives the extension (Firefox otherwise picks
+/// a random one per profile), so a test can name the extension's own pages.
+pub const FIREFOX_EXTENSION_UUID: &str = "6f0e7c1a-4d2b-4c8e-9a51-0d3b5e7f9a21";
+
 /// Firefox ESR as Debian installs it; `KUDU_E2E_FIREFOX` overrides.
 const FIREFOX: &str = "/usr/bin/firefox-esr";
 
@@ -156,6 +160,8 @@ pub fn firefox_prefs(proxy: SocketAddr) -> Value {
         "network.proxy.allow_hijacking_localhost": true,
         "network.http.http3.enable": false,
         "extensions.originControls.grantByDefault": true,
+        "extensions.webextensions.uuids":
+            json!({ "kudu-doctor@kudu-doctor.dev": FIREFOX_EXTENSION_UUID }).to_string(),
         "browser.shell.checkDefaultBrowser": false,
         "browser.startup.homepage_override.mstone": "ignore",
         "datareporting.policy.dataSubmissionEnabled": false,
