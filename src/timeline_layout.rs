@@ -272,6 +272,7 @@ mod tests {
                 active: false,
                 temp: false,
                 provisioning_state: None,
+                flex_fields: false,
             },
             begin: Some(Timestamp::from_unix_millis(T0 + begin_min * 60_000)),
             end: end_min.map(|m| Timestamp::from_unix_millis(T0 + m * 60_000)),

@@ -60,6 +60,7 @@ fn deployment(id: &str, status: DeployStatus) -> Deployment {
         active: false,
         temp: false,
         provisioning_state: None,
+        flex_fields: false,
     }
 }
 

@@ -68,6 +68,7 @@ fn deployment(index: usize) -> impl Strategy<Value = Deployment> {
             active: active && status == DeployStatus::Success,
             temp: id.starts_with("temp-"),
             provisioning_state: None,
+            flex_fields: false,
         }
     })
 }

@@ -48,6 +48,7 @@ fn deployment() -> impl Strategy<Value = Deployment> {
                     active,
                     temp,
                     provisioning_state: None,
+                    flex_fields: false,
                 }
             },
         )

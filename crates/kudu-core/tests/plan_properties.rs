@@ -94,6 +94,7 @@ fn deployment() -> impl Strategy<Value = Deployment> {
                 complete,
                 active,
                 provisioning_state: None,
+                flex_fields: false,
             },
         )
 }
@@ -399,6 +400,7 @@ fn a_site_with_thousands_of_temp_folders_gets_guards_that_do_not_grow() {
         complete: false,
         active: false,
         provisioning_state: None,
+        flex_fields: false,
     };
     let mut s = locked_and_deploying(NOW_MS - 2 * 3600 * 1000);
     let ids: Vec<String> = (0..temps).map(|i| format!("temp-{i:08x}")).collect();

@@ -33,6 +33,7 @@ pub enum CauseId {
     CancelledThenRetried,
     ClientSelfCollision,
     DeploymentInProgress,
+    FlexConsumption,
     Healthy,
     NoLockFound,
     ParallelDeployments,
@@ -47,11 +48,12 @@ pub enum CauseId {
 }
 
 impl CauseId {
-    pub const ALL: [CauseId; 15] = [
+    pub const ALL: [CauseId; 16] = [
         CauseId::AutoswapInProgress,
         CauseId::CancelledThenRetried,
         CauseId::ClientSelfCollision,
         CauseId::DeploymentInProgress,
+        CauseId::FlexConsumption,
         CauseId::Healthy,
         CauseId::NoLockFound,
         CauseId::ParallelDeployments,
@@ -71,6 +73,7 @@ impl CauseId {
             CauseId::CancelledThenRetried => "cancelled-then-retried",
             CauseId::ClientSelfCollision => "client-self-collision",
             CauseId::DeploymentInProgress => "deployment-in-progress",
+            CauseId::FlexConsumption => "flex-consumption",
             CauseId::Healthy => "healthy",
             CauseId::NoLockFound => "no-lock-found",
             CauseId::ParallelDeployments => "parallel-deployments",
@@ -377,7 +380,8 @@ pub use facts::timeline::{
 /// Runs every cause detector over the session and orders the findings by the rank each cause's
 /// spec declares, the one that best explains a 409 first:
 ///
-/// 1. `session-expired`: nothing else can be known until the user signs in again.
+/// 1. `session-expired`: nothing else can be known until the user signs in again; then
+///    `flex-consumption`: what kind of site it is decides which of the rest apply.
 /// 2. `run-from-package-url`: a permanent refusal; clearing locks cannot help.
 /// 3. `autoswap-in-progress`, then `scan-underway`: Kudu refuses on purpose for a short while.
 /// 4. `deployment-in-progress`: a live deployment beats every lock cause; the answer is to wait.
@@ -460,6 +464,7 @@ mod tests {
         };
         let documented = [
             "session-expired",
+            "flex-consumption",
             "run-from-package-url",
             "autoswap-in-progress",
             "scan-underway",
@@ -478,7 +483,7 @@ mod tests {
         assert_eq!(order(false), documented);
         let mut holding = documented.to_vec();
         holding.retain(|c| *c != "cancelled-then-retried");
-        holding.insert(6, "cancelled-then-retried");
+        holding.insert(7, "cancelled-then-retried");
         assert_eq!(order(true).to_vec(), holding);
     }
 

@@ -39,6 +39,7 @@ pub(crate) fn deployment(
         active: false,
         temp: id.starts_with("temp-"),
         provisioning_state: None,
+        flex_fields: false,
     }
 }
 

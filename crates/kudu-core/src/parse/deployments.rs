@@ -18,6 +18,10 @@ use crate::model::{DeployStatus, Deployment};
 /// no usable `status` at all.
 const NO_STATUS: i64 = -10;
 
+/// Fields of a Flex Consumption deployment record that Kudu's `DeployResult` lacks
+/// (azure-dev#3658; kudu-facts §1.2). Matched as every field is, ignoring case and underscores.
+const FLEX_ONLY_FIELDS: [&str; 2] = ["build_summary", "remoteBuild"];
+
 /// A list of deployments, or one record (returned as a one-element list). ARM shapes
 /// (`{"value": [...]}`, `{"properties": {...}}`) are unwrapped. List items that are not
 /// records are skipped with a warning.
@@ -128,6 +132,9 @@ fn record_from(
         provisioning_state: record
             .text(&["provisioningState"], warnings)
             .filter(|s| !s.is_empty()),
+        // Presence alone counts, whatever the value (an object, a flag or null): the field's
+        // shape is not documented, its name is what no Kudu sends.
+        flex_fields: record.get(&FLEX_ONLY_FIELDS).is_some(),
     })
 }
 
@@ -277,6 +284,24 @@ mod tests {
         assert_eq!(d.status, DeployStatus::Success);
         let fields: Vec<&str> = parsed.warnings.iter().map(|w| w.field.as_str()).collect();
         assert_eq!(fields, ["[0].received_time", "[0].complete"]);
+    }
+
+    /// A Flex Consumption record as azure-dev#3658 shows its fields: status 5 and the build
+    /// fields Kudu never sends. Any spelling and any value of them marks the record.
+    #[test]
+    fn flex_consumption_records_are_marked_by_their_build_fields() {
+        let body = r#"[
+          {"id":"a1","status":5,"status_text":"","remoteBuild":true,
+           "build_summary":{"errors":[],"warnings":[]},"received_time":"2026-11-26T11:00:00Z"},
+          {"id":"a2","status":4,"RemoteBuild":null},
+          {"id":"a3","status":4,"buildSummary":"x"}
+        ]"#;
+        let parsed = parse_deployments(body).unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert!(parsed.value.iter().all(|d| d.flex_fields));
+        assert_eq!(parsed.value[0].status, DeployStatus::Conflict);
+        let kudu = parse_deployments(LINUX_LIST).unwrap().value;
+        assert!(kudu.iter().all(|d| !d.flex_fields));
     }
 
     #[test]

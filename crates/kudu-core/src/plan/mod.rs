@@ -246,7 +246,8 @@ pub fn plan(session: &Session, diagnosis: &Diagnosis, kind: PlanKind) -> Cleanup
         PlanKind::Targeted => targeted::plan(session, diagnosis),
         PlanKind::FullReset => full_reset::plan(session, diagnosis, FullResetOptions::default()),
     };
-    enforce_active_kept(enforce_allow_list(plan), session, false)
+    let plan = enforce_active_kept(enforce_allow_list(plan), session, false);
+    enforce_not_flex(plan, session)
 }
 
 /// The seed runbook's last resort: empty `site/deployments` except what `options` keeps.
@@ -256,7 +257,27 @@ pub fn plan_full_reset(
     options: FullResetOptions,
 ) -> CleanupPlan {
     let plan = enforce_allow_list(full_reset::plan(session, diagnosis, options));
-    enforce_active_kept(plan, session, options.include_active)
+    let plan = enforce_active_kept(plan, session, options.include_active);
+    enforce_not_flex(plan, session)
+}
+
+/// A Flex Consumption app deploys without Kudu's lock files (`flex-consumption`): no plan for
+/// it has a step that sends anything, whatever the lock reads seemed to show.
+fn enforce_not_flex(mut plan: CleanupPlan, session: &Session) -> CleanupPlan {
+    if crate::diagnose::facts::predicates::flex_consumption_record(session).is_none() {
+        return plan;
+    }
+    plan.steps.clear();
+    plan.loses.clear();
+    plan.verify.clear();
+    plan.requires_acknowledgement = None;
+    plan.not_offered = Some(
+        "This is a Flex Consumption app: its deployments do not use Kudu's lock files, so \
+         there is nothing here for Kudu Doctor to delete. Let the deployment in progress \
+         finish, then deploy again."
+            .into(),
+    );
+    plan
 }
 
 /// Defence in depth: a plan that would delete the active deployment's folder (as the list's

@@ -18,7 +18,7 @@ use crate::diagnose::{
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::AutoswapInProgress,
-    rank: Rank::Fixed(2),
+    rank: Rank::Fixed(3),
     claims: &[Claim::DeploymentsBlocked],
     ends_by_itself: true,
     relies_on_core_reads: true,

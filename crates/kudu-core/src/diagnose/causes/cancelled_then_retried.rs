@@ -91,8 +91,8 @@ pub(crate) const SPEC: CauseSpec = CauseSpec {
     // is stale); otherwise history, after the causes that act now.
     rank: Rank::WhenFact {
         fact: RankFact::CancelledRunHoldsLock,
-        then: 6,
-        otherwise: 11,
+        then: 7,
+        otherwise: 14,
     },
     claims: &[],
     ends_by_itself: false,

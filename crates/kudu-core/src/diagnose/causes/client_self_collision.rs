@@ -23,7 +23,7 @@ pub const BURST_WINDOW_SECS: i64 = 10 * 60;
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::ClientSelfCollision,
-    rank: Rank::Fixed(13),
+    rank: Rank::Fixed(16),
     claims: &[],
     ends_by_itself: false,
     relies_on_core_reads: true,

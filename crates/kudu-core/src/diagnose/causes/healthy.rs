@@ -17,7 +17,7 @@ use crate::diagnose::{
 /// a cause never reads another's findings).
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::Healthy,
-    rank: Rank::Fixed(14),
+    rank: Rank::Fixed(17),
     claims: &[Claim::NothingBlocks, Claim::NothingRunning],
     ends_by_itself: false,
     relies_on_core_reads: true,

@@ -7,6 +7,7 @@ mod autoswap_in_progress;
 mod cancelled_then_retried;
 mod client_self_collision;
 mod deployment_in_progress;
+mod flex_consumption;
 mod healthy;
 mod no_lock_found;
 mod parallel_deployments;
@@ -26,8 +27,9 @@ use crate::diagnose::{CauseId, CauseSpec, Finding};
 pub(crate) type Detect = fn(&Context) -> Option<Finding>;
 
 /// Every cause judged from the facts alone, in the order they run.
-pub(crate) const REGISTRY: [(CauseSpec, Detect); 13] = [
+pub(crate) const REGISTRY: [(CauseSpec, Detect); 14] = [
     (session_expired::SPEC, session_expired::detect),
+    (flex_consumption::SPEC, flex_consumption::detect),
     (run_from_package_url::SPEC, run_from_package_url::detect),
     (autoswap_in_progress::SPEC, autoswap_in_progress::detect),
     (scan_underway::SPEC, scan_underway::detect),

@@ -19,7 +19,7 @@ use crate::diagnose::{
 /// Added when the verdict names nothing that blocks deployments, only reads that failed.
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::NoLockFound,
-    rank: Rank::Fixed(15),
+    rank: Rank::Fixed(18),
     claims: &[Claim::NothingBlocks, Claim::NothingRunning],
     ends_by_itself: false,
     relies_on_core_reads: true,

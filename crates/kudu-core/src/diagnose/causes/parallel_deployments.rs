@@ -16,7 +16,7 @@ use crate::diagnose::{CauseId, CauseSpec, Confidence, Evidence, Finding, Rank, R
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::ParallelDeployments,
-    rank: Rank::Fixed(12),
+    rank: Rank::Fixed(15),
     claims: &[],
     ends_by_itself: false,
     relies_on_core_reads: true,

@@ -32,7 +32,7 @@ fn is_archive(name: &str) -> bool {
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::PartialDeploy,
-    rank: Rank::Fixed(9),
+    rank: Rank::Fixed(10),
     claims: &[],
     ends_by_itself: false,
     relies_on_core_reads: true,

@@ -20,7 +20,7 @@ fn mentions_restart(text: &str) -> bool {
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::RestartRacedDeployment,
-    rank: Rank::Fixed(10),
+    rank: Rank::Fixed(13),
     claims: &[],
     ends_by_itself: false,
     relies_on_core_reads: false,

@@ -16,7 +16,7 @@ use crate::diagnose::{
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::RunFromPackageUrl,
-    rank: Rank::Fixed(1),
+    rank: Rank::Fixed(2),
     claims: &[Claim::DeploymentsBlocked],
     ends_by_itself: false,
     relies_on_core_reads: false,

@@ -17,7 +17,7 @@ use crate::diagnose::{
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::ScanUnderway,
-    rank: Rank::Fixed(3),
+    rank: Rank::Fixed(4),
     claims: &[Claim::DeploymentsBlocked, Claim::SomethingRunning],
     ends_by_itself: true,
     relies_on_core_reads: true,

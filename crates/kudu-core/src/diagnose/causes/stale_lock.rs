@@ -25,7 +25,7 @@ use crate::diagnose::{
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::StaleLock,
-    rank: Rank::Fixed(7),
+    rank: Rank::Fixed(8),
     claims: &[Claim::DeploymentsBlocked, Claim::NothingRunning],
     ends_by_itself: false,
     relies_on_core_reads: true,

@@ -18,7 +18,7 @@ use crate::diagnose::{
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::StatusLockDenied,
-    rank: Rank::Fixed(5),
+    rank: Rank::Fixed(6),
     claims: &[Claim::DeploymentsBlocked],
     ends_by_itself: false,
     relies_on_core_reads: false,

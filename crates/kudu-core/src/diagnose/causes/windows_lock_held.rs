@@ -19,7 +19,7 @@ use crate::model::Personality;
 
 pub(crate) const SPEC: CauseSpec = CauseSpec {
     id: CauseId::WindowsLockHeld,
-    rank: Rank::Fixed(8),
+    rank: Rank::Fixed(9),
     claims: &[Claim::DeploymentsBlocked, Claim::NothingRunning],
     ends_by_itself: false,
     relies_on_core_reads: true,

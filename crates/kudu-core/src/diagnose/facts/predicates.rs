@@ -93,3 +93,17 @@ impl Context<'_> {
         (cancelled && recent && lock_from_it).then_some(&newest.deployment)
     }
 }
+
+/// The first deployment record that shows a Flex Consumption app ([`Deployment::flex_fields`]),
+/// from the list or, when the list could not be read, from `latest`. Flex Consumption deploys
+/// through `/api/publish` to records of its own; whether its SCM site answers VFS or
+/// `isdeploying` is unverified, so nothing else is asked of it: a site that shows no such
+/// record is judged as any other.
+pub(crate) fn flex_consumption_record(session: &Session) -> Option<&Deployment> {
+    let listed = session.deployments.value().into_iter().flatten();
+    let latest = session
+        .latest
+        .value()
+        .and_then(|latest| latest.deployment.as_ref());
+    listed.chain(latest).find(|d| d.flex_fields)
+}
