@@ -21,11 +21,11 @@
 
 use std::collections::BTreeMap;
 
-use kudu_core::cleanup::zip_index::read_index;
+use kudu_core::cleanup::zip_index::{entry_data, read_index};
 use kudu_core::cleanup::zip_writer::{StoredZip, ZipTime};
 use kudu_core::cleanup::{
-    Acknowledgement, CleanupRun, Confirmation, MAX_DELETE_ATTEMPTS, Outcome, RequestPurpose,
-    RunReply, RunRequest, StepState,
+    Acknowledgement, BackupReceipt, CleanupRun, Confirmation, MAX_DELETE_ATTEMPTS, Outcome,
+    RequestPurpose, RunReply, RunRequest, StepState,
 };
 use kudu_core::plan::{CleanupPlan, PlanKind, StepKind, plan};
 use kudu_core::reads::{Read, diagnosis_reads};
@@ -210,9 +210,15 @@ enum Fault {
     /// A delete Kudu carried out, answered 504 by the front end (it timed out waiting); any
     /// other request just gets the 504.
     Applied504,
+    /// A zip without its first top-level file: Kudu's `AddFile` skips a file it cannot open
+    /// and says nothing (projectkudu/kudu and KuduLite `ZipArchiveExtensions`).
+    SkippedFile,
+    /// One byte of the first non-empty file's data flipped on the way: the archive still
+    /// opens, but that entry no longer matches its CRC-32.
+    FlippedByte,
 }
 
-const FAULT_KINDS: u64 = 9;
+const FAULT_KINDS: u64 = 11;
 
 fn fault_from(n: u32) -> Fault {
     match n % FAULT_KINDS as u32 {
@@ -224,6 +230,8 @@ fn fault_from(n: u32) -> Fault {
         5 => Fault::CorruptZip,
         6 => Fault::EmptyZip,
         7 => Fault::Applied504,
+        8 => Fault::SkippedFile,
+        9 => Fault::FlippedByte,
         _ => Fault::None,
     }
 }
@@ -290,7 +298,9 @@ fn listing(home: &Home, dir: &str, entries: &BTreeMap<String, FsEntry>) -> serde
             .map(|(name, e)| {
                 json!({
                     "name": name,
-                    "size": 0,
+                    // What `answer_get`'s zips hold: `{}` in each lock file, empty files in
+                    // site/deployments/.
+                    "size": if !e.is_dir && dir == "locks" { 2 } else { 0 },
                     "mtime": e.mtime.to_rfc3339(),
                     "crtime": e.mtime.to_rfc3339(),
                     "mime": if e.is_dir { "inode/directory" } else { "application/octet-stream" },
@@ -635,6 +645,43 @@ fn reply_from(answer: &Answer) -> RunReply {
     reply
 }
 
+/// The zip with `fault` applied to it, or `None` when the fault finds nothing to change.
+fn damaged_zip(zip: &[u8], fault: Fault) -> Option<Vec<u8>> {
+    let index = read_index(zip).ok()?;
+    match fault {
+        Fault::SkippedFile => {
+            let skip = index
+                .entries
+                .iter()
+                .position(|e| !e.is_dir && !e.name.contains('/'))?;
+            let mut out = StoredZip::new(ZipTime::default());
+            for (i, e) in index.entries.iter().enumerate() {
+                if i == skip {
+                    continue;
+                }
+                if e.is_dir {
+                    out.add_dir(&e.name).ok()?;
+                } else {
+                    out.add_file(&e.name, entry_data(zip, e).ok()?).ok()?;
+                }
+            }
+            out.finish().ok()
+        }
+        Fault::FlippedByte => {
+            let e = index
+                .entries
+                .iter()
+                .find(|e| !e.is_dir && e.compressed_size > 0)?;
+            let data = entry_data(zip, e).ok()?;
+            let at = data.as_ptr() as usize - zip.as_ptr() as usize;
+            let mut out = zip.to_vec();
+            out[at] ^= 0x01;
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
 fn faulted(answer: &Answer, fault: Fault) -> RunReply {
     let login = || {
         RunReply::text(
@@ -692,6 +739,15 @@ fn faulted(answer: &Answer, fault: Fault) -> RunReply {
             }
             r
         }
+        Fault::SkippedFile | Fault::FlippedByte => {
+            let mut r = reply_from(answer);
+            if let kudu_core::cleanup::ReplyBody::Bytes(b) = &mut r.body
+                && let Some(damaged) = damaged_zip(b, fault)
+            {
+                *b = damaged;
+            }
+            r
+        }
     }
 }
 
@@ -708,6 +764,10 @@ fn harmless(fault: Fault, answer: &Answer) -> bool {
     match fault {
         Fault::None => true,
         Fault::CorruptZip | Fault::EmptyZip => !matches!(answer.body, Body::Zip(_)),
+        Fault::SkippedFile | Fault::FlippedByte => match &answer.body {
+            Body::Zip(z) => damaged_zip(z, fault).is_none(),
+            _ => true,
+        },
         _ => false,
     }
 }
@@ -858,6 +918,16 @@ struct Report {
     already_gone: usize,
 }
 
+/// The user's receipt for the backup, when the run waits for it: the file read back whole.
+fn hand_over_backup(run: &mut CleanupRun, now: Timestamp) {
+    if run.awaiting_backup_saved()
+        && let Some((name, bytes)) = run.backup_file()
+    {
+        run.backup_saved(&BackupReceipt::read_back(&name, &bytes), now)
+            .unwrap();
+    }
+}
+
 fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
     let mut rng = Rng(s.seed ^ 0x9E37_79B9_7F4A_7C15);
     let mut real = site(s.site);
@@ -907,11 +977,39 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
     let mut recheck_holder: Option<Holder> = None;
     let mut last_lock_look: Option<Holder> = None;
     let mut lock_confirmed_since_answer = false;
+    // Invariant 2: the user's receipt for this run's backup came before any DELETE.
+    let mut backup_confirmed = false;
 
     for _ in 0..20_000 {
         queue.extend(run.poll_requests(now));
         if run.outcome().is_some() {
             break;
+        }
+        if run.awaiting_backup_saved() {
+            let Some((name, bytes)) = run.backup_file() else {
+                return Err(TestCaseError::fail("waiting for a receipt with no backup"));
+            };
+            // The run waits as long as the user takes, and sends nothing meanwhile.
+            prop_assert!(run.poll_timeout().is_none() && run.poll_requests(now).is_empty());
+            // A receipt for a short file, or another run's file, is refused.
+            let short = BackupReceipt::confirmed(&name, bytes.len() as u64 - 1);
+            prop_assert!(run.backup_saved(&short, now).is_err());
+            let mut changed = bytes.clone();
+            changed[0] ^= 1;
+            prop_assert!(
+                run.backup_saved(&BackupReceipt::read_back(&name, &changed), now)
+                    .is_err()
+            );
+            prop_assert!(run.awaiting_backup_saved());
+            now = Timestamp::from_unix_millis(now.unix_millis() + rng.below(300_000) as i64);
+            let receipt = if rng.chance(500) {
+                BackupReceipt::read_back(&name, &bytes)
+            } else {
+                BackupReceipt::confirmed(&name, bytes.len() as u64)
+            };
+            prop_assert!(run.backup_saved(&receipt, now).is_ok());
+            backup_confirmed = true;
+            continue;
         }
         if queue.is_empty() {
             let Some(t) = run.poll_timeout() else {
@@ -1011,10 +1109,11 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
             if attempt == 1 {
                 sent_steps.push(step);
             }
-            // Invariant 2: both archives served intact and the backup file exists.
+            // Invariant 2: both archives served intact, the backup file exists and the user
+            // confirmed holding it.
             prop_assert!(
-                zips_ok.len() == 2 && run.backup_file().is_some(),
-                "DELETE {} before a verified backup",
+                zips_ok.len() == 2 && run.backup_file().is_some() && backup_confirmed,
+                "DELETE {} before a verified backup the user holds",
                 req.path
             );
             // Invariant 3: nothing after a re-check could see the change.
@@ -1417,6 +1516,7 @@ fn many_temp_folders_go_in_few_rounds() {
     let mut sent_leftovers = 0;
     let mut now = at_secs(0);
     while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         assert!(!batch.is_empty());
         rounds += 1;
@@ -1484,8 +1584,10 @@ fn throttled_deletes_are_sent_again_with_fewer_in_flight() {
         .with_before(diagnosis);
     let mut now = at_secs(0);
     let mut throttled = 0;
+    let mut first_wave_temps = 0;
     let mut delete_batches = vec![];
     for _ in 0..200 {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         if run.outcome().is_some() {
             break;
@@ -1504,11 +1606,10 @@ fn throttled_deletes_are_sent_again_with_fewer_in_flight() {
         now = now.plus_secs(1);
         for req in batch {
             // The first wave of leftover deletes is answered 429 for every third one.
-            let reply = if req.path.contains("/site/deployments/temp-")
-                && delete_batches.len() == 1
-                && throttled < 5
-                && req.id.0 % 3 == 0
-            {
+            let first_wave_temp =
+                req.path.contains("/site/deployments/temp-") && delete_batches.len() == 1;
+            first_wave_temps += usize::from(first_wave_temp);
+            let reply = if first_wave_temp && throttled < 5 && first_wave_temps % 3 == 1 {
                 throttled += 1;
                 let mut r = RunReply::text(429, "text/plain", "Too many requests");
                 r.headers.push(("retry-after".into(), "2".into()));
@@ -1597,6 +1698,7 @@ fn a_failing_backup_deletes_nothing() {
             .with_acknowledgement(Acknowledgement::given(&plan));
         let mut deletes = 0;
         for _ in 0..100 {
+            hand_over_backup(&mut run, at_secs(1));
             let batch = run.poll_requests(at_secs(1));
             if run.outcome().is_some() {
                 break;
@@ -1632,6 +1734,7 @@ fn a_500_on_one_delete_is_reported_and_verified() {
     let mut now = at_secs(0);
     while run.outcome().is_none() {
         now = now.plus_secs(1);
+        hand_over_backup(&mut run, now);
         for req in run.poll_requests(now) {
             let reply = if req.method == "DELETE" && req.path.contains("temp-") {
                 RunReply::text(500, "application/json", r#"{"Message":"disk full"}"#)
@@ -1671,6 +1774,7 @@ fn windows_waits_for_kudu_to_answer_again() {
     let mut probes = 0;
     let mut kudu_back_at = None;
     while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         if batch.is_empty() {
             let t = run.poll_timeout().expect("a timeout while waiting");
@@ -1717,6 +1821,7 @@ fn kudu_that_never_comes_back_fails_after_the_deadline() {
     let mut now = at_secs(0);
     let mut restarted = false;
     while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         if batch.is_empty() {
             now = run.poll_timeout().expect("a timeout while waiting");
@@ -1815,6 +1920,7 @@ fn a_404_counts_as_gone_only_when_the_final_read_confirms_it() {
         .with_before(diagnosis);
     let mut now = at_secs(0);
     while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         assert!(!batch.is_empty());
         now = now.plus_secs(1);
@@ -1858,15 +1964,18 @@ fn the_first_recheck_waits_for_the_log_prefetch() {
             .partition(|r| r.purpose == RequestPurpose::LogPrefetch);
         assert!(!prefetches.is_empty(), "no log is prefetched");
         assert!(
-            backups
-                .iter()
-                .all(|r| matches!(r.purpose, RequestPurpose::Backup { .. })),
+            backups.iter().all(|r| matches!(
+                r.purpose,
+                RequestPurpose::Backup { .. } | RequestPurpose::BackupListing
+            )),
             "{backups:?}"
         );
         for req in backups {
             let reply = serve(&mut home, &req, now);
             run.handle_reply(req.id, reply, now);
         }
+        // The user confirms holding the backup while the prefetch is still out.
+        hand_over_backup(&mut run, now);
         let early = run.poll_requests(now);
         assert!(
             early.is_empty(),
@@ -1897,6 +2006,7 @@ fn the_first_recheck_waits_for_the_log_prefetch() {
                 let reply = serve(&mut home, &req, now);
                 run.handle_reply(req.id, reply, now);
             }
+            hand_over_backup(&mut run, now);
             batch = run.poll_requests(now);
         }
         assert_eq!(
@@ -1967,6 +2077,7 @@ fn release_answered_504(applied: bool, taken: bool) -> ReleaseAnswered504 {
     let mut holders_at_release = vec![];
     let mut lock_reads_between = 0;
     for _ in 0..1000 {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         if run.outcome().is_some() {
             break;
@@ -2078,6 +2189,7 @@ fn a_lock_taken_between_the_recheck_and_the_release_is_not_deleted() {
     let mut now = at_secs(0);
     let mut answers = vec![];
     for _ in 0..1000 {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         if run.outcome().is_some() {
             break;
@@ -2137,6 +2249,7 @@ fn a_lock_read_without_an_etag_is_not_released() {
         .with_before(diagnosis);
     let mut now = at_secs(0);
     while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
         let batch = run.poll_requests(now);
         now = now.plus_secs(1);
         for req in batch {
@@ -2156,4 +2269,111 @@ fn a_lock_read_without_an_etag_is_not_released() {
     };
     assert!(reason.contains("ETag"), "{reason}");
     assert!(changes.iter().any(|c| c.contains("no ETag")), "{changes:?}");
+}
+
+/// Issue 16: the first destructive group waits for the user's receipt of the backup, however
+/// long that takes, and the re-check before it is read after the receipt.
+#[test]
+fn nothing_is_deleted_before_the_user_holds_the_backup() {
+    for kind in 0..4 {
+        let mut home = site(kind);
+        let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+        let acknowledgement = Acknowledgement::given(&plan);
+        let mut run = CleanupRun::new(plan, "x", at_secs(0))
+            .with_acknowledgement(acknowledgement)
+            .with_before(diagnosis);
+        let mut now = at_secs(0);
+        while !run.awaiting_backup_saved() {
+            let batch = run.poll_requests(now);
+            assert!(!batch.is_empty() && run.outcome().is_none(), "site {kind}");
+            for req in batch {
+                assert_ne!(req.method, "DELETE");
+                let reply = serve(&mut home, &req, now);
+                run.handle_reply(req.id, reply, now);
+            }
+        }
+        // An hour without the receipt: nothing is sent and nothing is due.
+        for minute in 0..60 {
+            now = at_secs(60 * minute);
+            assert!(run.poll_requests(now).is_empty(), "site {kind}");
+            assert_eq!(run.poll_timeout(), None);
+            assert!(run.outcome().is_none());
+        }
+        let (name, bytes) = run.backup_file().unwrap();
+        let other = BackupReceipt::confirmed("other-site-kudu-backup.zip", bytes.len() as u64);
+        assert!(
+            run.backup_saved(&other, now)
+                .unwrap_err()
+                .contains("other-site")
+        );
+        assert!(run.poll_requests(now).is_empty());
+        run.backup_saved(&BackupReceipt::confirmed(&name, bytes.len() as u64), now)
+            .unwrap();
+        let next = run.poll_requests(now);
+        assert!(
+            !next.is_empty()
+                && next
+                    .iter()
+                    .all(|r| matches!(r.purpose, RequestPurpose::Recheck { .. })),
+            "site {kind}: after the receipt comes the re-check, not a delete: {next:?}"
+        );
+        assert!(
+            run.backup_saved(&BackupReceipt::confirmed(&name, bytes.len() as u64), now)
+                .is_err()
+        );
+    }
+}
+
+/// Issue 16: Kudu's zip skips a file it cannot open; the run names it and deletes nothing.
+#[test]
+fn a_zip_that_left_out_a_listed_file_names_it_and_deletes_nothing() {
+    let mut home = site(0);
+    home.deployments.insert(
+        "settings.xml".into(),
+        FsEntry {
+            is_dir: false,
+            mtime: at_secs(-86_400),
+        },
+    );
+    let (diagnosis, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    let acknowledgement = Acknowledgement::given(&plan);
+    let mut run = CleanupRun::new(plan, "x", at_secs(0))
+        .with_acknowledgement(acknowledgement)
+        .with_before(diagnosis);
+    let now = at_secs(0);
+    let mut skipped = String::new();
+    while run.outcome().is_none() {
+        hand_over_backup(&mut run, now);
+        let batch = run.poll_requests(now);
+        assert!(!batch.is_empty());
+        for req in batch {
+            assert_ne!(req.method, "DELETE", "{}", req.path);
+            let reply = if req.path == "/api/zip/site/deployments/" {
+                let answer = answer_get(&home, &req.path, now);
+                let Body::Zip(zip) = &answer.body else {
+                    panic!("not a zip");
+                };
+                skipped = read_index(zip)
+                    .unwrap()
+                    .entries
+                    .into_iter()
+                    .find(|e| !e.is_dir && !e.name.contains('/'))
+                    .unwrap()
+                    .name;
+                faulted(&answer, Fault::SkippedFile)
+            } else {
+                serve(&mut home, &req, now)
+            };
+            run.handle_reply(req.id, reply, now);
+        }
+    }
+    let Some(Outcome::Aborted { reason, .. }) = run.outcome() else {
+        panic!("{:?}", run.outcome());
+    };
+    assert!(
+        reason.contains(&format!("left out site/deployments/{skipped},"))
+            && reason.contains("Nothing was deleted"),
+        "{reason}"
+    );
+    assert!(run.backup_file().is_none());
 }

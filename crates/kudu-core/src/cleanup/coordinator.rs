@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::diagnose::Diagnosis;
 use crate::plan::paths::{delete_target, is_allowed};
 use crate::plan::{CleanupPlan, PlanKind, Precondition, StepKind};
-use crate::reads::Read;
-use crate::session::Session;
+use crate::reads::{Read, ReadId, diagnosis_reads};
+use crate::session::{Observed, Session};
 use crate::time::Timestamp;
 
 use super::backup::{self, CheckedArchive, VerifiedBackup};
@@ -71,6 +71,44 @@ impl Acknowledgement {
     }
 }
 
+/// What the user holds of the run's backup, which the first destructive group waits for
+/// ([`CleanupRun::backup_saved`]). It names the file and its size, so a confirmation given for
+/// another run's backup, or for a file that came out short, is refused.
+///
+/// - The wizard builds it with [`BackupReceipt::confirmed`] when the user presses "I have the
+///   backup" (a trusted click) on the confirmation that shows this run's file name and size:
+///   a browser cannot read back what it saved, so this is the user's word.
+/// - The command line writes [`CleanupRun::backup_file_ref`]'s bytes to a file, reads the file
+///   back and builds it with [`BackupReceipt::read_back`] from what it read: the run then
+///   checks the bytes' length and CRC-32 as well.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BackupReceipt {
+    file_name: String,
+    bytes: u64,
+    crc32: Option<u32>,
+}
+
+impl BackupReceipt {
+    /// The user's word that they hold `file_name` of `bytes` bytes (the name
+    /// `backup_file_ref` gave, not the folder it was saved in).
+    pub fn confirmed(file_name: &str, bytes: u64) -> Self {
+        BackupReceipt {
+            file_name: file_name.to_string(),
+            bytes,
+            crc32: None,
+        }
+    }
+
+    /// The backup `file_name` as read back from where it was written.
+    pub fn read_back(file_name: &str, contents: &[u8]) -> Self {
+        BackupReceipt {
+            file_name: file_name.to_string(),
+            bytes: contents.len() as u64,
+            crc32: Some(super::crc32::crc32(contents)),
+        }
+    }
+}
+
 /// What happens once the final read is in.
 #[derive(Debug)]
 enum AfterVerify {
@@ -86,7 +124,13 @@ enum Stage {
     /// Built, and nothing sent yet: the shell may still choose options.
     NotStarted,
     /// Both archives download while the logs the re-checks name are read.
-    Backup(BackupStage),
+    Backup(Box<BackupStage>),
+    /// The backup was checked and handed to the user; nothing more is sent until the user
+    /// confirms they hold it ([`CleanupRun::backup_saved`]), however long that takes. Log
+    /// prefetches still in flight land here.
+    AwaitBackupSaved {
+        prefetched: Session,
+    },
     /// The backup was checked, and the first re-check waits for log prefetches still in
     /// flight: they answer about when the zips do, and a child log they name then goes in the
     /// re-check's one round instead of a second one.
@@ -111,6 +155,9 @@ struct BackupStage {
     archives: BTreeMap<usize, Vec<u8>>,
     /// Logs read while the backup downloads.
     prefetched: Session,
+    /// The VFS listings of `site/locks/` and `site/deployments/`, read beside the zips: each
+    /// archive is checked against its folder's listing.
+    listings: Session,
 }
 
 /// Waiting for Kudu to answer after its restart: one probe at a time until the deadline.
@@ -285,6 +332,63 @@ impl CleanupRun {
         self.backup.as_ref().map(|b| (b.file_name(), b.bytes()))
     }
 
+    /// The backup was checked and the run waits for [`CleanupRun::backup_saved`] before its
+    /// first destructive group: the shell shows the file's name and size and lets the user
+    /// save it (again) and confirm.
+    pub fn awaiting_backup_saved(&self) -> bool {
+        matches!(self.stage, Stage::AwaitBackupSaved { .. })
+    }
+
+    /// The user holds the backup: the run goes on to the re-check before its first destructive
+    /// group (read now, after the confirmation, since the user may have taken minutes). `Err`
+    /// when the run is not waiting for it, or the receipt names another file, size or content
+    /// than this run's backup; the run keeps waiting then.
+    pub fn backup_saved(&mut self, receipt: &BackupReceipt, now: Timestamp) -> Result<(), String> {
+        if !self.awaiting_backup_saved() {
+            return Err("The cleanup is not waiting for the backup.".into());
+        }
+        let Some(backup) = &self.backup else {
+            return Err("The cleanup is not waiting for the backup.".into());
+        };
+        let (name, bytes) = (backup.file_name(), backup.bytes());
+        if receipt.file_name != name {
+            return Err(format!(
+                "The file saved is {}, not this cleanup's backup {name}.",
+                receipt.file_name
+            ));
+        }
+        if receipt.bytes != bytes.len() as u64 {
+            return Err(format!(
+                "{name} holds {} bytes, but the backup is {} bytes: it was not saved whole. Save it again.",
+                receipt.bytes,
+                bytes.len()
+            ));
+        }
+        if receipt
+            .crc32
+            .is_some_and(|crc| crc != super::crc32::crc32(bytes))
+        {
+            return Err(format!(
+                "{name} as read back differs from the backup: it was not saved intact. Save it again."
+            ));
+        }
+        self.progress.events.push(RunEvent::BackupSaved {
+            file_name: name.to_string(),
+            bytes: bytes.len(),
+        });
+        let Stage::AwaitBackupSaved { prefetched } = &mut self.stage else {
+            return Ok(());
+        };
+        let prefetched = std::mem::take(prefetched);
+        if self.requests.prefetch_in_flight() {
+            self.stage = Stage::AwaitPrefetch { prefetched };
+        } else {
+            self.start_next_group();
+        }
+        self.tick(now);
+        Ok(())
+    }
+
     pub fn outcome(&self) -> Option<&Outcome> {
         match &self.stage {
             Stage::Finished(outcome) => Some(outcome),
@@ -383,6 +487,9 @@ impl CleanupRun {
                 read,
             } => self.on_lock_check(step, attempt, read, &reply, now),
             Pending::Prefetch { read } => self.on_prefetch(&read, &reply),
+            Pending::BackupListing { read, attempt } => {
+                self.on_backup_listing(read, attempt, &reply)
+            }
             Pending::Probe => self.on_probe(&reply, now),
         }
     }
@@ -442,10 +549,19 @@ impl CleanupRun {
         groups.sort_unstable();
         groups.dedup();
         self.progress.events.push(RunEvent::BackupStarted);
-        self.stage = Stage::Backup(BackupStage {
+        self.stage = Stage::Backup(Box::new(BackupStage {
             archives: BTreeMap::new(),
             prefetched: Session::new(),
-        });
+            listings: Session::new(),
+        }));
+        // Listed beside the zips, so each archive is checked against what its folder held at
+        // the same moment.
+        for read in diagnosis_reads(self.requests.cache_bust(self.started_at)) {
+            if matches!(read.id, ReadId::LocksDir | ReadId::DeploymentsDir) {
+                self.requests
+                    .send(Pending::BackupListing { read, attempt: 1 });
+            }
+        }
         let backups: Vec<usize> = (0..self.plan.steps.len())
             .filter(|&i| self.plan.steps[i].kind == StepKind::Backup)
             .collect();
@@ -474,7 +590,9 @@ impl CleanupRun {
     fn on_prefetch(&mut self, read: &Read, reply: &RunReply) {
         let prefetched = match &mut self.stage {
             Stage::Backup(stage) => &mut stage.prefetched,
-            Stage::AwaitPrefetch { prefetched } => prefetched,
+            Stage::AwaitPrefetch { prefetched } | Stage::AwaitBackupSaved { prefetched } => {
+                prefetched
+            }
             // Unreachable: the first re-check starts only once no prefetch is in flight.
             _ => return,
         };
@@ -549,6 +667,31 @@ impl CleanupRun {
             return;
         };
         stage.archives.insert(step, bytes);
+        self.check_backups_when_all_in();
+    }
+
+    /// A listing read beside the zips. A failed one is judged when the archives are checked.
+    fn on_backup_listing(&mut self, read: Read, attempt: u8, reply: &RunReply) {
+        if reply.is_transient() && attempt < MAX_READ_ATTEMPTS {
+            self.requests.send(Pending::BackupListing {
+                read,
+                attempt: attempt + 1,
+            });
+            return;
+        }
+        let Stage::Backup(stage) = &mut self.stage else {
+            return;
+        };
+        stage
+            .listings
+            .ingest(&read.id, &read.path, &reply.to_http());
+        self.check_backups_when_all_in();
+    }
+
+    fn check_backups_when_all_in(&mut self) {
+        let Stage::Backup(stage) = &self.stage else {
+            return;
+        };
         let all_in = self
             .plan
             .steps
@@ -556,7 +699,7 @@ impl CleanupRun {
             .enumerate()
             .filter(|(_, s)| s.kind == StepKind::Backup)
             .all(|(i, _)| stage.archives.contains_key(&i));
-        if all_in {
+        if all_in && !self.requests.backup_listing_waiting() {
             self.check_backups();
         }
     }
@@ -573,6 +716,7 @@ impl CleanupRun {
             return;
         };
         let archives = std::mem::take(&mut stage.archives);
+        let listings = std::mem::take(&mut stage.listings);
         let included: Vec<&crate::plan::Step> = (0..self.plan.steps.len())
             .filter(|&i| self.included(i))
             .map(|i| &self.plan.steps[i])
@@ -584,7 +728,44 @@ impl CleanupRun {
                 failure = Some("a backup step names a folder Kudu Doctor does not know".into());
                 break;
             };
-            let expect = backup::expectation(dir, &included);
+            let listed = if dir == crate::plan::paths::LOCKS_DIR {
+                &listings.locks_dir
+            } else {
+                &listings.deployments_dir
+            };
+            let mut expect = backup::expectation(dir, &included);
+            match listed {
+                Observed::Value(entries) => expect.listing = entries.clone(),
+                Observed::Missing => {}
+                Observed::SessionExpired => {
+                    failure = Some(format!(
+                        "The listing of {dir}, read to check its backup against, came back as a sign-in page: the SCM session probably expired."
+                    ));
+                    break;
+                }
+                Observed::Failed { reason, .. } => {
+                    failure = Some(format!(
+                        "The listing of {dir}, read to check its backup against, failed: {reason}."
+                    ));
+                    break;
+                }
+                Observed::NotRead => {
+                    failure = Some(format!(
+                        "The listing of {dir}, read to check its backup against, was not answered."
+                    ));
+                    break;
+                }
+            }
+            if dir == crate::plan::paths::LOCKS_DIR
+                && included.iter().any(|s| s.kind == StepKind::RestartKudu)
+                && !included
+                    .iter()
+                    .any(|s| delete_target(&s.request).is_some_and(|(d, _)| d == dir))
+            {
+                expect
+                    .held_open
+                    .push(crate::diagnose::facts::lock_report::WINDOWS_LOCK_FILE.to_string());
+            }
             match backup::check_archive(dir, &bytes, &expect) {
                 Ok(index) => {
                     self.progress.events.push(RunEvent::BackupChecked {
@@ -614,7 +795,12 @@ impl CleanupRun {
                     bytes: verified.bytes().len(),
                 });
                 self.backup = Some(verified);
-                if !self.requests.prefetch_in_flight() {
+                if !self.groups_left.is_empty() {
+                    if let Stage::Backup(stage) = &mut self.stage {
+                        let prefetched = std::mem::take(&mut stage.prefetched);
+                        self.stage = Stage::AwaitBackupSaved { prefetched };
+                    }
+                } else if !self.requests.prefetch_in_flight() {
                     self.start_next_group();
                 } else if let Stage::Backup(stage) = &mut self.stage {
                     let prefetched = std::mem::take(&mut stage.prefetched);

@@ -13,8 +13,12 @@
 //!    answer usually releases the next requests; drain [`CleanupRun::poll_event`] for
 //!    progress; when nothing is in flight and [`CleanupRun::poll_timeout`] is `Some(t)`, call
 //!    `poll_requests` again at `t` (only while waiting for Kudu to come back after a restart);
-//! 3. stop when [`CleanupRun::outcome`] is `Some`. [`CleanupRun::backup_file`] is the download
-//!    as soon as the backup was checked; [`CleanupRun::log`] is every request and its answer.
+//!    when [`CleanupRun::awaiting_backup_saved`] is true, nothing more is sent until the shell
+//!    hands the user the file ([`CleanupRun::backup_file`]) and passes their
+//!    [`BackupReceipt`] to [`CleanupRun::backup_saved`] (no deadline: the user may take
+//!    minutes);
+//! 3. stop when [`CleanupRun::outcome`] is `Some`. [`CleanupRun::log`] is every request and
+//!    its answer.
 //!
 //! # Safety invariants
 //!
@@ -26,9 +30,12 @@
 //!    one part filled in at send time is the Linux lock release's `If-Match`: the ETag of the
 //!    run's latest read of `info.lock`, so a lock taken again since is refused by Kudu (412, or
 //!    409 on Kudu-L), which stops the run as "the lock changed hands".
-//! 2. **No delete before a verified backup.** The delete stage can only be built from a
-//!    `backup::VerifiedBackup`, which only exists once both archives opened, were non-empty
-//!    where the listing was, and held every name the plan deletes.
+//! 2. **No delete before a verified backup the user holds.** The delete stage can only be
+//!    built from a `backup::VerifiedBackup`, which only exists once both archives opened, every
+//!    file entry matched its CRC-32, and each held every entry of its folder's VFS listing
+//!    (read beside the zip: the top level, files with the listed size) and every name the plan
+//!    deletes; Kudu's zip skips files it cannot open, and each one missing is named. The first
+//!    re-check starts only after the user's [`BackupReceipt`] for that file.
 //! 3. **No delete on a precondition that no longer holds.** Before each group of destructive
 //!    steps the site is read afresh, in one round, and every precondition re-checked
 //!    (`recheck::RecheckPassed` is the delete stage's other ingredient), along with guards that
@@ -80,6 +87,7 @@ pub mod backup;
 mod coordinator;
 pub mod crc32;
 mod delete_stage;
+pub mod inflate;
 mod outcome;
 mod recheck;
 mod requests;
@@ -90,7 +98,9 @@ mod wire;
 pub mod zip_index;
 pub mod zip_writer;
 
-pub use coordinator::{Acknowledgement, CleanupRun, Confirmation, MAX_READ_ATTEMPTS};
+pub use coordinator::{
+    Acknowledgement, BackupReceipt, CleanupRun, Confirmation, MAX_READ_ATTEMPTS,
+};
 pub use delete_stage::{DEFAULT_MAX_IN_FLIGHT, LEFTOVER_MAX_IN_FLIGHT, MAX_DELETE_ATTEMPTS};
 pub use outcome::{ActivityEntry, EXCERPT_CHARS, Outcome, RunEvent, StepFailure, StepState};
 pub use timers::{

@@ -89,6 +89,11 @@ pub enum RunEvent {
         file_name: String,
         bytes: usize,
     },
+    /// The user confirmed they hold the backup ([`CleanupRun::backup_saved`]).
+    BackupSaved {
+        file_name: String,
+        bytes: usize,
+    },
     RecheckStarted {
         group: u32,
     },

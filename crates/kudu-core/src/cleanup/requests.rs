@@ -40,6 +40,12 @@ pub(super) enum Pending {
         attempt: u8,
         read: u8,
     },
+    /// A listing of a backed-up folder, read beside its zip so the archive can be checked
+    /// against it (see [`RequestPurpose::BackupListing`]).
+    BackupListing {
+        read: Read,
+        attempt: u8,
+    },
     /// A log read while the backup downloads (see [`RequestPurpose::LogPrefetch`]).
     Prefetch {
         read: Read,
@@ -85,6 +91,13 @@ impl Pending {
                 read.headers.clone(),
                 false,
                 RequestPurpose::LogPrefetch,
+            ),
+            Pending::BackupListing { read, .. } => (
+                read.method,
+                read.path.clone(),
+                read.headers.clone(),
+                false,
+                RequestPurpose::BackupListing,
             ),
             Pending::LockCheck { step, .. } => {
                 let read = super::delete_stage::lock_read();
@@ -207,6 +220,14 @@ impl Requests {
         self.in_flight
             .values()
             .any(|pending| matches!(pending, Pending::Prefetch { .. }))
+    }
+
+    /// A backed-up folder's listing is queued or unanswered: the archives cannot be checked yet.
+    pub(super) fn backup_listing_waiting(&self) -> bool {
+        self.in_flight
+            .values()
+            .chain(self.outbox.iter().map(|(_, p)| p))
+            .any(|p| matches!(p, Pending::BackupListing { .. }))
     }
 
     /// A survey read is queued or unanswered: the survey's round is not complete.

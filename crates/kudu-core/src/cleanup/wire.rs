@@ -25,6 +25,9 @@ pub enum RequestPurpose {
     /// A deployment log a later re-check names, read while the backup downloads so that the
     /// re-check knows which child log to read in the same round.
     LogPrefetch,
+    /// The VFS listing of a folder being backed up, read beside its zip: every file it lists
+    /// must be in the archive with the listed size.
+    BackupListing,
     /// A destructive plan step, sent exactly as planned.
     Step { step: usize },
     /// Re-read the Linux deployment lock after an unclear answer to the step that releases it

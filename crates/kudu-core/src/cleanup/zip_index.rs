@@ -98,6 +98,27 @@ impl fmt::Display for ZipError {
     }
 }
 
+/// The stored (possibly compressed) data of `entry`, behind its local header in `bytes`.
+pub fn entry_data<'b>(bytes: &'b [u8], entry: &ZipEntry) -> Result<&'b [u8], ZipError> {
+    const WHAT: ZipError = ZipError::OutOfBounds("entry data");
+    let at = to_usize(entry.local_header_offset).ok_or(WHAT)?;
+    let local = Reader::at(bytes, at);
+    if local.u32(0) != Some(LOCAL_SIG) {
+        return Err(ZipError::BadSignature("local entry header"));
+    }
+    let name_len = usize::from(local.u16(26).ok_or(WHAT)?);
+    let extra_len = usize::from(local.u16(28).ok_or(WHAT)?);
+    let start = at
+        .checked_add(LOCAL_LEN)
+        .and_then(|v| v.checked_add(name_len))
+        .and_then(|v| v.checked_add(extra_len))
+        .ok_or(WHAT)?;
+    let end = start
+        .checked_add(to_usize(entry.compressed_size).ok_or(WHAT)?)
+        .ok_or(WHAT)?;
+    bytes.get(start..end).ok_or(WHAT)
+}
+
 /// Reads the central directory of `bytes`.
 pub fn read_index(bytes: &[u8]) -> Result<ZipIndex, ZipError> {
     let eocd_at = find_end_record(bytes).ok_or(ZipError::NoEndRecord)?;
@@ -333,6 +354,30 @@ impl<'b> Reader<'b> {
     }
 }
 
+/// A deflated archive written by Python's zipfile: `deployment/`, `deployment/info.lock` (249
+/// bytes of JSON, deflated) and an empty `status.lock`, with an archive comment.
+#[cfg(test)]
+pub(crate) fn python_deflated_sample() -> Vec<u8> {
+    let hex: String = [
+    "504b0304140000000000000021000000000000000000000000000b0000006465706c6f796d656e742f504b0304140000",
+    "0008000b567a5d97aba7bb58000000f9000000140000006465706c6f796d656e742f696e666f2e6c6f636bab56cac94f",
+    "ce76ad28c82caa54b25232323032d33534d435320b3134b23232b532308852d251ca48cd4971aaf42f00aa08482d4acb",
+    "2fcacdcc4b5748cecf2bc9cc2bcd2f2d5648492dc8c9afcc4dcd2b51aaad1e12460200504b03041400000008000b567a",
+    "5d0000000002000000000000000b0000007374617475732e6c6f636b0300504b01021403140000000000000021000000",
+    "000000000000000000000b00000000000000000000008001000000006465706c6f796d656e742f504b01021403140000",
+    "0008000b567a5d97aba7bb58000000f90000001400000000000000000000008001290000006465706c6f796d656e742f",
+    "696e666f2e6c6f636b504b010214031400000008000b567a5d0000000002000000000000000b00000000000000000000",
+    "008001b30000007374617475732e6c6f636b504b05060000000003000300b4000000de0000000e006d61646520627920",
+    "707974686f6e",
+    ]
+    .concat();
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,23 +415,7 @@ mod tests {
     /// A deflated archive with a folder entry and a comment, written by Python's zipfile.
     #[test]
     fn a_foreign_deflated_archive_is_read() {
-        let hex: String = [
-        "504b0304140000000000000021000000000000000000000000000b0000006465706c6f796d656e742f504b0304140000",
-        "0008000b567a5d97aba7bb58000000f9000000140000006465706c6f796d656e742f696e666f2e6c6f636bab56cac94f",
-        "ce76ad28c82caa54b25232323032d33534d435320b3134b23232b532308852d251ca48cd4971aaf42f00aa08482d4acb",
-        "2fcacdcc4b5748cecf2bc9cc2bcd2f2d5648492dc8c9afcc4dcd2b51aaad1e12460200504b03041400000008000b567a",
-        "5d0000000002000000000000000b0000007374617475732e6c6f636b0300504b01021403140000000000000021000000",
-        "000000000000000000000b00000000000000000000008001000000006465706c6f796d656e742f504b01021403140000",
-        "0008000b567a5d97aba7bb58000000f90000001400000000000000000000008001290000006465706c6f796d656e742f",
-        "696e666f2e6c6f636b504b010214031400000008000b567a5d0000000002000000000000000b00000000000000000000",
-        "008001b30000007374617475732e6c6f636b504b05060000000003000300b4000000de0000000e006d61646520627920",
-        "707974686f6e",
-        ]
-        .concat();
-        let bytes: Vec<u8> = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect();
+        let bytes = python_deflated_sample();
         let index = read_index(&bytes).unwrap();
         let names: Vec<_> = index.entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(
