@@ -202,6 +202,35 @@ fn readme_lists_every_cause_with_its_blocks_advice() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The other way round: every row of the README's cause table names a cause, once, so a
+/// renamed or removed cause cannot leave its row behind.
+#[test]
+fn readme_cause_table_rows_are_exactly_the_causes() {
+    let readme = read("README.md");
+    let table = readme
+        .split_once("| Cause (`data-cause`) |")
+        .map(|(_, rest)| rest)
+        .expect("README has the cause table");
+    let rows: Vec<&str> = table
+        .lines()
+        .skip(2)
+        .take_while(|line| line.starts_with("| `"))
+        .filter_map(|line| line.strip_prefix("| `")?.split_once('`').map(|(id, _)| id))
+        .collect();
+    let mut problems: Vec<String> = rows
+        .iter()
+        .filter(|id| kudu_core::CauseId::from_str_id(id).is_none())
+        .map(|id| format!("README's row `{id}` names no cause"))
+        .collect();
+    for cause in kudu_core::diagnose::CauseId::ALL {
+        let count = rows.iter().filter(|id| **id == cause.as_str()).count();
+        if count != 1 {
+            problems.push(format!("README has {count} rows for `{}`", cause.as_str()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The other causes a cause file's code names, with the line (1-based): any path through the
 /// causes module (`diagnose::causes::…`, in `use` lines or inline), and `super::<cause>` (or
 /// `super::super::<cause>` from its tests, braces included). Comments are left out; `own` is

@@ -35,6 +35,7 @@ pub enum CauseId {
     DeploymentInProgress,
     FlexConsumption,
     Healthy,
+    NoAvailableInstances,
     NoLockFound,
     ParallelDeployments,
     PartialDeploy,
@@ -42,19 +43,21 @@ pub enum CauseId {
     RunFromPackageUrl,
     ScanUnderway,
     SessionExpired,
+    SiteOperationInProgress,
     StaleLock,
     StatusLockDenied,
     WindowsLockHeld,
 }
 
 impl CauseId {
-    pub const ALL: [CauseId; 16] = [
+    pub const ALL: [CauseId; 18] = [
         CauseId::AutoswapInProgress,
         CauseId::CancelledThenRetried,
         CauseId::ClientSelfCollision,
         CauseId::DeploymentInProgress,
         CauseId::FlexConsumption,
         CauseId::Healthy,
+        CauseId::NoAvailableInstances,
         CauseId::NoLockFound,
         CauseId::ParallelDeployments,
         CauseId::PartialDeploy,
@@ -62,6 +65,7 @@ impl CauseId {
         CauseId::RunFromPackageUrl,
         CauseId::ScanUnderway,
         CauseId::SessionExpired,
+        CauseId::SiteOperationInProgress,
         CauseId::StaleLock,
         CauseId::StatusLockDenied,
         CauseId::WindowsLockHeld,
@@ -75,6 +79,7 @@ impl CauseId {
             CauseId::DeploymentInProgress => "deployment-in-progress",
             CauseId::FlexConsumption => "flex-consumption",
             CauseId::Healthy => "healthy",
+            CauseId::NoAvailableInstances => "no-available-instances",
             CauseId::NoLockFound => "no-lock-found",
             CauseId::ParallelDeployments => "parallel-deployments",
             CauseId::PartialDeploy => "partial-deploy",
@@ -82,6 +87,7 @@ impl CauseId {
             CauseId::RunFromPackageUrl => "run-from-package-url",
             CauseId::ScanUnderway => "scan-underway",
             CauseId::SessionExpired => "session-expired",
+            CauseId::SiteOperationInProgress => "site-operation-in-progress",
             CauseId::StaleLock => "stale-lock",
             CauseId::StatusLockDenied => "status-lock-denied",
             CauseId::WindowsLockHeld => "windows-lock-held",
@@ -388,7 +394,9 @@ pub use facts::timeline::{
 /// 5. `status-lock-denied`: breaks every status read, so a lock cleanup would not finish either.
 /// 6. `cancelled-then-retried` when the cancelled run's lock is still held (it names why the
 ///    lock is stale), then `stale-lock`, then `windows-lock-held`.
-/// 7. `partial-deploy` (the app is down), `restart-raced-deployment`.
+/// 7. `partial-deploy` (the app is down); then the 409s from outside Kudu the user pasted,
+///    `site-operation-in-progress` (ARM) and `no-available-instances` (capacity); then
+///    `restart-raced-deployment`.
 /// 8. History: `cancelled-then-retried`, `parallel-deployments`, `client-self-collision`.
 /// 9. `healthy`, then `no-lock-found` (added whenever nothing blocks deployments now).
 ///
@@ -473,6 +481,8 @@ mod tests {
             "stale-lock",
             "windows-lock-held",
             "partial-deploy",
+            "site-operation-in-progress",
+            "no-available-instances",
             "restart-raced-deployment",
             "cancelled-then-retried",
             "parallel-deployments",

@@ -9,6 +9,7 @@ mod client_self_collision;
 mod deployment_in_progress;
 mod flex_consumption;
 mod healthy;
+mod no_available_instances;
 mod no_lock_found;
 mod parallel_deployments;
 mod partial_deploy;
@@ -16,6 +17,7 @@ mod restart_raced_deployment;
 mod run_from_package_url;
 mod scan_underway;
 mod session_expired;
+mod site_operation_in_progress;
 mod stale_lock;
 mod status_lock_denied;
 mod windows_lock_held;
@@ -27,7 +29,7 @@ use crate::diagnose::{CauseId, CauseSpec, Finding};
 pub(crate) type Detect = fn(&Context) -> Option<Finding>;
 
 /// Every cause judged from the facts alone, in the order they run.
-pub(crate) const REGISTRY: [(CauseSpec, Detect); 14] = [
+pub(crate) const REGISTRY: [(CauseSpec, Detect); 16] = [
     (session_expired::SPEC, session_expired::detect),
     (flex_consumption::SPEC, flex_consumption::detect),
     (run_from_package_url::SPEC, run_from_package_url::detect),
@@ -39,6 +41,11 @@ pub(crate) const REGISTRY: [(CauseSpec, Detect); 14] = [
     (stale_lock::SPEC, stale_lock::detect),
     (windows_lock_held::SPEC, windows_lock_held::detect),
     (partial_deploy::SPEC, partial_deploy::detect),
+    (
+        site_operation_in_progress::SPEC,
+        site_operation_in_progress::detect,
+    ),
+    (no_available_instances::SPEC, no_available_instances::detect),
     (
         restart_raced_deployment::SPEC,
         restart_raced_deployment::detect,

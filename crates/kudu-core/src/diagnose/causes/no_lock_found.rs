@@ -15,6 +15,7 @@ use crate::diagnose::facts::deployability::BlockerKind;
 use crate::diagnose::{
     CauseId, CauseSpec, Claim, Confidence, Evidence, Finding, Rank, Recommendation,
 };
+use crate::model::{Conflict, ConflictKind};
 
 /// Added when the verdict names nothing that blocks deployments, only reads that failed.
 pub(crate) const SPEC: CauseSpec = CauseSpec {
@@ -31,7 +32,8 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
         .blockers
         .iter()
         .all(|b| b.kind == BlockerKind::Unreadable);
-    if !only_unknowns {
+    // A pasted ARM conflict on a site where Kudu shows nothing is `site-operation-in-progress`.
+    if !only_unknowns || ctx.site_operation_conflict().is_some() {
         return None;
     }
     let unreadable = ctx.unreadable();
@@ -44,6 +46,9 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                 unreadable.join(", ")
             ),
         ));
+    }
+    if let Some(said) = ctx.session.pasted_error.as_ref().and_then(pasted_meaning) {
+        evidence.push(Evidence::new("the error you pasted", said));
     }
     let sure = unreadable.is_empty() && ctx.deployability.blockers.is_empty();
     Some(Finding {
@@ -68,6 +73,23 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                 .into(),
         }],
     })
+}
+
+/// What a pasted Kudu refusal means on a site where nothing blocks now.
+fn pasted_meaning(pasted: &Conflict) -> Option<String> {
+    match pasted.kind {
+        ConflictKind::DeploymentInProgress
+        | ConflictKind::OperationConflict
+        | ConflictKind::DeploymentLockFailed => Some(
+            "It is Kudu's deployment lock refusing the push, but nothing holds the lock now: whatever held it has ended, so deploying again should work."
+                .into(),
+        ),
+        ConflictKind::DeploymentIdExists => Some(
+            "Kudu already has a deployment with the id your tool sent (azure-cli's DeploymentIdExists): let the tool choose a new id, or leave the id out."
+                .into(),
+        ),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +125,22 @@ mod tests {
             message: "Deployment Underway".into(),
         });
         assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+    }
+
+    #[test]
+    fn a_pasted_arm_conflict_is_not_no_lock_found_but_a_pasted_kudu_refusal_is_explained() {
+        let mut s = Site::linux().build();
+        s.paste_error("Cannot modify this site because another operation is in progress. Details: OperationName: SwapSiteSlots");
+        assert!(detect(&Context::new(&s, at(12, 0, 0))).is_none());
+        s.paste_error("Failed to acquire deployment lock");
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.fact.contains("nothing holds the lock now")),
+            "{:?}",
+            f.evidence
+        );
     }
 
     #[test]

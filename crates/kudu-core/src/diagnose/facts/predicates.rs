@@ -4,8 +4,9 @@
 
 use crate::diagnose::LockState;
 use crate::diagnose::facts::context::{Context, LINUX_LOCK_LIFETIME_SECS};
+use crate::diagnose::facts::deployability::BlockerKind;
 use crate::diagnose::facts::timeline::died_mid_deploy;
-use crate::model::{Deployment, Personality};
+use crate::model::{Conflict, ConflictKind, Deployment, Personality};
 use crate::session::{Observed, Session};
 use crate::time::Timestamp;
 
@@ -66,6 +67,28 @@ fn is_status_conflict(text: &str) -> bool {
 }
 
 impl Context<'_> {
+    /// The error the user pasted, when it is of `kind`.
+    pub(crate) fn pasted(&self, kind: ConflictKind) -> Option<&Conflict> {
+        self.session
+            .pasted_error
+            .as_ref()
+            .filter(|pasted| pasted.kind == kind)
+    }
+
+    /// The pasted error is ARM's "another operation is in progress" and Kudu shows nothing
+    /// that blocks a deployment (only reads that failed, if anything): the 409 came from
+    /// outside Kudu. `site-operation-in-progress` then explains it, and `no-lock-found` stands
+    /// aside, both by this one rule.
+    pub(crate) fn site_operation_conflict(&self) -> Option<&Conflict> {
+        let kudu_blocks = self
+            .deployability
+            .blockers
+            .iter()
+            .any(|b| b.kind != BlockerKind::Unreadable);
+        self.pasted(ConflictKind::SiteOperationInProgress)
+            .filter(|_| !kudu_blocks)
+    }
+
     /// Where the lock facts came from on this OS.
     pub(crate) fn lock_source(&self) -> &'static str {
         match self.personality {
