@@ -48,29 +48,34 @@ const IDS: [&str; 4] = [
 ];
 
 fn deployment(index: usize) -> impl Strategy<Value = Deployment> {
-    (status(), age(), 0i64..1_800, any::<bool>()).prop_map(move |(status, began, took, active)| {
-        let id = IDS[index % IDS.len()];
-        let running = status.is_running();
-        Deployment {
-            id: Some(id.to_string()),
-            status,
-            status_code: None,
-            status_text: String::new(),
-            received: Some(ago(began)),
-            started: Some(ago(began)),
-            ended: (!running).then(|| ago((began - took).max(0))),
-            last_success_end: None,
-            deployer: ["GitHub", "VSTS", "OneDeploy"][index % 3].to_string(),
-            author: "N/A".into(),
-            message: "m".into(),
-            progress: String::new(),
-            complete: !running,
-            active: active && status == DeployStatus::Success,
-            temp: id.starts_with("temp-"),
-            provisioning_state: None,
-            flex_fields: false,
-        }
-    })
+    // About one record in ten is a Flex Consumption one, so `flex-consumption` shows up
+    // beside every other cause.
+    let flex = prop::bool::weighted(0.1);
+    (status(), age(), 0i64..1_800, any::<bool>(), flex).prop_map(
+        move |(status, began, took, active, flex)| {
+            let id = IDS[index % IDS.len()];
+            let running = status.is_running();
+            Deployment {
+                id: Some(id.to_string()),
+                status,
+                status_code: None,
+                status_text: String::new(),
+                received: Some(ago(began)),
+                started: Some(ago(began)),
+                ended: (!running).then(|| ago((began - took).max(0))),
+                last_success_end: None,
+                deployer: ["GitHub", "VSTS", "OneDeploy"][index % 3].to_string(),
+                author: "N/A".into(),
+                message: "m".into(),
+                progress: String::new(),
+                complete: !running,
+                active: active && status == DeployStatus::Success,
+                temp: id.starts_with("temp-"),
+                provisioning_state: None,
+                flex_fields: flex,
+            }
+        },
+    )
 }
 
 fn log(age_secs: i64) -> Vec<LogEntry> {
@@ -100,6 +105,16 @@ fn folder(name: &str, modified: Timestamp, is_dir: bool) -> VfsEntry {
     }
 }
 
+/// Error texts a user pastes, one per family the classifier knows from outside Kudu or from
+/// azure-cli, and Kudu's own refusal.
+const PASTED: [&str; 5] = [
+    "Cannot modify this site because another operation is in progress. Details: Id: 1, OperationName: SwapSiteSlots, CreatedTime: x",
+    "No available instances to satisfy this request. App Service is attempting to increase capacity.",
+    "Failed to acquire deployment lock",
+    "Deployment with id 'abc' exists",
+    "There is a deployment currently in progress. Please try again when it completes.",
+];
+
 prop_compose! {
     fn site()(
         windows in any::<bool>(),
@@ -111,6 +126,7 @@ prop_compose! {
         list_fails in prop::bool::weighted(0.1),
         latest_202 in any::<bool>(),
         scan in prop::bool::weighted(0.1),
+        pasted in prop::option::of(prop::sample::select(PASTED.to_vec())),
     ) -> Session {
         let mut s = Session::new();
         let mut records = records;
@@ -171,6 +187,9 @@ prop_compose! {
                 false,
             )]);
         }
+        if let Some(text) = pasted {
+            s.paste_error(text);
+        }
         s.deployments = if list_fails { failed() } else { Observed::Value(records) };
         s.wwwroot_dir = Observed::Value(vec![]);
         s.environment = Observed::Missing;
@@ -219,6 +238,11 @@ proptest! {
                 ),
             }
         }
+        // A pasted ARM conflict is explained by its own cause, never as "nothing found".
+        prop_assert!(
+            !(d.has(kudu_core::CauseId::SiteOperationInProgress) && d.has(kudu_core::CauseId::NoLockFound)),
+            "{:#?}", d.findings
+        );
         // A lock whose holder is progressing is never called stale, expired or not.
         if d.deployability.blocked_by(kudu_core::diagnose::BlockerKind::DeploymentRunning) {
             prop_assert!(!d.has(kudu_core::CauseId::StaleLock), "{:#?}", d.findings);
