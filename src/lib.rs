@@ -264,6 +264,9 @@ fn page_origin() -> Result<String, JsError> {
 /// Not part of the loaders' contract.
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::components::timeline::{
+        MAX_SHOWN as TIMELINE_MAX_SHOWN, TimelinePanel, TimelinePanelProps,
+    };
     pub use crate::hooks::ScriptedKudu;
     pub use crate::kudu_http::KuduHttpError;
     pub use crate::round::{

@@ -13,14 +13,24 @@ pub fn clock_utc(at: Timestamp) -> String {
 
 /// `14:05:09 UTC`, for "read at" lines that change every few seconds while watching.
 pub fn clock_secs_utc(at: Timestamp) -> String {
-    let secs = at.unix_millis().rem_euclid(MS_PER_DAY) / 1000;
-    format!("{}:{:02} UTC", hh_mm(at), secs % 60)
+    format!("{} UTC", hh_mm_ss(at))
 }
 
 /// `14:05`, for axis ticks.
 pub fn hh_mm(at: Timestamp) -> String {
     let minutes_of_day = at.unix_millis().rem_euclid(MS_PER_DAY) / MS_PER_MINUTE;
     format!("{:02}:{:02}", minutes_of_day / 60, minutes_of_day % 60)
+}
+
+/// `14:05:09`, for axis ticks seconds apart and refused pushes.
+pub fn hh_mm_ss(at: Timestamp) -> String {
+    let secs = at.unix_millis().rem_euclid(MS_PER_DAY) / 1000;
+    format!("{}:{:02}", hh_mm(at), secs % 60)
+}
+
+/// `11-26`, for axis ticks days apart.
+pub fn month_day(at: Timestamp) -> String {
+    at.to_rfc3339().get(5..10).unwrap_or_default().to_string()
 }
 
 /// `11-26 14:05`, for axis ticks spanning days.

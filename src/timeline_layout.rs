@@ -1,8 +1,12 @@
-//! Where each deployment's bar goes on the timeline SVG: a time axis with ticks, one bar per
-//! deployment that has a start time, and lanes so that overlapping deployments sit one above
-//! the other instead of hiding each other. Pure geometry, tested natively.
+//! Where each deployment's bar goes on the timeline SVG: a time axis over the window the core
+//! chose, ending at "now", with ticks chosen for its span and width; one bar per deployment
+//! that has a start time, at least a few pixels wide; lanes so that overlapping deployments sit
+//! one above the other instead of hiding each other; and a lane of marks for refused pushes and
+//! Kudu restarts. Pure geometry, tested natively.
 
-use kudu_core::diagnose::{Timeline, TimelineEntry};
+use kudu_core::diagnose::{
+    TimeWindow, Timeline, TimelineEntry, TimelineMark, TimelineMarkKind, TimelineView,
+};
 use kudu_core::{DeployStatus, Timestamp};
 
 use crate::time_text;
@@ -45,75 +49,141 @@ impl Outcome {
     }
 }
 
-/// One bar, in SVG user units.
+/// One bar, in SVG user units (CSS pixels: the picture is drawn at its container's width).
 #[derive(Clone, PartialEq, Debug)]
 pub struct Bar {
-    /// Index into the timeline's entries.
+    /// Index into the shown entries.
     pub entry: usize,
     pub x: f64,
     pub width: f64,
     pub lane: usize,
     pub outcome: Outcome,
-    /// Still running: drawn to the axis end, hatched.
+    /// Still running: drawn to the live edge ("now"), hatched.
     pub open_ended: bool,
     /// Overlaps another deployment.
     pub overlaps: bool,
     /// The push that collided: refused with status 5, or the later of an overlapping pair, or
     /// retried right after ending unsuccessfully.
     pub conflicting: bool,
+    /// Began before the window: its left end is cut at the axis' start.
+    pub cut_before: bool,
+}
+
+/// A piece of text on the picture, with the horizontal extent it is laid out to take.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Label {
+    pub text: String,
+    /// Where the text is anchored, and how (`start`, `middle`, `end`).
+    pub x: f64,
+    pub anchor: &'static str,
+    /// Its estimated extent, `left..right`: no two labels of one row share any of it.
+    pub left: f64,
+    pub right: f64,
+}
+
+impl Label {
+    fn new(text: String, x: f64, anchor: &'static str) -> Self {
+        let width = label_width(&text);
+        let left = match anchor {
+            "start" => x,
+            "end" => x - width,
+            _ => x - width / 2.0,
+        };
+        Label {
+            text,
+            x,
+            anchor,
+            left,
+            right: left + width,
+        }
+    }
+
+    fn clear_of(&self, other: &Label) -> bool {
+        self.right + LABEL_GAP <= other.left || other.right + LABEL_GAP <= self.left
+    }
 }
 
 /// A labelled tick on the axis.
 #[derive(Clone, PartialEq, Debug)]
 pub struct Tick {
     pub x: f64,
-    pub label: String,
+    pub label: Label,
+}
+
+/// A moment from Kudu's traces (a refused push, a Kudu start or stop), on the marks lane.
+#[derive(Clone, PartialEq, Debug)]
+pub struct MarkGlyph {
+    /// Index into the shown marks.
+    pub mark: usize,
+    pub x: f64,
+    pub kind: TimelineMarkKind,
+    /// Refused pushes are labelled while there is room; the rest say it on focus.
+    pub label: Option<Label>,
 }
 
 #[derive(Clone, PartialEq, Debug)]
 pub struct TimelineLayout {
+    pub width: f64,
     pub bars: Vec<Bar>,
     pub ticks: Vec<Tick>,
+    /// "now", at the axis' right end: the live edge.
+    pub now_label: Label,
+    pub marks: Vec<MarkGlyph>,
     pub lanes: usize,
     /// Entries without any time; listed in the table only.
     pub untimed: usize,
 }
 
-/// What the timeline shows of a diagnosis' timeline.
+/// What the timeline shows of a diagnosis' timeline, for one view: the picture and the table
+/// read this one value, so they always list the same deployments.
 #[derive(Clone, PartialEq, Debug)]
 pub struct ShownEntries {
-    /// The newest entries drawn and listed, oldest first.
+    pub window: TimeWindow,
+    /// The newest entries of the window drawn and listed, oldest first.
     pub entries: Vec<TimelineEntry>,
-    /// How many entries could have been drawn (leftover `temp-` records aside).
+    /// The marks inside the window.
+    pub marks: Vec<TimelineMark>,
+    /// How many entries the window holds (leftover `temp-` records aside).
     pub of: usize,
+    /// Drawable entries outside the window: another view shows them.
+    pub outside: usize,
     /// `temp-` records of pushes that are over: one line of text, not bars.
     pub leftover_temps: usize,
 }
 
-/// Picks what the timeline draws: at most `max` of the newest entries, without leftover
-/// `temp-` records. A `temp-` record is drawn only while it may be a push under way whose real
-/// record is not written yet: still open and the newest entry of all. Every other one is a
-/// leftover and only counted (`Timeline::temp_records` counts the whole list, which the
-/// timeline itself caps).
-pub fn shown_entries(timeline: &Timeline, max: usize) -> ShownEntries {
-    let all = &timeline.entries;
-    let live_temp = all
-        .last()
-        .filter(|entry| entry.deployment.temp && entry.end.is_none());
-    let candidates: Vec<&TimelineEntry> = all
+/// Picks what the timeline draws for `view`: the window the core chooses
+/// ([`Timeline::window`]), at most `max` of the newest entries in it, without leftover `temp-`
+/// records ([`Timeline::drawable`]: only an open newest `temp-` record may be a push under way
+/// whose real record is not written yet). `Timeline::temp_records` counts the whole list,
+/// which the timeline itself caps.
+pub fn shown_entries(
+    timeline: &Timeline,
+    view: TimelineView,
+    now: Timestamp,
+    max: usize,
+) -> ShownEntries {
+    let window = timeline.window(view, now);
+    let inside = timeline.entries_in(window, now);
+    let drawable = timeline.drawable().count();
+    let live_temps = timeline
+        .drawable()
+        .filter(|entry| entry.deployment.temp)
+        .count();
+    let temps_listed = timeline
+        .entries
         .iter()
-        .filter(|entry| !entry.deployment.temp)
-        .chain(live_temp)
-        .collect();
-    let temps_listed = all.iter().filter(|entry| entry.deployment.temp).count();
-    let live = usize::from(live_temp.is_some());
+        .filter(|entry| entry.deployment.temp)
+        .count();
     ShownEntries {
-        entries: candidates[candidates.len().saturating_sub(max)..]
+        window,
+        entries: inside[inside.len().saturating_sub(max)..]
             .iter()
             .map(|entry| (*entry).clone())
             .collect(),
-        of: candidates.len(),
-        leftover_temps: timeline.temp_records.max(temps_listed) - live,
+        marks: timeline.marks_in(window).into_iter().cloned().collect(),
+        of: inside.len(),
+        outside: drawable - inside.len(),
+        leftover_temps: timeline.temp_records.max(temps_listed) - live_temps,
     }
 }
 
@@ -137,52 +207,73 @@ pub fn svg_number(x: f64) -> String {
 }
 
 /// Narrowest bar drawn, so an instant deployment stays visible and focusable.
-pub const MIN_BAR_WIDTH: f64 = 4.0;
-const TICK_STEPS_MIN: [i64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440];
-const MAX_TICKS: i64 = 6;
-const MS_PER_DAY: i64 = 86_400_000;
+pub const MIN_BAR_WIDTH: f64 = 6.0;
+/// Room kept between two bars that share a lane.
+const LANE_CLEARANCE: f64 = 2.0;
+/// Font size of every label on the picture (`.kd-timeline-svg text` in style.css).
+pub const LABEL_FONT_PX: f64 = 11.0;
+/// What one character of a label is taken to need: wider than the digits, colons and dashes
+/// of the labels are in the sans-serif fonts the stylesheet names, so estimates err wide.
+const CHAR_PX: f64 = LABEL_FONT_PX * 0.66;
+/// Room kept between two labels.
+const LABEL_GAP: f64 = 8.0;
+/// Tick steps, seconds: the first whose labels fit the width is used.
+const TICK_STEPS_SECS: [i64; 22] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+    172_800, 604_800, 2_592_000, 31_536_000,
+];
+const SECS_PER_DAY: i64 = 86_400;
 
-/// Lays out `entries` (oldest first) across `width` units; open deployments end at `now`.
-pub fn layout(entries: &[TimelineEntry], now: Timestamp, width: f64) -> TimelineLayout {
+/// The width a label is laid out to take.
+pub fn label_width(text: &str) -> f64 {
+    text.chars().count() as f64 * CHAR_PX
+}
+
+/// Lays out `shown` across `width` units: the window's start at 0, its end ("now") at
+/// `width`. Open deployments run to now.
+pub fn layout(shown: &ShownEntries, now: Timestamp, width: f64) -> TimelineLayout {
+    let width = width.max(MIN_BAR_WIDTH * 4.0);
+    let window = shown.window;
+    let (start, end) = (
+        window.from.unix_millis(),
+        window
+            .to
+            .unix_millis()
+            .max(window.from.unix_millis() + 1000),
+    );
+    let scale = width / (end - start) as f64;
+    let x_of = |ms: i64| ((ms.clamp(start, end) - start) as f64 * scale).clamp(0.0, width);
+    let entries = &shown.entries;
     let spans: Vec<Option<(i64, i64)>> = entries
         .iter()
         .map(|entry| {
             let begin = entry.begin.or(entry.deployment.started)?.unix_millis();
-            let end = entry.end.map_or(now.unix_millis(), Timestamp::unix_millis);
-            Some((begin, end.max(begin)))
+            let finish = entry.end.map_or(now.unix_millis(), Timestamp::unix_millis);
+            Some((begin, finish.max(begin)))
         })
         .collect();
-    let timed: Vec<(i64, i64)> = spans.iter().flatten().copied().collect();
-    let (Some(first), Some(last)) = (
-        timed.iter().map(|s| s.0).min(),
-        timed.iter().map(|s| s.1).max(),
-    ) else {
-        return TimelineLayout {
-            bars: vec![],
-            ticks: vec![],
-            lanes: 0,
-            untimed: entries.len(),
-        };
-    };
-    let pad = ((last - first) / 20).max(2 * 60_000);
-    let (start, end) = (first - pad, last + pad);
-    let scale = width / (end - start) as f64;
-    let x_of = |ms: i64| (ms - start) as f64 * scale;
 
-    let mut lane_ends: Vec<i64> = Vec::new();
+    let mut lane_ends: Vec<f64> = Vec::new();
     let mut bars = Vec::new();
     for (index, (entry, span)) in entries.iter().zip(&spans).enumerate() {
         let Some((begin, finish)) = *span else {
             continue;
         };
-        let lane = match lane_ends.iter().position(|&lane_end| lane_end < begin) {
+        let bar_width = (x_of(finish) - x_of(begin)).max(MIN_BAR_WIDTH);
+        let x = x_of(begin).min(width - bar_width);
+        // Lanes by drawn extent, not by time: two deployments that overlap in time overlap
+        // here too, and a bar widened to stay visible never covers its neighbour.
+        let lane = match lane_ends
+            .iter()
+            .position(|&lane_end| lane_end + LANE_CLEARANCE <= x)
+        {
             Some(lane) => lane,
             None => {
-                lane_ends.push(i64::MIN);
+                lane_ends.push(f64::MIN);
                 lane_ends.len() - 1
             }
         };
-        lane_ends[lane] = finish;
+        lane_ends[lane] = x + bar_width;
         let overlaps = !entry.overlaps.is_empty();
         let began_after_an_overlap = overlaps
             && entries.iter().zip(&spans).any(|(other, other_span)| {
@@ -195,8 +286,8 @@ pub fn layout(entries: &[TimelineEntry], now: Timestamp, width: f64) -> Timeline
             });
         bars.push(Bar {
             entry: index,
-            x: x_of(begin),
-            width: (x_of(finish) - x_of(begin)).max(MIN_BAR_WIDTH),
+            x,
+            width: bar_width,
             lane,
             outcome: Outcome::of(entry.deployment.status),
             open_ended: entry.end.is_none(),
@@ -204,38 +295,92 @@ pub fn layout(entries: &[TimelineEntry], now: Timestamp, width: f64) -> Timeline
             conflicting: entry.deployment.status == DeployStatus::Conflict
                 || began_after_an_overlap
                 || entry.ended_unsuccessfully_before_next,
+            cut_before: begin < start,
+        });
+    }
+
+    let now_label = Label::new("now".to_string(), width, "end");
+    let ticks = ticks(start, end, width, &now_label, x_of);
+    let mut marks: Vec<MarkGlyph> = Vec::new();
+    let mut last_label: Option<Label> = None;
+    for (index, mark) in shown.marks.iter().enumerate() {
+        let x = x_of(mark.at.unix_millis());
+        let label = (mark.kind == TimelineMarkKind::RefusedDeployment)
+            .then(|| mark_label(mark, x, width))
+            .filter(|label| last_label.as_ref().is_none_or(|last| last.clear_of(label)));
+        if label.is_some() {
+            last_label.clone_from(&label);
+        }
+        marks.push(MarkGlyph {
+            mark: index,
+            x,
+            kind: mark.kind,
+            label,
         });
     }
     TimelineLayout {
+        width,
         lanes: lane_ends.len(),
         untimed: entries.len() - bars.len(),
-        ticks: ticks(start, end, x_of),
+        ticks,
+        now_label,
+        marks,
         bars,
     }
 }
 
-fn ticks(start: i64, end: i64, x_of: impl Fn(i64) -> f64) -> Vec<Tick> {
-    let span_min = (end - start) / 60_000;
-    let step_min = TICK_STEPS_MIN
-        .into_iter()
-        .find(|step| span_min / step < MAX_TICKS)
-        .unwrap_or(span_min / MAX_TICKS + 1);
-    let step = step_min * 60_000;
-    // Past a day, a bare HH:MM is ambiguous: the label carries the date too.
-    let dated = end - start > MS_PER_DAY;
-    let mut at = start.div_euclid(step) * step + step;
+/// `409 at 10:02:03`, beside the mark: after it while it fits, before it otherwise.
+fn mark_label(mark: &TimelineMark, x: f64, width: f64) -> Label {
+    let text = format!("409 refused {}", time_text::hh_mm_ss(mark.at));
+    const BESIDE: f64 = 7.0;
+    let needs = label_width(&text);
+    if x + BESIDE + needs <= width {
+        Label::new(text, x + BESIDE, "start")
+    } else {
+        Label::new(text, (x - BESIDE).max(needs), "end")
+    }
+}
+
+/// Ticks at round UTC times, as many as fit: the smallest step whose labels (with a gap)
+/// are no wider than the step itself, so no two labels overlap; a tick whose label would
+/// leave the picture or touch "now" is dropped.
+fn ticks(
+    start: i64,
+    end: i64,
+    width: f64,
+    now_label: &Label,
+    x_of: impl Fn(i64) -> f64,
+) -> Vec<Tick> {
+    let crosses_days = start.div_euclid(SECS_PER_DAY * 1000) != end.div_euclid(SECS_PER_DAY * 1000);
+    let text = |at: i64, step: i64| {
+        let when = Timestamp::from_unix_millis(at);
+        if step >= SECS_PER_DAY {
+            time_text::month_day(when)
+        } else if step < 60 {
+            time_text::hh_mm_ss(when)
+        } else if crosses_days {
+            time_text::month_day_hh_mm(when)
+        } else {
+            time_text::hh_mm(when)
+        }
+    };
+    let px_per_sec = width / ((end - start) as f64 / 1000.0);
+    let Some(step) = TICK_STEPS_SECS.into_iter().find(|&step| {
+        let widest = label_width(&text(start, step));
+        step as f64 * px_per_sec >= widest + LABEL_GAP
+    }) else {
+        return vec![];
+    };
+    let step_ms = step * 1000;
+    let mut at = start.div_euclid(step_ms) * step_ms + step_ms;
     let mut ticks = Vec::new();
     while at < end {
-        let when = Timestamp::from_unix_millis(at);
-        ticks.push(Tick {
-            x: x_of(at),
-            label: if dated {
-                time_text::month_day_hh_mm(when)
-            } else {
-                time_text::hh_mm(when)
-            },
-        });
-        at += step;
+        let x = x_of(at);
+        let label = Label::new(text(at, step), x, "middle");
+        if label.left >= 0.0 && label.right <= width && label.clear_of(now_label) {
+            ticks.push(Tick { x, label });
+        }
+        at += step_ms;
     }
     ticks
 }
@@ -282,6 +427,60 @@ mod tests {
         }
     }
 
+    fn temp(id: &str, begin_min: i64, end_min: Option<i64>) -> TimelineEntry {
+        let mut entry = entry(id, DeployStatus::Pending, begin_min, end_min);
+        entry.deployment.temp = true;
+        entry
+    }
+
+    fn at_min(minutes: i64) -> Timestamp {
+        Timestamp::from_unix_millis(T0 + minutes * 60_000)
+    }
+
+    /// The entries over the window `from_min..to_min` (minutes after 14:00).
+    fn shown(entries: Vec<TimelineEntry>, from_min: i64, to_min: i64) -> ShownEntries {
+        ShownEntries {
+            window: TimeWindow {
+                from: at_min(from_min),
+                to: at_min(to_min),
+            },
+            of: entries.len(),
+            entries,
+            marks: vec![],
+            outside: 0,
+            leftover_temps: 0,
+        }
+    }
+
+    fn refused(minute: i64) -> TimelineMark {
+        TimelineMark {
+            kind: TimelineMarkKind::RefusedDeployment,
+            at: at_min(minute),
+            instance: "a1b2c3".into(),
+            method: Some("POST".into()),
+            path: Some("/api/zipdeploy".into()),
+            status: Some(409),
+            duration_secs: Some(0),
+            file: "trace.xml".into(),
+            held_by: None,
+            summary: "Your push was refused.".into(),
+        }
+    }
+
+    fn no_labels_meet(layout: &TimelineLayout) {
+        let mut row: Vec<&Label> = layout.ticks.iter().map(|t| &t.label).collect();
+        row.push(&layout.now_label);
+        for (i, a) in row.iter().enumerate() {
+            assert!(
+                a.left >= 0.0 && a.right <= layout.width,
+                "{a:?} leaves the picture"
+            );
+            for b in &row[i + 1..] {
+                assert!(a.clear_of(b), "{a:?} meets {b:?}");
+            }
+        }
+    }
+
     #[test]
     fn overlapping_deployments_get_separate_lanes_and_the_later_is_conflicting() {
         let mut first = entry("a", DeployStatus::Success, 0, Some(10));
@@ -289,8 +488,8 @@ mod tests {
         first.overlaps = vec!["b".into()];
         second.overlaps = vec!["a".into()];
         let third = entry("c", DeployStatus::Deploying, 20, None);
-        let now = Timestamp::from_unix_millis(T0 + 30 * 60_000);
-        let layout = layout(&[first, second, third], now, 400.0);
+        let shown = shown(vec![first, second, third], -2, 30);
+        let layout = layout(&shown, at_min(30), 400.0);
         assert_eq!(layout.bars.len(), 3);
         assert_eq!(layout.lanes, 2);
         let lanes: Vec<usize> = layout.bars.iter().map(|b| b.lane).collect();
@@ -300,6 +499,11 @@ mod tests {
         assert!(layout.bars[0].overlaps && layout.bars[1].overlaps);
         assert!(layout.bars[2].open_ended);
         assert_eq!(layout.bars[2].outcome, Outcome::Running);
+        assert_eq!(
+            layout.bars[2].x + layout.bars[2].width,
+            400.0,
+            "runs to the live edge"
+        );
         assert!(
             layout
                 .bars
@@ -308,10 +512,129 @@ mod tests {
         );
     }
 
-    fn temp(id: &str, begin_min: i64, end_min: Option<i64>) -> TimelineEntry {
-        let mut entry = entry(id, DeployStatus::Pending, begin_min, end_min);
-        entry.deployment.temp = true;
-        entry
+    #[test]
+    fn a_bar_that_began_before_the_window_is_cut_at_its_start() {
+        let old = entry("a", DeployStatus::Building, -600, None);
+        let layout = layout(&shown(vec![old], 0, 10), at_min(10), 300.0);
+        assert_eq!((layout.bars[0].x, layout.bars[0].width), (0.0, 300.0));
+        assert!(layout.bars[0].cut_before);
+    }
+
+    #[test]
+    fn instant_deployments_stay_wide_enough_to_point_at_and_never_cover_each_other() {
+        // Ten one-second deployments a second apart, on a day-long axis.
+        let entries: Vec<TimelineEntry> = (0..10)
+            .map(|i| {
+                let mut e = entry(&format!("d{i}"), DeployStatus::Success, 0, Some(0));
+                e.begin = Some(at_min(0).plus_secs(i));
+                e.end = Some(at_min(0).plus_secs(i + 1));
+                e
+            })
+            .collect();
+        let layout = layout(&shown(entries, -720, 720), at_min(720), 420.0);
+        assert!(layout.bars.iter().all(|b| b.width >= MIN_BAR_WIDTH));
+        for (i, a) in layout.bars.iter().enumerate() {
+            for b in &layout.bars[i + 1..] {
+                let apart = a.x + a.width <= b.x || b.x + b.width <= a.x;
+                assert!(apart || a.lane != b.lane, "{a:?} covers {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_push_is_a_labelled_mark_of_its_own() {
+        let holder = entry("h", DeployStatus::Building, 0, None);
+        let mut shown = shown(vec![holder], -1, 10);
+        shown.marks = vec![refused(2), refused(2), refused(9)];
+        let layout = layout(&shown, at_min(10), 420.0);
+        assert_eq!(layout.marks.len(), 3);
+        let labels: Vec<Option<&str>> = layout
+            .marks
+            .iter()
+            .map(|m| m.label.as_ref().map(|l| l.text.as_str()))
+            .collect();
+        // The second refusal at the same second has no room for a label of its own.
+        assert_eq!(
+            labels,
+            [
+                Some("409 refused 14:02:00"),
+                None,
+                Some("409 refused 14:09:00")
+            ]
+        );
+        let last = layout.marks[2]
+            .label
+            .as_ref()
+            .map(|l| (l.anchor, l.right <= 420.0));
+        assert_eq!(
+            last,
+            Some(("end", true)),
+            "near the edge the label grows inwards"
+        );
+    }
+
+    #[test]
+    fn ticks_are_round_utc_times_inside_the_axis() {
+        let entries = vec![entry("a", DeployStatus::Success, 0, Some(60))];
+        let layout = layout(&shown(entries, -3, 63), at_min(63), 600.0);
+        let labels: Vec<&str> = layout.ticks.iter().map(|t| t.label.text.as_str()).collect();
+        assert_eq!(
+            labels,
+            vec![
+                "14:00", "14:10", "14:20", "14:30", "14:40", "14:50", "15:00"
+            ]
+        );
+        assert!(layout.ticks.windows(2).all(|w| w[0].x < w[1].x));
+        no_labels_meet(&layout);
+    }
+
+    #[test]
+    fn ticks_are_chosen_for_the_span_and_never_overlap() {
+        // (window in minutes, width) -> the unit the labels are written in.
+        let cases: [(i64, f64, usize); 7] = [
+            (1, 420.0, 8), // a minute: seconds, HH:MM:SS
+            (1, 200.0, 8),
+            (45, 300.0, 5),       // minutes, HH:MM
+            (8 * 60, 420.0, 5),   // hours
+            (36 * 60, 420.0, 11), // crosses midnight: MM-DD HH:MM
+            (36 * 60, 180.0, 11),
+            (20 * 24 * 60, 420.0, 5), // weeks: MM-DD
+        ];
+        for (minutes, width, chars) in cases {
+            let layout = layout(&shown(vec![], -minutes, 0), at_min(0), width);
+            assert!(!layout.ticks.is_empty(), "{minutes} min at {width}");
+            assert!(
+                layout
+                    .ticks
+                    .iter()
+                    .all(|t| t.label.text.chars().count() == chars),
+                "{minutes} min at {width}: {:?}",
+                layout.ticks
+            );
+            no_labels_meet(&layout);
+        }
+    }
+
+    #[test]
+    fn the_healthy_history_labels_do_not_collide() {
+        // Issue 20: "12-06 12:00" and "12-06 18:00" were drawn over each other.
+        for width in [240.0, 420.0, 900.0] {
+            let layout = layout(&shown(vec![], -(34 * 60 + 20), 0), at_min(0), width);
+            no_labels_meet(&layout);
+        }
+    }
+
+    #[test]
+    fn entries_without_times_are_counted_not_drawn() {
+        let mut untimed = entry("x", DeployStatus::Failed, 0, Some(1));
+        untimed.begin = None;
+        let alone = layout(&shown(vec![untimed.clone()], -1, 5), at_min(5), 100.0);
+        assert_eq!((alone.bars.len(), alone.untimed), (0, 1));
+        let timed = entry("y", DeployStatus::Cancelled, 0, Some(0));
+        let mixed = layout(&shown(vec![untimed, timed], -1, 5), at_min(5), 100.0);
+        assert_eq!((mixed.bars.len(), mixed.untimed), (1, 1));
+        assert!(mixed.bars[0].width >= MIN_BAR_WIDTH);
+        assert_eq!(mixed.bars[0].outcome, Outcome::Cancelled);
     }
 
     #[test]
@@ -325,8 +648,9 @@ mod tests {
             ],
             // The list held thousands; the timeline kept two of them.
             temp_records: 5000,
+            ..Timeline::default()
         };
-        let shown = shown_entries(&timeline, 40);
+        let shown = shown_entries(&timeline, TimelineView::All, at_min(40), 40);
         let ids: Vec<_> = shown
             .entries
             .iter()
@@ -342,49 +666,26 @@ mod tests {
                 temp("temp-1", 0, Some(5)),
                 entry("a", DeployStatus::Success, 10, Some(12)),
             ],
-            temp_records: 0,
+            ..Timeline::default()
         };
-        let shown = shown_entries(&finished, 1);
+        let shown = shown_entries(&finished, TimelineView::All, at_min(40), 1);
         assert_eq!(shown.entries.len(), 1);
         assert_eq!((shown.of, shown.leftover_temps), (1, 1));
     }
 
     #[test]
-    fn ticks_are_round_utc_times_inside_the_axis() {
-        let entries = [entry("a", DeployStatus::Success, 0, Some(60))];
-        let layout = layout(&entries, Timestamp::from_unix_millis(T0), 600.0);
-        let labels: Vec<&str> = layout.ticks.iter().map(|t| t.label.as_str()).collect();
-        assert_eq!(labels, vec!["14:00", "14:15", "14:30", "14:45", "15:00"]);
-        assert!(layout.ticks.windows(2).all(|w| w[0].x < w[1].x));
-    }
-
-    #[test]
-    fn ticks_over_several_days_carry_the_date() {
-        let entries = [
-            entry("a", DeployStatus::Success, 0, Some(1)),
-            entry(
-                "b",
-                DeployStatus::Success,
-                3 * 24 * 60,
-                Some(3 * 24 * 60 + 1),
-            ),
-        ];
-        let layout = layout(&entries, Timestamp::from_unix_millis(T0), 600.0);
-        assert!(layout.ticks.len() <= 6 && !layout.ticks.is_empty());
-        assert_eq!(layout.ticks[0].label, "11-27 00:00");
-    }
-
-    #[test]
-    fn entries_without_times_are_counted_not_drawn() {
-        let mut untimed = entry("x", DeployStatus::Failed, 0, Some(1));
-        untimed.begin = None;
-        let alone = layout(&[untimed.clone()], Timestamp::from_unix_millis(T0), 100.0);
-        assert_eq!((alone.bars.len(), alone.untimed), (0, 1));
-        let timed = entry("y", DeployStatus::Cancelled, 0, Some(0));
-        let mixed = layout(&[untimed, timed], Timestamp::from_unix_millis(T0), 100.0);
-        assert_eq!((mixed.bars.len(), mixed.untimed), (1, 1));
-        assert!(mixed.bars[0].width >= MIN_BAR_WIDTH);
-        assert_eq!(mixed.bars[0].outcome, Outcome::Cancelled);
+    fn the_default_view_leaves_old_history_to_another_view() {
+        let timeline = Timeline {
+            entries: vec![
+                entry("old", DeployStatus::Success, -3000, Some(-2998)),
+                entry("now", DeployStatus::Building, 0, None),
+            ],
+            ..Timeline::default()
+        };
+        let shown = shown_entries(&timeline, TimelineView::ExplainsNow, at_min(2), 40);
+        assert_eq!((shown.entries.len(), shown.outside), (1, 1));
+        let all = shown_entries(&timeline, TimelineView::All, at_min(2), 40);
+        assert_eq!((all.entries.len(), all.outside), (2, 0));
     }
 
     #[test]

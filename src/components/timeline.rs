@@ -1,59 +1,145 @@
-//! Step 2: recent deployments as bars on a UTC time axis, coloured by outcome, overlaps
-//! outlined and the conflicting push marked. Each bar is focusable; focus or hover shows its
-//! deployer, author, message, status and times as text below the picture.
+//! Step 2: the deployments that explain the site's state now, as bars on a UTC time axis that
+//! ends at "now" (older history behind one control), coloured by outcome, overlapping ones in
+//! lanes of their own, the conflicting push marked and Kudu's refused pushes labelled on a lane
+//! of marks. The picture is drawn at its container's width. Each bar and mark is focusable;
+//! focus or hover shows its details as text below the picture.
 
 use std::rc::Rc;
 
+use gloo_events::EventListener;
 use kudu_core::Timestamp;
-use kudu_core::diagnose::{Timeline, TimelineEntry};
+use kudu_core::diagnose::{Timeline, TimelineEntry, TimelineMark, TimelineMarkKind, TimelineView};
 use yew::prelude::*;
 
 use crate::components::timeline_table::TimelineTable;
 use crate::time_text;
-use crate::timeline_layout::{Bar, layout, shown_entries, svg_number};
+use crate::timeline_layout::{Bar, Label, MarkGlyph, layout, shown_entries, svg_number};
 
-const WIDTH: f64 = 420.0;
+/// Drawn at this width until the container has been measured.
+const FIRST_WIDTH: f64 = 420.0;
 const LANE_HEIGHT: f64 = 16.0;
 const LANE_GAP: f64 = 6.0;
+/// Room above the first lane for the conflict marker.
 const TOP: f64 = 12.0;
+const MARKS_LANE: f64 = 22.0;
 const AXIS_HEIGHT: f64 = 22.0;
 /// Most deployments drawn (and listed in the table), newest kept.
 pub const MAX_SHOWN: usize = 40;
 
+/// The views the control offers, in its order, with their labels and `data-view` values.
+const VIEWS: [(TimelineView, &str, &str); 3] = [
+    (
+        TimelineView::ExplainsNow,
+        "What explains now",
+        "explains-now",
+    ),
+    (TimelineView::LastDay, "Last 24 h", "last-day"),
+    (TimelineView::All, "All", "all"),
+];
+
 #[derive(Properties, PartialEq)]
 pub struct TimelinePanelProps {
     pub timeline: Rc<Timeline>,
-    /// When the diagnosis was made: open deployments are drawn up to it.
+    /// When the diagnosis was made: the axis ends here, open deployments run to it.
     pub now: Timestamp,
     /// The deployment list could not be read (an empty list then says nothing).
     #[prop_or_default]
     pub unread: bool,
 }
 
-/// `data-testid="timeline"`: the SVG, a detail line and a table fallback.
+/// What the detail line is about.
+#[derive(Clone, Copy, PartialEq)]
+enum Pointed {
+    Bar(usize),
+    Mark(usize),
+}
+
+/// `data-testid="timeline"`: the span control, the SVG, a detail line and a table fallback.
 #[component]
 pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
-    let focused = use_state(|| None::<usize>);
+    let pointed = use_state(|| None::<Pointed>);
+    let view = use_state(TimelineView::default);
+    let width = use_state(|| FIRST_WIDTH);
+    let frame = use_node_ref();
     // A site with a huge history must not freeze the page: draw the recent ones only, and
     // leftover temp folders as one line.
-    let shown = use_memo(props.timeline.clone(), |timeline| {
-        shown_entries(timeline, MAX_SHOWN)
-    });
+    let shown = use_memo(
+        (props.timeline.clone(), *view, props.now),
+        |(timeline, view, now)| shown_entries(timeline, *view, *now, MAX_SHOWN),
+    );
+    {
+        // Drawn at the container's width in CSS pixels, so text keeps its size and the ticks
+        // are chosen for the room there is: measured after each render and on resize.
+        let (frame, width) = (frame.clone(), width.clone());
+        use_effect(move || measure(&frame, &width));
+    }
+    {
+        let (frame, width) = (frame.clone(), width.clone());
+        use_effect_with((), move |()| {
+            let listener = web_sys::window().map(|window| {
+                EventListener::new(&window, "resize", move |_| measure(&frame, &width))
+            });
+            move || drop(listener)
+        });
+    }
     let entries = &shown.entries[..];
-    let geometry = layout(entries, props.now, WIDTH);
-    let lanes_height = geometry.lanes as f64 * (LANE_HEIGHT + LANE_GAP);
-    let axis_y = TOP + lanes_height + 2.0;
+    let geometry = layout(&shown, props.now, *width);
+    let lanes_height = geometry.lanes.max(1) as f64 * (LANE_HEIGHT + LANE_GAP);
+    let marks_y = TOP + lanes_height + MARKS_LANE / 2.0 - 2.0;
+    let axis_y = TOP
+        + lanes_height
+        + if geometry.marks.is_empty() {
+            2.0
+        } else {
+            MARKS_LANE + 2.0
+        };
     let height = axis_y + AXIS_HEIGHT;
-    let detail = focused
-        .and_then(|index| entries.get(index))
-        .map(detail_line)
-        .unwrap_or_else(|| "Focus or point at a bar to see who deployed what.".to_string());
+    let detail = match *pointed {
+        Some(Pointed::Bar(index)) => entries.get(index).map(detail_line),
+        Some(Pointed::Mark(index)) => shown.marks.get(index).map(|m| m.summary.clone()),
+        None => None,
+    }
+    .unwrap_or_else(|| "Focus or point at a bar to see who deployed what.".to_string());
+    let has_history =
+        props.timeline.drawable().next().is_some() || !props.timeline.marks.is_empty();
+    let control = html! {
+        <div class="kd-timeline-views" role="group" aria-label="Time span" data-testid="timeline-view">
+            { for VIEWS.iter().map(|&(choice, label, value)| {
+                let onclick = { let view = view.clone(); let pointed = pointed.clone(); Callback::from(move |_: MouseEvent| { pointed.set(None); view.set(choice); }) };
+                html! {
+                    <button type="button" class="kd-view-button" data-view={value}
+                        aria-pressed={if *view == choice { "true" } else { "false" }} {onclick}>
+                        { label }
+                    </button>
+                }
+            }) }
+        </div>
+    };
+    let refused = shown
+        .marks
+        .iter()
+        .any(|m| m.kind == TimelineMarkKind::RefusedDeployment);
+    let restarts = shown
+        .marks
+        .iter()
+        .any(|m| m.kind != TimelineMarkKind::RefusedDeployment);
+    let point = |target: Pointed| {
+        let show = {
+            let pointed = pointed.clone();
+            Callback::from(move |_: FocusEvent| pointed.set(Some(target)))
+        };
+        let hover = {
+            let pointed = pointed.clone();
+            Callback::from(move |_: MouseEvent| pointed.set(Some(target)))
+        };
+        (show, hover)
+    };
     html! {
         <section class="kd-section" data-testid="timeline" tabindex="-1" aria-label="Timeline">
             <h2>{ "Timeline" }</h2>
-            if entries.is_empty() && props.unread {
+            if !has_history && props.unread {
                 <p>{ "The deployment list could not be read." }</p>
-            } else if entries.is_empty() {
+            } else if !has_history {
                 <p>{ "Kudu lists no deployments for this site." }</p>
                 if shown.leftover_temps > 0 {
                     <p class="kd-meta" data-testid="timeline-leftover-temps">
@@ -61,36 +147,47 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                     </p>
                 }
             } else {
-                <svg
-                    class="kd-timeline-svg"
-                    viewBox={format!("0 0 {} {}", svg_number(WIDTH), svg_number(height))}
-                    role="group"
-                    aria-label="Recent deployments on a time axis, UTC"
-                >
-                    <defs>
-                        <pattern id="kd-hatch" patternUnits="userSpaceOnUse" width="6" height="6"
-                            patternTransform="rotate(45)">
-                            <rect class="kd-hatch-stripe" width="3" height="6" />
-                        </pattern>
-                    </defs>
-                    <line class="kd-axis" x1="0" x2={svg_number(WIDTH)}
-                        y1={svg_number(axis_y)} y2={svg_number(axis_y)} />
-                    { for geometry.ticks.iter().map(|tick| html! {
-                        <g class="kd-tick">
-                            <line x1={svg_number(tick.x)} x2={svg_number(tick.x)}
+                { control }
+                <p class="kd-meta" data-testid="timeline-span">{ span_line(&shown.window, *view) }</p>
+                <div class="kd-timeline-frame" ref={frame}>
+                    <svg
+                        class="kd-timeline-svg"
+                        width={svg_number(geometry.width)}
+                        height={svg_number(height)}
+                        viewBox={format!("0 0 {} {}", svg_number(geometry.width), svg_number(height))}
+                        role="group"
+                        aria-label="Deployments on a time axis ending now, UTC"
+                    >
+                        <defs>
+                            <pattern id="kd-hatch" patternUnits="userSpaceOnUse" width="6" height="6"
+                                patternTransform="rotate(45)">
+                                <rect class="kd-hatch-stripe" width="3" height="6" />
+                            </pattern>
+                        </defs>
+                        <line class="kd-axis" x1="0" x2={svg_number(geometry.width)}
+                            y1={svg_number(axis_y)} y2={svg_number(axis_y)} />
+                        { for geometry.ticks.iter().map(|tick| html! {
+                            <g class="kd-tick">
+                                <line x1={svg_number(tick.x)} x2={svg_number(tick.x)}
+                                    y1={svg_number(TOP - 4.0)} y2={svg_number(axis_y + 3.0)} />
+                                { label_view(&tick.label, axis_y + 15.0, "kd-tick-label") }
+                            </g>
+                        }) }
+                        <g class="kd-live-edge">
+                            <line x1={svg_number(geometry.width - 0.5)} x2={svg_number(geometry.width - 0.5)}
                                 y1={svg_number(TOP - 4.0)} y2={svg_number(axis_y + 3.0)} />
-                            <text x={svg_number(tick.x)} y={svg_number(axis_y + 15.0)}
-                                text-anchor={tick_anchor(tick.x)}>{ &tick.label }</text>
+                            { label_view(&geometry.now_label, axis_y + 15.0, "kd-now-label") }
                         </g>
-                    }) }
-                    { for geometry.bars.iter().map(|bar| {
-                        let entry = &entries[bar.entry];
-                        let index = bar.entry;
-                        let show = { let focused = focused.clone(); Callback::from(move |_: FocusEvent| focused.set(Some(index))) };
-                        let hover = { let focused = focused.clone(); Callback::from(move |_: MouseEvent| focused.set(Some(index))) };
-                        bar_view(bar, entry, show, hover)
-                    }) }
-                </svg>
+                        { for geometry.bars.iter().map(|bar| {
+                            let (show, hover) = point(Pointed::Bar(bar.entry));
+                            bar_view(bar, &entries[bar.entry], show, hover)
+                        }) }
+                        { for geometry.marks.iter().map(|glyph| {
+                            let (show, hover) = point(Pointed::Mark(glyph.mark));
+                            mark_view(glyph, &shown.marks[glyph.mark], marks_y, show, hover)
+                        }) }
+                    </svg>
+                </div>
                 <p class="kd-detail" data-testid="timeline-detail" aria-live="polite">{ detail }</p>
                 <ul class="kd-legend" aria-label="Legend">
                     { for ["success", "failed", "cancelled", "running", "partial"].iter().map(|outcome| html! {
@@ -98,10 +195,21 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                     }) }
                     <li><span class="kd-swatch kd-overlap-swatch" aria-hidden="true"></span>{ "overlap" }</li>
                     <li><span class="kd-marker-swatch" aria-hidden="true">{ "▼" }</span>{ "conflicting push" }</li>
+                    if refused {
+                        <li><span class="kd-refused-swatch" aria-hidden="true">{ "◆" }</span>{ "refused push (409)" }</li>
+                    }
+                    if restarts {
+                        <li><span class="kd-restart-swatch" aria-hidden="true">{ "|" }</span>{ "Kudu started / stopped" }</li>
+                    }
                 </ul>
+                if shown.outside > 0 {
+                    <p class="kd-meta" data-testid="timeline-outside">
+                        { outside_line(shown.outside, *view) }
+                    </p>
+                }
                 if shown.of > entries.len() {
                     <p class="kd-meta">
-                        { format!("The {} most recent of {} deployments are shown.", entries.len(), shown.of) }
+                        { format!("The {} most recent of {} deployments in this span are shown.", entries.len(), shown.of) }
                     </p>
                 }
                 if shown.leftover_temps > 0 {
@@ -117,6 +225,51 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
                 <TimelineTable shown={shown.clone()} />
             }
         </section>
+    }
+}
+
+/// Reads the frame's width into `width` when it changed (a hidden frame measures 0: kept).
+fn measure(frame: &NodeRef, width: &UseStateHandle<f64>) {
+    let Some(element) = frame.cast::<web_sys::Element>() else {
+        return;
+    };
+    let measured = f64::from(element.client_width());
+    if measured > 0.0 && (measured - **width).abs() >= 1.0 {
+        width.set(measured);
+    }
+}
+
+fn label_view(label: &Label, y: f64, class: &'static str) -> Html {
+    html! {
+        <text {class} x={svg_number(label.x)} y={svg_number(y)} text-anchor={label.anchor}>
+            { &label.text }
+        </text>
+    }
+}
+
+/// "From 11:57:00 to now (12:00:00 UTC)".
+fn span_line(window: &kudu_core::diagnose::TimeWindow, view: TimelineView) -> String {
+    let what = match view {
+        TimelineView::ExplainsNow => "The deployments that explain the site now",
+        TimelineView::LastDay => "The last 24 hours",
+        TimelineView::All => "Every deployment Kudu lists",
+    };
+    format!(
+        "{what}: {} to now ({}).",
+        time_text::date_time_utc(window.from),
+        time_text::clock_secs_utc(window.to)
+    )
+}
+
+fn outside_line(count: usize, view: TimelineView) -> String {
+    let which = if count == 1 {
+        "1 older deployment is".to_string()
+    } else {
+        format!("{count} older deployments are")
+    };
+    match view {
+        TimelineView::All => format!("{which} not shown."),
+        _ => format!("{which} outside this span: choose \u{201c}All\u{201d} to see them."),
     }
 }
 
@@ -152,6 +305,7 @@ fn bar_view(
             data-outcome={bar.outcome.as_str()}
             data-overlap={bar.overlaps.then_some("true")}
             data-conflict={bar.conflicting.then_some("true")}
+            data-lane={bar.lane.to_string()}
             tabindex="0"
             role="img"
             aria-label={detail.clone()}
@@ -172,6 +326,51 @@ fn bar_view(
     }
 }
 
+/// A refused push (a diamond, labelled while there is room) or a Kudu start or stop (a
+/// stroke), on the marks lane.
+fn mark_view(
+    glyph: &MarkGlyph,
+    mark: &TimelineMark,
+    y: f64,
+    onfocus: Callback<FocusEvent>,
+    onmouseenter: Callback<MouseEvent>,
+) -> Html {
+    let (kind, shape) = match glyph.kind {
+        TimelineMarkKind::RefusedDeployment => (
+            "refused",
+            format!(
+                "M{},{} l6,6 l-6,6 l-6,-6 z",
+                svg_number(glyph.x),
+                svg_number(y - 6.0)
+            ),
+        ),
+        TimelineMarkKind::KuduStarted | TimelineMarkKind::KuduStopped => (
+            if glyph.kind == TimelineMarkKind::KuduStarted {
+                "kudu-started"
+            } else {
+                "kudu-stopped"
+            },
+            format!(
+                "M{},{} h3 v14 h-3 z",
+                svg_number(glyph.x - 1.5),
+                svg_number(y - 7.0)
+            ),
+        ),
+    };
+    html! {
+        <g class={classes!("kd-mark", format!("kd-mark-{kind}"))}
+            data-testid="timeline-mark" data-mark={kind}
+            tabindex="0" role="img" aria-label={mark.summary.clone()}
+            {onfocus} {onmouseenter}>
+            <title>{ &mark.summary }</title>
+            <path class="kd-mark-shape" d={shape} />
+            if let Some(label) = &glyph.label {
+                { label_view(label, y + 4.0, "kd-mark-label") }
+            }
+        </g>
+    }
+}
+
 /// The one line that stands for every leftover `temp-` record.
 fn leftover_temps_line(count: usize) -> String {
     let folders = if count == 1 { "folder" } else { "folders" };
@@ -179,18 +378,6 @@ fn leftover_temps_line(count: usize) -> String {
         "{count} leftover temp {folders} (temp-…) from pushes that are over: not drawn; \
          the cleanup plan lists them."
     )
-}
-
-/// Labels near an edge grow inwards so they are not cut off.
-fn tick_anchor(x: f64) -> &'static str {
-    const EDGE: f64 = 36.0;
-    if x < EDGE {
-        "start"
-    } else if x > WIDTH - EDGE {
-        "end"
-    } else {
-        "middle"
-    }
 }
 
 /// Everything a person wants to know about one deployment, as one line of text.

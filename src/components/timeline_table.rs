@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use kudu_core::diagnose::TimelineMarkKind;
 use yew::prelude::*;
 
 use crate::time_text;
@@ -9,11 +10,12 @@ use crate::timeline_layout::ShownEntries;
 
 #[derive(Properties, PartialEq)]
 pub struct TimelineTableProps {
-    /// What the picture shows; the table lists the same deployments.
+    /// What the picture shows; the table lists the same deployments and refused pushes.
     pub shown: Rc<ShownEntries>,
 }
 
-/// A folded table with one row per deployment, newest first.
+/// A folded table with one row per deployment, newest first, after the pushes Kudu refused
+/// (409) in the same span.
 #[component]
 pub fn TimelineTable(props: &TimelineTableProps) -> Html {
     let time =
@@ -32,6 +34,15 @@ pub fn TimelineTable(props: &TimelineTableProps) -> Html {
                     </tr>
                 </thead>
                 <tbody>
+                    { for props.shown.marks.iter().rev().filter(|mark| mark.kind == TimelineMarkKind::RefusedDeployment).map(|mark| html! {
+                        <tr data-refused="true">
+                            <td>{ "refused (409)" }</td>
+                            <td>{ time_text::date_time_utc(mark.at) }</td>
+                            <td>{ "—" }</td>
+                            <td>{ format!("instance {}", mark.instance) }</td>
+                            <td>{ format!("{} {}", mark.method.as_deref().unwrap_or_default(), mark.path.as_deref().unwrap_or_default()) }</td>
+                        </tr>
+                    }) }
                     { for props.shown.entries.iter().rev().map(|entry| {
                         let deployment = &entry.deployment;
                         html! {

@@ -22,6 +22,8 @@ mod suite;
 #[cfg(test)]
 mod tidy;
 #[cfg(test)]
+mod tidy_screenshots;
+#[cfg(test)]
 mod tidy_security;
 mod web_ext_lint;
 

@@ -1,7 +1,9 @@
-//! Screenshots of the wizard for README, from the simulator's `stuck-linux` scenario in the
-//! light and the dark colour scheme: the diagnosis as it opens, and the result after a fixing
-//! cleanup. Written to `target/e2e/screenshots/`; with `KUDU_UPDATE_SCREENSHOTS=1` also to
-//! `docs/screenshots/` (committed, shown by README). Each is cropped to the wizard's drawer.
+//! Screenshots for README in the light and the dark colour scheme: the wizard on the
+//! simulator's `stuck-linux` scenario as it opens and after a fixing cleanup, and the timeline
+//! of the `parallel` scenario. Written to `target/e2e/screenshots/`; with
+//! `KUDU_UPDATE_SCREENSHOTS=1` also to `docs/screenshots/` (committed, shown by README). Each is
+//! cropped to the wizard's drawer or to the timeline. A tidy test (`xtask/src/tidy_screenshots.rs`)
+//! fails when a committed screenshot is older than the newest change to the UI it shows.
 //!
 //! The test also proves the dark scheme is real: the drawer's background is dark in it and
 //! light otherwise.
@@ -98,6 +100,44 @@ async fn wizard_in_light_and_dark() -> anyhow::Result<()> {
             // The run's closing read re-diagnoses the site; shoot the screen it settles on.
             e2e.wait_for_launcher_state("healthy").await?;
             shoot_both(&e2e, "cleanup-fixed").await
+        },
+    )
+    .await
+}
+
+/// The timeline of two pipelines that pushed at once, in both schemes: the deployments that
+/// collided in lanes of their own, the refused push labelled, the live edge at "now".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_of_parallel_pushes() -> anyhow::Result<()> {
+    const TIMELINE: &str = "[data-testid=timeline]";
+    run(
+        "screenshots-timeline",
+        cleanup_sim_config("parallel", Personality::Linux)?,
+        |e2e| async move {
+            e2e.goto(&site_url(SCM, "/")).await?;
+            e2e.wait_for_launcher_state("deployment-in-progress")
+                .await?;
+            let open = e2e
+                .in_shadow(&format!(
+                    "return root?.querySelector({WIZARD:?})?.getAttribute('data-open') ?? null;"
+                ))
+                .await?;
+            if open != json!("true") {
+                user_click(&e2e, "[data-testid=launcher]").await?;
+            }
+            e2e.shadow_element("[data-testid=timeline-mark][data-mark=refused]")
+                .await?;
+            for scheme in ColorScheme::BOTH {
+                set_color_scheme(&e2e, scheme).await?;
+                let name = format!("timeline-parallel-{}", scheme.name());
+                let png = element_screenshot(&e2e, TIMELINE, &name).await?;
+                let (width, height) = png_size(&png).unwrap_or_default();
+                assert!(
+                    (300..=700).contains(&width) && height >= 150,
+                    "{name}: {width}×{height}"
+                );
+            }
+            set_color_scheme(&e2e, ColorScheme::Light).await
         },
     )
     .await
