@@ -2,12 +2,13 @@
 //! nothing outside the allow-list, backups before any destructive step, nothing destructive
 //! while a deployment really progresses, and only exactly-listed, well-formed names.
 
+use kudu_core::diagnose::CauseId;
 use kudu_core::diagnose::{HUNG_AFTER_SECS, LOG_SILENCE_SECS, RECENT_LOCK_SECS};
 use kudu_core::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target, is_allowed};
 use kudu_core::plan::{
     CleanupPlan, FullResetOptions, PlanKind, Precondition, StepKind, plan, plan_full_reset,
 };
-use kudu_core::session::Observed;
+use kudu_core::session::{LatestReply, Observed};
 use kudu_core::{
     DeployStatus, Deployment, IsDeploying, LockInfo, LogEntry, LogLevel, Session, Timestamp,
     VfsEntry,
@@ -167,6 +168,29 @@ prop_compose! {
     }
 }
 
+/// A Flex Consumption record for a site whose list gave none.
+fn flex_record() -> Deployment {
+    Deployment {
+        id: Some("f1e2d3c4".into()),
+        status: DeployStatus::Conflict,
+        status_code: Some(5),
+        status_text: String::new(),
+        received: Some(Timestamp::from_unix_millis(NOW_MS - 60_000)),
+        started: None,
+        ended: None,
+        last_success_end: None,
+        deployer: "core_tools".into(),
+        author: "N/A".into(),
+        message: String::new(),
+        progress: String::new(),
+        complete: true,
+        active: false,
+        temp: false,
+        provisioning_state: None,
+        flex_fields: true,
+    }
+}
+
 fn well_formed(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
@@ -312,6 +336,48 @@ proptest! {
         ] {
             check_plan(&s, &p)?;
             prop_assert!(p.steps.is_empty() == p.not_offered.is_some(), "{:?}", p.not_offered);
+        }
+    }
+
+    /// `flex-consumption`: Kudu's lock files do not apply to a Flex Consumption app, so no
+    /// plan of any kind has a step there, whatever its lock reads seemed to show. The mark may
+    /// sit on any record of the list, or on `latest` alone when the list was not read.
+    #[test]
+    fn no_plan_on_a_flex_consumption_site_sends_anything(
+        s in session(),
+        pick in any::<prop::sample::Index>(),
+        via_latest in any::<bool>(),
+    ) {
+        let mut s = s;
+        let marked = match &mut s.deployments {
+            Observed::Value(list) if !list.is_empty() && !via_latest => {
+                let at = pick.index(list.len());
+                list[at].flex_fields = true;
+                list[at].clone()
+            }
+            _ => {
+                let mut record = s.deployments.value().and_then(|l| l.first().cloned()).unwrap_or_else(|| flex_record());
+                record.flex_fields = true;
+                s.latest = Observed::Value(LatestReply { http_status: 200, deployment: Some(record.clone()), retry_after_secs: None });
+                if !matches!(s.deployments, Observed::Value(_)) { record } else {
+                    s.deployments = Observed::Failed { status: 500, reason: "boom".into() };
+                    record
+                }
+            }
+        };
+        prop_assert!(marked.flex_fields);
+        let d = s.diagnose(now());
+        prop_assert!(d.has(CauseId::FlexConsumption), "{:?}", d.findings.iter().map(|f| f.cause).collect::<Vec<_>>());
+        let all = FullResetOptions { include_tools: true, include_settings: true, include_active: true };
+        for p in [
+            plan(&s, &d, PlanKind::Targeted),
+            plan(&s, &d, PlanKind::FullReset),
+            plan_full_reset(&s, &d, all),
+        ] {
+            prop_assert!(p.steps.is_empty(), "{:?}", p.steps);
+            prop_assert!(p.requires_acknowledgement.is_none());
+            let why = p.not_offered.as_deref().unwrap_or_default();
+            prop_assert!(why.contains("Flex Consumption"), "{why}");
         }
     }
 
