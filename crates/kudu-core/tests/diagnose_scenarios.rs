@@ -268,7 +268,15 @@ fn load(file: &Path) -> Round {
 }
 
 fn run(round: &Round) -> (Session, Diagnosis, CleanupPlan) {
+    run_pasted(round, None)
+}
+
+/// [`run`], with the error text the user pasted.
+fn run_pasted(round: &Round, pasted: Option<&str>) -> (Session, Diagnosis, CleanupPlan) {
     let mut session = Session::new();
+    if let Some(text) = pasted {
+        session.paste_error(text);
+    }
     for (read, path, reply) in &round.replies {
         session.ingest(read, path, reply);
     }
@@ -341,16 +349,27 @@ fn render(d: &Diagnosis, p: &CleanupPlan) -> String {
     for r in &p.refused {
         out += &format!("refused: {}{:?} ({})\n", r.dir, r.name, r.reason);
     }
+    for m in &d.timeline.marks {
+        out += &format!("trace: {:?}: {}\n", m.kind, m.summary);
+    }
+    if let Some(pasted) = &d.pasted_error {
+        out += &format!("pasted: {:?}\n", pasted.kind);
+    }
     out
 }
 
 fn check(scenario: &str, expect: &str) {
+    check_pasted(scenario, None, expect);
+}
+
+/// [`check`] on the scenario's replies with `pasted` as the error the user got.
+fn check_pasted(scenario: &str, pasted: Option<&str>, expect: &str) {
     let file = [fixtures_dir(), fixtures_dir().join("hand")]
         .iter()
         .map(|dir| dir.join(format!("{scenario}.json")))
         .find(|p| p.exists())
         .unwrap_or_else(|| panic!("no fixture named {scenario}"));
-    let (_, d, p) = run(&load(&file));
+    let (_, d, p) = run_pasted(&load(&file), pasted);
     let actual = render(&d, &p);
     let expect = expect.trim_start_matches('\n');
     assert!(
@@ -595,6 +614,7 @@ causes: autoswap-in-progress
 lock: Free, blocking: autoswap.lock
 deployable: No
 plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -609,6 +629,7 @@ causes: autoswap-in-progress
 lock: Free, blocking: autoswap.lock
 deployable: No
 plan: none (An auto swap is under way; wait about 2 minutes instead of cleaning up.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -629,6 +650,8 @@ plan:
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:23:18 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while the deployment lock taken at 22:21:37 UTC was held.
 "#,
     );
 }
@@ -649,6 +672,8 @@ plan:
   2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
   3 DELETE /api/processes/-1 (optional)
   4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:23:19 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while the deployment lock taken at 22:21:37 UTC was held.
 "#,
     );
 }
@@ -669,6 +694,8 @@ plan:
   2 DELETE /api/vfs/site/deployments/1856a8ed229949f29128fffa4da16b28/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:23:18 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while the deployment lock taken at 22:21:37 UTC was held.
 "#,
     );
 }
@@ -689,6 +716,8 @@ plan:
   2 DELETE /api/vfs/site/deployments/304fe5a3de3b4cbcb753d21fa702fa1d/?recursive=true
   3 DELETE /api/processes/-1 (optional)
   4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:23:19 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while the deployment lock taken at 22:21:37 UTC was held.
 "#,
     );
 }
@@ -703,6 +732,7 @@ causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', 1433 s left
 deployable: No
 plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -717,6 +747,7 @@ causes: deployment-in-progress
 lock: Live, deployments.lock listed
 deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -731,6 +762,7 @@ causes: healthy, no-lock-found
 lock: Free
 deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -745,6 +777,7 @@ causes: healthy, no-lock-found
 lock: Free
 deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -759,6 +792,8 @@ causes: deployment-in-progress, parallel-deployments
 lock: Live, held by 'Performing continuous deployment', 1469 s left
 deployable: No
 plan: none (deployment 85a32bc6 by GITHUB_ZIP_DEPLOY (received 22:21:43 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:21:43 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while deployment 1856a8ed by az_cli_functions (received 22:21:38 UTC) held the lock.
 "#,
     );
 }
@@ -773,6 +808,8 @@ causes: deployment-in-progress
 lock: Live, deployments.lock listed
 deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:21:38 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while the deployment lock taken at 22:21:37 UTC was held.
 "#,
     );
 }
@@ -792,6 +829,7 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -810,6 +848,7 @@ plan:
   0 GET /api/zip/site/deployments/
   2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
   4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -824,6 +863,8 @@ causes: run-from-package-url
 lock: Free
 deployable: No
 plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 23:21:37 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409; no deployment on record was running then.
 "#,
     );
 }
@@ -838,6 +879,8 @@ causes: run-from-package-url
 lock: Free
 deployable: No
 plan: none (The app runs from a package URL; no cleanup can help. Change the setting instead.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 23:21:38 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409; no deployment on record was running then.
 "#,
     );
 }
@@ -852,6 +895,7 @@ causes: scan-underway
 lock: Live, held by 'Performing continuous scan', 1379 s left
 deployable: No
 plan: none (A malware scan holds the deployment lock; wait for it to finish instead of cleaning up.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -900,6 +944,7 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
   2 DELETE /api/vfs/site/deployments/temp-f30bb0d0/?recursive=true
   4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -914,6 +959,7 @@ causes: healthy, no-lock-found
 lock: Free
 deployable: Yes
 plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -936,6 +982,8 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 01:22:28 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 2026-11-27 22:21:38 UTC) held the lock.
 "#,
     );
 }
@@ -955,6 +1003,7 @@ plan:
   1 DELETE /api/vfs/site/locks/status.lock
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -977,6 +1026,7 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -999,6 +1049,7 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-cdda8eb2/?recursive=true
   3 DELETE /api/processes/-1 (optional)
   4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -1071,6 +1122,7 @@ causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', -307 s left
 deployable: No
 plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -1085,6 +1137,7 @@ causes: deployment-in-progress
 lock: Live, deployments.lock listed
 deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -1099,6 +1152,7 @@ causes: deployment-in-progress
 lock: Live, held by 'Performing continuous deployment', 923 s left
 deployable: No
 plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -1113,6 +1167,7 @@ causes: deployment-in-progress
 lock: Live, deployments.lock listed
 deployable: No
 plan: none (deployment 304fe5a3 by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
     );
 }
@@ -1123,7 +1178,7 @@ fn sim_restarted_holder_linux() {
         "restarted-holder-linux",
         r#"
 primary: stale-lock (High)
-causes: stale-lock
+causes: stale-lock, restart-raced-deployment
 lock: Orphaned, held by 'Performing continuous deployment', 972 s left
 deployable: No, idle evidence: Strong
 plan:
@@ -1134,6 +1189,70 @@ plan:
   2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+trace: KuduStopped: Kudu stopped on instance 05be39 at 22:27:23 UTC.
+trace: KuduStarted: Kudu started on instance 05be39 at 22:28:24 UTC (its first request: POST /api/zipdeploy).
+trace: RefusedDeployment: Your push at 22:28:24 UTC (POST /api/zipdeploy, instance 05be39) was refused with 409 while deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) held the lock.
+"#,
+    );
+}
+
+/// A pasted ARM slot-swap conflict on a site whose Kudu is idle: a cause of its own, not
+/// "nothing found".
+#[test]
+fn pasted_swap_conflict_on_a_healthy_site() {
+    check_pasted(
+        "healthy-linux",
+        Some(
+            "Error: Failed to deploy web package to App Service.\nCannot modify this site because another operation is in progress. Details: Id: 4e8e, OperationName: SwapSiteSlots, CreatedTime: 5/22/2024 12:34:56 PM, RequestId: 0f0f, EntityType: 3",
+        ),
+        r#"
+primary: site-operation-in-progress (High)
+causes: site-operation-in-progress
+lock: Free
+deployable: Yes
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+pasted: SiteOperationInProgress
+"#,
+    );
+}
+
+/// The capacity 409 is the platform's, whatever Kudu shows.
+#[test]
+fn pasted_capacity_conflict_on_a_healthy_site() {
+    check_pasted(
+        "healthy-windows",
+        Some(
+            "No available instances to satisfy this request. App Service is attempting to increase capacity. Please retry your request shortly.",
+        ),
+        r#"
+primary: no-available-instances (High)
+causes: no-available-instances, no-lock-found
+lock: Free
+deployable: Yes
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+pasted: NoAvailableInstances
+"#,
+    );
+}
+
+/// azure-cli's lock text on a site where a deployment really holds the lock: the lock cause
+/// leads, and the classification is kept.
+#[test]
+fn pasted_lock_failure_on_a_deploying_site() {
+    check_pasted(
+        "deploying-linux",
+        Some("ERROR: Status Code: 409, Details: Failed to acquire deployment lock"),
+        r#"
+primary: deployment-in-progress (High)
+causes: deployment-in-progress
+lock: Live, held by 'Performing continuous deployment', 1433 s left
+deployable: No
+plan: none (deployment 1856a8ed by GITHUB_ZIP_DEPLOY (received 22:21:38 UTC) is progressing; wait for it to finish. Deleting its lock or folders now would break it.)
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+pasted: DeploymentLockFailed
 "#,
     );
 }
