@@ -10,6 +10,7 @@ use crate::deployment::{DeployResult, DeployStatus, LogEntry, LogLine, StatusFil
 use crate::kudu::{
     ACTIVE, DEPLOYMENTS, Holder, Kudu, MSG_UNKNOWN_ERROR, OP_SCAN, Reply, lock_conflict_text,
 };
+use crate::processes::{BuildProcesses, ProcessView, build_views, process_json, w3wp_cpu_ticks};
 use crate::wire::{SimRequest, SimResponse, path_decode};
 
 /// The subscription id in `WEBSITE_OWNER_NAME` (stable so fixtures are).
@@ -624,51 +625,63 @@ impl Kudu {
 
     // ---------------------------------------------------------------- processes (Windows)
 
-    fn process_json(
-        &self,
-        req: &SimRequest,
-        pid: u32,
-        scm: bool,
-        details: bool,
-    ) -> serde_json::Value {
-        let href = format!("{}/api/processes/{pid}", req.base_url);
-        let mut value = serde_json::json!({
-            "id": pid,
-            "name": "w3wp",
-            "machineName": "RD00155D5B2C1A",
-            "href": href,
-            "user_name": format!("IIS APPPOOL\\{}{}", if scm { "~1" } else { "" }, self.site),
-        });
-        if details && let Some(obj) = value.as_object_mut() {
-            let handles: Vec<String> = if scm && self.held_file().is_some() {
-                vec!["D:\\home\\site\\locks\\deployments.lock".to_string()]
-            } else {
-                Vec::new()
-            };
-            obj.insert("open_file_handles".into(), serde_json::json!(handles));
-            obj.insert("is_scm_site".into(), serde_json::json!(scm));
-            obj.insert("is_webjob".into(), serde_json::json!(false));
-            obj.insert(
-                "command_line".into(),
-                serde_json::json!(format!(
-                    "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"{}{}\"",
-                    if scm { "~1" } else { "" },
-                    self.site
-                )),
-            );
+    /// The processes of the site's user as Kudu-W sees them (README "Processes"): Kudu's
+    /// w3wp (holding `deployments.lock` while a deployment does), the site's w3wp, and each
+    /// running build's `cmd` and tool.
+    fn process_views(&self) -> Vec<ProcessView<'static>> {
+        let builds: Vec<&BuildProcesses> = self.workers.iter().map(|w| &w.processes).collect();
+        let started = self.traces.process_start;
+        let mut kudu_handles = vec![
+            "D:\\home\\LogFiles\\kudu\\trace".to_string(),
+            "D:\\Program Files (x86)\\SiteExtensions\\Kudu".to_string(),
+        ];
+        if self.held_file().is_some() {
+            kudu_handles.push("D:\\home\\site\\locks\\deployments.lock".to_string());
         }
-        value
+        let mut views = vec![
+            ProcessView {
+                pid: self.kudu_pid,
+                name: "w3wp",
+                scm: true,
+                parent: None,
+                children: builds.iter().map(|b| b.shell_pid).collect(),
+                cpu_ticks: w3wp_cpu_ticks(started, self.now),
+                started,
+                command_line: format!(
+                    "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"~1{}\"",
+                    self.site
+                ),
+                handles: kudu_handles,
+            },
+            ProcessView {
+                pid: self.app_pid,
+                name: "w3wp",
+                scm: false,
+                parent: None,
+                children: vec![],
+                cpu_ticks: w3wp_cpu_ticks(started, self.now),
+                started,
+                command_line: format!(
+                    "c:\\windows\\system32\\inetsrv\\w3wp.exe -ap \"{}\"",
+                    self.site
+                ),
+                handles: vec!["D:\\home\\site\\wwwroot".to_string()],
+            },
+        ];
+        views.extend(build_views(&builds, self.kudu_pid, self.now));
+        // `GetAllProcesses` orders by name.
+        views.sort_by_key(|v| v.name.to_ascii_lowercase());
+        views
     }
 
-    /// `GET /api/processes`: the SCM w3wp and the site's w3wp (facts §5.1).
+    /// `GET /api/processes` (facts §5.1).
     fn list_processes(&self, req: &SimRequest) -> SimResponse {
-        SimResponse::json(
-            200,
-            &vec![
-                self.process_json(req, self.kudu_pid, true, false),
-                self.process_json(req, self.app_pid, false, false),
-            ],
-        )
+        let list: Vec<serde_json::Value> = self
+            .process_views()
+            .iter()
+            .map(|v| process_json(&req.base_url, &self.site, v, false, self.now))
+            .collect();
+        SimResponse::json(200, &list)
     }
 
     fn resolve_pid(&self, id: &str) -> Option<bool> {
@@ -682,14 +695,20 @@ impl Kudu {
         }
     }
 
+    /// `GET /api/processes/{id}`: `0` is Kudu itself; an unknown id is 404
+    /// (`GetProcessById`'s ArgumentException).
     fn process_details(&self, req: &SimRequest, id: &str) -> SimResponse {
-        match self.resolve_pid(id) {
-            Some(true) => {
-                SimResponse::json(200, &self.process_json(req, self.kudu_pid, true, true))
-            }
-            Some(false) => {
-                SimResponse::json(200, &self.process_json(req, self.app_pid, false, true))
-            }
+        let pid = match self.resolve_pid(id) {
+            Some(true) => Some(self.kudu_pid),
+            Some(false) => Some(self.app_pid),
+            None => id.parse::<u32>().ok(),
+        };
+        let views = self.process_views();
+        match pid.and_then(|pid| views.iter().find(|v| v.pid == pid)) {
+            Some(view) => SimResponse::json(
+                200,
+                &process_json(&req.base_url, &self.site, view, true, self.now),
+            ),
             None => self.error(req, 404, &format!("Process with id '{id}' not found.")),
         }
     }

@@ -82,6 +82,9 @@ pub struct Quirks {
     pub status_lock_wait_ms: u64,
     /// [I] §5.2: how long (real ms) Kudu answers 503 after `DELETE /api/processes/0`.
     pub restart_downtime_ms: u64,
+    /// [I] README "Processes": the build tool's share of one core (percent) while its build
+    /// works, logging or not; 0 models a build that waits on the network and uses no CPU.
+    pub build_cpu_percent: i64,
     /// [V] §2.4 (Oct-Dec 2020 builds): on Linux a `status.lock` that merely exists blocks
     /// every status operation, and Kudu deletes it on release.
     pub status_lock_exists_means_locked: bool,
@@ -138,6 +141,7 @@ impl Default for Quirks {
             windows_retry_after_secs: 30,
             status_lock_wait_ms: 0,
             restart_downtime_ms: 300,
+            build_cpu_percent: 60,
             status_lock_exists_means_locked: false,
             extra_deploy_fields: false,
             cancelled_status: false,

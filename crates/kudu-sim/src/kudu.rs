@@ -142,6 +142,8 @@ pub struct Worker {
     background_trace: Option<OpenTrace>,
     /// Logged at the next progress tick instead of a progress line (the end of a quiet step).
     resume_line: Option<String>,
+    /// Its build's processes (listed on Windows, README "Processes").
+    pub(crate) processes: crate::processes::BuildProcesses,
 }
 
 /// How a finished worker ended.
@@ -858,6 +860,15 @@ impl Kudu {
         let hung = std::mem::take(&mut self.hang_next);
         let due = (!hung).then(|| fetched.plus_millis(self.build_ms as i64));
         let fail = self.fail_next.take();
+        let shell_pid = self.rng.random_range(2000..9000);
+        let mut processes = crate::processes::BuildProcesses::start(
+            fetched,
+            shell_pid,
+            self.quirks.build_cpu_percent,
+        );
+        if hung {
+            processes.freeze(fetched);
+        }
         self.workers.push(Worker {
             key,
             id: id.clone(),
@@ -872,6 +883,7 @@ impl Kudu {
             request_trace: None,
             background_trace: background,
             resume_line: None,
+            processes,
         });
         if !is_async
             && self.personality == Personality::Linux
@@ -1216,6 +1228,7 @@ impl Kudu {
             None => self.workers.last_mut()?,
         };
         worker.due = None;
+        worker.processes.freeze(self.now);
         Some(worker.key)
     }
 

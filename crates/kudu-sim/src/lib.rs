@@ -16,6 +16,7 @@ mod faults;
 mod home;
 pub mod kudu;
 mod pages;
+mod processes;
 mod scenarios;
 mod server;
 mod time;

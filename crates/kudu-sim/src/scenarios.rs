@@ -93,7 +93,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "quiet-build",
         personalities: BOTH,
-        summary: "a live build has been silent in its log for 8 min (pip install / npm ci of a big app); the lock is fresh (taken 9.6 min ago); in 2 min it logs again, and it succeeds about 5.5 min from now",
+        summary: "a live build has been silent in its log for 8 min (Linux pip install; Windows npm ci: 12 min, its CPU time advancing); the lock is fresh; in 2 min it logs again, and it succeeds about 5.5 min (Windows 6.5 min) from now",
     },
     Scenario {
         name: "restarted-holder",
@@ -294,13 +294,19 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
         "quiet-build" => {
             d.history();
             // `pip install` (Linux, Oryx) or `npm ci` (Windows, KuduScript) of a big app on a
-            // B1 plan: 10 min without a log line, 95 s into a 15 min build; the scenario is
-            // 8 min into the silence.
-            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%205b0e4f2%20(main)&author=octocat", 4, 15 * 60);
+            // B1 plan. Linux: 10 min without a log line, 95 s into a 15 min build; the
+            // scenario is 8 min into the silence. Windows: 14 min without a log line, 95 s
+            // into a 20 min build, and the scenario 12 min into it, past the core's 10-minute
+            // log silence: only the build's CPU time (`/api/processes`) shows it alive.
+            let (build, quiet, into) = match d.kudu.personality {
+                Personality::Linux => (15 * 60, 10 * 60, 8 * 60),
+                Personality::Windows => (20 * 60, 14 * 60, 12 * 60),
+            };
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%205b0e4f2%20(main)&author=octocat", 4, build);
             d.advance(95);
-            let (line, resume) = quiet_step_lines(d.kudu.personality, 10 * 60);
-            d.kudu.quiet_worker(None, 10 * 60, &line, &resume);
-            d.advance(8 * 60);
+            let (line, resume) = quiet_step_lines(d.kudu.personality, quiet);
+            d.kudu.quiet_worker(None, quiet, &line, &resume);
+            d.advance(into);
         }
         "restarted-holder" => {
             d.history();

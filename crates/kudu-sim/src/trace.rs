@@ -47,7 +47,7 @@ pub struct TraceState {
     /// `_lastCleanup`.
     last_cleanup: Option<VTime>,
     /// When this process started (`UpTime` in the shutdown trace).
-    process_start: VTime,
+    pub(crate) process_start: VTime,
     /// `_lastRequestDateTime`.
     last_request: VTime,
     /// Which process this is (a trace begun by an earlier one is never finished).

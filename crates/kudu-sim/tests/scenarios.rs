@@ -619,9 +619,14 @@ async fn quiet_build_is_silent_for_8_minutes_then_logs_again_and_succeeds() {
         let label = p.name();
         let lines = log_lines(&f, &id).await;
         let (last, message) = lines.last().unwrap().clone();
+        // Windows stays silent past the core's 10-minute threshold: its CPU time speaks.
+        let silent = match p {
+            Personality::Linux => 480..=482,
+            Personality::Windows => 720..=722,
+        };
         assert!(
-            (480..=482).contains(&now.secs_since(last)),
-            "{label}: silent 8 min"
+            silent.contains(&now.secs_since(last)),
+            "{label}: silent 8 min (Windows 12)"
         );
         let quiet = match p {
             Personality::Linux => "Running pip install...",
@@ -641,14 +646,14 @@ async fn quiet_build_is_silent_for_8_minutes_then_logs_again_and_succeeds() {
         let resumed = log_lines(&f, &id).await;
         let expected = match p {
             Personality::Linux => "Done in 600 sec(s).",
-            Personality::Windows => "added 1432 packages, and audited 1433 packages in 10m",
+            Personality::Windows => "added 1432 packages, and audited 1433 packages in 14m",
         };
         assert_eq!(resumed[lines.len()].1, expected, "{label}");
         assert!(
             resumed.len() > lines.len() + 1,
             "{label}: progress lines follow"
         );
-        f.sim.advance(4 * 60);
+        f.sim.advance(5 * 60);
         let latest = f.get_json("/api/deployments/latest").await;
         assert_eq!(
             (latest.status, &latest.json()["status"]),
