@@ -109,9 +109,9 @@ pub struct Deployment {
     pub temp: bool,
     /// Windows only (`InProgress`, `Failed`, `Succeeded`).
     pub provisioning_state: Option<String>,
-    /// The record carries `build_summary` or `remoteBuild`: fields Flex Consumption's
-    /// deployment records have (azure-dev#3658) and Kudu's `DeployResult` has not in either
-    /// Kudu (kudu-facts §1.2), so only a Flex Consumption app lists such a record.
+    /// The record carries `remoteBuild`: a field Flex Consumption's deployment records have
+    /// (azure-dev#3658) and Kudu's `DeployResult` has not in either Kudu (kudu-facts §1.2), so
+    /// only a Flex Consumption app lists such a record.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub flex_fields: bool,
 }

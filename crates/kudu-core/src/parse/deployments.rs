@@ -18,9 +18,12 @@ use crate::model::{DeployStatus, Deployment};
 /// no usable `status` at all.
 const NO_STATUS: i64 = -10;
 
-/// Fields of a Flex Consumption deployment record that Kudu's `DeployResult` lacks
-/// (azure-dev#3658; kudu-facts §1.2). Matched as every field is, ignoring case and underscores.
-const FLEX_ONLY_FIELDS: [&str; 2] = ["build_summary", "remoteBuild"];
+/// The field of a Flex Consumption deployment record that Kudu's `DeployResult` lacks: Flex's
+/// `latest` echoes the `RemoteBuild` option its `/api/publish` took (azure-dev#3658, the Flex
+/// team's sample body; kudu-facts §1.2 has no such field). Its `build_summary` is not enough on
+/// its own: production Kudu may add that one too (the simulator's `extra_deploy_fields`).
+/// Matched as every field is, ignoring case and underscores.
+const FLEX_ONLY_FIELDS: [&str; 1] = ["remoteBuild"];
 
 /// A list of deployments, or one record (returned as a one-element list). ARM shapes
 /// (`{"value": [...]}`, `{"properties": {...}}`) are unwrapped. List items that are not
@@ -286,19 +289,22 @@ mod tests {
         assert_eq!(fields, ["[0].received_time", "[0].complete"]);
     }
 
-    /// A Flex Consumption record as azure-dev#3658 shows its fields: status 5 and the build
-    /// fields Kudu never sends. Any spelling and any value of them marks the record.
+    /// A Flex Consumption record as azure-dev#3658 shows its fields: status 5, `remoteBuild`
+    /// and `build_summary`. Any spelling and any value of `remoteBuild` marks the record;
+    /// `build_summary` alone does not.
     #[test]
     fn flex_consumption_records_are_marked_by_their_build_fields() {
         let body = r#"[
           {"id":"a1","status":5,"status_text":"","remoteBuild":true,
            "build_summary":{"errors":[],"warnings":[]},"received_time":"2026-11-26T11:00:00Z"},
           {"id":"a2","status":4,"RemoteBuild":null},
-          {"id":"a3","status":4,"buildSummary":"x"}
+          {"id":"a3","status":4,"remote_build":false},
+          {"id":"a4","status":4,"build_summary":{"errors":[]}}
         ]"#;
         let parsed = parse_deployments(body).unwrap();
         assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
-        assert!(parsed.value.iter().all(|d| d.flex_fields));
+        let marked: Vec<bool> = parsed.value.iter().map(|d| d.flex_fields).collect();
+        assert_eq!(marked, [true, true, true, false]);
         assert_eq!(parsed.value[0].status, DeployStatus::Conflict);
         let kudu = parse_deployments(LINUX_LIST).unwrap().value;
         assert!(kudu.iter().all(|d| !d.flex_fields));

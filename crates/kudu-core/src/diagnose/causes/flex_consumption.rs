@@ -5,8 +5,8 @@
 // one deployment refused because another was in progress (status 5, "cancelled, another
 // deployment in progress", as Azure Functions Core Tools reads it). Kudu's lock files and Kudu
 // Doctor's cleanup do not apply, and nothing is offered for deletion.
-// How we know: a deployment record carries build_summary or remoteBuild, fields only Flex
-// Consumption's records have (Kudu's own records have neither).
+// How we know: a deployment record carries remoteBuild, a field only Flex Consumption's
+// records have (Kudu's own records never do).
 // What to do: let the deployment in progress finish, then deploy again, one deployment at a
 // time.
 
@@ -37,8 +37,7 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     let mut evidence = vec![Evidence::new(
         "/api/deployments",
         format!(
-            "{} carries build_summary or remoteBuild: fields only Flex Consumption's deployment \
-             records have.",
+            "{} carries remoteBuild, a field only Flex Consumption's deployment records have.",
             capitalised(&ctx.describe(marker))
         ),
     )];
