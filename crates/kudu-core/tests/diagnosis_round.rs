@@ -327,3 +327,318 @@ fn a_stuck_site_settles_in_two_batches() {
     }
     assert_eq!(batches, 2);
 }
+
+// ---------------------------------------------------------------- Windows build processes
+
+/// The SCM site's processes as Kudu-W answers them (projectkudu/kudu `ProcessController`):
+/// Kudu's w3wp (pid 2080, holding `deployments.lock` when `lock_held`), the site's w3wp, and
+/// when `node_cpu` is given a build's `cmd` (4100) and `node` running npm (4104) whose total
+/// CPU time is `node_cpu.0` at the first read and `node_cpu.1` at the second.
+struct Processes {
+    lock_held: bool,
+    node_cpu: Option<(&'static str, &'static str)>,
+}
+
+impl Processes {
+    fn reply(&self, id: &ReadId, second: bool) -> Option<HttpReply> {
+        let json = |body: String| HttpReply {
+            status: 200,
+            content_type: Some("application/json; charset=utf-8".into()),
+            body,
+            ..HttpReply::default()
+        };
+        let href = |pid: u32| format!("https://myapp.scm.azurewebsites.net/api/processes/{pid}");
+        let details = |pid: u32, name: &str, scm: bool, cpu: &str, handles: &str, command: &str| {
+            json(format!(
+                r#"{{"id":{pid},"name":"{name}","href":"{}","parent":"{}","children":[],
+                "open_file_handles":[{handles}],"total_cpu_time":"{cpu}",
+                "time_stamp":"{}","is_scm_site":{scm},"is_webjob":false,
+                "command_line":"{command}","environment_variables":{{"APPSETTING_SECRET":"s3cret"}}}}"#,
+                href(pid),
+                href(2080),
+                if second {
+                    "2026-11-26T12:14:05Z"
+                } else {
+                    "2026-11-26T12:14:00Z"
+                },
+            ))
+        };
+        let lock = if self.lock_held {
+            r#""D:\\home\\LogFiles\\kudu\\trace","D:\\home\\site\\locks\\deployments.lock""#
+        } else {
+            r#""D:\\home\\LogFiles\\kudu\\trace""#
+        };
+        match id {
+            ReadId::Processes => {
+                let mut list = vec![
+                    format!(r#"{{"id":2080,"name":"w3wp","href":"{}"}}"#, href(2080)),
+                    format!(r#"{{"id":2090,"name":"w3wp","href":"{}"}}"#, href(2090)),
+                ];
+                if self.node_cpu.is_some() {
+                    list.push(format!(
+                        r#"{{"id":4100,"name":"cmd","href":"{}"}}"#,
+                        href(4100)
+                    ));
+                    list.push(format!(
+                        r#"{{"id":4104,"name":"node","href":"{}"}}"#,
+                        href(4104)
+                    ));
+                }
+                Some(json(format!("[{}]", list.join(","))))
+            }
+            ReadId::Process(pid) | ReadId::ProcessAgain(pid) => Some(match (*pid, self.node_cpu) {
+                (2080, _) => details(2080, "w3wp", true, "00:02:00", lock, "w3wp.exe"),
+                (2090, _) => details(
+                    2090,
+                    "w3wp",
+                    false,
+                    "00:09:00",
+                    r#""D:\\home\\site\\wwwroot""#,
+                    "w3wp.exe",
+                ),
+                (4100, Some(_)) => details(
+                    4100,
+                    "cmd",
+                    true,
+                    "00:00:00.0468750",
+                    "",
+                    "cmd /c deploy.cmd",
+                ),
+                (4104, Some((first, again))) => details(
+                    4104,
+                    "node",
+                    true,
+                    if second { again } else { first },
+                    r#""D:\\home\\site\\repository\\package.json""#,
+                    "node.exe npm-cli.js ci",
+                ),
+                _ => HttpReply {
+                    status: 404,
+                    body: r#"{"Message":"Process with id 'x' not found."}"#.into(),
+                    ..HttpReply::default()
+                },
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Drives a round the way the wizard and the CLI do, with the shell's clock: each batch is
+/// answered at `wall`, and when the round asks for a timer the clock jumps to it. Returns the
+/// events, every read handed out, and the timers the round asked for (relative to the start).
+fn drive_with_clock(
+    f: &Fixture,
+    processes: &Processes,
+) -> (Vec<RoundEvent>, Vec<ReadId>, Vec<i64>) {
+    let start = f.now;
+    let mut wall = start;
+    let mut round = DiagnosisRound::new(1);
+    let (mut events, mut reads, mut timers) = (vec![], vec![], vec![]);
+    let mut second = false;
+    for _ in 0..20 {
+        let batch = round.poll_reads();
+        for (token, read) in &batch {
+            reads.push(read.id.clone());
+            let reply = processes
+                .reply(&read.id, second)
+                .unwrap_or_else(|| reply_for(f, &read.id));
+            round.handle_reply(*token, &reply, wall);
+        }
+        while let Some(event) = round.poll_event() {
+            events.push(event);
+        }
+        if round.is_done() {
+            return (events, reads, timers);
+        }
+        if batch.is_empty() {
+            let until = round
+                .poll_timeout()
+                .expect("a round that reads nothing waits");
+            timers.push(start.secs_until(until));
+            // Early: nothing happens.
+            round.handle_timeout(until.plus_secs(-1));
+            assert!(round.poll_reads().is_empty(), "nothing before the timer");
+            wall = until;
+            second = true;
+            round.handle_timeout(wall);
+        }
+    }
+    panic!("the round never finished: {events:?}");
+}
+
+fn settled(events: &[RoundEvent]) -> &kudu_core::Diagnosis {
+    events
+        .iter()
+        .find_map(|e| match e {
+            RoundEvent::Settled(d) => Some(d.as_ref()),
+            _ => None,
+        })
+        .expect("settled")
+}
+
+fn plan(events: &[RoundEvent]) -> &kudu_core::CleanupPlan {
+    events
+        .iter()
+        .find_map(|e| match e {
+            RoundEvent::PlanReady(p) => Some(p.as_ref()),
+            _ => None,
+        })
+        .expect("a plan")
+}
+
+/// A Windows holder whose log has been silent for 14 minutes, whose npm used CPU between two
+/// reads five seconds apart: alive, whatever the silence says. The round waited between the
+/// reads, and settled only after the second.
+#[test]
+fn a_busy_build_beats_log_silence_on_windows() {
+    let f = load("stuck-windows-windows");
+    let (events, reads, timers) = drive_with_clock(
+        &f,
+        &Processes {
+            lock_held: true,
+            node_cpu: Some(("00:03:10.1562500", "00:03:13.2812500")),
+        },
+    );
+    assert_eq!(timers, [kudu_core::diagnose::PROCESS_SAMPLE_GAP_SECS]);
+    let k = kinds(&events);
+    assert!(k[0].starts_with("provisional"), "{k:?}");
+    assert_eq!(k[1], "settled deployment-in-progress", "{k:?}");
+    assert_eq!(k.len(), 3, "{k:?}");
+    let again: Vec<_> = reads
+        .iter()
+        .filter(|r| matches!(r, ReadId::ProcessAgain(_)))
+        .collect();
+    assert_eq!(
+        again,
+        [&ReadId::ProcessAgain(4100), &ReadId::ProcessAgain(4104)]
+    );
+    let d = settled(&events);
+    let text = format!("{d:?}");
+    assert!(text.contains("npm used 3.1 s of CPU in 5 s"), "{text}");
+    assert!(
+        !text.contains("s3cret"),
+        "the process environment is never kept"
+    );
+    assert!(plan(&events).steps.is_empty() || d.lock.idle_evidence.is_none());
+}
+
+/// The same holder whose npm used no CPU: still only weak evidence (a build waiting on the
+/// network uses none either), in the finding's words; the plan needs the user's word.
+#[test]
+fn a_build_that_used_no_cpu_is_stuck_on_weak_evidence_only() {
+    let f = load("stuck-windows-windows");
+    let (events, _, timers) = drive_with_clock(
+        &f,
+        &Processes {
+            lock_held: true,
+            node_cpu: Some(("00:00:45.5000000", "00:00:45.5000000")),
+        },
+    );
+    assert_eq!(timers.len(), 1);
+    let d = settled(&events);
+    assert_eq!(
+        d.primary().map(|p| p.cause.as_str()),
+        Some("windows-lock-held")
+    );
+    let idle = d.lock.idle_evidence.clone().expect("idle evidence");
+    assert_eq!(idle.strength, kudu_core::diagnose::EvidenceStrength::Weak);
+    assert!(
+        idle.reason.contains("npm used no CPU in 5 s"),
+        "{}",
+        idle.reason
+    );
+    assert!(plan(&events).requires_acknowledgement.is_some());
+}
+
+/// No build process and nothing with `deployments.lock` open on a single-instance site: the
+/// holder is gone, strong evidence, no waiting for a second read, and no acknowledgement.
+#[test]
+fn no_build_and_no_handle_on_the_lock_is_strong_evidence() {
+    let f = load("stuck-windows-windows");
+    let (events, reads, timers) = drive_with_clock(
+        &f,
+        &Processes {
+            lock_held: false,
+            node_cpu: None,
+        },
+    );
+    assert!(timers.is_empty(), "nothing to sample twice");
+    assert!(!reads.iter().any(|r| matches!(r, ReadId::ProcessAgain(_))));
+    let d = settled(&events);
+    let idle = d.lock.idle_evidence.clone().expect("idle evidence");
+    assert_eq!(
+        idle.strength,
+        kudu_core::diagnose::EvidenceStrength::Strong,
+        "{idle:?}"
+    );
+    assert!(
+        idle.reason.contains("holds deployments.lock"),
+        "{}",
+        idle.reason
+    );
+    assert!(plan(&events).requires_acknowledgement.is_none());
+    assert_eq!(
+        d.primary().map(|p| p.cause.as_str()),
+        Some("windows-lock-held"),
+        "{:?}",
+        kinds(&events)
+    );
+}
+
+/// Kudu's process API answering 403 or garbage is no evidence: the verdict stays as the log
+/// left it (weak), and the round still settles.
+#[test]
+fn unreadable_processes_are_no_evidence() {
+    let f = load("stuck-windows-windows");
+    let mut round = DiagnosisRound::new(1);
+    let mut events = vec![];
+    for _ in 0..10 {
+        let batch = round.poll_reads();
+        for (token, read) in &batch {
+            let reply = match read.id {
+                ReadId::Processes => HttpReply {
+                    status: 200,
+                    content_type: Some("application/json".into()),
+                    body: "{\"odd\":".into(),
+                    ..HttpReply::default()
+                },
+                _ => reply_for(&f, &read.id),
+            };
+            round.handle_reply(*token, &reply, f.now);
+        }
+        while let Some(event) = round.poll_event() {
+            events.push(event);
+        }
+        if round.is_done() {
+            break;
+        }
+        assert!(round.poll_timeout().is_none(), "no timer without processes");
+    }
+    let d = settled(&events);
+    assert_eq!(
+        d.lock.idle_evidence.as_ref().map(|e| e.strength),
+        Some(kudu_core::diagnose::EvidenceStrength::Weak)
+    );
+}
+
+/// Linux and a healthy Windows site never read processes and never wait.
+#[test]
+fn linux_and_clear_answers_never_read_processes() {
+    for name in ["stuck-linux-linux", "healthy-windows", "long-build-windows"] {
+        let f = load(name);
+        let (_, reads, timers) = drive_with_clock(
+            &f,
+            &Processes {
+                lock_held: true,
+                node_cpu: Some(("00:00:01", "00:00:02")),
+            },
+        );
+        assert!(timers.is_empty(), "{name}");
+        assert!(
+            !reads
+                .iter()
+                .any(|r| matches!(r, ReadId::Processes | ReadId::Process(_))),
+            "{name}: {reads:?}"
+        );
+    }
+}
