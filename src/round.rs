@@ -173,6 +173,16 @@ impl WizardRound {
         self.machine.is_done()
     }
 
+    /// When to call [`WizardRound::handle_timeout`]: the round waits between two reads of a
+    /// build's processes (Windows) and hands out nothing meanwhile.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        self.machine.poll_timeout()
+    }
+
+    pub fn handle_timeout(&mut self, wall: Timestamp) {
+        self.machine.handle_timeout(wall);
+    }
+
     fn failed_reads(&self) -> Vec<ReadFailure> {
         let mut failures = self.failures.clone();
         failures.sort_by_key(|(index, _)| *index);

@@ -147,6 +147,16 @@ async fn read_round(
                 yew::platform::time::sleep(std::time::Duration::ZERO).await;
             }
         }
+        let timeout = machine.borrow().poll_timeout();
+        if let Some(until) = timeout.filter(|_| batch.is_empty()) {
+            // The round watches a build's processes for a few seconds (Windows): wait on the
+            // browser's clock, then it hands out the second reads.
+            let wait_ms = until.unix_millis().saturating_sub(wall_clock().unix_millis());
+            let wait = std::time::Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
+            yew::platform::time::sleep(wait).await;
+            machine.borrow_mut().handle_timeout(wall_clock());
+            continue;
+        }
         if machine.borrow().is_done() || batch.is_empty() {
             break;
         }
