@@ -111,6 +111,21 @@ pub fn diagnose_site(client: &ScmClient, plan: Plan) -> Result<Round, Failure> {
         if let Some(round) = settled {
             return Ok(round);
         }
+        if batch.is_empty()
+            && let Some(until) = round.poll_timeout()
+        {
+            // The round waits between two reads of a build's processes (Windows): sleep on this
+            // machine's clock, then let it hand out the second reads.
+            let wait_ms = until
+                .unix_millis()
+                .saturating_sub(system_now().unix_millis())
+                .max(0);
+            std::thread::sleep(std::time::Duration::from_millis(
+                u64::try_from(wait_ms).unwrap_or(0),
+            ));
+            round.handle_timeout(system_now());
+            continue;
+        }
         if batch.is_empty() {
             // The round asked for nothing and said nothing: it cannot settle any further.
             return Err(Failure::new(
