@@ -217,6 +217,9 @@ pub const LABEL_FONT_PX: f64 = 11.0;
 const CHAR_PX: f64 = LABEL_FONT_PX * 0.66;
 /// Room kept between two labels.
 const LABEL_GAP: f64 = 8.0;
+/// Ticks stand at least this many label widths apart (plus the gap), so the axis stays
+/// airy rather than a row of labels.
+const TICK_SPACING: f64 = 1.6;
 /// Tick steps, seconds: the first whose labels fit the width is used.
 const TICK_STEPS_SECS: [i64; 22] = [
     1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
@@ -341,8 +344,8 @@ fn mark_label(mark: &TimelineMark, x: f64, width: f64) -> Label {
     }
 }
 
-/// Ticks at round UTC times, as many as fit: the smallest step whose labels (with a gap)
-/// are no wider than the step itself, so no two labels overlap; a tick whose label would
+/// Ticks at round UTC times: the smallest step at least [`TICK_SPACING`] labels (and a gap)
+/// wide, so no two labels overlap; a tick whose label would
 /// leave the picture or touch "now" is dropped.
 fn ticks(
     start: i64,
@@ -365,24 +368,30 @@ fn ticks(
         }
     };
     let px_per_sec = width / ((end - start) as f64 / 1000.0);
-    let Some(step) = TICK_STEPS_SECS.into_iter().find(|&step| {
-        let widest = label_width(&text(start, step));
-        step as f64 * px_per_sec >= widest + LABEL_GAP
-    }) else {
-        return vec![];
-    };
-    let step_ms = step * 1000;
-    let mut at = start.div_euclid(step_ms) * step_ms + step_ms;
-    let mut ticks = Vec::new();
-    while at < end {
-        let x = x_of(at);
-        let label = Label::new(text(at, step), x, "middle");
-        if label.left >= 0.0 && label.right <= width && label.clear_of(now_label) {
-            ticks.push(Tick { x, label });
+    // Airy if there is room; on a very short or narrow axis, as close as labels can stand.
+    for spacing in [TICK_SPACING, 1.0] {
+        let Some(step) = TICK_STEPS_SECS.into_iter().find(|&step| {
+            let widest = label_width(&text(start, step));
+            step as f64 * px_per_sec >= widest * spacing + LABEL_GAP
+        }) else {
+            continue;
+        };
+        let step_ms = step * 1000;
+        let mut at = start.div_euclid(step_ms) * step_ms + step_ms;
+        let mut ticks = Vec::new();
+        while at < end {
+            let x = x_of(at);
+            let label = Label::new(text(at, step), x, "middle");
+            if label.left >= 0.0 && label.right <= width && label.clear_of(now_label) {
+                ticks.push(Tick { x, label });
+            }
+            at += step_ms;
         }
-        at += step_ms;
+        if !ticks.is_empty() {
+            return ticks;
+        }
     }
-    ticks
+    vec![]
 }
 
 #[cfg(test)]
@@ -545,7 +554,7 @@ mod tests {
     fn a_refused_push_is_a_labelled_mark_of_its_own() {
         let holder = entry("h", DeployStatus::Building, 0, None);
         let mut shown = shown(vec![holder], -1, 10);
-        shown.marks = vec![refused(2), refused(2), refused(9)];
+        shown.marks = vec![refused(0), refused(0), refused(9)];
         let layout = layout(&shown, at_min(10), 420.0);
         assert_eq!(layout.marks.len(), 3);
         let labels: Vec<Option<&str>> = layout
@@ -557,7 +566,7 @@ mod tests {
         assert_eq!(
             labels,
             [
-                Some("409 refused 14:02:00"),
+                Some("409 refused 14:00:00"),
                 None,
                 Some("409 refused 14:09:00")
             ]
@@ -578,11 +587,10 @@ mod tests {
         let entries = vec![entry("a", DeployStatus::Success, 0, Some(60))];
         let layout = layout(&shown(entries, -3, 63), at_min(63), 600.0);
         let labels: Vec<&str> = layout.ticks.iter().map(|t| t.label.text.as_str()).collect();
+        // 15:00 would touch "now" at the axis' end.
         assert_eq!(
             labels,
-            vec![
-                "14:00", "14:10", "14:20", "14:30", "14:40", "14:50", "15:00"
-            ]
+            ["14:00", "14:10", "14:20", "14:30", "14:40", "14:50"]
         );
         assert!(layout.ticks.windows(2).all(|w| w[0].x < w[1].x));
         no_labels_meet(&layout);
@@ -594,10 +602,10 @@ mod tests {
         let cases: [(i64, f64, usize); 7] = [
             (1, 420.0, 8), // a minute: seconds, HH:MM:SS
             (1, 200.0, 8),
-            (45, 300.0, 5),       // minutes, HH:MM
-            (8 * 60, 420.0, 5),   // hours
-            (36 * 60, 420.0, 11), // crosses midnight: MM-DD HH:MM
-            (36 * 60, 180.0, 11),
+            (45, 300.0, 5),           // minutes, HH:MM
+            (8 * 60, 420.0, 5),       // hours
+            (36 * 60, 420.0, 11),     // crosses midnight: MM-DD HH:MM
+            (36 * 60, 180.0, 5),      // no room for hours: days
             (20 * 24 * 60, 420.0, 5), // weeks: MM-DD
         ];
         for (minutes, width, chars) in cases {
