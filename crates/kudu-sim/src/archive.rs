@@ -51,10 +51,16 @@ pub fn zip_files(files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A zip of a HOME directory's contents (not the directory itself), entries sorted, with the
-/// files' virtual mtimes.
-pub fn zip_dir(home: &Home, rel: &str) -> std::io::Result<Vec<u8>> {
+/// files' virtual mtimes, as Kudu writes it (`ZipArchiveExtensions`, projectkudu/kudu and
+/// KuduLite): a folder gets its own entry only when it is empty, and a file that cannot be
+/// opened (`unopenable`, HOME-relative) is left out without a word.
+pub fn zip_dir(
+    home: &Home,
+    rel: &str,
+    unopenable: &std::collections::BTreeSet<String>,
+) -> std::io::Result<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    add_dir(home, rel, "", &mut writer)?;
+    add_dir(home, rel, "", unopenable, &mut writer)?;
     writer
         .finish()
         .map(|cursor| cursor.into_inner())
@@ -65,6 +71,7 @@ fn add_dir(
     home: &Home,
     rel: &str,
     prefix: &str,
+    unopenable: &std::collections::BTreeSet<String>,
     writer: &mut zip::ZipWriter<Cursor<Vec<u8>>>,
 ) -> std::io::Result<()> {
     for entry in home.list(rel)? {
@@ -74,10 +81,17 @@ fn add_dir(
             .compression_method(zip::CompressionMethod::Deflated)
             .last_modified_time(zip_time(entry.mtime));
         if entry.is_dir {
-            writer
-                .add_directory(format!("{name}/"), options)
-                .map_err(std::io::Error::other)?;
-            add_dir(home, &child, &format!("{name}/"), writer)?;
+            // Kudu writes a folder's own entry only when it lists nothing (even when every
+            // file in it was then skipped, the folder gets no entry).
+            if home.list(&child)?.is_empty() {
+                writer
+                    .add_directory(format!("{name}/"), options)
+                    .map_err(std::io::Error::other)?;
+            }
+            add_dir(home, &child, &format!("{name}/"), unopenable, writer)?;
+        } else if unopenable.contains(&child) {
+            // Kudu's `AddFile` catches the open's exception, traces it and returns.
+            continue;
         } else {
             writer
                 .start_file(name, options)

@@ -189,6 +189,20 @@ pub(crate) fn handle(shared: &Shared, req: &SimRequest) -> SimResponse {
             lock(&shared.kudu).status_lock_denied = true;
             ok_state(shared)
         }
+        ("POST", ["file", "unopenable"]) => {
+            let Some(path) = req.param("path") else {
+                return SimResponse::json(400, &"path=<HOME-relative file> is required");
+            };
+            let on = req.param("on").is_none_or(|v| v != "false");
+            let mut kudu = lock(&shared.kudu);
+            if on {
+                kudu.unopenable.insert(path);
+            } else {
+                kudu.unopenable.remove(&path);
+            }
+            drop(kudu);
+            ok_state(shared)
+        }
         ("POST", ["session", "expire"]) => {
             shared.expire_sessions();
             ok_state(shared)

@@ -196,6 +196,10 @@ pub struct Kudu {
     list_cache: Option<(String, Vec<DeployResult>)>,
     /// `status.lock` is owned by someone else (facts §2.4).
     pub status_lock_denied: bool,
+    /// HOME-relative files no reader can open (held open by another process, or without read
+    /// access): `/api/zip` leaves them out without a word, as Kudu's
+    /// `ZipArchiveExtensions.AddFile` does (sim README "Zip downloads").
+    pub unopenable: std::collections::BTreeSet<String>,
     pub scan_until: Option<VTime>,
     pub hang_next: bool,
     pub fail_next: Option<FailMode>,
@@ -229,6 +233,7 @@ impl Kudu {
             etag_seed: 0,
             list_cache: None,
             status_lock_denied: false,
+            unopenable: std::collections::BTreeSet::new(),
             scan_until: None,
             hang_next: false,
             fail_next: None,
@@ -274,6 +279,7 @@ impl Kudu {
         self.etag_seed = self.rng.random();
         self.list_cache = None;
         self.status_lock_denied = false;
+        self.unopenable.clear();
         self.scan_until = None;
         self.hang_next = false;
         self.fail_next = None;
@@ -756,6 +762,9 @@ impl Kudu {
             if let Some(trace) = background {
                 self.trace_end(trace, 0);
             }
+            if self.quirks.flex_consumption {
+                return Reply::Now(self.flex_conflict(req, deployer, author, message));
+            }
             return Reply::Now(self.conflict(req, MSG_IN_PROGRESS));
         }
         if self.status_lock_blocked() {
@@ -921,6 +930,41 @@ impl Kudu {
                 tracked_id: tracked.then_some(id),
             }
         }
+    }
+
+    /// Flex Consumption's answer to a publish while another runs (README "Flex Consumption"):
+    /// the publish is accepted and its record ends at once with status 5, Conflict.
+    fn flex_conflict(
+        &mut self,
+        req: &SimRequest,
+        deployer: String,
+        author: String,
+        message: String,
+    ) -> SimResponse {
+        let id = self.new_dashed_guid();
+        let now = self.now;
+        let file = StatusFile {
+            id: id.clone(),
+            author,
+            deployer,
+            author_email: "N/A".into(),
+            message,
+            progress: String::new(),
+            status: DeployStatus::Conflict,
+            status_text: String::new(),
+            last_success_end_time: None,
+            received_time: now,
+            start_time: now,
+            end_time: Some(now),
+            complete: true,
+            is_temp: false,
+            is_readonly: true,
+        };
+        self.save_status(&file);
+        SimResponse::json(202, &id).with_header(
+            "location",
+            &format!("{}/api/deployments/{id}", req.base_url),
+        )
     }
 
     fn workers_deployer(&self, key: u64) -> String {

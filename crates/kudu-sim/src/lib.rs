@@ -273,6 +273,18 @@ impl SimHandle {
         self.shared.expire_sessions();
     }
 
+    /// Makes the HOME-relative file `path` (e.g. `site/deployments/settings.xml`) impossible
+    /// to open, as a file another process holds open is: `/api/zip` leaves it out silently,
+    /// like Kudu's zip (sim README "Zip downloads"). `on: false` makes it readable again.
+    pub fn set_unopenable(&self, path: &str, on: bool) {
+        let mut kudu = lock(&self.shared.kudu);
+        if on {
+            kudu.unopenable.insert(path.to_string());
+        } else {
+            kudu.unopenable.remove(path);
+        }
+    }
+
     /// Marks `status.lock` as owned by another user (Linux failure mode, facts §2.4).
     pub fn deny_status_lock(&self) {
         lock(&self.shared.kudu).status_lock_denied = true;

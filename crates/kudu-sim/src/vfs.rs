@@ -440,7 +440,7 @@ impl Kudu {
                 let file_name = req
                     .param("filename")
                     .unwrap_or_else(|| format!("{dir_name}.zip"));
-                match archive::zip_dir(&self.home, &rel) {
+                match archive::zip_dir(&self.home, &rel, &self.unopenable) {
                     Ok(bytes) => SimResponse::new(200)
                         .with_header("content-type", "application/zip")
                         .with_header(

@@ -272,6 +272,56 @@ async fn zip_streams_the_folder_contents_with_a_disposition() {
     }
 }
 
+/// Kudu's `ZipArchiveExtensions.AddFile` skips a file it cannot open and says nothing; a
+/// folder gets its own entry only when it lists nothing (projectkudu/kudu, KuduLite).
+#[tokio::test]
+async fn zip_leaves_out_a_file_it_cannot_open() {
+    for p in BOTH {
+        let f = start(p, "healthy").await;
+        let names = async || -> Vec<String> {
+            let bytes = f
+                .client
+                .get(f.url("/api/zip/site/deployments/"))
+                .header("authorization", &f.auth)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+            archive
+                .file_names()
+                .map(|n| n.unwrap().to_string())
+                .collect()
+        };
+        let before = names().await;
+        assert!(before.contains(&"active".to_string()), "{before:?}");
+        assert!(
+            !before
+                .iter()
+                .any(|n| n.ends_with('/')
+                    && before.iter().any(|m| m != n && m.starts_with(n.as_str()))),
+            "no entry for a folder that lists something: {before:?}"
+        );
+        f.sim.set_unopenable("site/deployments/active", true);
+        let after = names().await;
+        assert!(!after.contains(&"active".to_string()), "{after:?}");
+        assert_eq!(after.len() + 1, before.len());
+        let listing = f.get("/api/vfs/site/deployments/").await.json();
+        assert!(
+            listing
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "active"),
+            "the listing still shows it"
+        );
+        f.sim.set_unopenable("site/deployments/active", false);
+        assert_eq!(names().await, before);
+    }
+}
+
 #[tokio::test]
 async fn zip_put_extracts_over_an_existing_folder() {
     let f = start(Personality::Linux, "healthy").await;
