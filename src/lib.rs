@@ -49,10 +49,13 @@
 //! `unknown` if the core named no cause) and `title`;
 //! `data-testid`: `kudu-doctor` (with `data-open`), `diagnosis` (one `data-cause` element per
 //! finding, the leading one `data-primary="true"`, with `data-confidence`; `evidence` lists;
-//! no other element carries `data-cause`), `timeline` (bars `timeline-bar` with
-//! `data-deployment-id`, `data-outcome`, `data-overlap`, `data-conflict`; `timeline-detail`;
-//! `timeline-table`; `timeline-leftover-temps`, the one line that stands for leftover `temp-`
-//! records, which get no bars), `lock` (with `data-lock-state`; `lock-countdown` with
+//! no other element carries `data-cause`), `timeline` (the span control `timeline-view` with
+//! `data-view` buttons `explains-now`, `last-day`, `all` and `aria-pressed`; `timeline-span`;
+//! bars `timeline-bar` with `data-deployment-id`, `data-outcome`, `data-overlap`,
+//! `data-conflict`, `data-lane`; marks `timeline-mark` with `data-mark` `refused`,
+//! `kudu-started` or `kudu-stopped`; `timeline-detail`; `timeline-outside`; `timeline-table`;
+//! `timeline-leftover-temps`, the one line that stands for leftover `temp-` records, which get
+//! no bars), `lock` (with `data-lock-state`; `lock-countdown` with
 //! `data-secs-left`; `windows-lock`), `guide` (with `data-for-cause`; items with
 //! `data-recommendation`; `plan` with `data-step-kind` items, long lists paged behind
 //! `more-steps` buttons; `plan-not-offered`; `wait-until`; `pipeline-advice`),
