@@ -458,7 +458,7 @@ async fn timeline_draws_one_bar_per_deployment_and_marks_the_overlap() {
         1
     );
     let ticks: Vec<String> = app
-        .all("[data-testid=timeline] svg text")
+        .all("[data-testid=timeline] svg .kd-tick text")
         .iter()
         .map(|t| t.text_content().unwrap())
         .collect();
@@ -1096,6 +1096,9 @@ async fn long_histories_and_plans_stay_readable() {
         plan,
     );
     let app = page(outcome).await;
+    // By default the span is what explains now: on a quiet site, the newest deployment.
+    assert_eq!(app.all("[data-testid=timeline-bar]").len(), 1);
+    app.click("[data-testid=timeline-view] [data-view=all]").await;
     let bars = app.all("[data-testid=timeline-bar]");
     assert_eq!(bars.len(), 40, "the 40 most recent are drawn");
     assert_eq!(
