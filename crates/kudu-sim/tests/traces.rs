@@ -360,3 +360,46 @@ async fn the_instance_part_can_be_switched() {
     .await;
     assert!(names(&f).await.iter().all(|t| t.instance == "10-30-"));
 }
+
+/// Every deployment route Kudu refuses while the lock is held leaves a `_409_` trace, and the
+/// names read back through Kudu Doctor's own parser as refused deployment requests with their
+/// method, path, instance and duration (issue 18).
+#[tokio::test]
+async fn refused_pushes_on_every_route_are_traced_as_kudu_doctor_reads_them() {
+    for p in BOTH {
+        let f = start(p, "deploying").await;
+        let before: Vec<String> = traces(&f).await.into_iter().map(|(n, _)| n).collect();
+        for path in [
+            "/api/zipdeploy?isAsync=true",
+            "/api/publish?type=zip&async=true",
+        ] {
+            let reply = f.send("POST", path, &[], kudu_sim::app_zip(9)).await;
+            assert_eq!(reply.status, 409, "{p:?} {path}");
+        }
+        let refused: Vec<(String, u16, String)> = traces(&f)
+            .await
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !before.contains(name))
+            .filter_map(|name| kudu_core::parse::parse_trace_name(&name))
+            .filter(|t| t.is_deployment_request())
+            .map(|t| {
+                assert_eq!(t.instance, short_instance(&f), "{}", t.file);
+                assert!(t.duration_secs.is_some(), "{}", t.file);
+                (
+                    t.url_path(),
+                    t.status.unwrap_or(0),
+                    t.method.unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("/api/zipdeploy".to_string(), 409, "POST".to_string()),
+                ("/api/publish".to_string(), 409, "POST".to_string()),
+            ],
+            "{p:?}"
+        );
+    }
+}
