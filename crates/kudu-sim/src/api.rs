@@ -43,7 +43,16 @@ impl Kudu {
             .collect();
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
         let method = req.method.as_str();
+        let flex_hides =
+            self.quirks.flex_consumption && !self.quirks.flex_serves_vfs_and_isdeploying;
         let resp = match (method, segs.as_slice()) {
+            // Flex Consumption deploys through /api/publish only (README "Flex Consumption").
+            ("POST", ["api", "zipdeploy"]) if self.quirks.flex_consumption => {
+                SimResponse::json(404, &format!("No route registered for '{path}'"))
+            }
+            ("GET", ["api", "isdeploying"]) | (_, ["api", "vfs", ..]) if flex_hides => {
+                SimResponse::json(404, &format!("No route registered for '{path}'"))
+            }
             ("POST", ["api", "zipdeploy"]) => return self.push(req, false),
             ("POST" | "PUT", ["api", "publish"]) => return self.push(req, true),
             ("GET", ["api", "deployments"]) => self.list_deployments(req),
@@ -220,6 +229,12 @@ impl Kudu {
         );
         if self.quirks.extra_deploy_fields {
             result.build_summary = Some(serde_json::json!({ "errors": [], "warnings": [] }));
+        }
+        if self.quirks.flex_consumption {
+            // azure-dev#3658's sample Flex record (README "Flex Consumption").
+            result.build_summary =
+                Some(serde_json::json!({ "errors": [], "warnings": [], "logger": null }));
+            result.remote_build = Some(true);
         }
         result
     }

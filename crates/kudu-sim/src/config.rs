@@ -123,6 +123,17 @@ pub struct Quirks {
     /// a `Cache-Control` is not known. `Some(n)`: VFS file reads also carry
     /// `Cache-Control: private, max-age=n`, the worst case, for tests of fresh re-reads.
     pub vfs_max_age_secs: Option<u64>,
+    /// README "Flex Consumption": the site is a Flex Consumption function app. Its records
+    /// carry `remoteBuild` and `build_summary` ([V] azure-dev#3658, the Flex team's sample
+    /// `latest` body); `/api/zipdeploy` is not served (terraform-provider-azurerm PR#31937:
+    /// Flex deploys through `/api/publish` only); a publish while another runs is recorded with
+    /// status 5, Conflict ([I]: core-tools' `PublishFunctionAppAction` reads 5 as "cancelled,
+    /// another deployment in progress"; that the publish itself answers 202 is inferred).
+    pub flex_consumption: bool,
+    /// [I] README "Flex Consumption": whether a Flex Consumption app's SCM site answers VFS and
+    /// `/api/isdeploying` (unverified). Off: both answer 404 `No route registered`. Only read
+    /// when [`Quirks::flex_consumption`] is on.
+    pub flex_serves_vfs_and_isdeploying: bool,
 }
 
 impl Default for Quirks {
@@ -151,6 +162,8 @@ impl Default for Quirks {
             trace_instance_id: None,
             kudu_warmup_path: None,
             vfs_max_age_secs: None,
+            flex_consumption: false,
+            flex_serves_vfs_and_isdeploying: false,
         }
     }
 }

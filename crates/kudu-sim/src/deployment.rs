@@ -295,6 +295,10 @@ pub struct DeployResult {
     /// A production-only field (switch `extra_deploy_fields`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_summary: Option<serde_json::Value>,
+    /// Flex Consumption only: the `RemoteBuild` option the publish took (switch
+    /// `flex_consumption`; the scenario's publishes all ask for a remote build).
+    #[serde(rename = "remoteBuild", skip_serializing_if = "Option::is_none")]
+    pub remote_build: Option<bool>,
 }
 
 impl DeployResult {
@@ -337,6 +341,7 @@ impl DeployResult {
                 .to_string()
             }),
             build_summary: None,
+            remote_build: None,
         }
     }
 }

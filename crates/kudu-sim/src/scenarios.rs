@@ -101,6 +101,11 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "a deployment hung, then Kudu restarted (_Shutdown, later _Startup traces) but the lock dir survived (switch linux_startup_clears_lock off): the record still reads Building, isdeploying True, the re-run got 409",
     },
     Scenario {
+        name: "flex-consumption",
+        personalities: LINUX,
+        summary: "a Flex Consumption function app (switch flex_consumption on): three earlier publishes; a remote-build publish from Core Tools is building, and an az publish 20 s later was recorded with status 5 (Conflict); VFS and isdeploying answer 404 (switch flex_serves_vfs_and_isdeploying off)",
+    },
+    Scenario {
         name: "session-expired",
         personalities: BOTH,
         summary: "the healthy site, but the browser's session cookie is no longer accepted: API calls get the login answer",
@@ -164,6 +169,9 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
     }
     if name == "restarted-holder" {
         config.quirks.linux_startup_clears_lock = false;
+    }
+    if name == "flex-consumption" {
+        config.quirks.flex_consumption = true;
     }
     kudu.reset(&config)
         .map_err(|e| format!("cannot reset HOME: {e}"))?;
@@ -324,6 +332,36 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.advance(60);
             d.push_refused("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c91e2d0%20(main)%20re-run&author=octocat", 5, name)?;
             d.advance(2 * 60);
+        }
+        "flex-consumption" => {
+            // Flex Consumption deploys through /api/publish only (README "Flex Consumption").
+            d.push_async(
+                "/api/publish?async=true&RemoteBuild=true&Deployer=core_tools&author=build-agent",
+                1,
+                140,
+            );
+            d.advance(140);
+            d.advance(26 * 3600);
+            d.push_async("/api/publish?async=true&RemoteBuild=true&Deployer=az_cli&author=jane%40contoso.com", 2, 150);
+            d.advance(150);
+            d.advance(3 * 3600);
+            d.push_async(
+                "/api/publish?async=true&RemoteBuild=true&Deployer=core_tools&author=build-agent",
+                3,
+                120,
+            );
+            d.advance(120);
+            d.advance(4 * 3600 + 12 * 60);
+            // Core Tools publishes with a remote build; 20 s later a second pipeline's az
+            // publish arrives while it builds and is recorded Conflict (status 5).
+            d.push_async(
+                "/api/publish?async=true&RemoteBuild=true&Deployer=core_tools&author=build-agent",
+                4,
+                300,
+            );
+            d.advance(20);
+            d.push_async("/api/publish?async=true&RemoteBuild=true&Deployer=az_cli&author=jane%40contoso.com", 5, 300);
+            d.advance(40);
         }
         "session-expired" => {
             d.history();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{BOTH, Fixture, TraceName, names, stamp_time, start, start_with};
+use common::{BOTH, Fixture, TraceName, names, stamp_time, start, start_with, start_with_quirks};
 use kudu_sim::{Personality, Quirks, SCENARIOS, SimConfig, VTime};
 
 /// What a scenario must look like through the API.
@@ -90,6 +90,10 @@ fn expectation(name: &str, p: Personality) -> Expect {
 #[tokio::test]
 async fn every_scenario_shows_its_state() {
     for scenario in SCENARIOS {
+        if scenario.name == "flex-consumption" {
+            // No VFS, isdeploying or zipdeploy there: its own test below.
+            continue;
+        }
         for &p in scenario.personalities {
             let f = start(p, scenario.name).await;
             if scenario.name == "session-expired" {
@@ -702,4 +706,69 @@ async fn restarted_holder_keeps_its_lock_across_the_restart() {
     );
     assert_eq!(newest_record(&f).await["status"], 3);
     assert_eq!(f.push_async("after").await.status, 202);
+}
+
+/// README "Flex Consumption": the records carry azure-dev#3658's Flex fields, the newest
+/// publish was recorded Conflict (5) while Core Tools' remote build runs, zipdeploy is not
+/// served, and VFS and isdeploying answer 404 unless the switch says Flex serves them.
+#[tokio::test]
+async fn flex_consumption_answers_from_its_records_only() {
+    let f = start(Personality::Linux, "flex-consumption").await;
+    let list = f.get_json("/api/deployments").await.json();
+    let list = list.as_array().unwrap();
+    // Four finished and one running record, the running one's temp- twin, the Conflict.
+    assert_eq!(list.len(), 6);
+    assert!(
+        list.iter()
+            .all(|d| d["remoteBuild"] == true && d["build_summary"]["errors"].is_array())
+    );
+    assert_eq!(
+        (list[0]["status"].as_i64(), list[0]["deployer"].as_str()),
+        (Some(5), Some("az_cli"))
+    );
+    assert_eq!(
+        (list[1]["status"].as_i64(), list[1]["deployer"].as_str()),
+        (Some(1), Some("core_tools"))
+    );
+    assert_eq!(f.get_json("/api/deployments/latest").await.status, 202);
+    for path in [
+        "/api/vfs/site/locks/",
+        "/api/vfs/site/deployments/",
+        "/api/isdeploying",
+    ] {
+        let r = f.get_json(path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.body.contains("No route registered"), "{path}: {}", r.body);
+    }
+    assert_eq!(
+        f.push_async("probe").await.status,
+        404,
+        "no zipdeploy on Flex"
+    );
+    let refused = f
+        .send(
+            "POST",
+            "/api/publish?async=true&Deployer=probe",
+            &[],
+            kudu_sim::app_zip(9),
+        )
+        .await;
+    assert_eq!(refused.status, 202);
+    let newest = f.get_json("/api/deployments").await.json()[0].clone();
+    assert_eq!(
+        (newest["status"].as_i64(), newest["deployer"].as_str()),
+        (Some(5), Some("probe"))
+    );
+
+    let served = start_with_quirks(
+        Personality::Linux,
+        "flex-consumption",
+        Quirks {
+            flex_serves_vfs_and_isdeploying: true,
+            ..Quirks::default()
+        },
+    )
+    .await;
+    assert_eq!(served.get_json("/api/vfs/site/locks/").await.status, 200);
+    assert_eq!(served.get_json("/api/isdeploying").await.status, 200);
 }
