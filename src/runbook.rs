@@ -138,6 +138,9 @@ pub fn describe_precondition(precondition: &Precondition) -> String {
             ),
             None => format!("The log of deployment {deployment_id} is still empty."),
         },
+        Precondition::BuildCpuUnchanged { pid, label, .. } => {
+            format!("{label} (process {pid}) has used no CPU since the diagnosis.")
+        }
         Precondition::All(all) => all
             .iter()
             .map(describe_precondition)

@@ -827,7 +827,12 @@ impl CleanupRun {
             .iter()
             .filter_map(|id| Some((id.clone(), self.memory.log_children.get(id)?.clone())))
             .collect();
-        let mut survey = Survey::new(logs, children);
+        let processes = survey::required_processes(
+            self.group_steps(group)
+                .into_iter()
+                .map(|i| &self.plan.steps[i].precondition),
+        );
+        let mut survey = Survey::new(logs, children).with_processes(processes);
         if !self.progress.done.is_empty() && is_leftover_group(&self.plan, &self.group_steps(group))
         {
             survey = survey.list_folders_after_the_list();

@@ -11,7 +11,7 @@
 use crate::diagnose::LockState;
 use std::collections::{BTreeSet, HashMap};
 
-use crate::diagnose::facts::context::Context;
+use crate::diagnose::facts::context::{Context, ProcessSignal, cpu_between};
 use crate::diagnose::facts::lock_report::WINDOWS_LOCK_FILE;
 use crate::model::{Personality, VfsEntry};
 use crate::plan::paths::{DEPLOYMENTS_DIR, LOCKS_DIR, delete_target};
@@ -370,6 +370,47 @@ impl<'c> Check<'c, '_> {
                 deployment_id,
                 last_line,
             } => self.log_unchanged(deployment_id, *last_line),
+            Precondition::BuildCpuUnchanged {
+                pid,
+                label,
+                cpu_ms,
+                read_at,
+            } => self.build_cpu_unchanged(*pid, label, *cpu_ms, *read_at),
+        }
+    }
+
+    /// The diagnosis' grading of a build process, between the plan's read and this one: CPU
+    /// that moved, or a process that ended, means the build is alive. After the run's own
+    /// restart of Kudu every build process ends with it, which is no news.
+    fn build_cpu_unchanged(
+        &mut self,
+        pid: u32,
+        label: &str,
+        cpu_ms: u64,
+        read_at: Option<Timestamp>,
+    ) {
+        let fresh = self
+            .ctx
+            .session
+            .process_details
+            .get(&pid)
+            .unwrap_or(&Observed::NotRead);
+        match cpu_between(label.to_string(), cpu_ms, read_at, fresh) {
+            ProcessSignal::Idle { .. } => {}
+            ProcessSignal::Ended { .. } if self.input.own_changes_made && self.restarts_kudu() => {
+                self.note(format!(
+                    "{label} (process {pid}) ended with the restart of Kudu."
+                ));
+            }
+            signal @ (ProcessSignal::Busy { .. } | ProcessSignal::Ended { .. }) => {
+                let what = signal.describe().unwrap_or_default();
+                self.change(format!(
+                    "Since the diagnosis {what}: the build is still working."
+                ));
+            }
+            ProcessSignal::Unknown | ProcessSignal::NoHolder => {
+                self.unreadable(&format!("/api/processes/{pid}"), fresh)
+            }
         }
     }
 
@@ -697,6 +738,84 @@ mod tests {
             list.retain(|e| e.name != "deployment");
         }
         s
+    }
+
+    /// A Windows build's npm as `/api/processes/4104` shows it: `cpu_ms` of CPU at `read_at`.
+    fn npm(cpu_ms: u64, read_at: Timestamp) -> Observed<crate::model::ProcessDetails> {
+        Observed::Value(crate::model::ProcessDetails {
+            id: 4104,
+            name: "node".into(),
+            total_cpu_ms: Some(cpu_ms),
+            start_time: Some(at(11, 50, 3)),
+            time_stamp: Some(read_at),
+            parent: Some(4100),
+            children: vec![],
+            open_file_handles: None,
+            is_scm_site: true,
+            is_webjob: false,
+            command_line: "node npm-cli.js ci".into(),
+        })
+    }
+
+    /// A stuck Windows holder whose npm used no CPU at the diagnosis: the plan records its
+    /// CPU time, and the re-check grades it as the diagnosis did. CPU that moved since, or npm
+    /// gone before the run changed anything, stops the run; unchanged passes; after the run's
+    /// own restart of Kudu, npm is gone with it.
+    #[test]
+    fn a_build_that_used_cpu_since_the_plan_stops_the_run() {
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 50, 0)))
+            .deployment(deployment(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                DeployStatus::Building,
+                "GITHUB_ZIP_DEPLOY",
+                at(11, 50, 2),
+                None,
+            ))
+            .log(
+                "e51c9b2e51c9b2e51c9b2e51c9b2e51c",
+                vec![log_line(at(11, 50, 45), "Running 'npm ci'...")],
+            )
+            .build();
+        s.process_details.insert(4104, npm(45_500, at(12, 4, 55)));
+        s.process_details_again.insert(4104, npm(45_500, at(12, 5, 0)));
+        let p = the_plan(&s);
+        let guard = p.steps.iter().find_map(|step| match &step.precondition {
+            Precondition::All(all) => all
+                .iter()
+                .find(|g| matches!(g, Precondition::BuildCpuUnchanged { .. })),
+            _ => None,
+        });
+        assert!(
+            matches!(guard, Some(Precondition::BuildCpuUnchanged { pid: 4104, cpu_ms: 45_500, label, .. }) if label == "npm"),
+            "{:?}",
+            p.steps
+        );
+        let group = p
+            .steps
+            .iter()
+            .find(|step| step.kind.is_destructive())
+            .map(|step| step.group)
+            .unwrap();
+        let fresh = |details: Observed<crate::model::ProcessDetails>| {
+            let mut r = s.clone();
+            r.process_details = [(4104, details)].into();
+            r.process_details_again.clear();
+            r
+        };
+        assert!(check(&fresh(npm(45_500, at(12, 6, 0))), &p, group, false).is_ok());
+        let busy = check(&fresh(npm(52_000, at(12, 6, 0))), &p, group, false).unwrap_err();
+        assert!(
+            busy.iter().any(|c| c.contains("npm used 6.5 s of CPU in 60 s")),
+            "{busy:?}"
+        );
+        let ended = check(&fresh(Observed::Missing), &p, group, false).unwrap_err();
+        assert!(ended.iter().any(|c| c.contains("npm ended")), "{ended:?}");
+        let unreadable = Observed::Failed {
+            status: 500,
+            reason: "HTTP 500".into(),
+        };
+        assert!(check(&fresh(unreadable), &p, group, false).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use crate::cleanup::recheck::{LockFileSeen, windows_lock_file};
 use crate::diagnose::facts::lock_report::WINDOWS_LOCK_FILE;
 use crate::model::Personality;
+use crate::plan::Precondition;
 use crate::plan::paths::{check_name, encode_segment};
 use crate::reads::{HttpReply, Read, ReadId, diagnosis_reads};
 use crate::session::Session;
@@ -37,6 +38,8 @@ pub(super) struct Survey {
     folders_after_list: bool,
     /// Reads held back from the first round for the second.
     deferred: Vec<Read>,
+    /// Windows build processes a precondition names (`BuildCpuUnchanged`).
+    required_processes: Vec<u32>,
 }
 
 /// Which reads a survey starts with.
@@ -60,7 +63,15 @@ impl Survey {
             first_look: None,
             folders_after_list: false,
             deferred: vec![],
+            required_processes: vec![],
         }
+    }
+
+    /// Reads these build processes' details in the first round, for the preconditions that
+    /// compare their CPU time with the plan's ([`required_processes`]).
+    pub(super) fn with_processes(mut self, pids: Vec<u32>) -> Self {
+        self.required_processes = pids;
+        self
     }
 
     /// Reads `site/deployments/` in the round after `GET /api/deployments`. Once the lock is
@@ -99,6 +110,12 @@ impl Survey {
             reads = now;
         }
         if scope == Scope::Preconditions {
+            reads.extend(self.required_processes.iter().map(|pid| Read {
+                id: ReadId::Process(*pid),
+                method: "GET",
+                path: format!("/api/processes/{pid}"),
+                headers: vec![("Accept", "application/json".to_string())],
+            }));
             reads.extend(log_reads(&self.required_logs));
             reads.extend(
                 self.known_children
@@ -162,6 +179,24 @@ impl Survey {
         self.asked.extend(reads.iter().map(|r| r.id.clone()));
         reads
     }
+}
+
+/// The build processes `preconditions` compare CPU time for, each once.
+pub(super) fn required_processes<'a>(
+    preconditions: impl IntoIterator<Item = &'a Precondition>,
+) -> Vec<u32> {
+    fn collect(p: &Precondition, out: &mut Vec<u32>) {
+        match p {
+            Precondition::BuildCpuUnchanged { pid, .. } if !out.contains(pid) => out.push(*pid),
+            Precondition::All(all) => all.iter().for_each(|p| collect(p, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    for p in preconditions {
+        collect(p, &mut out);
+    }
+    out
 }
 
 /// Each usable id's whole log, read as the diagnosis reads it (`log.log`, children included),

@@ -111,6 +111,14 @@ pub enum Precondition {
         deployment_id: String,
         last_line: Option<Timestamp>,
     },
+    /// Windows: build process `pid` (`label`, e.g. npm) has used no CPU since the diagnosis
+    /// read `cpu_ms` of it at `read_at`: the build that looked hung still has not moved.
+    BuildCpuUnchanged {
+        pid: u32,
+        label: String,
+        cpu_ms: u64,
+        read_at: Option<Timestamp>,
+    },
     /// Every one of these.
     All(Vec<Precondition>),
 }
@@ -139,6 +147,12 @@ impl Serialize for Precondition {
             LogUnchanged {
                 deployment_id: &'a str,
                 last_line: &'a Option<Timestamp>,
+            },
+            BuildCpuUnchanged {
+                pid: u32,
+                label: &'a str,
+                cpu_ms: u64,
+                read_at: &'a Option<Timestamp>,
             },
             All {
                 all: &'a [Precondition],
@@ -171,6 +185,17 @@ impl Serialize for Precondition {
             } => Wire::LogUnchanged {
                 deployment_id,
                 last_line,
+            },
+            Precondition::BuildCpuUnchanged {
+                pid,
+                label,
+                cpu_ms,
+                read_at,
+            } => Wire::BuildCpuUnchanged {
+                pid: *pid,
+                label,
+                cpu_ms: *cpu_ms,
+                read_at,
             },
             Precondition::All(all) => Wire::All { all },
         };

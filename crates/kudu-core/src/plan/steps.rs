@@ -129,6 +129,20 @@ pub(super) fn unchanged_guards(ctx: &Context) -> Vec<Precondition> {
             });
         }
     }
+    // Windows: the build processes the diagnosis watched, so the re-check grades them the same
+    // way (a handful at most: `MAX_PROCESS_READS`).
+    out.extend(
+        crate::diagnose::facts::context::build_cpu_baseline(ctx.session)
+            .into_iter()
+            .map(
+                |(pid, label, cpu_ms, read_at)| Precondition::BuildCpuUnchanged {
+                    pid,
+                    label,
+                    cpu_ms,
+                    read_at,
+                },
+            ),
+    );
     out
 }
 

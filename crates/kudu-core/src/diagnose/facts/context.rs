@@ -905,39 +905,17 @@ pub(crate) fn process_signal(session: &Session) -> ProcessSignal {
     let mut idle: Vec<(&ProcessDetails, i64)> = vec![];
     let mut all_idle = !builds.is_empty();
     for p in &builds {
-        let again = session.process_details_again.get(&p.id);
-        match again {
-            // Gone between the reads: a build step ended, the build moved on.
-            Some(Observed::Missing) => {
-                return ProcessSignal::Ended {
-                    label: process_label(p),
-                };
-            }
-            Some(Observed::Value(later)) => match (p.total_cpu_ms, later.total_cpu_ms) {
-                (Some(before), Some(after)) if after > before => {
-                    let secs = p
-                        .time_stamp
-                        .zip(later.time_stamp)
-                        .map(|(a, b)| a.secs_until(b))
-                        .filter(|secs| *secs > 0)
-                        .unwrap_or(PROCESS_SAMPLE_GAP_SECS);
-                    return ProcessSignal::Busy {
-                        label: process_label(p),
-                        cpu_ms: after - before,
-                        secs,
-                    };
-                }
-                (Some(before), Some(after)) if after == before => {
-                    let secs = p
-                        .time_stamp
-                        .zip(later.time_stamp)
-                        .map(|(a, b)| a.secs_until(b))
-                        .filter(|secs| *secs > 0)
-                        .unwrap_or(PROCESS_SAMPLE_GAP_SECS);
-                    idle.push((p, secs));
-                }
-                _ => all_idle = false,
-            },
+        let Some(before) = p.total_cpu_ms else {
+            all_idle = false;
+            continue;
+        };
+        let again = session
+            .process_details_again
+            .get(&p.id)
+            .unwrap_or(&Observed::NotRead);
+        match cpu_between(process_label(p), before, p.time_stamp, again) {
+            signal @ (ProcessSignal::Busy { .. } | ProcessSignal::Ended { .. }) => return signal,
+            ProcessSignal::Idle { secs, .. } => idle.push((p, secs)),
             _ => all_idle = false,
         }
     }
@@ -972,4 +950,60 @@ pub(crate) fn process_signal(session: &Session) -> ProcessSignal {
     } else {
         ProcessSignal::Unknown
     }
+}
+
+/// How one build process moved between a read of `before` ms of CPU at `read_at` and a later
+/// read `after`: the one rule the diagnosis (two reads [`PROCESS_SAMPLE_GAP_SECS`] apart) and
+/// the cleanup's re-check (the plan's read against a fresh one) both grade by. A process gone
+/// (404) ended; an unreadable answer is [`ProcessSignal::Unknown`].
+pub(crate) fn cpu_between(
+    label: String,
+    before: u64,
+    read_at: Option<Timestamp>,
+    after: &Observed<ProcessDetails>,
+) -> ProcessSignal {
+    match after {
+        Observed::Missing => ProcessSignal::Ended { label },
+        Observed::Value(later) => {
+            let secs = read_at
+                .zip(later.time_stamp)
+                .map(|(a, b)| a.secs_until(b))
+                .filter(|secs| *secs > 0)
+                .unwrap_or(PROCESS_SAMPLE_GAP_SECS);
+            match later.total_cpu_ms {
+                Some(now) if now > before => ProcessSignal::Busy {
+                    label,
+                    cpu_ms: now - before,
+                    secs,
+                },
+                Some(now) if now == before => ProcessSignal::Idle { label, secs },
+                _ => ProcessSignal::Unknown,
+            }
+        }
+        _ => ProcessSignal::Unknown,
+    }
+}
+
+/// `(pid, label, CPU ms, read at)` of each build process as the round last read it (the
+/// second read when there was one), for the cleanup's re-check.
+pub(crate) fn build_cpu_baseline(session: &Session) -> Vec<(u32, String, u64, Option<Timestamp>)> {
+    session
+        .process_details
+        .iter()
+        .filter_map(|(pid, first)| {
+            let first = first.value().filter(|p| is_build_process(p))?;
+            let latest = session
+                .process_details_again
+                .get(pid)
+                .and_then(Observed::value)
+                .filter(|again| again.total_cpu_ms.is_some())
+                .unwrap_or(first);
+            Some((
+                *pid,
+                process_label(first),
+                latest.total_cpu_ms?,
+                latest.time_stamp,
+            ))
+        })
+        .collect()
 }
