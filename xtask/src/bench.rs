@@ -10,8 +10,10 @@
 //! 5. native: `crates/kudu-core/benches/diagnose_scale.rs` at several sizes, each under a time
 //!    cap (a super-linear diagnosis must not hang the bench).
 //!
-//! Writes `<target>/bench/report.json`, prints a table and rewrites
-//! `xtask/src/bench/README-performance.md` (the README's Performance section).
+//! Writes `<target>/bench/report.json`, prints a table and writes the README's Performance
+//! section to `<target>/bench/README-performance.md`. Running the bench changes no tracked
+//! file: `--write-readme` (alone, or after a run's other arguments) copies that section into
+//! the tracked `xtask/src/bench/README-performance.md` on purpose.
 //! `cargo xtask bench --only payload` measures figure 1 alone (see [`payload_only`]).
 
 use std::fs;
@@ -55,6 +57,56 @@ pub fn run(project: &Project, args: &[String]) -> anyhow::Result<()> {
     let out_dir = project.target.join("bench");
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let report_path = out_dir.join("report.json");
+    let write_readme = args.iter().any(|arg| arg == "--write-readme");
+    let args: Vec<String> = args
+        .iter()
+        .filter(|arg| *arg != "--write-readme")
+        .cloned()
+        .collect();
+    if write_readme && args.is_empty() {
+        // Alone, it copies the last run's section and measures nothing.
+        return copy_section_into_readme(project, &out_dir);
+    }
+    let result = run_parts(project, &args, &out_dir, &report_path);
+    if write_readme && result.is_ok() {
+        copy_section_into_readme(project, &out_dir)?;
+    }
+    result
+}
+
+/// The generated section, under `target/`.
+fn generated_section(out_dir: &Path) -> PathBuf {
+    out_dir.join("README-performance.md")
+}
+
+/// The tracked copy README.md quotes; only `--write-readme` writes it.
+fn tracked_section(project: &Project) -> PathBuf {
+    project
+        .root
+        .join("xtask")
+        .join("src")
+        .join("bench")
+        .join("README-performance.md")
+}
+
+fn copy_section_into_readme(project: &Project, out_dir: &Path) -> anyhow::Result<()> {
+    let from = generated_section(out_dir);
+    let to = tracked_section(project);
+    let text = fs::read_to_string(&from)
+        .with_context(|| format!("reading {} (run the bench first)", from.display()))?;
+    write_if_changed(&to, &text)?;
+    println!("xtask: copied {} to {}", from.display(), to.display());
+    Ok(())
+}
+
+fn run_parts(
+    project: &Project,
+    args: &[String],
+    out_dir: &Path,
+    report_path: &Path,
+) -> anyhow::Result<()> {
+    let out_dir = out_dir.to_path_buf();
+    let report_path = report_path.to_path_buf();
     match args {
         [] => {}
         [flag] if flag == "--from-report" => {
@@ -123,19 +175,19 @@ fn payload_only(project: &Project, out_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the table and rewrites the README's Performance section from `report`.
+/// Prints the table and writes the README's Performance section from `report`, under
+/// `target/` (see [`run`] for the copy into the tracked file).
 fn publish(project: &Project, report: &Value) -> anyhow::Result<()> {
     let table = table(report);
     println!("{table}");
-    let readme = project
-        .root
-        .join("xtask")
-        .join("src")
-        .join("bench")
-        .join("README-performance.md");
-    fs::write(&readme, performance_section(report, &table))
-        .with_context(|| format!("writing {}", readme.display()))?;
-    println!("xtask: README section {}", readme.display());
+    let section = generated_section(&project.target.join("bench"));
+    fs::write(&section, performance_section(report, &table))
+        .with_context(|| format!("writing {}", section.display()))?;
+    println!(
+        "xtask: README section {} (`cargo xtask bench --write-readme` copies it into {})",
+        section.display(),
+        tracked_section(project).display()
+    );
     Ok(())
 }
 

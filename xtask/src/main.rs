@@ -41,8 +41,11 @@ commands:
   icons                      redraw extension/icons/icon-{16,32,48,128}.png
   demo [--port N] [--scenario NAME] [--personality linux|windows]
                              start the simulator with the extension and page ready to open
-  bench [--from-report]      measure payload, time to diagnosis, cleanup and scale (issue 6)
-                             into <target>/bench/report.json; --from-report only re-renders
+  bench [--from-report] [--write-readme]
+                             measure payload, time to diagnosis, cleanup and scale (issue 6)
+                             into <target>/bench/report.json and README-performance.md;
+                             --from-report only re-renders; --write-readme copies the section
+                             into the tracked xtask/src/bench/README-performance.md
   test [--fast] [--only native|wasm|e2e]
                              set up, then run every check and test
                              --fast skips cargo fmt and clippy";
