@@ -380,8 +380,9 @@ impl<'c> Check<'c, '_> {
     }
 
     /// The diagnosis' grading of a build process, between the plan's read and this one: CPU
-    /// that moved, or a process that ended, means the build is alive. After the run's own
-    /// restart of Kudu every build process ends with it, which is no news.
+    /// that moved, or a process that ended, means the build is alive. Once the run changed
+    /// something (on Windows its first destructive group restarts Kudu, which ends every build
+    /// process with it) an ended process is no news; CPU that moved still is.
     fn build_cpu_unchanged(
         &mut self,
         pid: u32,
@@ -397,9 +398,9 @@ impl<'c> Check<'c, '_> {
             .unwrap_or(&Observed::NotRead);
         match cpu_between(label.to_string(), cpu_ms, read_at, fresh) {
             ProcessSignal::Idle { .. } => {}
-            ProcessSignal::Ended { .. } if self.input.own_changes_made && self.restarts_kudu() => {
+            ProcessSignal::Ended { .. } if self.input.own_changes_made => {
                 self.note(format!(
-                    "{label} (process {pid}) ended with the restart of Kudu."
+                    "{label} (process {pid}) ended after the earlier steps (Kudu's restart ends it)."
                 ));
             }
             signal @ (ProcessSignal::Busy { .. } | ProcessSignal::Ended { .. }) => {
@@ -778,7 +779,8 @@ mod tests {
             )
             .build();
         s.process_details.insert(4104, npm(45_500, at(12, 4, 55)));
-        s.process_details_again.insert(4104, npm(45_500, at(12, 5, 0)));
+        s.process_details_again
+            .insert(4104, npm(45_500, at(12, 5, 0)));
         let p = the_plan(&s);
         let guard = p.steps.iter().find_map(|step| match &step.precondition {
             Precondition::All(all) => all
@@ -806,11 +808,21 @@ mod tests {
         assert!(check(&fresh(npm(45_500, at(12, 6, 0))), &p, group, false).is_ok());
         let busy = check(&fresh(npm(52_000, at(12, 6, 0))), &p, group, false).unwrap_err();
         assert!(
-            busy.iter().any(|c| c.contains("npm used 6.5 s of CPU in 60 s")),
+            busy.iter()
+                .any(|c| c.contains("npm used 6.5 s of CPU in 60 s")),
             "{busy:?}"
         );
         let ended = check(&fresh(Observed::Missing), &p, group, false).unwrap_err();
         assert!(ended.iter().any(|c| c.contains("npm ended")), "{ended:?}");
+        // After the run's own restart a build process gone is no change (other guards aside).
+        let after_restart = check(&fresh(Observed::Missing), &p, group, true);
+        assert!(
+            after_restart
+                .as_ref()
+                .err()
+                .is_none_or(|changes| !changes.iter().any(|c| c.contains("npm"))),
+            "{after_restart:?}"
+        );
         let unreadable = Observed::Failed {
             status: 500,
             reason: "HTTP 500".into(),
