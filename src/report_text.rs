@@ -165,6 +165,7 @@ mod tests {
                 can_deploy: kudu_core::diagnose::CanDeploy::No,
                 blockers: vec![],
             },
+            pasted_error: None,
             warnings: vec![],
         };
         assert_eq!(

@@ -80,6 +80,13 @@ fn default_path(cause: CauseId) -> Vec<Recommendation> {
                 advice: "The previous deployment is over; deploy again.".to_string(),
             }]
         }
+        CauseId::SiteOperationInProgress => vec![
+            wait("Another operation on the site (a swap, a restart, an update) is still running."),
+            pipeline(),
+        ],
+        CauseId::NoAvailableInstances => vec![Recommendation::Redeploy {
+            advice: "Azure had no instance free; retry in a few minutes.".to_string(),
+        }],
         CauseId::Healthy | CauseId::NoLockFound => vec![],
     }
 }

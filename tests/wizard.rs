@@ -156,6 +156,7 @@ fn diagnosis(findings: Vec<Finding>, entries: Vec<TimelineEntry>, lock: LockRepo
             ..Timeline::default()
         },
         lock,
+        pasted_error: None,
         warnings: vec![],
     }
 }
