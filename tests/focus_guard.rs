@@ -17,6 +17,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 const SYNTHETIC: TrustGate = TrustGate {
     synthetic_opens: true,
     synthetic_runs: true,
+    synthetic_receipts: true,
 };
 
 #[wasm_bindgen_test]
