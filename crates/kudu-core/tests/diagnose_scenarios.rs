@@ -1256,3 +1256,31 @@ pasted: DeploymentLockFailed
 "#,
     );
 }
+
+/// The Windows captures include the SCM site's processes, read twice 5 virtual seconds apart:
+/// the quiet build's npm used CPU (alive, however quiet its log), the stuck build's none (still
+/// only weak evidence, said in the finding's words).
+#[test]
+fn windows_build_processes_decide_quiet_from_stuck() {
+    let diagnose = |name: &str| {
+        let round = load(&fixtures_dir().join(format!("{name}.json")));
+        let mut session = Session::new();
+        for (read, path, reply) in &round.replies {
+            session.ingest(read, path, reply);
+        }
+        session.diagnose(round.now)
+    };
+    let quiet = diagnose("quiet-build-windows");
+    let primary = quiet.primary().unwrap();
+    assert_eq!(primary.cause.as_str(), "deployment-in-progress");
+    let evidence: Vec<&str> = primary.evidence.iter().map(|e| e.fact.as_str()).collect();
+    assert!(
+        evidence.iter().any(|e| e.contains("npm used") && e.contains("s of CPU in 5 s")),
+        "{evidence:?}"
+    );
+    let stuck = diagnose("stuck-windows-windows");
+    assert_eq!(stuck.primary().unwrap().cause.as_str(), "windows-lock-held");
+    let idle = stuck.lock.idle_evidence.unwrap();
+    assert_eq!(idle.strength, kudu_core::diagnose::EvidenceStrength::Weak);
+    assert!(idle.reason.contains("npm used no CPU in 5 s"), "{}", idle.reason);
+}

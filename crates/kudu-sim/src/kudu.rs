@@ -869,7 +869,11 @@ impl Kudu {
         let hung = std::mem::take(&mut self.hang_next);
         let due = (!hung).then(|| fetched.plus_millis(self.build_ms as i64));
         let fail = self.fail_next.take();
-        let shell_pid = self.rng.random_range(2000..9000);
+        // Not from the RNG: every id drawn after it (and every captured fixture) would shift.
+        let shell_pid = self
+            .kudu_pid
+            .wrapping_add(1000)
+            .wrapping_add(u32::try_from(key % 1000).unwrap_or(0) * 8);
         let mut processes = crate::processes::BuildProcesses::start(
             fetched,
             shell_pid,

@@ -5,7 +5,8 @@
 //! The reads are `kudu_core::reads::diagnosis_reads(1)` in their listed order, except that the
 //! VFS reads go first: they have no side effects, so the files show the locks as they were
 //! before the deployment list's `IsHeld` and VerifyDeployment side effects. The follow-up reads
-//! the core asks for afterwards (deployment logs) are captured too.
+//! the core asks for afterwards (deployment logs, and on Windows the processes of a holder
+//! that looks hung, read twice 5 virtual seconds apart) are captured too.
 //!
 //! Browsers and the command line send the reads in parallel, so Kudu may see them in any
 //! order. For the scenarios in [`LIST_FIRST`] a second copy, `<scenario>-<os>-list-first.json`,
@@ -142,6 +143,33 @@ async fn capture(scenario: &str, personality: kudu_sim::Personality, order: Read
             let reply = send(&client, &sim.url, &cookie, read).await;
             session.ingest(&reply.read, &reply.path, &reply.as_http_reply());
             replies.push(reply);
+        }
+    }
+    // Then, as the round does on Windows when the holder looks hung on log silence alone, the
+    // SCM site's processes: the list, each one's details, and the build processes' details
+    // again after the round's gap on the virtual clock.
+    let site_now = kudu_core::Timestamp::parse_rfc3339(&sim.now().to_json()).unwrap();
+    let diagnosis = session.diagnose(site_now);
+    let weak = diagnosis
+        .lock
+        .idle_evidence
+        .as_ref()
+        .is_some_and(|e| e.strength == kudu_core::diagnose::EvidenceStrength::Weak);
+    if diagnosis.personality == kudu_core::Personality::Windows && weak {
+        for step in 0..3 {
+            if step == 2 {
+                sim.advance(kudu_core::diagnose::PROCESS_SAMPLE_GAP_SECS);
+            }
+            let reads = match step {
+                0 => session.process_list_read(),
+                1 => session.process_reads(),
+                _ => session.process_reads_again(),
+            };
+            for read in &reads {
+                let reply = send(&client, &sim.url, &cookie, read).await;
+                session.ingest(&reply.read, &reply.path, &reply.as_http_reply());
+                replies.push(reply);
+            }
         }
     }
     let fixture = Fixture {
