@@ -55,32 +55,13 @@ pub fn portal_link(site: &SiteFacts, site_name: &str) -> PortalLink {
     }
 }
 
-/// `az webapp restart`, with placeholders for what is unknown. Shown as text, never run.
+/// `az webapp restart`, with placeholders for what is unknown. Shown as text, never run; the
+/// command line prints the same line ([`kudu_core::report::restart::restart_command`]).
 pub fn restart_command(site: &SiteFacts, site_name: &str) -> String {
-    let name = match site.name.as_deref() {
-        Some(name) => shell_word(name),
-        None if !site_name.is_empty() => shell_word(site_name),
-        None => "<app-name>".to_string(),
-    };
-    let group = site
-        .resource_group
-        .as_deref()
-        .map_or_else(|| "<resource-group>".to_string(), shell_word);
-    format!("az webapp restart --name {name} --resource-group {group}")
-}
-
-/// A value as one shell word: plain Azure names stay as they are, anything else is quoted so
-/// pasting the command cannot run something the settings smuggled in.
-fn shell_word(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if plain {
-        value.to_string()
-    } else {
-        format!("'{}'", value.replace('\'', r"'\''"))
-    }
+    kudu_core::report::restart::restart_command(
+        site.name.as_deref().or(Some(site_name)),
+        site.resource_group.as_deref(),
+    )
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters.

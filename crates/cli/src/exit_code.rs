@@ -9,6 +9,15 @@ pub const BAD_INPUT: u8 = 2;
 pub const TIMEOUT: u8 = 3;
 /// The site refused the credentials (401, 403, or a login page instead of JSON).
 pub const AUTH: u8 = 4;
+/// `fix`: there is nothing the cleanup can do (the site is clear, or what blocks it is not a
+/// leftover: a live deployment, a setting); the message says which.
+pub const NOTHING_TO_FIX: u8 = 5;
+/// `fix` / `wait --fix-stale`: the cleanup stopped, or was refused, before anything was
+/// deleted or restarted.
+pub const ABORTED: u8 = 6;
+/// `fix` / `wait --fix-stale`: the cleanup deleted or restarted something, then failed or
+/// stopped; the message names what was done and where the backup is.
+pub const PART_WAY: u8 = 7;
 /// The command line itself was wrong (BSD `EX_USAGE`).
 pub const USAGE: u8 = 64;
 

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::Engine as _;
+use kudu_core::cleanup::{ReplyBody, RunReply, RunRequest};
 use kudu_core::parse::one_line;
 use kudu_core::{HttpReply, Read};
 
@@ -28,6 +29,9 @@ const AFFINITY_COOKIES: [&str; 2] = ["ARRAffinity", "ARRAffinitySameSite"];
 
 /// Connect plus the whole answer, per attempt.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Connect plus the whole answer for one backup archive (a zip of `site/deployments/` can be
+/// large).
+const BACKUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// Attempts per request, the first included.
 const ATTEMPTS: u32 = 3;
 /// Wait before the first retry; doubled before each further one.
@@ -400,11 +404,64 @@ impl ScmClient {
 
     /// The reply, and whether it failed on a broken or timed-out connection.
     fn send_once(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> (HttpReply, bool) {
-        let url = format!("{}{path}", self.origin.as_str());
-        let mut request = match http_request(method, &url) {
-            Ok(r) => r,
-            Err(e) => return (transport_failure(e), false),
+        match self.exchange(method, path, headers, REQUEST_TIMEOUT) {
+            Ok(answer) => (
+                HttpReply {
+                    status: answer.status,
+                    content_type: answer.content_type(),
+                    body: String::from_utf8_lossy(&answer.body).into_owned(),
+                    headers: answer.headers,
+                    transport_error: None,
+                },
+                false,
+            ),
+            Err(e) => (transport_failure(describe_error(&e)), is_transient(&e)),
+        }
+    }
+
+    /// Sends one request of a cleanup run exactly once: the run itself decides whether a read
+    /// or a throttled delete goes again, and a delete must never be repeated behind its back.
+    /// Backup downloads get [`BACKUP_TIMEOUT`]; a restart's answer may never come (Kudu dies
+    /// under it), which the run treats like any transport failure.
+    pub fn send_run(&self, request: &RunRequest) -> RunReply {
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect();
+        let timeout = if request.keep_bytes {
+            BACKUP_TIMEOUT
+        } else {
+            REQUEST_TIMEOUT
         };
+        match self.exchange(request.method, &request.path, &headers, timeout) {
+            Ok(answer) => RunReply {
+                status: answer.status,
+                content_type: answer.content_type(),
+                body: if request.keep_bytes {
+                    ReplyBody::Bytes(answer.body)
+                } else {
+                    ReplyBody::Text(String::from_utf8_lossy(&answer.body).into_owned())
+                },
+                headers: answer.headers,
+                transport_error: None,
+            },
+            Err(e) => RunReply::transport_error(describe_error(&e)),
+        }
+    }
+
+    /// One HTTP exchange with the site's credentials and the pinned affinity cookie.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Answer, ureq::Error> {
+        let url = format!("{}{path}", self.origin.as_str());
+        let method = ureq::http::Method::from_bytes(method.as_bytes())
+            .map_err(|_| ureq::Error::BadUri(format!("unsupported method {method}")))?;
+        let mut request = ureq::http::Request::builder().method(method).uri(url);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -414,47 +471,33 @@ impl ScmClient {
         if let Some(cookie) = self.affinity_cookie() {
             request = request.header("Cookie", cookie);
         }
-        let result = request
-            .body(())
-            .map_err(ureq::Error::Http)
-            .and_then(|r| self.agent.run(r));
-        match result {
-            Ok(mut response) => {
-                self.pin_affinity(response.headers());
-                let status = response.status().as_u16();
-                let kept = ["content-type", "location", "retry-after", "etag"];
-                let header_list: Vec<(String, String)> = kept
-                    .iter()
-                    .filter_map(|name| {
-                        let value = response.headers().get(*name)?.to_str().ok()?;
-                        Some(((*name).to_string(), value.to_string()))
-                    })
-                    .collect();
-                let content_type = header_list
-                    .iter()
-                    .find(|(n, _)| n == "content-type")
-                    .map(|(_, v)| v.clone());
-                match response
-                    .body_mut()
-                    .with_config()
-                    .limit(BODY_LIMIT)
-                    .read_to_vec()
-                {
-                    Ok(bytes) => (
-                        HttpReply {
-                            status,
-                            content_type,
-                            body: String::from_utf8_lossy(&bytes).into_owned(),
-                            headers: header_list,
-                            transport_error: None,
-                        },
-                        false,
-                    ),
-                    Err(e) => (transport_failure(describe_error(&e)), is_transient(&e)),
-                }
-            }
-            Err(e) => (transport_failure(describe_error(&e)), is_transient(&e)),
-        }
+        let request = request.body(()).map_err(ureq::Error::Http)?;
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .build();
+        let mut response = self.agent.run(request)?;
+        self.pin_affinity(response.headers());
+        let status = response.status().as_u16();
+        let kept = ["content-type", "location", "retry-after", "etag"];
+        let headers: Vec<(String, String)> = kept
+            .iter()
+            .filter_map(|name| {
+                let value = response.headers().get(*name)?.to_str().ok()?;
+                Some(((*name).to_string(), value.to_string()))
+            })
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(BODY_LIMIT)
+            .read_to_vec()?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
     }
 
     fn pin_affinity(&self, headers: &ureq::http::HeaderMap) {
@@ -483,10 +526,21 @@ impl ScmClient {
     }
 }
 
-fn http_request(method: &str, url: &str) -> Result<ureq::http::request::Builder, String> {
-    let method = ureq::http::Method::from_bytes(method.as_bytes())
-        .map_err(|_| format!("unsupported method {method}"))?;
-    Ok(ureq::http::Request::builder().method(method).uri(url))
+/// What came back over HTTP, whatever the status.
+struct Answer {
+    status: u16,
+    /// The headers that matter, names lower-case.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn content_type(&self) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == "content-type")
+            .map(|(_, v)| v.clone())
+    }
 }
 
 fn transport_failure(error: String) -> HttpReply {

@@ -1,15 +1,24 @@
-//! `kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]`: the step before a deploy in CI.
-//! Re-diagnoses the site until a deployment could start without a 409 (see
-//! [`crate::site_round::Round::blockers`] for what "clear" means), printing what it waits for.
+//! `kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]
+//! [--fix-stale --backup-dir DIR]`: the step before a deploy in CI. Re-diagnoses the site until
+//! a deployment could start without a 409 (see [`crate::site_round::Round::blockers`] for what
+//! "clear" means), printing what it waits for. With `--fix-stale`, a lock that only strong
+//! evidence calls stale (and nothing else blocking) is cleared with the targeted cleanup, its
+//! backup saved into DIR, and the wait goes on.
 
 use std::time::{Duration, Instant};
 
-use kudu_core::CauseId;
+use std::path::PathBuf;
 
+use kudu_core::cleanup::CleanupRun;
+use kudu_core::diagnose::BlockerKind;
+use kudu_core::{CauseId, PlanKind};
+
+use crate::cleanup_shell::{self, Narration, RunEnd};
 use crate::duration_arg;
-use crate::exit_code::{FAILURE, Failure, TIMEOUT, USAGE};
+use crate::exit_code::{FAILURE, Failure, PART_WAY, TIMEOUT, USAGE};
 use crate::report;
-use crate::site_round::{Plan, Round, connect, diagnose_site};
+use crate::scm::ScmClient;
+use crate::site_round::{Plan, Round, RoundExtras, connect, diagnose_site_with_extras, system_now};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -20,13 +29,20 @@ struct Options<'a> {
     interval: Duration,
     /// Hosts the user allowed credentials to go to besides the SCM host forms.
     allowed_hosts: Vec<String>,
+    /// `--fix-stale --backup-dir DIR`: clear a stale lock, backing up into DIR.
+    fix_stale: Option<PathBuf>,
 }
+
+/// Cleanups one wait may run: a stale lock that comes back after two cleanups is not stale.
+const MAX_CLEANUPS: u32 = 2;
 
 fn options(args: &[String]) -> Result<Options<'_>, Failure> {
     let mut url = None;
     let mut timeout = DEFAULT_TIMEOUT;
     let mut interval = DEFAULT_INTERVAL;
     let mut allowed_hosts = Vec::new();
+    let mut fix_stale = false;
+    let mut backup_dir = None;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -41,6 +57,16 @@ fn options(args: &[String]) -> Result<Options<'_>, Failure> {
                     .cloned()
                     .ok_or_else(|| Failure::usage("--allow-host needs a host name"))?,
             }),
+            "--fix-stale" => fix_stale = true,
+            "--backup-dir" => {
+                backup_dir = Some(PathBuf::from(match inline {
+                    Some(v) => v,
+                    None => rest
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| Failure::usage("--backup-dir needs a folder"))?,
+                }));
+            }
             "--timeout" | "--interval" => {
                 let value = match inline {
                     Some(v) => v,
@@ -75,11 +101,22 @@ fn options(args: &[String]) -> Result<Options<'_>, Failure> {
             "wait needs the SCM URL, such as https://<app>.scm.azurewebsites.net",
         )
     })?;
+    let fix_stale = match (fix_stale, backup_dir) {
+        (true, Some(dir)) => Some(dir),
+        (false, None) => None,
+        (true, None) => {
+            return Err(Failure::usage(
+                "--fix-stale needs --backup-dir DIR: the backup of what it deletes goes there",
+            ));
+        }
+        (false, Some(_)) => return Err(Failure::usage("--backup-dir is for --fix-stale")),
+    };
     Ok(Options {
         url,
         timeout,
         interval,
         allowed_hosts,
+        fix_stale,
     })
 }
 
@@ -95,11 +132,26 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         duration_arg::show(options.timeout),
         duration_arg::show(options.interval)
     ));
+    let plan = if options.fix_stale.is_some() {
+        Plan::Wanted
+    } else {
+        Plan::NotWanted
+    };
+    let mut cleanups = 0;
     loop {
-        let (blockers, last_round) = match diagnose_site(&client, Plan::NotWanted) {
-            Ok(round) => {
+        let (blockers, last_round) = match diagnose_site_with_extras(&client, plan) {
+            Ok((round, extras)) => {
                 if round.needs_sign_in() {
                     return Err(round.auth_failure(&client));
+                }
+                if let Some(dir) = &options.fix_stale
+                    && cleanups < MAX_CLEANUPS
+                    && only_a_stale_lock(&round)
+                {
+                    cleanups += 1;
+                    fix_stale_lock(&client, &round, extras, dir)?;
+                    // Read the site again at once: the cleanup's own verify is not the wait's.
+                    continue;
                 }
                 (round.blockers(), Some(round))
             }
@@ -143,6 +195,100 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
             duration_arg::show_secs(secs(left))
         ));
         std::thread::sleep(options.interval.min(left));
+    }
+}
+
+/// The only blockers are a lock nothing uses, strong evidence says so (the plan needs no one's
+/// word that nothing is deploying), and the targeted plan has something to do.
+fn only_a_stale_lock(round: &Round) -> bool {
+    let blockers = &round.diagnosis.deployability.blockers;
+    let stale_only = !blockers.is_empty()
+        && blockers
+            .iter()
+            .all(|b| matches!(b.kind, BlockerKind::StaleLock | BlockerKind::LockHeld));
+    stale_only
+        && round.plan.as_ref().is_some_and(|plan| {
+            plan.kind == PlanKind::Targeted
+                && plan.requires_acknowledgement.is_none()
+                && plan
+                    .steps
+                    .iter()
+                    .any(|s| s.kind.is_destructive() && !s.optional)
+        })
+}
+
+/// Runs the targeted cleanup of a stale lock, saying exactly what it does. A run that stopped
+/// with nothing deleted lets the wait go on (the site changed: perhaps a deployment began); one
+/// that deleted something and then failed ends the wait, since a person must look.
+fn fix_stale_lock(
+    client: &ScmClient,
+    round: &Round,
+    extras: RoundExtras,
+    backup_dir: &std::path::Path,
+) -> Result<(), Failure> {
+    let Some(plan) = round.plan.clone() else {
+        return Ok(());
+    };
+    let site_name = round.site_name.clone().unwrap_or_else(|| {
+        let host = client.origin().host();
+        host.split('.').next().unwrap_or(host).to_string()
+    });
+    let cause = round
+        .diagnosis
+        .primary()
+        .map(|f| f.cause.as_str())
+        .unwrap_or("stale-lock");
+    progress(&format!(
+        "--fix-stale: the only blocker is a stale lock ({cause}) on strong evidence; running the \
+         targeted cleanup ({} steps), backup into {}",
+        plan.steps.len(),
+        backup_dir.display()
+    ));
+    for step in plan
+        .steps
+        .iter()
+        .filter(|s| s.kind.is_destructive() && !s.optional)
+    {
+        progress(&format!(
+            "  planned: {} {}",
+            step.request.method, step.request.path
+        ));
+    }
+    let run = CleanupRun::new(plan, &site_name, system_now()).with_before(round.diagnosis.clone());
+    let narration = Narration {
+        json: false,
+        verbose: false,
+        text_to_stderr: true,
+    };
+    let report = cleanup_shell::drive(client, run, extras.clock_offset_ms, backup_dir, narration);
+    let backup = report
+        .backup
+        .as_ref()
+        .map(|b| format!("backup {}", b.path.display()))
+        .unwrap_or_else(|| "no backup saved".into());
+    match report.end {
+        RunEnd::Fixed => {
+            progress(&format!(
+                "--fix-stale: cleared the stale lock: {}; {backup}",
+                report.done.join(", ")
+            ));
+            Ok(())
+        }
+        RunEnd::NothingDeleted { reason } => {
+            progress(&format!(
+                "--fix-stale: the cleanup stopped with nothing deleted ({reason}); waiting on"
+            ));
+            Ok(())
+        }
+        RunEnd::PartWay { reason } => Err(Failure::new(
+            PART_WAY,
+            format!(
+                "--fix-stale: the cleanup failed part way: {reason} Already done: {}; {backup}. \
+                 Run `kudu-doctor diagnose {}` to see the site as it is now.",
+                report.done.join(", "),
+                client.origin().as_str()
+            ),
+        )),
     }
 }
 
@@ -218,6 +364,8 @@ mod tests {
             &["https://a", "--interval", "0s"][..],
             &["https://a", "https://b"][..],
             &["https://a", "--force"][..],
+            &["https://a", "--fix-stale"][..],
+            &["https://a", "--backup-dir", "d"][..],
         ] {
             let failure = options(&args(a)).err().unwrap();
             assert_eq!(failure.code, USAGE, "{a:?}");

@@ -7,6 +7,7 @@
 //! break a table, open HTML or a heading. Long lists are bounded and say how much was left out.
 
 pub mod escape;
+pub mod restart;
 
 use std::fmt::Write;
 
