@@ -7,6 +7,8 @@
 //! outcomes into exit codes. HTTP lives in `scm`, the read-ingest-diagnose round in
 //! `site_round`.
 
+mod ci_format;
+mod cleanup_shell;
 mod commands;
 mod duration_arg;
 mod exit_code;
@@ -23,7 +25,7 @@ const HELP: &str = "\
 kudu-doctor: diagnose HTTP 409 Conflict on Azure App Service deployments (Kudu)
 
 USAGE:
-    kudu-doctor diagnose URL [--json | --markdown] [--allow-host HOST]
+    kudu-doctor diagnose URL [--json | --markdown] [--allow-host HOST] [--error-file FILE]
                                    Read a live SCM site and print the diagnosis
     kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]
                                    Block until a deployment would not get 409 (for CI)
@@ -51,14 +53,22 @@ DIAGNOSE:
     deployments, the targeted cleanup plan (shown, not run) and warnings. With --json:
     {\"site\", \"now\", \"primary\": \"<cause id>\", \"causes\": [\"<cause id>\", ...],
      \"personality\", \"clear\", \"blocked_by\": [...], \"findings\", \"lock\", \"timeline\",
-     \"warnings\", \"plan\"}
+     \"kudu_traces\": [{\"kind\": \"refused-deployment\" | \"kudu-started\" | \"kudu-stopped\",
+     \"at\", \"instance\", \"method\", \"path\", \"status\", \"duration_secs\", \"file\",
+     \"held_by\", \"summary\"}, ...], \"pasted_error\": {\"kind\", \"operation\",
+     \"holder_operation\", \"since\", \"message\"} | null, \"warnings\", \"plan\"}
+    --error-file FILE (- for stdin) gives it the error text the deployment got (a CI log's
+    lines, az's output, a JSON body): it is classified (Kudu's lock texts, azure-cli's
+    DeploymentLockFailed and DeploymentIdExists, ARM's \"another operation is in progress\",
+    the capacity \"No available instances\") and combined with what the site shows.
     With --markdown: the wizard's shareable report (site host, diagnosis with evidence,
     prevention from the site's history, timeline table, lock, plan), ready to paste into a
     support ticket or an issue; it holds no cookies, tokens or app settings.
     Cause ids: session-expired, run-from-package-url, autoswap-in-progress, scan-underway,
     deployment-in-progress, status-lock-denied, cancelled-then-retried, stale-lock,
-    windows-lock-held, partial-deploy, restart-raced-deployment, parallel-deployments,
-    client-self-collision, healthy, no-lock-found.
+    windows-lock-held, partial-deploy, site-operation-in-progress, no-available-instances,
+    restart-raced-deployment, parallel-deployments, client-self-collision, healthy,
+    no-lock-found.
 
 WAIT:
     Re-diagnoses every --interval until the site is clear, as the wizard's verdict decides:
@@ -122,6 +132,7 @@ fn main() -> ExitCode {
         Some("parse") => commands::parse::run(&args[1..]),
         Some("diagnose") => commands::diagnose::run(&args[1..]),
         Some("wait") => commands::wait::run(&args[1..]),
+        Some("fix") => commands::fix::run(&args[1..]),
         Some(other) => Err(Failure::usage(format!("unknown subcommand '{other}'"))),
     };
     match outcome {

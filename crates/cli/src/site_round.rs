@@ -24,6 +24,17 @@ pub struct Round {
     pub site_name: Option<String>,
 }
 
+/// What a round read besides the diagnosis, which a cleanup needs.
+pub struct RoundExtras {
+    /// `WEBSITE_RESOURCE_GROUP`, when it was read (the Linux restart command names it).
+    pub resource_group: Option<String>,
+    /// The SCM site's clock minus this machine's, from the replies' `Date` headers: a cleanup
+    /// run works on the site's time.
+    pub clock_offset_ms: i64,
+    /// What the round read, once its plan is in: a full reset is planned from it.
+    pub session: Option<kudu_core::Session>,
+}
+
 /// Whether a round builds its cleanup plan (`wait` needs none, and a big site's plan costs).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Plan {
@@ -61,8 +72,37 @@ pub fn system_now() -> Timestamp {
 /// sending each batch of reads at once. Fails (exit 1) only when no read got any answer at
 /// all; every other problem is part of the diagnosis.
 pub fn diagnose_site(client: &ScmClient, plan: Plan) -> Result<Round, Failure> {
+    diagnose_site_with_extras(client, plan).map(|(round, _)| round)
+}
+
+/// [`diagnose_site`] with the error text the user got (`--error-file`): the core combines its
+/// classification with what the site shows.
+pub fn diagnose_site_pasted(
+    client: &ScmClient,
+    plan: Plan,
+    pasted: &str,
+) -> Result<Round, Failure> {
+    drive_round(client, plan, Some(pasted)).map(|(round, _)| round)
+}
+
+/// [`diagnose_site`], and what a cleanup run needs besides the diagnosis.
+pub fn diagnose_site_with_extras(
+    client: &ScmClient,
+    plan: Plan,
+) -> Result<(Round, RoundExtras), Failure> {
+    drive_round(client, plan, None)
+}
+
+fn drive_round(
+    client: &ScmClient,
+    plan: Plan,
+    pasted: Option<&str>,
+) -> Result<(Round, RoundExtras), Failure> {
     let cache_bust = u64::try_from(system_now().unix_millis()).unwrap_or(0);
     let mut round = DiagnosisRound::new(cache_bust);
+    if let Some(text) = pasted {
+        round.paste_error(text);
+    }
     let mut first_replies: Option<Vec<HttpReply>> = None;
     loop {
         let batch = round.poll_reads();
@@ -81,18 +121,30 @@ pub fn diagnose_site(client: &ScmClient, plan: Plan) -> Result<Round, Failure> {
                         .session()
                         .setting("WEBSITE_SITE_NAME")
                         .map(str::to_string);
-                    settled = Some(Round {
-                        diagnosis: *diagnosis,
-                        plan: None,
-                        site_name,
-                    });
+                    let extras = RoundExtras {
+                        resource_group: round
+                            .session()
+                            .setting("WEBSITE_RESOURCE_GROUP")
+                            .map(str::to_string),
+                        clock_offset_ms: round.clock_offset_ms(),
+                        session: None,
+                    };
+                    settled = Some((
+                        Round {
+                            diagnosis: *diagnosis,
+                            plan: None,
+                            site_name,
+                        },
+                        extras,
+                    ));
                     if plan == Plan::NotWanted {
                         break;
                     }
                 }
                 RoundEvent::PlanReady(built) => {
-                    if let Some(round) = settled.as_mut() {
-                        round.plan = Some(*built);
+                    if let Some((settled, extras)) = settled.as_mut() {
+                        settled.plan = Some(*built);
+                        extras.session = Some(round.take_session());
                     }
                 }
                 RoundEvent::Unreachable => {
@@ -108,8 +160,8 @@ pub fn diagnose_site(client: &ScmClient, plan: Plan) -> Result<Round, Failure> {
                 RoundEvent::Provisional(_) => {}
             }
         }
-        if let Some(round) = settled {
-            return Ok(round);
+        if let Some(settled) = settled {
+            return Ok(settled);
         }
         if batch.is_empty()
             && let Some(until) = round.poll_timeout()

@@ -14,12 +14,32 @@ use crate::scm::{ENV_BEARER, ENV_PASSWORD, ENV_USERNAME, ScmOrigin};
 /// How many deployments the table shows.
 const RECENT_DEPLOYMENTS: usize = 10;
 
+/// What the command does with the plan it prints.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PlanUse {
+    /// `diagnose`: shown, not run.
+    Shown,
+    /// `fix`: run next, once confirmed.
+    Run,
+}
+
 /// The whole report; `blockers` are what `wait` would wait for.
 pub fn render(
     origin: &ScmOrigin,
     diagnosis: &Diagnosis,
     plan: &CleanupPlan,
     blockers: &[String],
+) -> String {
+    render_with(origin, diagnosis, plan, blockers, PlanUse::Shown)
+}
+
+/// [`render`], saying what happens to the plan.
+pub fn render_with(
+    origin: &ScmOrigin,
+    diagnosis: &Diagnosis,
+    plan: &CleanupPlan,
+    blockers: &[String],
+    plan_use: PlanUse,
 ) -> String {
     let now = diagnosis.now;
     let mut out = String::new();
@@ -31,6 +51,14 @@ pub fn render(
         now.to_rfc3339()
     );
     out.push('\n');
+    if let Some(pasted) = &diagnosis.pasted_error {
+        let _ = writeln!(
+            out,
+            "THE ERROR YOU GAVE: {} (\"{}\")\n",
+            pasted.kind.describe(),
+            one_line(&pasted.message, 200)
+        );
+    }
     if let Some(primary) = diagnosis.primary() {
         let _ = writeln!(
             out,
@@ -66,8 +94,9 @@ pub fn render(
     }
     out.push('\n');
     timeline_section(&mut out, &diagnosis.timeline.entries, now);
+    traces_section(&mut out, diagnosis);
     out.push('\n');
-    plan_section(&mut out, origin, plan);
+    plan_section(&mut out, origin, plan, plan_use);
     if !diagnosis.warnings.is_empty() {
         out.push_str("\nWARNINGS (reads that could not be used)\n");
         for w in &diagnosis.warnings {
@@ -241,6 +270,18 @@ fn timeline_section(out: &mut String, entries: &[TimelineEntry], now: Timestamp)
     }
 }
 
+/// Refused pushes and Kudu restarts from Kudu's trace folder, newest first.
+fn traces_section(out: &mut String, diagnosis: &Diagnosis) {
+    let marks = &diagnosis.timeline.marks;
+    if marks.is_empty() {
+        return;
+    }
+    out.push_str("\nKUDU'S TRACES (LogFiles/kudu/trace/, newest first)\n");
+    for mark in marks.iter().rev().take(RECENT_DEPLOYMENTS) {
+        let _ = writeln!(out, "  - {}", one_line(&mark.summary, 300));
+    }
+}
+
 /// `10:42:07Z (12m ago)`: the date is today's in nearly every case.
 fn ago(t: Timestamp, now: Timestamp) -> String {
     let text = t.to_rfc3339();
@@ -253,7 +294,7 @@ fn ago(t: Timestamp, now: Timestamp) -> String {
     }
 }
 
-fn plan_section(out: &mut String, origin: &ScmOrigin, plan: &CleanupPlan) {
+fn plan_section(out: &mut String, origin: &ScmOrigin, plan: &CleanupPlan, plan_use: PlanUse) {
     if plan.steps.is_empty() {
         let why = plan
             .not_offered
@@ -262,7 +303,14 @@ fn plan_section(out: &mut String, origin: &ScmOrigin, plan: &CleanupPlan) {
         let _ = writeln!(out, "CLEANUP PLAN: none ({})", one_line(why, 400));
         return;
     }
-    out.push_str("CLEANUP PLAN (targeted)\n");
+    let _ = writeln!(
+        out,
+        "CLEANUP PLAN ({})",
+        match plan.kind {
+            kudu_core::PlanKind::Targeted => "targeted",
+            kudu_core::PlanKind::FullReset => "full reset",
+        }
+    );
     for (i, step) in plan.steps.iter().enumerate() {
         let optional = if step.optional { " (optional)" } else { "" };
         let _ = writeln!(
@@ -274,10 +322,18 @@ fn plan_section(out: &mut String, origin: &ScmOrigin, plan: &CleanupPlan) {
             one_line(&step.expect, 300)
         );
     }
+    if plan_use == PlanUse::Run {
+        out.push_str(
+            "  kudu-doctor fix runs it once confirmed: the backup first, a re-read of the site \
+             before each group of steps (any change stops it), then a final read.\n",
+        );
+        return;
+    }
     let _ = writeln!(
         out,
-        "  The command line does not run it. Open {}/ with Kudu Doctor installed to run it with a \
-         re-check before each step.",
+        "  `kudu-doctor fix {}` runs it, or open {}/ with Kudu Doctor installed; either re-checks \
+         the site before each step.",
+        origin.as_str(),
         origin.as_str()
     );
 }

@@ -461,3 +461,131 @@ fn help_documents_the_ci_guard() {
         assert!(help.contains(needle), "{needle}");
     }
 }
+
+/// A file under the system's temp folder holding `text`, removed when dropped.
+struct ErrorFile(std::path::PathBuf);
+
+impl ErrorFile {
+    fn new(name: &str, text: &str) -> ErrorFile {
+        let path =
+            std::env::temp_dir().join(format!("kudu-doctor-{}-{name}.txt", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        ErrorFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for ErrorFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+const ARM_SWAP: &str = "Error: Failed to deploy web package to App Service.\nConflict (CODE: 409)\nCannot modify this site because another operation is in progress. Details: Id: 4e8e, OperationName: SwapSiteSlots, CreatedTime: 5/22/2024 12:34:56 PM, RequestId: 0f0f, EntityType: 3\n";
+
+#[test]
+fn an_error_file_with_arms_conflict_on_an_idle_site_is_its_own_cause() {
+    for personality in BOTH {
+        let t = start(config(personality, "healthy"));
+        let file = ErrorFile::new(&format!("arm-{}", personality.name()), ARM_SWAP);
+        let output = t
+            .signed_in(&[
+                "diagnose",
+                &t.sim.url,
+                "--json",
+                "--error-file",
+                file.path(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            report["primary"], "site-operation-in-progress",
+            "{report:#}"
+        );
+        assert!(!causes(&report).contains(&"no-lock-found"), "{report:#}");
+        assert_eq!(report["pasted_error"]["kind"], "site-operation-in-progress");
+        assert_eq!(report["pasted_error"]["holder_operation"], "SwapSiteSlots");
+    }
+}
+
+#[test]
+fn an_error_from_stdin_is_classified_and_shown_beside_what_the_site_shows() {
+    let t = start(config(Personality::Linux, "deploying"));
+    let mut child = t
+        .signed_in(&["diagnose", &t.sim.url, "--error-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"ERROR: Status Code: 409, Details: Failed to acquire deployment lock\n")
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    for part in [
+        "THE ERROR YOU GAVE: azure-cli: failed to acquire the deployment lock",
+        "PRIMARY CAUSE: deployment-in-progress",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn an_unreadable_error_file_sends_nothing() {
+    let t = start(config(Personality::Linux, "healthy"));
+    let before = t.sim.requests().len();
+    let output = t
+        .signed_in(&[
+            "diagnose",
+            &t.sim.url,
+            "--error-file",
+            "/nonexistent/kudu-doctor-error.txt",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64), "{}", stderr(&output));
+    assert!(stderr(&output).contains("cannot read the error file"));
+    assert_eq!(t.sim.requests().len(), before);
+}
+
+#[test]
+fn diagnose_json_lists_the_refused_push_from_kudus_traces() {
+    for personality in BOTH {
+        let t = start(config(personality, "deploying"));
+        assert_eq!(
+            t.push_async(),
+            409,
+            "{personality:?}: the push should be refused"
+        );
+        let report = t.diagnose_json();
+        let traces = report["kudu_traces"].as_array().unwrap();
+        let refused: Vec<&Value> = traces
+            .iter()
+            .filter(|m| m["kind"] == "refused-deployment")
+            .collect();
+        let last = refused.last().unwrap_or_else(|| panic!("{report:#}"));
+        assert_eq!(last["method"], "POST");
+        assert_eq!(last["path"], "/api/zipdeploy");
+        assert_eq!(last["status"], 409);
+        assert!(last["held_by"].is_string(), "{last:#}");
+        assert!(
+            last["summary"]
+                .as_str()
+                .unwrap()
+                .starts_with("Your push at "),
+            "{last:#}"
+        );
+        assert!(report["pasted_error"].is_null());
+    }
+}

@@ -190,6 +190,42 @@ pub enum ConflictKind {
     Unknown,
 }
 
+impl ConflictKind {
+    /// The stable id, as `--json` and `data-kind` show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictKind::DeploymentInProgress => "deployment-in-progress",
+            ConflictKind::OperationConflict => "operation-conflict",
+            ConflictKind::RunFromPackageUrl => "run-from-package-url",
+            ConflictKind::AutoswapInProgress => "autoswap-in-progress",
+            ConflictKind::SiteOperationInProgress => "site-operation-in-progress",
+            ConflictKind::NoAvailableInstances => "no-available-instances",
+            ConflictKind::DeploymentLockFailed => "deployment-lock-failed",
+            ConflictKind::DeploymentIdExists => "deployment-id-exists",
+            ConflictKind::Unknown => "unknown",
+        }
+    }
+
+    /// Who sent such a text and what it says, in a few words for every shell.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ConflictKind::DeploymentInProgress => "Kudu: a deployment is in progress",
+            ConflictKind::OperationConflict => "Kudu: an operation holds the deployment lock",
+            ConflictKind::RunFromPackageUrl => "Kudu: run-from-package is set to a URL",
+            ConflictKind::AutoswapInProgress => "Kudu: an auto swap is under way",
+            ConflictKind::SiteOperationInProgress => {
+                "Azure Resource Manager: another operation on the site is in progress"
+            }
+            ConflictKind::NoAvailableInstances => "the platform: no instance available",
+            ConflictKind::DeploymentLockFailed => {
+                "azure-cli: failed to acquire the deployment lock"
+            }
+            ConflictKind::DeploymentIdExists => "azure-cli: a deployment with that id exists",
+            ConflictKind::Unknown => "not a 409 text Kudu Doctor knows",
+        }
+    }
+}
+
 /// A parsed 409 body.
 #[derive(Clone, PartialEq, Debug, Serialize)]
 pub struct Conflict {
