@@ -16,9 +16,9 @@ use kudu_core::reads::{HttpReply, ReadId};
 use kudu_core::{Session, Timestamp};
 use kudu_doctor::testing::{TimelinePanel, TimelinePanelProps};
 use serde_json::Value;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-use web_sys::{DomRect, Element, HtmlElement};
+use web_sys::{Element, HtmlElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -259,8 +259,52 @@ async fn draw(timeline: Timeline, now: Timestamp, width: u32, dark: bool) -> Dra
     panic!("the timeline never took its container's width ({width}px)");
 }
 
+/// An element's box on the page, in CSS pixels (`getBoundingClientRect`, read through JS:
+/// the app's web-sys features do not include `DomRect`).
+#[derive(Clone, Copy, Debug)]
+struct DomRect {
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl DomRect {
+    fn left(&self) -> f64 {
+        self.left
+    }
+    fn right(&self) -> f64 {
+        self.right
+    }
+    fn top(&self) -> f64 {
+        self.top
+    }
+    fn bottom(&self) -> f64 {
+        self.bottom
+    }
+    fn width(&self) -> f64 {
+        self.right - self.left
+    }
+}
+
 fn rect(element: &Element) -> DomRect {
-    element.get_bounding_client_rect()
+    let method: js_sys::Function =
+        js_sys::Reflect::get(element, &JsValue::from_str("getBoundingClientRect"))
+            .unwrap()
+            .unchecked_into();
+    let found = method.call0(element).unwrap();
+    let side = |name: &str| {
+        js_sys::Reflect::get(&found, &JsValue::from_str(name))
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    DomRect {
+        left: side("left"),
+        right: side("right"),
+        top: side("top"),
+        bottom: side("bottom"),
+    }
 }
 
 fn meet(a: &DomRect, b: &DomRect) -> bool {
@@ -283,7 +327,7 @@ fn expected_bars(timeline: &Timeline, now: Timestamp) -> Vec<Option<String>> {
         .collect()
 }
 
-fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline, now: Timestamp) {
+async fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline, now: Timestamp) {
     let at = format!("{name} at {width}px");
     let Some(svg) = drawn.find("svg.kd-timeline-svg") else {
         assert!(
@@ -355,7 +399,8 @@ fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline, now: 
             fill.left() >= frame.left() - 0.5 && fill.right() <= frame.right() + 0.5,
             "{at}: bar {id} leaves the frame"
         );
-        bar.unchecked_ref::<HtmlElement>().focus().unwrap();
+        bar.unchecked_ref::<web_sys::SvgElement>().focus().unwrap();
+        yew::platform::time::sleep(Duration::from_millis(5)).await;
         let detail = drawn.text("[data-testid=timeline-detail]");
         assert!(
             id.is_empty() || detail.starts_with(&id.chars().take(12).collect::<String>()),
@@ -373,7 +418,7 @@ async fn every_scenario_reads_at_every_width() {
         let (timeline, now) = diagnose(fixture);
         for width in WIDTHS {
             let drawn = draw(timeline.clone(), now, width, width == 460).await;
-            check_drawn(name, width, &drawn, &timeline, now);
+            check_drawn(name, width, &drawn, &timeline, now).await;
         }
     }
 }
