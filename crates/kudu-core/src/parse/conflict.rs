@@ -295,13 +295,35 @@ mod tests {
         let c = classify_pasted(ci_log);
         assert_eq!(c.kind, ConflictKind::SiteOperationInProgress);
         assert_eq!(c.holder_operation.as_deref(), Some("Create"));
-        let c = classify_pasted("Error: Failed to deploy web package to App Service.\nConflict (CODE: 409)");
+        let c = classify_pasted(
+            "Error: Failed to deploy web package to App Service.\nConflict (CODE: 409)",
+        );
         assert_eq!(c.kind, ConflictKind::Unknown);
         assert!(c.message.contains("CODE: 409"));
         let c = classify_pasted(&"x".repeat(PASTED_MAX_CHARS * 3));
         assert_eq!(c.message.chars().count(), PASTED_MAX_CHARS);
-        assert_eq!(classify_pasted("<html>Sign in</html>").kind, ConflictKind::Unknown);
+        assert_eq!(
+            classify_pasted("<html>Sign in</html>").kind,
+            ConflictKind::Unknown
+        );
         assert_eq!(classify_pasted("").kind, ConflictKind::Unknown);
+    }
+
+    #[test]
+    fn kind_ids_are_the_names_json_shows() {
+        for kind in [
+            ConflictKind::DeploymentInProgress,
+            ConflictKind::OperationConflict,
+            ConflictKind::RunFromPackageUrl,
+            ConflictKind::AutoswapInProgress,
+            ConflictKind::SiteOperationInProgress,
+            ConflictKind::NoAvailableInstances,
+            ConflictKind::DeploymentLockFailed,
+            ConflictKind::DeploymentIdExists,
+            ConflictKind::Unknown,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[test]
