@@ -1007,3 +1007,228 @@ pub(crate) fn build_cpu_baseline(session: &Session) -> Vec<(u32, String, u64, Op
         })
         .collect()
 }
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+    use crate::diagnose::test_session::*;
+
+    fn process(
+        id: u32,
+        name: &str,
+        scm: bool,
+        cpu_ms: Option<u64>,
+        read_at: i64,
+    ) -> ProcessDetails {
+        ProcessDetails {
+            id,
+            name: name.into(),
+            total_cpu_ms: cpu_ms,
+            start_time: None,
+            time_stamp: Some(at(12, 0, read_at)),
+            parent: None,
+            children: vec![],
+            open_file_handles: Some(vec!["D:\\home\\LogFiles\\kudu\\trace".into()]),
+            is_scm_site: scm,
+            is_webjob: false,
+            command_line: if name == "node" {
+                "node npm-cli.js ci".into()
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    /// A Windows site whose processes were read: `first` at 12:00:00, `again` at 12:00:05,
+    /// listed as `first`, with Kudu's traces from one instance.
+    fn site(first: Vec<ProcessDetails>, again: Vec<Observed<ProcessDetails>>) -> Session {
+        let mut s = Site::windows().kudu_started(at(11, 0, 0)).build();
+        s.processes = Observed::Value(
+            first
+                .iter()
+                .map(|p| ProcessSummary {
+                    id: p.id,
+                    name: p.name.clone(),
+                })
+                .collect(),
+        );
+        let ids: Vec<u32> = first.iter().map(|p| p.id).collect();
+        s.process_details = first
+            .into_iter()
+            .map(|p| (p.id, Observed::Value(p)))
+            .collect();
+        s.process_details_again = ids.into_iter().zip(again).collect();
+        s
+    }
+
+    fn kudu(handles: &[&str]) -> ProcessDetails {
+        let mut p = process(2080, "w3wp", true, Some(120_000), 0);
+        p.open_file_handles = Some(handles.iter().map(|h| h.to_string()).collect());
+        p
+    }
+
+    const LOCK: &str = "D:\\home\\site\\locks\\deployments.lock";
+
+    #[test]
+    fn cpu_that_moved_is_a_busy_build_and_names_it() {
+        let s = site(
+            vec![kudu(&[LOCK]), process(4104, "node", true, Some(10_000), 0)],
+            vec![
+                Observed::Value(kudu(&[LOCK])),
+                Observed::Value(process(4104, "node", true, Some(12_500), 5)),
+            ],
+        );
+        let signal = process_signal(&s);
+        assert_eq!(
+            signal.describe().as_deref(),
+            Some("npm used 2.5 s of CPU in 5 s"),
+            "{signal:?}"
+        );
+    }
+
+    #[test]
+    fn every_build_process_still_is_idle_and_one_unreadable_is_unknown() {
+        let still = |cpu| process(4104, "node", true, Some(cpu), 5);
+        let idle = site(
+            vec![kudu(&[LOCK]), process(4104, "node", true, Some(10_000), 0)],
+            vec![
+                Observed::Value(kudu(&[LOCK])),
+                Observed::Value(still(10_000)),
+            ],
+        );
+        assert_eq!(
+            process_signal(&idle),
+            ProcessSignal::Idle {
+                label: "npm".into(),
+                secs: 5
+            }
+        );
+        let mut unknown = idle.clone();
+        unknown.process_details.insert(
+            4100,
+            Observed::Value(process(4100, "cmd", true, Some(40), 0)),
+        );
+        unknown.process_details_again.insert(
+            4100,
+            Observed::Failed {
+                status: 500,
+                reason: "x".into(),
+            },
+        );
+        assert_eq!(process_signal(&unknown), ProcessSignal::Unknown);
+        let mut ended = idle.clone();
+        ended.process_details_again.insert(4104, Observed::Missing);
+        assert!(matches!(
+            process_signal(&ended),
+            ProcessSignal::Ended { .. }
+        ));
+    }
+
+    #[test]
+    fn the_sites_own_processes_and_webjobs_are_no_build() {
+        let mut job = process(5000, "node", true, Some(1), 0);
+        job.is_webjob = true;
+        let app_node = process(5004, "node", false, Some(1), 0);
+        let s = site(
+            vec![kudu(&["D:\\home\\LogFiles\\x"]), job, app_node],
+            vec![],
+        );
+        assert_eq!(process_signal(&s), ProcessSignal::NoHolder);
+    }
+
+    #[test]
+    fn no_holder_needs_every_process_read_their_handles_and_one_instance() {
+        let free = || site(vec![kudu(&["D:\\home\\LogFiles\\x"])], vec![]);
+        assert_eq!(process_signal(&free()), ProcessSignal::NoHolder);
+        let held = site(vec![kudu(&[LOCK])], vec![]);
+        assert_eq!(process_signal(&held), ProcessSignal::Unknown);
+        let mut no_handles = free();
+        if let Some(Observed::Value(p)) = no_handles.process_details.get_mut(&2080) {
+            p.open_file_handles = None;
+        }
+        assert_eq!(process_signal(&no_handles), ProcessSignal::Unknown);
+        let mut unread = free();
+        if let Observed::Value(list) = &mut unread.processes {
+            list.push(ProcessSummary {
+                id: 9,
+                name: "node".into(),
+            });
+        }
+        assert_eq!(process_signal(&unread), ProcessSignal::Unknown);
+        let mut two_instances = free();
+        if let Observed::Value(traces) = &mut two_instances.kudu_trace_dir {
+            traces.push(file(
+                "2026-11-26T11-30-00_d4e5f6_001_Startup.xml",
+                at(11, 30, 0),
+            ));
+        }
+        assert_eq!(process_signal(&two_instances), ProcessSignal::Unknown);
+    }
+
+    /// The grading where liveness lives: a busy build beats silence, an idle one stays weak,
+    /// no holder is dead; a restart already proved stays dead.
+    #[test]
+    fn processes_regrade_only_a_holder_that_looks_hung() {
+        let silent = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 40, 0)))
+            .deployment(deployment(
+                "e51c",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 40, 0),
+                None,
+            ))
+            .log(
+                "e51c",
+                vec![log_line(at(11, 40, 30), "Running 'npm ci'...")],
+            )
+            .kudu_started(at(11, 0, 0))
+            .build();
+        let liveness = |s: &Session| Context::new(s, at(12, 0, 0)).running[0].liveness;
+        assert_eq!(liveness(&silent), Liveness::LooksHung);
+        let mut busy = silent.clone();
+        busy.process_details = [(
+            4104,
+            Observed::Value(process(4104, "node", true, Some(1), 0)),
+        )]
+        .into();
+        busy.process_details_again = [(
+            4104,
+            Observed::Value(process(4104, "node", true, Some(900), 5)),
+        )]
+        .into();
+        assert_eq!(liveness(&busy), Liveness::Progressing);
+        let mut idle = busy.clone();
+        idle.process_details_again = [(
+            4104,
+            Observed::Value(process(4104, "node", true, Some(1), 5)),
+        )]
+        .into();
+        assert_eq!(liveness(&idle), Liveness::LooksHung);
+        let mut gone = silent.clone();
+        gone.processes = Observed::Value(vec![ProcessSummary {
+            id: 2080,
+            name: "w3wp".into(),
+        }]);
+        gone.process_details = [(2080, Observed::Value(kudu(&["D:\\home\\LogFiles\\x"])))].into();
+        assert_eq!(liveness(&gone), Liveness::Dead);
+        // Linux has no process API: whatever a session holds there is never read.
+        let mut linux = Site::linux()
+            .linux_lock("Performing continuous deployment", at(11, 40, 0))
+            .deployment(deployment(
+                "e51c",
+                DeployStatus::Building,
+                "GitHub",
+                at(11, 40, 0),
+                None,
+            ))
+            .log(
+                "e51c",
+                vec![log_line(at(11, 40, 30), "Running pip install...")],
+            )
+            .build();
+        linux.process_details = busy.process_details.clone();
+        linux.process_details_again = busy.process_details_again.clone();
+        assert_eq!(liveness(&linux), Liveness::LooksHung);
+    }
+}
