@@ -168,6 +168,12 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "partial-deploy",
         "partial-deploy",
     ),
+    // The site is told apart from its records alone (VFS and isdeploying answer 404 there).
+    (
+        "flex-consumption-linux",
+        "flex-consumption",
+        "flex-consumption",
+    ),
     (
         "hand-session-expired-windows",
         "session-expired",
@@ -830,6 +836,20 @@ plan:
   2 DELETE /api/vfs/site/deployments/pending
   4 GET /api/isdeploying
 trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+"#,
+    );
+}
+
+#[test]
+fn sim_flex_consumption_linux() {
+    check(
+        "flex-consumption-linux",
+        r#"
+primary: flex-consumption (High)
+causes: flex-consumption, deployment-in-progress
+lock: Unknown
+deployable: No
+plan: none (This is a Flex Consumption app: its deployments do not use Kudu's lock files, so there is nothing here for Kudu Doctor to delete. Let the deployment in progress finish, then deploy again.)
 "#,
     );
 }

@@ -98,7 +98,21 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             },
         );
     }
-    let unanswered = ctx.unreadable();
+    // A 404 is usually evidence; here it may only mean the route is not served, so every lock
+    // read without a value counts as unknown.
+    let s = ctx.session;
+    let unanswered: Vec<&str> = [
+        ("/api/vfs/site/locks/", s.locks_dir.value().is_some()),
+        (
+            "/api/vfs/site/deployments/",
+            s.deployments_dir.value().is_some(),
+        ),
+        ("/api/isdeploying", s.is_deploying.value().is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, answered)| !answered)
+    .map(|(read, _)| read)
+    .collect();
     if !unanswered.is_empty() {
         evidence.push(Evidence::new(
             "Kudu Doctor",
@@ -158,10 +172,7 @@ mod tests {
             .deployment(flex("aaaa1111", DeployStatus::Building, (11, 50)))
             .deployment(flex("bbbb2222", DeployStatus::Conflict, (11, 55)))
             .build();
-        s.locks_dir = Observed::Failed {
-            status: 404,
-            reason: "HTTP 404".into(),
-        };
+        s.locks_dir = Observed::Missing;
         let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
         assert!(
             f.summary.contains("bbbb2222") && f.summary.contains("cancelled"),

@@ -42,6 +42,15 @@ pub(crate) fn build(
     kudu_started: Option<Timestamp>,
     processes: &ProcessSignal,
 ) -> LockReport {
+    if crate::diagnose::facts::predicates::flex_consumption_record(session).is_some() {
+        // Whatever the lock reads gave (404 there, or files nothing uses): not this site's lock.
+        return empty(
+            LockState::Unknown,
+            "This is a Flex Consumption app: its deployments do not use Kudu's deployment lock \
+             files, so there is no lock here to inspect or clear. Its deployment records alone \
+             say what runs.",
+        );
+    }
     let mut report = match personality {
         Personality::Windows => windows(session, now, running, deployments_known),
         Personality::Linux => linux(session, now, running, deployments_known),
