@@ -10,6 +10,7 @@ pub fn cause_title(cause: CauseId) -> &'static str {
         CauseId::CancelledThenRetried => "A cancelled deployment was retried too soon",
         CauseId::ClientSelfCollision => "Your deploy tool collided with itself",
         CauseId::DeploymentInProgress => "A deployment is in progress",
+        CauseId::FlexConsumption => "A Flex Consumption app: Kudu's lock does not apply",
         CauseId::Healthy => "Nothing blocks a deployment",
         CauseId::NoAvailableInstances => "Azure had no instance available",
         CauseId::NoLockFound => "No lock found",

@@ -80,6 +80,10 @@ fn default_path(cause: CauseId) -> Vec<Recommendation> {
                 advice: "The previous deployment is over; deploy again.".to_string(),
             }]
         }
+        CauseId::FlexConsumption => vec![
+            wait("Flex Consumption refuses a deployment while another is in progress."),
+            pipeline(),
+        ],
         CauseId::SiteOperationInProgress => vec![
             wait("Another operation on the site (a swap, a restart, an update) is still running."),
             pipeline(),
