@@ -10,7 +10,6 @@
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use kudu_sim::{FaultKind, FaultRule, Personality, Sim, SimConfig, SimHandle};
 use serde_json::Value;
