@@ -27,8 +27,14 @@ kudu-doctor: diagnose HTTP 409 Conflict on Azure App Service deployments (Kudu)
 USAGE:
     kudu-doctor diagnose URL [--json | --markdown] [--allow-host HOST] [--error-file FILE]
                                    Read a live SCM site and print the diagnosis
+    kudu-doctor diagnose URL --format github | azure-devops
+                                   The same as CI annotations and a job summary
     kudu-doctor wait URL [--timeout 15m] [--interval 5s] [--allow-host HOST]
+                     [--fix-stale --backup-dir DIR]
                                    Block until a deployment would not get 409 (for CI)
+    kudu-doctor fix URL [--backup-dir DIR] [--yes] [--full-reset] [--json] [--verbose]
+                    [--i-know-nothing-is-deploying] [--restart-app] [--allow-host HOST]
+                                   Back up and clear what blocks deployments, then verify
     kudu-doctor parse KIND FILE    Parse a saved Kudu reply and print it as JSON
     kudu-doctor --help             Show this help
     kudu-doctor --version          Show the version
@@ -56,7 +62,8 @@ DIAGNOSE:
      \"kudu_traces\": [{\"kind\": \"refused-deployment\" | \"kudu-started\" | \"kudu-stopped\",
      \"at\", \"instance\", \"method\", \"path\", \"status\", \"duration_secs\", \"file\",
      \"held_by\", \"summary\"}, ...], \"pasted_error\": {\"kind\", \"operation\",
-     \"holder_operation\", \"since\", \"message\"} | null, \"warnings\", \"plan\"}
+     \"holder_operation\", \"since\", \"message\"} | null, \"instances\": {\"lock_holder\",
+     \"reading\", \"traced\": [...], \"same_instance\", \"note\"}, \"warnings\", \"plan\"}
     --error-file FILE (- for stdin) gives it the error text the deployment got (a CI log's
     lines, az's output, a JSON body): it is classified (Kudu's lock texts, azure-cli's
     DeploymentLockFailed and DeploymentIdExists, ARM's \"another operation is in progress\",
@@ -64,11 +71,11 @@ DIAGNOSE:
     With --markdown: the wizard's shareable report (site host, diagnosis with evidence,
     prevention from the site's history, timeline table, lock, plan), ready to paste into a
     support ticket or an issue; it holds no cookies, tokens or app settings.
-    Cause ids: session-expired, run-from-package-url, autoswap-in-progress, scan-underway,
-    deployment-in-progress, status-lock-denied, cancelled-then-retried, stale-lock,
-    windows-lock-held, partial-deploy, site-operation-in-progress, no-available-instances,
-    restart-raced-deployment, parallel-deployments, client-self-collision, healthy,
-    no-lock-found.
+    Cause ids: session-expired, flex-consumption, run-from-package-url, autoswap-in-progress,
+    scan-underway, deployment-in-progress, status-lock-denied, cancelled-then-retried,
+    stale-lock, windows-lock-held, partial-deploy, site-operation-in-progress,
+    no-available-instances, restart-raced-deployment, parallel-deployments,
+    client-self-collision, healthy, no-lock-found.
 
 WAIT:
     Re-diagnoses every --interval until the site is clear, as the wizard's verdict decides:
@@ -77,6 +84,37 @@ WAIT:
     readable, and nothing that decides it failed to read. A Linux lock past its expiry blocks
     while /api/isdeploying says True. A run-from-package URL is reported, not waited for.
     Progress goes to stderr; the final line to stdout.
+    --fix-stale --backup-dir DIR: when the only blocker is a lock that strong evidence calls
+    stale (a Kudu start or an outcome on record after the holder's last activity; never
+    silence alone, never a live deployment), runs the targeted cleanup as `fix --yes` would,
+    its backup saved into DIR, says each step it took, and goes on waiting (at most 2
+    cleanups per wait). A cleanup that deleted something and then failed ends the wait (7).
+
+CI FORMATS (diagnose --format):
+    github         an ::error:: annotation with the leading cause while a deployment would get
+                   409 (::warning:: or ::notice:: otherwise), ::warning:: for other findings;
+                   the Markdown report is appended to $GITHUB_STEP_SUMMARY when it is set
+    azure-devops   ##vso[task.logissue type=error] lines; in a pipeline (TF_BUILD) the report
+                   goes to $AGENT_TEMPDIRECTORY/kudu-doctor-report.md and is attached with
+                   ##vso[task.uploadsummary]
+    Site text in them is escaped, so it cannot start a command of its own.
+
+FIX:
+    Diagnoses the site and prints the diagnosis and the plan (the wizard's targeted plan, or
+    with --full-reset its full reset, which keeps tools/, settings.xml and the active
+    deployment). Asks for the site name typed on stdin (--yes skips it, except for
+    --full-reset). Then runs the plan as the wizard does: both backup archives are downloaded
+    and checked, the backup file is written to --backup-dir (default: the current folder,
+    never over an existing file), read back and checked before anything is deleted; the site
+    is re-read before each group of steps and any change stops the run; deletes are exactly
+    the plan's; Windows restarts Kudu (and, with --restart-app, the app) and waits for it; a
+    final read verifies. A plan that rests on weak evidence (a deployment whose log is only
+    silent) is refused unless --i-know-nothing-is-deploying gives your word that nothing is
+    deploying. On Linux, Kudu has no restart API: when a restart is advised, the exact
+    `az webapp restart` command is printed, never run. --verbose prints every request and its
+    answer; --json prints one JSON event per line instead of text (diagnosis, the run's
+    events, backup-saved, request with --verbose, and a final result event with result,
+    exit_code, message, done and backup).
 
 PARSE: KIND (what FILE holds):
     deployments   GET /api/deployments (a list) or one deployment record
@@ -109,7 +147,8 @@ Fields that could not be used are reported on stderr as warnings
 (`kudu-doctor: warning: FILE: FIELD: PROBLEM`) and do not change the exit code.
 
 EXIT CODES:
-    0    parse: parsed; diagnose: the report is on stdout; wait: the site is clear
+    0    parse: parsed; diagnose: the report is on stdout; wait: the site is clear; fix: fixed
+         (the final read shows no lock and nothing deploying)
     1    the site could not be reached, or another error (one line on stderr)
     2    parse: FILE could not be read or used; one line on stderr names the file, the field
          and the problem (`kudu-doctor: FILE: FIELD: PROBLEM`)
@@ -117,6 +156,12 @@ EXIT CODES:
          lock looks stuck, points at the wizard and `kudu-doctor diagnose`
     4    the site asked for a sign-in (401, 403, a login page or a redirect): set the
          credential variables above (diagnose still prints its report first)
+    5    fix: nothing to fix (the site is clear, or what blocks it is no leftover: a live
+         deployment, a setting; the message says which)
+    6    fix, wait --fix-stale: stopped or refused with nothing deleted (not confirmed, weak
+         evidence, the backup failed, or the site changed before the first delete)
+    7    fix, wait --fix-stale: failed part way; the message names what was deleted and where
+         the backup is
     64   usage error (unknown subcommand or KIND, wrong number of arguments)
     74   the result could not be written to stdout
 ";

@@ -457,6 +457,12 @@ fn help_documents_the_ci_guard() {
         "    3    wait: still busy when --timeout ran out",
         "    4    the site asked for a sign-in",
         "    1    the site could not be reached",
+        "kudu-doctor fix URL [--backup-dir DIR] [--yes] [--full-reset]",
+        "[--fix-stale --backup-dir DIR]",
+        "kudu-doctor diagnose URL --format github | azure-devops",
+        "    5    fix: nothing to fix",
+        "    6    fix, wait --fix-stale: stopped or refused with nothing deleted",
+        "    7    fix, wait --fix-stale: failed part way",
     ] {
         assert!(help.contains(needle), "{needle}");
     }
