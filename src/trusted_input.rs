@@ -37,6 +37,8 @@ pub struct TrustGate {
     pub synthetic_opens: bool,
     /// Starting a run (`confirm`, `full-reset-confirm`).
     pub synthetic_runs: bool,
+    /// Saying the user holds the backup (`backup-saved`), after which deletes go out.
+    pub synthetic_receipts: bool,
 }
 
 impl TrustGate {
@@ -48,6 +50,12 @@ impl TrustGate {
     /// May `event` start a run? Never within [`FOCUS_SETTLE_MS`] of the page gaining focus.
     pub fn runs(&self, event: &Event) -> bool {
         (event.is_trusted() || self.synthetic_runs) && focus_settled(now_ms())
+    }
+
+    /// May `event` say the user holds the backup, releasing the first deletes? Never within
+    /// [`FOCUS_SETTLE_MS`] of the page gaining focus.
+    pub fn receives_backup(&self, event: &Event) -> bool {
+        (event.is_trusted() || self.synthetic_receipts) && focus_settled(now_ms())
     }
 }
 

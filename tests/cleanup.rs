@@ -374,11 +374,20 @@ async fn settle() {
 const OPEN_ONLY: TrustGate = TrustGate {
     synthetic_opens: true,
     synthetic_runs: false,
+    synthetic_receipts: false,
 };
 
 const OPEN_AND_RUN: TrustGate = TrustGate {
     synthetic_opens: true,
     synthetic_runs: true,
+    synthetic_receipts: true,
+};
+
+/// Synthetic clicks may start a run but not say the user holds the backup.
+const RUN_BUT_NO_RECEIPT: TrustGate = TrustGate {
+    synthetic_opens: true,
+    synthetic_runs: true,
+    synthetic_receipts: false,
 };
 
 /// Mounts the wizard on the fake's diagnosis (`edit` may change it first).
@@ -462,7 +471,22 @@ impl Mounted {
             self.click("[data-testid=ack-no-deployment]").await;
         }
         self.click("[data-testid=confirm]").await;
+        self.confirm_backup().await;
         self.outcome().await
+    }
+
+    /// Once the backup is checked, says the user holds it (when the run gets that far).
+    async fn confirm_backup(&self) {
+        for _ in 0..250 {
+            if self.find("[data-testid=cleanup-result]").is_some() {
+                return;
+            }
+            if self.find("[data-testid=backup-saved]").is_some() {
+                self.click("[data-testid=backup-saved]").await;
+                return;
+            }
+            settle().await;
+        }
     }
 }
 
@@ -735,4 +759,60 @@ async fn the_linux_restart_hand_off_links_the_portal_and_quotes_names_as_text() 
         "az webapp restart --name 'my<b>app</b>' --resource-group 'rg web'"
     );
     assert!(app.all("[data-testid=restart-handoff] b").is_empty());
+}
+
+/// Issue 16: the deletes wait for the user's word that they hold the backup, and a script's
+/// click on "I have the backup" is not that word.
+#[wasm_bindgen_test]
+async fn a_script_click_on_backup_saved_deletes_nothing() {
+    let app = mount(Faults::default(), RUN_BUT_NO_RECEIPT, |_| {}).await;
+    app.click("[data-testid=cleanup]").await;
+    if app.find("[data-testid=ack-no-deployment]").is_some() {
+        app.click("[data-testid=ack-no-deployment]").await;
+    }
+    app.click("[data-testid=confirm]").await;
+    for _ in 0..250 {
+        if app.find("[data-testid=backup-saved]").is_some() {
+            break;
+        }
+        settle().await;
+    }
+    let ready = app.one("[data-testid=backup-ready]");
+    assert_eq!(
+        ready.get_attribute("data-awaiting").as_deref(),
+        Some("true")
+    );
+    let name = ready.get_attribute("data-file-name").unwrap();
+    let bytes = ready.get_attribute("data-bytes").unwrap();
+    let note = app.text("[data-testid=backup-ready]");
+    assert!(note.contains(&name), "{note}");
+    assert!(note.contains("bytes"), "{note}");
+    assert!(app.find("[data-testid=save-backup]").is_some());
+    let button = app.one("[data-testid=backup-saved]");
+    assert_eq!(
+        document().active_element(),
+        Some(button.clone()),
+        "focus moves to the confirmation"
+    );
+    assert!(bytes.parse::<usize>().unwrap() > 0);
+    for _ in 0..3 {
+        app.click("[data-testid=backup-saved]").await;
+        settle().await;
+    }
+    for _ in 0..10 {
+        settle().await;
+    }
+    assert!(app.deletes().is_empty(), "deleted {:?}", app.deletes());
+    assert!(
+        app.find("[data-testid=cleanup-result]").is_none(),
+        "the run waits for the user"
+    );
+    let seen = app.fake.borrow().seen.clone();
+    assert!(
+        seen.iter().all(|(method, path)| method == "GET"
+            && (path.starts_with("/api/zip/")
+                || path.starts_with("/api/vfs/site/")
+                || path.starts_with("/api/deployments/"))),
+        "only the backup and its reads went out: {seen:?}"
+    );
 }

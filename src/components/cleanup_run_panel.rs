@@ -1,4 +1,5 @@
-//! A cleanup run on screen: live progress per step, the backup download, the wait for Kudu,
+//! A cleanup run on screen: live progress per step, the backup download and the user's
+//! confirmation that they hold it (`backup-saved`, trusted input only), the wait for Kudu,
 //! every request and its answer (`data-testid="activity-log"`), and finally the outcome
 //! (`data-testid="cleanup-result"`, `data-outcome` = `fixed`|`failed`|`aborted`) with the
 //! diagnoses before and after side by side. Everything from Kudu is rendered as text.
@@ -15,11 +16,14 @@ use crate::components::lock_inspector::state_id;
 use crate::hooks::CleanupView;
 use crate::runbook::step_title;
 use crate::time_text::clock_secs_utc;
+use crate::trusted_input::TrustGate;
 
 #[derive(Properties, PartialEq)]
 pub struct CleanupRunPanelProps {
     pub view: Rc<CleanupView>,
     pub on_save_backup: Callback<()>,
+    /// The user holds the backup; emitted only for trusted input.
+    pub on_backup_saved: Callback<()>,
 }
 
 /// `data-testid="cleanup-run"`.
@@ -32,6 +36,16 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
         "Cleanup"
     };
     let on_save = props.on_save_backup.reform(|_: MouseEvent| ());
+    let gate = use_context::<TrustGate>().unwrap_or_default();
+    let on_saved = {
+        let on_backup_saved = props.on_backup_saved.clone();
+        Callback::from(move |event: MouseEvent| {
+            // The last gate before deletes: a page script's `click()` is not the user's word.
+            if gate.receives_backup(&event) {
+                on_backup_saved.emit(());
+            }
+        })
+    };
     let section = use_node_ref();
     {
         // The run follows the user's confirm: show it when it starts and when it ends.
@@ -39,6 +53,17 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
         use_effect_with(view.outcome.is_some(), move |_| {
             if let Some(section) = section.cast::<web_sys::HtmlElement>() {
                 let _ = section.focus();
+            }
+        });
+    }
+    let confirm_button = use_node_ref();
+    {
+        // The run now waits for the user: take them to the confirmation (after the effect
+        // above, which focuses the section when the run first shows).
+        let confirm_button = confirm_button.clone();
+        use_effect_with(view.awaiting_backup_saved, move |awaiting| {
+            if *awaiting && let Some(button) = confirm_button.cast::<web_sys::HtmlElement>() {
+                let _ = button.focus();
             }
         });
     }
@@ -53,12 +78,33 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
                 <p role="status" data-testid="cleanup-progress">{ progress_line(view) }</p>
             }
             if let Some(backup) = &view.backup {
-                <p data-testid="backup-ready" data-file-name={backup.file_name.clone()}>
-                    { format!("Backup checked and saved as {} ({} bytes). ", backup.file_name, backup.bytes) }
-                    <button type="button" class="kd-link-button" data-testid="save-backup" onclick={on_save}>
-                        { "Save it again" }
-                    </button>
-                </p>
+                <div class="kd-backup" data-testid="backup-ready" data-file-name={backup.file_name.clone()}
+                    data-bytes={backup.bytes.to_string()}
+                    data-awaiting={if view.awaiting_backup_saved { "true" } else { "false" }}>
+                    if view.awaiting_backup_saved {
+                        <p id="kd-backup-note">
+                            { "The backup is checked: " }<strong>{ backup.file_name.clone() }</strong>
+                            { format!(" ({}). Your browser was asked to save it; a cancelled \u{201c}Save as\u{201d} or a blocked download is not reported to this page, so check your downloads for this file and size. Nothing is deleted until you confirm.", size_text(backup.bytes)) }
+                        </p>
+                    } else {
+                        <p>{ format!("Backup {} ({}), checked and in your hands.", backup.file_name, size_text(backup.bytes)) }</p>
+                    }
+                    <p class="kd-actions">
+                        <button type="button" class="kd-link-button" data-testid="save-backup" onclick={on_save}>
+                            { "Save again" }
+                        </button>
+                        if view.awaiting_backup_saved && view.outcome.is_none() {
+                            { " " }
+                            <button type="button" ref={confirm_button} class="kd-button kd-primary-button" data-testid="backup-saved"
+                                aria-describedby="kd-backup-note" onclick={on_saved}>
+                                { format!("I have the backup ({})", backup.file_name) }
+                            </button>
+                        }
+                    </p>
+                </div>
+            }
+            if let Some(problem) = &view.backup_problem {
+                <p role="alert" class="kd-alert" data-testid="backup-problem">{ problem.clone() }</p>
             }
             <ol class="kd-run-steps" data-testid="run-steps">
                 { for shown_steps(view).map(|(index, step, state)| html! {
@@ -136,6 +182,8 @@ fn progress_line(view: &CleanupView) -> String {
         .count();
     if view.backup.is_none() {
         "Backing up and checking the archives before anything is deleted…".to_string()
+    } else if view.awaiting_backup_saved {
+        "Waiting for you to confirm you have the backup; nothing has been deleted.".to_string()
     } else {
         format!(
             "{done} of {} steps done, {running} running…",
@@ -250,6 +298,27 @@ fn state_text(state: &StepState) -> String {
         StepState::Failed { reason } => format!("failed: {reason}"),
         StepState::NotRun => "not run".to_string(),
     }
+}
+
+/// `1,234,567 bytes (1.2 MB)`: the exact count to compare with the saved file, and a
+/// readable size.
+fn size_text(bytes: usize) -> String {
+    let digits = bytes.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let unit = if bytes >= 1_000_000 {
+        format!(" ({:.1} MB)", bytes as f64 / 1_000_000.0)
+    } else if bytes >= 1_000 {
+        format!(" ({:.1} kB)", bytes as f64 / 1_000.0)
+    } else {
+        String::new()
+    };
+    format!("{grouped} bytes{unit}")
 }
 
 fn status_text(status: u16) -> String {

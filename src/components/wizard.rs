@@ -11,6 +11,7 @@ use crate::components::cleanup_run_panel::CleanupRunPanel;
 use crate::components::diagnosis_panel::diagnosis_panel;
 use crate::components::guide::Guide;
 use crate::components::lock_inspector::LockInspector;
+use crate::components::pasted_error::PastedErrorBox;
 use crate::components::report_actions::ReportActions;
 use crate::components::status_banner::{StatusBannerProps, status_banner};
 use crate::components::step_nav::step_nav;
@@ -117,10 +118,15 @@ pub fn Wizard(props: &WizardProps) -> Html {
                     on_dismiss: dispatch.reform(|()| Action::NoticeDismissed),
                 }) }
                 if let Some(view) = props.cleanup.view.clone() {
-                    <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()} />
+                    <CleanupRunPanel {view} on_save_backup={props.cleanup.save_backup_again.clone()}
+                        on_backup_saved={props.cleanup.backup_saved.clone()} />
                 }
                 if let Some(snapshot) = &snapshot {
                     { diagnosis_panel(&snapshot.diagnosis) }
+                    <PastedErrorBox
+                        classified={snapshot.diagnosis.pasted_error.clone().map(Rc::new)}
+                        busy={loading}
+                        on_submit={dispatch.reform(Action::ErrorPasted)} />
                 }
                 if let (true, Some(snapshot), Some(lock)) = (below_shown, snapshot, (*lock).clone()) {
                     <TimelinePanel timeline={Rc::new(snapshot.diagnosis.timeline.clone())}

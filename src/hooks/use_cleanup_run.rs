@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use gloo_timers::callback::Timeout;
 use kudu_core::cleanup::{
-    Acknowledgement, ActivityEntry, CleanupRun, Confirmation, Outcome, RunEvent, RunReply,
-    RunRequest, StepState,
+    Acknowledgement, ActivityEntry, BackupReceipt, CleanupRun, Confirmation, Outcome, RunEvent,
+    RunReply, RunRequest, StepState,
 };
 use kudu_core::{CleanupPlan, Diagnosis, PlanKind, Timestamp};
 use yew::platform::spawn_local;
@@ -118,6 +118,11 @@ pub struct CleanupView {
     pub before: Option<Diagnosis>,
     pub after: Option<Diagnosis>,
     pub backup: Option<BackupOffer>,
+    /// The backup was checked and the run waits for the user to say they hold it.
+    pub awaiting_backup_saved: bool,
+    /// Why the last hand-over of the backup to the browser failed, or why the run refused the
+    /// user's confirmation; cleared by the next success.
+    pub backup_problem: Option<String>,
     /// Kudu was restarted and the run waits for it to answer again.
     pub waiting_for_kudu: bool,
 }
@@ -140,6 +145,9 @@ pub struct CleanupHandle {
     pub start: Callback<CleanupStart>,
     /// Hands the checked backup to the browser again.
     pub save_backup_again: Callback<()>,
+    /// The user holds the backup (called only on a trusted click): the run goes on to its
+    /// first re-check.
+    pub backup_saved: Callback<()>,
 }
 
 struct Driver {
@@ -148,6 +156,7 @@ struct Driver {
     transport: CleanupTransport,
     clock_offset_ms: i64,
     backup_offered: bool,
+    backup_problem: Option<String>,
     finished_told: bool,
     /// Counts scheduled wake-ups; only the newest one still pumps when it fires.
     wake_generation: u64,
@@ -180,6 +189,8 @@ impl Driver {
                     file_name: file_name.to_string(),
                     bytes: bytes.len(),
                 }),
+            awaiting_backup_saved: self.run.awaiting_backup_saved(),
+            backup_problem: self.backup_problem.clone(),
             // Not `poll_timeout().is_some()`: a throttled delete's back-off is a timeout too.
             waiting_for_kudu: self.run.waiting_for_kudu(),
         }
@@ -261,7 +272,8 @@ fn settle(driver: &SharedDriver) {
         spawn_local(async move { publish(&driver) });
     }
     if let Some((name, bytes)) = download {
-        save_file(&name, &bytes);
+        let saved = save_file(&name, &bytes);
+        driver.borrow_mut().backup_problem = saved.err();
     }
     if let Some((generation, wait_ms)) = wake {
         let driver = driver.clone();
@@ -283,6 +295,12 @@ fn settle(driver: &SharedDriver) {
             publish(&driver);
         });
     }
+}
+
+/// Publishes the view on a later task (never inside a callback's borrow).
+fn publish_soon(driver: &SharedDriver) {
+    let driver = driver.clone();
+    spawn_local(async move { publish(&driver) });
 }
 
 /// Shows the run's current state; once it has ended, the wizard reads the site again.
@@ -313,35 +331,47 @@ fn publish(driver: &SharedDriver) {
 }
 
 /// Hands `bytes` to the browser as a download named `name`: a Blob, an object URL and an
-/// `<a download>` click, the URL revoked once the browser has taken the file.
-fn save_file(name: &str, bytes: &[u8]) {
+/// `<a download>` click, the URL revoked once the browser has taken the file. `Err` says what
+/// failed in words for the user. A browser reports nothing about the download itself (a
+/// cancelled "Save as", a blocked second download), which is why the run waits for the
+/// user's own confirmation that they hold the file.
+fn save_file(name: &str, bytes: &[u8]) -> Result<(), String> {
     use wasm_bindgen::JsCast;
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
+    let failed = |what: &str| {
+        format!(
+            "The browser could not be handed the backup ({what}). Nothing was deleted; try \"Save again\"."
+        )
     };
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| failed("no document"))?;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/zip");
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Some(anchor) = document
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|_| failed("the file could not be made, perhaps for lack of memory"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| failed("the file could not be given an address"))?;
+    let anchor = document
         .create_element("a")
         .ok()
-        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
-    {
-        anchor.set_href(&url);
-        anchor.set_download(name);
-        anchor.click();
-    }
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
     // Revoking at once can cancel the download in some browsers; a minute is plenty.
-    Timeout::new(60_000, move || {
-        let _ = web_sys::Url::revoke_object_url(&url);
-    })
-    .forget();
+    let revoke = {
+        let url = url.clone();
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    };
+    let Some(anchor) = anchor else {
+        revoke();
+        return Err(failed("no download link could be made"));
+    };
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.click();
+    Timeout::new(60_000, revoke).forget();
+    Ok(())
 }
 
 /// The cleanup run of this app (one at a time).
@@ -391,6 +421,7 @@ pub fn use_cleanup_run(
                 transport: transport.clone(),
                 clock_offset_ms: start.clock_offset_ms,
                 backup_offered: false,
+                backup_problem: None,
                 finished_told: false,
                 wake_generation: 0,
                 publish_scheduled: false,
@@ -417,13 +448,45 @@ pub fn use_cleanup_run(
                     .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
             });
             if let Some((name, bytes)) = file {
-                save_file(&name, &bytes);
+                let saved = save_file(&name, &bytes);
+                if let Some(d) = driver.borrow().as_ref() {
+                    d.borrow_mut().backup_problem = saved.err();
+                    publish_soon(d);
+                }
             }
+        })
+    };
+    let backup_saved = {
+        let driver = driver.clone();
+        Callback::from(move |()| {
+            let Some(shared) = driver.borrow().as_ref().cloned() else {
+                return;
+            };
+            {
+                let mut d = shared.borrow_mut();
+                if !d.run.awaiting_backup_saved() {
+                    // A second click while the first is taken in: nothing to say.
+                    return;
+                }
+                let now = d.now();
+                // The receipt names the file and size the confirmation showed.
+                let receipt = d
+                    .run
+                    .backup_file_ref()
+                    .map(|(name, bytes)| BackupReceipt::confirmed(name, bytes.len() as u64));
+                let Some(receipt) = receipt else {
+                    return;
+                };
+                let confirmed = d.run.backup_saved(&receipt, now);
+                d.backup_problem = confirmed.err();
+            }
+            pump(&shared);
         })
     };
     CleanupHandle {
         view: (*view).clone(),
         start,
         save_backup_again,
+        backup_saved,
     }
 }
