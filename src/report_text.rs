@@ -166,6 +166,7 @@ mod tests {
                 blockers: vec![],
             },
             pasted_error: None,
+            instances: Default::default(),
             warnings: vec![],
         };
         assert_eq!(

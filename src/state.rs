@@ -383,6 +383,7 @@ mod tests {
             timeline: Timeline::default(),
             lock: lock(lock_state),
             deployability: verdict(cause),
+            instances: Default::default(),
             warnings: vec![],
         };
         RoundOutcome::Diagnosed(Rc::new(Snapshot {

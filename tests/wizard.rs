@@ -157,6 +157,7 @@ fn diagnosis(findings: Vec<Finding>, entries: Vec<TimelineEntry>, lock: LockRepo
         },
         lock,
         pasted_error: None,
+        instances: Default::default(),
         warnings: vec![],
     }
 }

@@ -339,6 +339,16 @@ impl ScmClient {
         })
     }
 
+    /// The instance id the pinned `ARRAffinity` cookie carries (its value is the instance id,
+    /// kudu-facts §5.3), when the front end set one.
+    pub fn affinity_instance(&self) -> Option<String> {
+        let pinned = self.affinity.lock().unwrap_or_else(|e| e.into_inner());
+        pinned
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(AFFINITY_COOKIES[0]))
+            .map(|(_, value)| value.clone())
+    }
+
     /// `GET /` once, as `az webapp` does, so the front end picks an instance and sets the
     /// affinity cookie before the parallel reads fan out. Its status does not matter (without
     /// credentials it is a login page); only a transport failure does.
@@ -775,6 +785,7 @@ mod tests {
         )
         .with_backoff(Duration::from_millis(10));
         client.warm_up().unwrap();
+        assert_eq!(client.affinity_instance().as_deref(), Some("inst1"));
         let reply = client.send(&read_latest());
         assert_eq!(reply.status, 202);
         assert_eq!(reply.header("location"), Some("/api/deployments/latest"));

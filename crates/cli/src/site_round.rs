@@ -103,6 +103,10 @@ fn drive_round(
     if let Some(text) = pasted {
         round.paste_error(text);
     }
+    // The instance the pinned affinity cookie names: the one every read of this round reaches.
+    if let Some(instance) = client.affinity_instance() {
+        round.reached_instance_is(&instance);
+    }
     let mut first_replies: Option<Vec<HttpReply>> = None;
     loop {
         let batch = round.poll_reads();

@@ -148,6 +148,12 @@ impl DiagnosisRound {
         self.session.paste_error(text);
     }
 
+    /// Says which instance the replies come from (the `ARRAffinity` value the shell pinned),
+    /// so the diagnosis can tell a lock held on another instance.
+    pub fn reached_instance_is(&mut self, instance: &str) {
+        self.session.reached_instance_is(instance);
+    }
+
     /// Reads to send now, all independent of each other: send them at once.
     pub fn poll_reads(&mut self) -> Vec<(ReadToken, Read)> {
         let out = (self.handed_out..self.reads.len())

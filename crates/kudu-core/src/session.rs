@@ -110,6 +110,11 @@ pub struct Session {
     /// ([`crate::parse::classify_pasted`]); the diagnosis combines it with what the site shows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pasted_error: Option<Conflict>,
+    /// The instance the replies came from (the `ARRAffinity` cookie's value), when the shell
+    /// could see it ([`Session::reached_instance_is`]); the browser cannot (the cookie is
+    /// `HttpOnly`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reached_instance: Option<String>,
     pub warnings: Vec<Warning>,
 }
 
@@ -131,6 +136,13 @@ impl Session {
     pub fn paste_error(&mut self, text: &str) {
         self.pasted_error =
             (!text.trim().is_empty()).then(|| crate::parse::classify_pasted(text));
+    }
+
+    /// Says which instance the replies come from: the value of the `ARRAffinity` cookie the
+    /// shell pinned (kudu-facts §5.3). Blank text clears it.
+    pub fn reached_instance_is(&mut self, instance: &str) {
+        let instance = instance.trim();
+        self.reached_instance = (!instance.is_empty()).then(|| instance.to_string());
     }
 
     /// Linux or Windows, from what the replies showed (VFS physical path style, `isdeploying`

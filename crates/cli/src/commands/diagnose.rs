@@ -199,6 +199,10 @@ struct JsonReport<'a> {
     /// The `--error-file` text, classified (`kind`, `operation`, `holder_operation`,
     /// `since`, `message`); `null` without one.
     pasted_error: Option<&'a kudu_core::Conflict>,
+    /// Scaled-out plans: `lock_holder` (the lock's instance), `reading` (the instance the
+    /// pinned ARRAffinity cookie reaches), `traced` (instances in the trace folder),
+    /// `same_instance` (`null` when either is unknown) and `note`.
+    instances: &'a kudu_core::diagnose::InstanceReport,
     warnings: &'a [kudu_core::session::Warning],
     /// The targeted cleanup plan (the command line shows it; the wizard runs it).
     plan: &'a CleanupPlan,
@@ -228,6 +232,7 @@ impl<'a> JsonReport<'a> {
             timeline: &diagnosis.timeline.entries,
             kudu_traces: &diagnosis.timeline.marks,
             pasted_error: diagnosis.pasted_error.as_ref(),
+            instances: &diagnosis.instances,
             warnings: &diagnosis.warnings,
             plan,
         }

@@ -361,6 +361,8 @@ pub struct Diagnosis {
     /// The error text the user pasted, classified; `None` when nothing was pasted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pasted_error: Option<Conflict>,
+    /// Which instance holds the lock and which one was read (scaled-out plans).
+    pub instances: InstanceReport,
     pub warnings: Vec<Warning>,
 }
 
@@ -379,6 +381,7 @@ pub use facts::context::{
     PROCESS_SAMPLE_GAP_SECS, RECENT_LOCK_SECS,
 };
 pub use facts::deployability::{self, Blocker, BlockerKind, CanDeploy, Deployability};
+pub use facts::instances::InstanceReport;
 pub use facts::timeline::{
     RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES, TimeWindow, TimelineView, WINDOW_MIN_MARGIN_SECS,
 };
@@ -437,6 +440,7 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
         )
     });
     let marks = facts::traces::marks(&ctx);
+    let instances = facts::instances::report(session, &ctx.lock);
     Diagnosis {
         now,
         personality: ctx.personality,
@@ -448,6 +452,7 @@ pub fn diagnose(session: &Session, now: Timestamp) -> Diagnosis {
         lock: ctx.lock,
         deployability: ctx.deployability,
         pasted_error: session.pasted_error.clone(),
+        instances,
         warnings: session.warnings.clone(),
     }
 }

@@ -255,6 +255,16 @@ pub(super) fn delete_leftover(
 }
 
 pub(super) fn restart_kudu(ctx: &Context) -> Step {
+    // `DELETE /api/processes/0` restarts the Kudu of the instance the request reaches only.
+    let instances = crate::diagnose::facts::instances::report(ctx.session, &ctx.lock);
+    let expect = if instances.restart_may_miss_the_holder() {
+        "The Kudu of the instance this request reaches restarts within about a minute. The lock \
+         may be held on another instance; then deployments.lock stays listed in site/locks/ \
+         and the verify read shows it."
+    } else {
+        "Kudu (the SCM site) restarts within about a minute and deployments.lock is no longer \
+         listed in site/locks/."
+    };
     let mut guards = unchanged_guards(ctx);
     guards.push(Precondition::StillListed {
         dir: LOCKS_DIR.into(),
@@ -265,7 +275,7 @@ pub(super) fn restart_kudu(ctx: &Context) -> Step {
         kind: StepKind::RestartKudu,
         request: StepRequest { method: "DELETE", path: "/api/processes/0".into(), headers: vec![] },
         precondition: Precondition::All(guards),
-        expect: "Kudu (the SCM site) restarts within about a minute and deployments.lock is no longer listed in site/locks/.".into(),
+        expect: expect.into(),
         risk: "The SCM site restarts: its console, log stream and this page's connection drop for about a minute. Your app keeps serving. The process holding the lock (a hung deployment or build) is ended.".into(),
         group: GROUP_RELEASE,
         optional: false,

@@ -82,12 +82,26 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
             .unwrap_or_default()
         ),
         evidence,
-        recommendations: vec![
-            Recommendation::RestartKudu,
-            Recommendation::TargetedCleanup,
-            Recommendation::RestartApp,
-        ],
+        recommendations: recommendations(ctx),
     })
+}
+
+/// Restart Kudu first, unless the restart may reach another instance than the one holding the
+/// lock (`DELETE /api/processes/0` restarts only the instance the request reached): then how to
+/// reach the holder comes first, and the restart is no longer promised to release it.
+fn recommendations(ctx: &Context) -> Vec<Recommendation> {
+    let instances = crate::diagnose::facts::instances::report(ctx.session, &ctx.lock);
+    let mut out = vec![
+        Recommendation::RestartKudu,
+        Recommendation::TargetedCleanup,
+        Recommendation::RestartApp,
+    ];
+    if instances.restart_may_miss_the_holder()
+        && let Some(note) = instances.note
+    {
+        out.insert(0, Recommendation::LookElsewhere { advice: note });
+    }
+    out
 }
 
 #[cfg(test)]
@@ -95,6 +109,42 @@ mod tests {
     use super::*;
     use crate::diagnose::test_session::*;
     use crate::model::DeployStatus;
+
+    /// A scaled-out plan: Kudu ran on two instances and the browser cannot say which one it
+    /// reaches, so a restart from here is not promised to release the handle.
+    #[test]
+    fn on_several_instances_the_restart_is_not_promised() {
+        let mut s = Site::windows()
+            .list_lock(file("deployments.lock", at(11, 20, 0)))
+            .deployment(deployment(
+                "c0c0",
+                DeployStatus::Building,
+                "ZipDeploy",
+                at(11, 20, 0),
+                None,
+            ))
+            .build();
+        s.kudu_trace_dir = crate::session::Observed::Value(vec![
+            file(
+                "2026-11-26T09-00-00_05be39_001_Startup_GET_api-deployments_0s.xml",
+                at(9, 0, 0),
+            ),
+            file(
+                "2026-11-26T09-00-05_a1b2c3_001_Startup_GET_api-deployments_0s.xml",
+                at(9, 0, 5),
+            ),
+        ]);
+        let f = detect(&Context::new(&s, at(12, 0, 0))).unwrap();
+        let Recommendation::LookElsewhere { advice } = &f.recommendations[0] else {
+            panic!("{:?}", f.recommendations)
+        };
+        assert!(advice.contains("2 instances (05be39, a1b2c3)"), "{advice}");
+        assert!(
+            f.evidence[0].fact.contains("may restart another one"),
+            "{}",
+            f.evidence[0].fact
+        );
+    }
 
     #[test]
     fn a_listed_lock_with_a_hung_deployment_is_held() {

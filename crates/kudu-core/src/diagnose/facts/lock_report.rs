@@ -64,6 +64,9 @@ pub(crate) fn build(
         ),
     };
     report.others = others(session, now, personality);
+    if let Some(note) = crate::diagnose::facts::instances::report(session, &report).note {
+        report.explanation = format!("{} {note}", report.explanation);
+    }
     report.idle_evidence = idle_evidence(
         &report,
         now,

@@ -8,6 +8,7 @@
 pub(crate) mod context;
 pub mod deployability;
 pub(crate) mod follow_up;
+pub mod instances;
 pub(crate) mod lock_report;
 pub(crate) mod predicates;
 pub(crate) mod timeline;
