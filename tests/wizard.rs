@@ -635,6 +635,9 @@ async fn markup_from_kudu_renders_as_text_and_runs_nothing() {
         optional: false,
     }];
     let app = page(diagnosed(d, plan)).await;
+    // The failed run ended before the newest success: older than what explains now.
+    app.click("[data-testid=timeline-view] [data-view=all]")
+        .await;
     let bar: web_sys::SvgElement = app.one("[data-deployment-id=eee555]").dyn_into().unwrap();
     bar.focus().unwrap();
     settle().await;
@@ -1098,9 +1101,18 @@ async fn long_histories_and_plans_stay_readable() {
         plan,
     );
     let app = page(outcome).await;
-    // By default the span is what explains now: on a quiet site, the newest deployment.
-    assert_eq!(app.all("[data-testid=timeline-bar]").len(), 1);
-    app.click("[data-testid=timeline-view] [data-view=all]").await;
+    // By default the span is what explains now: on a quiet site, the newest deployment and
+    // the few just before it, not the whole history.
+    let recent = app.all("[data-testid=timeline-bar]");
+    assert!((1..40).contains(&recent.len()), "{} bars", recent.len());
+    assert_eq!(
+        recent[recent.len() - 1]
+            .get_attribute("data-deployment-id")
+            .as_deref(),
+        Some("dep099")
+    );
+    app.click("[data-testid=timeline-view] [data-view=all]")
+        .await;
     let bars = app.all("[data-testid=timeline-bar]");
     assert_eq!(bars.len(), 40, "the 40 most recent are drawn");
     assert_eq!(
