@@ -113,6 +113,11 @@ impl WizardRound {
         }
     }
 
+    /// The error text the user pasted, read with the site's replies.
+    pub fn paste_error(&mut self, text: &str) {
+        self.machine.paste_error(text);
+    }
+
     /// The reads to send now, all at once.
     pub fn poll_reads(&mut self) -> Vec<(ReadToken, Read)> {
         self.machine.poll_reads()

@@ -111,6 +111,9 @@ pub struct UiState {
     /// A cleanup run is under way: no polling meanwhile (the run reads the site itself, and
     /// the read after it must not be skipped for a poll still in flight).
     pub cleanup_running: bool,
+    /// The error text the user pasted ("Paste the error you got"): every round reads the site
+    /// with it, and the core combines the two.
+    pub pasted_error: Option<Rc<str>>,
     auto_opened: bool,
 }
 
@@ -142,20 +145,9 @@ pub enum Action {
     NoticeDismissed,
     /// A cleanup run started (`true`) or ended (`false`).
     CleanupRunning(bool),
+    /// The user submitted the error text they got (blank: forget it).
+    ErrorPasted(String),
 }
-
-/// Causes that mean "the site is deploying or locked": the wizard opens by itself for them.
-pub const OPENS_BY_ITSELF: &[CauseId] = &[
-    CauseId::AutoswapInProgress,
-    CauseId::CancelledThenRetried,
-    CauseId::DeploymentInProgress,
-    CauseId::ParallelDeployments,
-    CauseId::ScanUnderway,
-    CauseId::SessionExpired,
-    CauseId::StaleLock,
-    CauseId::StatusLockDenied,
-    CauseId::WindowsLockHeld,
-];
 
 /// Whether something that ends by itself blocks deployments now (a deployment, scan or swap,
 /// or a Linux lock before its expiry): the wizard keeps watching until it does. The core's
@@ -176,6 +168,7 @@ impl UiState {
             checking: None,
             lock_cleared: false,
             cleanup_running: false,
+            pasted_error: None,
             auto_opened: false,
         }
     }
@@ -186,6 +179,22 @@ impl UiState {
 
     pub fn is_open(&self) -> bool {
         self.open.is_some()
+    }
+
+    /// The state at mount when the user's own click on the launcher loaded the app: open, as
+    /// the click asked (issue 17: the loader mounts the app on that first click).
+    pub fn opened_by_user(self) -> Self {
+        UiState {
+            open: Some(Opener::User),
+            auto_opened: true,
+            ..self
+        }
+    }
+
+    /// Whether anyone sees the wizard's answer: a closed drawer leaves the watching to the
+    /// loader's cheap probe (issue 17), so no full round runs for it.
+    pub fn is_watched(&self) -> bool {
+        !self.options.embedded || self.is_open()
     }
 
     /// The launcher's `data-state`: `checking` until the first round settles, then the
@@ -203,9 +212,10 @@ impl UiState {
         }
     }
 
-    /// Whether the poll timer should run: the last round succeeded and the site is busy.
+    /// Whether the poll timer should run: the wizard is seen, the last round succeeded and the
+    /// site is busy.
     pub fn wants_polling(&self) -> bool {
-        if self.cleanup_running {
+        if self.cleanup_running || !self.is_watched() {
             return false;
         }
         match &self.load {
@@ -244,7 +254,8 @@ impl UiState {
     }
 
     fn open_by_itself_for(&mut self, leading: Option<CauseId>) {
-        let opens = leading.is_some_and(|cause| OPENS_BY_ITSELF.contains(&cause));
+        // Decided once, in kudu-core: only what the user must act on covers Kudu's page.
+        let opens = leading.is_some_and(|cause| cause.needs_the_user());
         if self.options.embedded && self.options.auto_open && !self.auto_opened && opens {
             self.auto_opened = true;
             self.open.get_or_insert(Opener::Itself);
@@ -271,6 +282,32 @@ impl Reducible for UiState {
                 next.load = LoadState::Loading {
                     previous: next.snapshot().cloned(),
                 };
+            }
+            Action::ErrorPasted(text) => {
+                let text = text.trim();
+                next.pasted_error = (!text.is_empty()).then(|| Rc::from(text));
+                match next.snapshot().filter(|s| s.is_planned()).cloned() {
+                    // The site's replies are in hand: the core reads them again with the text,
+                    // and nothing is sent.
+                    Some(snapshot) => {
+                        let mut session = (*snapshot.session).clone();
+                        session.paste_error(text);
+                        let diagnosis = session.diagnose(snapshot.diagnosis.now);
+                        next.load = LoadState::Loaded(Rc::new(Snapshot {
+                            diagnosis,
+                            session: Rc::new(session),
+                            ..(*snapshot).clone()
+                        }));
+                    }
+                    // A round under way started without it; the box waits for it to settle.
+                    None if next.load.is_loading() => return self,
+                    None => {
+                        next.round += 1;
+                        next.load = LoadState::Loading {
+                            previous: next.snapshot().cloned(),
+                        };
+                    }
+                }
             }
             Action::RoundFinished { round, outcome } => {
                 if round != next.round || !next.load.is_loading() {
@@ -383,6 +420,7 @@ mod tests {
             timeline: Timeline::default(),
             lock: lock(lock_state),
             deployability: verdict(cause),
+            pasted_error: None,
             instances: Default::default(),
             warnings: vec![],
         };
@@ -401,6 +439,11 @@ mod tests {
             auto_open: true,
             embedded: true,
         }))
+    }
+
+    /// An embedded wizard the user opened.
+    fn opened() -> Rc<UiState> {
+        embedded().reduce(Action::LauncherClicked)
     }
 
     fn finish(state: Rc<UiState>, outcome: RoundOutcome) -> Rc<UiState> {
@@ -432,6 +475,39 @@ mod tests {
         let state = state.reduce(Action::RefreshRequested);
         let state = finish(state, diagnosed(CauseId::StaleLock, LockState::Orphaned));
         assert!(!state.is_open(), "a closed wizard stays closed on refresh");
+    }
+
+    /// Issue 17: a deployment, scan or auto swap that ends by itself shows in the launcher
+    /// and never covers Kudu's page; a closed drawer is not polled with full rounds.
+    #[test]
+    fn stays_closed_and_unpolled_for_what_ends_by_itself() {
+        for cause in [
+            CauseId::DeploymentInProgress,
+            CauseId::ScanUnderway,
+            CauseId::AutoswapInProgress,
+        ] {
+            let state = finish(embedded(), diagnosed(cause, LockState::Live));
+            assert!(!state.is_open(), "{cause:?} opened the drawer");
+            assert_eq!(state.launcher_state(), cause.as_str());
+            assert!(
+                !state.wants_polling(),
+                "{cause:?}: full rounds behind a closed drawer"
+            );
+            let seen = state.reduce(Action::LauncherClicked);
+            assert!(seen.wants_polling(), "{cause:?}: an open wizard watches");
+        }
+    }
+
+    #[test]
+    fn the_users_first_click_mounts_it_open() {
+        let state = UiState::new(UiOptions {
+            auto_open: true,
+            embedded: true,
+        })
+        .opened_by_user();
+        assert_eq!(state.open, Some(Opener::User));
+        let state = finish(Rc::new(state), diagnosed(CauseId::Healthy, LockState::Free));
+        assert!(state.is_open());
     }
 
     #[test]
@@ -510,7 +586,7 @@ mod tests {
     #[test]
     fn polls_while_busy_and_announces_when_the_lock_clears() {
         let state = finish(
-            embedded(),
+            opened(),
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
         );
         assert!(state.wants_polling());
@@ -527,7 +603,7 @@ mod tests {
     #[test]
     fn the_notice_waits_out_a_failed_poll_and_goes_when_busy_again() {
         let state = finish(
-            embedded(),
+            opened(),
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
         );
         let state = finish(state.reduce(Action::RefreshRequested), unreachable());
@@ -547,7 +623,7 @@ mod tests {
     #[test]
     fn a_deployment_that_hangs_is_not_announced_as_gone() {
         let state = finish(
-            embedded(),
+            opened(),
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
         );
         let state = finish(
@@ -561,7 +637,7 @@ mod tests {
     #[test]
     fn the_plan_replaces_the_snapshot_of_its_own_round_only() {
         let state = finish(
-            embedded(),
+            opened(),
             diagnosed(CauseId::DeploymentInProgress, LockState::Live),
         );
         let state = finish(

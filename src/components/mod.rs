@@ -10,6 +10,7 @@ pub mod finding_card;
 pub mod full_reset;
 pub mod guide;
 pub mod lock_inspector;
+pub mod pasted_error;
 pub mod pipeline_advice;
 pub mod report_actions;
 pub mod restart_advice;

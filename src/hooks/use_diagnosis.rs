@@ -59,6 +59,7 @@ impl PartialEq for FirstRoundReplies {
 #[hook]
 pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
     let dispatcher = state.dispatcher();
+    let pasted = state.pasted_error.clone();
     use_effect_with((state.round, source.clone()), move |(round, source)| {
         let round = *round;
         match source.clone() {
@@ -72,7 +73,7 @@ pub fn use_diagnosis(source: &ReadSource, state: &UseReducerHandle<UiState>) {
             }
             ReadSource::Network { origin, prefetched } => spawn_local(async move {
                 let prefetched = prefetched.take();
-                read_round(origin.as_deref(), round, prefetched, &dispatcher).await;
+                read_round(origin.as_deref(), round, prefetched, pasted, &dispatcher).await;
             }),
         }
     });
@@ -95,13 +96,18 @@ async fn read_round(
     origin: Option<&str>,
     round: u64,
     prefetched: Option<PrefetchedReads>,
+    pasted: Option<Rc<str>>,
     dispatcher: &UseReducerDispatcher<UiState>,
 ) {
     let cache_bust = prefetched.as_ref().map_or_else(
         || wall_clock().unix_millis().unsigned_abs(),
         |p| p.cache_bust,
     );
-    let machine = RefCell::new(WizardRound::new(cache_bust));
+    let mut wizard_round = WizardRound::new(cache_bust);
+    if let Some(text) = &pasted {
+        wizard_round.paste_error(text);
+    }
+    let machine = RefCell::new(wizard_round);
     let mut first = true;
     loop {
         let batch = machine.borrow_mut().poll_reads();
@@ -151,7 +157,9 @@ async fn read_round(
         if let Some(until) = timeout.filter(|_| batch.is_empty()) {
             // The round watches a build's processes for a few seconds (Windows): wait on the
             // browser's clock, then it hands out the second reads.
-            let wait_ms = until.unix_millis().saturating_sub(wall_clock().unix_millis());
+            let wait_ms = until
+                .unix_millis()
+                .saturating_sub(wall_clock().unix_millis());
             let wait = std::time::Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
             yew::platform::time::sleep(wait).await;
             machine.borrow_mut().handle_timeout(wall_clock());
