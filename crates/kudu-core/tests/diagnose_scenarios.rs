@@ -168,6 +168,13 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "partial-deploy",
         "partial-deploy",
     ),
+    // A failed deploy left the new build output beside the old one, and `latest` answers {}
+    // after Kudu recycled (no current record, not an unreadable reply).
+    (
+        "hand-recycled-two-outputs-linux",
+        "partial-deploy",
+        "partial-deploy",
+    ),
     // The site is told apart from its records alone (VFS and isdeploying answer 404 there).
     (
         "flex-consumption-linux",
@@ -837,6 +844,39 @@ plan:
   4 GET /api/isdeploying
 trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
 "#,
+    );
+}
+
+#[test]
+fn hand_recycled_two_outputs_linux() {
+    check(
+        "hand-recycled-two-outputs-linux",
+        r#"
+primary: partial-deploy (High)
+causes: partial-deploy, no-lock-found
+lock: Free
+deployable: Yes
+plan: none (Nothing here is stale: no orphaned or expired lock, no denied status.lock and no leftover temp- or incomplete deployment folder. `pending` and `status.lock` existing is normal.)
+"#,
+    );
+    let round = load(&fixtures_dir().join("hand/hand-recycled-two-outputs-linux.json"));
+    let (_, d, _) = run(&round);
+    assert!(
+        d.warnings.iter().all(|w| !w.endpoint.contains("latest")),
+        "{:?}",
+        d.warnings
+    );
+    let partial = d
+        .findings
+        .iter()
+        .find(|f| f.cause.as_str() == "partial-deploy")
+        .unwrap();
+    assert!(
+        partial
+            .summary
+            .contains("output.tar.gz from 09:01:50 UTC is stale"),
+        "{}",
+        partial.summary
     );
 }
 

@@ -295,3 +295,31 @@ fn status_lock_denied_keeps_the_lock_error_and_the_rest_goes_on() {
         Some("Getting deployment status")
     );
 }
+
+/// projectkudu/kudu#3512's deployment log, as the reporter pasted it (the app's host replaced):
+/// ten columns, `time,host,,,id,NODE,Linux,InProgress,Message,text`, read through the same
+/// follow-up read as `log.log` and filed under the deployment like any log.
+#[test]
+fn the_ten_column_deployment_log_of_kudu_3512_is_read_like_log_log() {
+    let id = "2041e4bc-57fa-4e07-adc5-3bcb58e06c37";
+    let body = "\
+2024-07-31T09:51:24.281Z,myapp.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Writing artifact to /tmp/zipdeploy/87fc8881-fa50-4fde-a3e4-0ccf12e9f5c7.zip
+2024-07-31T09:51:27.445Z,myapp.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Start deployment in the background
+2024-07-31T09:51:27.926Z,myapp.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Creating temporary deployment - FetchDeploymentManager
+2024-07-31T09:51:27.938Z,myapp.azurewebsites.net,,,2041e4bc-57fa-4e07-adc5-3bcb58e06c37,NODE,Linux,InProgress,Message,Creating temporary deployment
+";
+    let mut session = Session::new();
+    let read = ReadId::DeploymentLogFile(id.to_string());
+    session.ingest(
+        &read,
+        &format!("/api/vfs/site/deployments/{id}/log.log"),
+        &reply(200, "application/octet-stream", body),
+    );
+    assert!(session.warnings.is_empty(), "{:?}", session.warnings);
+    let Some(Observed::Value(lines)) = session.logs.get(id) else {
+        panic!("{:?}", session.logs)
+    };
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[3].message, "Creating temporary deployment");
+    assert_eq!(lines[3].time, Some(ts("2024-07-31T09:51:27.938Z")));
+}

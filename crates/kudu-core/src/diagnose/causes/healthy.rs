@@ -42,6 +42,19 @@ pub(crate) fn detect(ctx: &Context, nothing_else_found: bool) -> Option<Finding>
             ),
         ));
     }
+    if ctx
+        .session
+        .latest
+        .value()
+        .is_some_and(|latest| latest.deployment.is_none())
+    {
+        evidence.push(Evidence::new(
+            "/api/deployments/latest",
+            "/api/deployments/latest answered {}: Kudu restarted and holds no current deployment \
+             record (an answer, not an unreadable reply)."
+                .into(),
+        ));
+    }
     let leftovers = ctx.leftover_folders();
     let (summary, recommendations) = if leftovers.is_empty() {
         (
