@@ -234,6 +234,60 @@ pub async fn give_word_if_asked(e2e: &E2e) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// When the run waits for the user's word that they hold the backup (`backup-saved` is on
+/// screen), gives it with a trusted click as a user does; returns whether it was asked. The
+/// button may go between the look and the click (the run took an earlier click in), which is
+/// not an error.
+pub async fn confirm_backup_if_asked(e2e: &E2e) -> anyhow::Result<bool> {
+    let asked = e2e
+        .in_shadow("return !!root?.querySelector('[data-testid=backup-saved]');")
+        .await?;
+    if asked != serde_json::Value::Bool(true) {
+        return Ok(false);
+    }
+    let _ = user_click(e2e, "[data-testid=backup-saved]").await;
+    Ok(true)
+}
+
+/// Waits until the run shows the backup and waits for the user's word (`backup-saved`), and
+/// returns the file name and size it shows; fails if the run ends first.
+pub async fn backup_awaiting_confirmation(
+    e2e: &E2e,
+    wait: Duration,
+) -> anyhow::Result<(String, u64)> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let shown = e2e
+            .in_shadow(
+                "const r = root?.querySelector('[data-testid=backup-ready][data-awaiting=true]'); \
+                 return r && root.querySelector('[data-testid=backup-saved]') \
+                   ? [r.getAttribute('data-file-name'), r.getAttribute('data-bytes')] : null;",
+            )
+            .await?;
+        if let Some([name, bytes]) = shown.as_array().map(Vec::as_slice)
+            && let (Some(name), Some(bytes)) = (name.as_str(), bytes.as_str())
+        {
+            return Ok((name.to_string(), bytes.parse()?));
+        }
+        let outcome = e2e
+            .in_shadow(
+                "return root?.querySelector('[data-testid=cleanup-result]')?.getAttribute('data-outcome') ?? null;",
+            )
+            .await?;
+        if let Some(outcome) = outcome.as_str() {
+            let text = shadow_text(e2e, "[data-testid=cleanup-run]").await?;
+            bail!("the run ended ({outcome}) before asking for the backup: {text}");
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the run did not ask for the backup within {} s",
+                wait.as_secs()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// An attribute of an element in the shadow root, once `selector` matches.
 pub async fn shadow_attr(e2e: &E2e, selector: &str, name: &str) -> anyhow::Result<Option<String>> {
     let element = e2e.shadow_element(selector).await?;
@@ -247,10 +301,13 @@ pub async fn shadow_text(e2e: &E2e, selector: &str) -> anyhow::Result<String> {
     Ok(value.as_str().unwrap_or_default().to_string())
 }
 
-/// The cleanup's outcome (`fixed`, `failed`, `aborted`), waiting up to `wait` for it.
+/// The cleanup's outcome (`fixed`, `failed`, `aborted`), waiting up to `wait` for it. When
+/// the run asks whether the user holds the backup, says yes with a trusted click
+/// ([`confirm_backup_if_asked`]), as every user who goes on does.
 pub async fn cleanup_outcome(e2e: &E2e, wait: Duration) -> anyhow::Result<String> {
     let deadline = Instant::now() + wait;
     loop {
+        confirm_backup_if_asked(e2e).await?;
         let outcome = e2e
             .in_shadow(
                 "return root?.querySelector('[data-testid=cleanup-result]')?.getAttribute('data-outcome') ?? null;",

@@ -3,14 +3,15 @@
 //! clicks `cleanup` and `confirm` with real (trusted) WebDriver input, the backup lands in the
 //! download folder and holds what was on disk, the run verifies, and the same deploy then
 //! succeeds. Also: a deployment that begins before the click, a failing backup and a failing
-//! delete, and a running deployment that is never offered a cleanup.
+//! delete, a running deployment that is never offered a cleanup, a run that waits for the
+//! user's word that they hold the backup, and a zip that left out a file.
 
 use std::time::Duration;
 
 use kudu_e2e::cleanup_support::{
-    allow_downloads, cleanup_outcome, cleanup_sim_config, deletes, downloaded_file, get,
-    give_word_if_asked, latest_status_when_done, push_zip, shadow_text, user_click, vfs_names,
-    zip_entry, zip_names,
+    allow_downloads, backup_awaiting_confirmation, cleanup_outcome, cleanup_sim_config, deletes,
+    downloaded_file, get, give_word_if_asked, latest_status_when_done, push_zip, shadow_attr,
+    shadow_text, user_click, vfs_names, zip_entry, zip_names,
 };
 use kudu_e2e::kudu_sim::{FaultKind, FaultRule, Personality};
 use kudu_e2e::{E2e, run, site_url};
@@ -489,6 +490,103 @@ async fn the_plan_waits_for_the_deployment_logs() -> anyhow::Result<()> {
             let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
             let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
             assert_eq!(outcome, "fixed", "{run_text}");
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Issue 16: the backup is offered, named and sized, and nothing is deleted until the user
+/// says they hold it, however long that takes; "Save again" hands it over again without an
+/// error. Only then does the run re-check and delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_deleted_before_the_user_holds_the_backup() -> anyhow::Result<()> {
+    run(
+        "cleanup-run-waits-for-the-backup",
+        cleanup_sim_config("stuck-linux", Personality::Linux)?,
+        |e2e| async move {
+            let downloads = tempfile::Builder::new()
+                .prefix("kudu-e2e-downloads-")
+                .tempdir()?;
+            allow_downloads(&e2e, downloads.path()).await?;
+            diagnosed(&e2e, "stale-lock").await?;
+            e2e.sim.clear_requests();
+            click_cleanup_and_confirm(&e2e).await?;
+            let (name, bytes) = backup_awaiting_confirmation(&e2e, RUN_WAIT).await?;
+            let file = downloaded_file(downloads.path()).await?;
+            assert_eq!(
+                file.file_name().unwrap_or_default().to_string_lossy(),
+                name.as_str()
+            );
+            assert_eq!(std::fs::metadata(&file)?.len(), bytes, "the size shown");
+            let note = shadow_text(&e2e, "[data-testid=backup-ready]").await?;
+            assert!(note.contains(&name), "{note}");
+            e2e.screenshot("cleanup-backup-awaiting").await?;
+            // The user takes their time: nothing destructive, and nothing read for the
+            // deletes, goes out meanwhile.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            user_click(&e2e, "[data-testid=save-backup]").await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(count(&e2e, "[data-testid=backup-problem]").await?, 0);
+            assert_eq!(deletes(&e2e.sim), Vec::<String>::new(), "nothing deleted");
+            let before_word = e2e.sim.requests().len();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            assert_eq!(e2e.sim.requests().len(), before_word, "the run waits");
+            assert_eq!(
+                shadow_attr(&e2e, "[data-testid=cleanup-run]", "data-running")
+                    .await?
+                    .as_deref(),
+                Some("true")
+            );
+
+            user_click(&e2e, "[data-testid=backup-saved]").await?;
+            let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
+            let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
+            assert_eq!(outcome, "fixed", "{run_text}");
+            // After the word: a fresh re-check, then the deletes.
+            let after: Vec<_> = e2e.sim.requests()[before_word..].to_vec();
+            let first_delete = after
+                .iter()
+                .position(|r| r.method == "DELETE")
+                .expect("a delete after the word");
+            assert!(
+                after[..first_delete]
+                    .iter()
+                    .any(|r| r.path.starts_with("/api/vfs/site/locks/")),
+                "the lock was read again after the word: {after:?}"
+            );
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// Issue 16: Kudu's zip skips a file it cannot open (here `settings.xml`, held open) and still
+/// answers 200; the run names the file and deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_zip_left_out_stops_the_cleanup() -> anyhow::Result<()> {
+    run(
+        "cleanup-run-zip-left-out-a-file",
+        cleanup_sim_config("stuck-linux", Personality::Linux)?,
+        |e2e| async move {
+            diagnosed(&e2e, "stale-lock").await?;
+            let listed = vfs_names(&e2e.sim, "site/deployments/").await?;
+            assert!(listed.iter().any(|n| n == "settings.xml"), "{listed:?}");
+            e2e.sim
+                .set_unopenable("site/deployments/settings.xml", true);
+            e2e.sim.clear_requests();
+            click_cleanup_and_confirm(&e2e).await?;
+            let outcome = cleanup_outcome(&e2e, RUN_WAIT).await?;
+            e2e.screenshot("cleanup-zip-left-out-a-file").await?;
+            let run_text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
+            assert_eq!(outcome, "aborted", "{run_text}");
+            let reason = shadow_text(&e2e, "[data-testid=abort-reason]").await?;
+            assert!(
+                reason.contains("site/deployments/settings.xml"),
+                "the skipped file is named: {reason}"
+            );
+            assert_eq!(deletes(&e2e.sim), Vec::<String>::new(), "nothing deleted");
+            assert_eq!(count(&e2e, "[data-testid=backup-ready]").await?, 0);
             Ok(())
         },
     )

@@ -137,6 +137,22 @@ async fn stuck_linux_is_fixed_with_the_keyboard_alone() -> anyhow::Result<()> {
             assert_focus_ring(&e2e, "the confirm button").await?;
             press(&e2e, Key::Space, false).await?;
 
+            // The backup is checked: the focus moves to "I have the backup", and Enter gives
+            // the user's word that they hold it (the deletes wait for it).
+            e2e.wait_for("the focus on the backup confirmation", || async {
+                Ok(is("backup-saved")(&focused(&e2e).await?).then_some(()))
+            })
+            .await?;
+            assert_focus_ring(&e2e, "the backup confirmation").await?;
+            press(&e2e, Key::Enter, false).await?;
+            e2e.wait_for("the run to take the word", || async {
+                let gone = e2e
+                    .in_shadow("return !root?.querySelector('[data-testid=backup-saved]');")
+                    .await?;
+                Ok((gone == json!(true)).then_some(()))
+            })
+            .await?;
+
             let outcome = cleanup_outcome(&e2e, Duration::from_secs(120)).await?;
             assert_eq!(outcome, "fixed");
             // The confirmation is gone; the focus is on the run and its result, not lost.
