@@ -426,12 +426,7 @@ fn group_line(group: u32, plan: &CleanupPlan, states: &[StepState]) -> String {
 /// both folders' zips. Returns what was read back, for the run's receipt.
 pub fn save_backup(dir: &Path, name: &str, bytes: &[u8]) -> Result<(SavedBackup, Vec<u8>), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join(name);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let (mut file, path) = create_new_file(dir, name)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -445,6 +440,35 @@ pub fn save_backup(dir: &Path, name: &str, bytes: &[u8]) -> Result<(SavedBackup,
             bytes: back.len(),
         },
         back,
+    ))
+}
+
+/// Creates `name` in `dir`, or `<stem>-2.zip`, `-3`, ... when a backup of the same second is
+/// already there (a wait may run two cleanups within a second): an earlier backup is never
+/// written over.
+fn create_new_file(dir: &Path, name: &str) -> Result<(std::fs::File, PathBuf), String> {
+    const MAX_SUFFIX: u32 = 99;
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    for n in 1..=MAX_SUFFIX {
+        let candidate = match (n, extension) {
+            (1, _) => name.to_string(),
+            (_, "") => format!("{stem}-{n}"),
+            _ => format!("{stem}-{n}.{extension}"),
+        };
+        let path = dir.join(candidate);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => return Ok((file, path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(format!("cannot create {}: {e}", path.display())),
+        }
+    }
+    Err(format!(
+        "cannot create {name} in {}: it and {MAX_SUFFIX} numbered copies exist",
+        dir.display()
     ))
 }
 
@@ -494,8 +518,13 @@ mod tests {
         assert_eq!(saved.bytes, bytes.len());
         assert_eq!(back, bytes);
         assert_eq!(std::fs::read(&saved.path).unwrap(), bytes);
-        let again = save_backup(&dir, "myapp-kudu-backup-1.zip", &bytes).unwrap_err();
-        assert!(again.contains("cannot create"), "{again}");
+        let (again, _) = save_backup(&dir, "myapp-kudu-backup-1.zip", &bytes).unwrap();
+        assert_eq!(again.path, dir.join("myapp-kudu-backup-1-2.zip"));
+        assert_eq!(
+            std::fs::read(&saved.path).unwrap(),
+            bytes,
+            "the first is kept"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
