@@ -35,7 +35,7 @@ const PROBE: &str = r#"
 (() => {
   const b = (window.__kuduBench = {
     hostAt: null, stateAt: null, paintAt: null, mountedAt: null, states: [], clicks: [],
-    resultAt: null, outcome: null, longTasks: [], longTaskError: null,
+    resultAt: null, outcome: null, longTasks: [], longTaskError: null, backupAskedAt: null,
   });
   try {
     new PerformanceObserver((list) => {
@@ -65,6 +65,7 @@ const PROBE: &str = r#"
     new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state", "data-mode"] });
     new MutationObserver(() => {
       if (b.resultAt !== null) return;
+      if (b.backupAskedAt === null && root.querySelector('[data-testid="backup-saved"]')) b.backupAskedAt = performance.now();
       const result = root.querySelector('[data-testid="cleanup-result"]');
       if (result) { b.resultAt = performance.now(); b.outcome = result.dataset.outcome ?? null; }
     }).observe(root, { childList: true, subtree: true, attributes: true });
@@ -409,6 +410,9 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
         // fatal: the run may still finish.
         let mut unresponsive = 0;
         let done = loop {
+            // The user says they hold the backup as soon as it is asked (issue 16); the time
+            // the question waits for them is not the run's.
+            let _ = kudu_e2e::cleanup_support::confirm_backup_if_asked(&e2e).await;
             match probe(&e2e).await {
                 Ok(seen) if !seen["resultAt"].is_null() => break seen,
                 Ok(_) => {}
@@ -445,7 +449,17 @@ async fn cleanup(latency_ms: u64, temp_folders: usize) -> anyhow::Result<Value> 
             .next_back()
             .context("the probe saw no confirm click")?;
         let result_at = f64_of(&done, "resultAt")?;
-        let cleanup_ms = result_at - clicked_at;
+        // Minus the time the backup question waited for the (scripted) user.
+        let user_wait = done["clicks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c[0] == "backup-saved")
+            .filter_map(|c| c[1].as_f64())
+            .next()
+            .zip(done["backupAskedAt"].as_f64())
+            .map_or(0.0, |(answered, asked)| (answered - asked).max(0.0));
+        let cleanup_ms = result_at - clicked_at - user_wait;
         let api = api_requests(&log)?;
         let zip = zip_download(
             &api,
