@@ -180,3 +180,68 @@ async fn a_live_build_is_in_progress_from_the_first_answer_to_the_last() -> anyh
     }
     Ok(())
 }
+
+/// Windows, with the simulator's clock following the wall clock so a build's CPU time moves
+/// between the round's two reads of its processes.
+fn windows_config(scenario: &str) -> anyhow::Result<kudu_e2e::kudu_sim::SimConfig> {
+    Ok(kudu_e2e::kudu_sim::SimConfig {
+        realtime: true,
+        ..cleanup_sim_config(scenario, Personality::Windows)?
+    })
+}
+
+/// A Windows build silent for 12 minutes, past the log silence that makes a holder look hung,
+/// whose npm keeps using CPU: the round watches its processes and settles on "in progress",
+/// the first answer shown and the last, with no cleanup offered and no stale lock claimed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_windows_build_whose_npm_uses_cpu_is_in_progress() -> anyhow::Result<()> {
+    run(
+        "verdict-quiet-build-windows",
+        windows_config("quiet-build")?,
+        |e2e| async move {
+            open(&e2e, "deployment-in-progress").await?;
+            // A poll later (every 5 s while busy, plus the 5 s between process reads) it is
+            // still the same answer.
+            tokio::time::sleep(Duration::from_secs(12)).await;
+            let seen = states(&e2e).await?;
+            assert_eq!(
+                answers(&seen),
+                ["deployment-in-progress"],
+                "states shown: {seen:?}"
+            );
+            assert_eq!(shadow_count(&e2e, "[data-testid=cleanup]").await?, 0);
+            assert_eq!(shadow_count(&e2e, "[data-cause=stale-lock]").await?, 0);
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// A Windows build hung 14 minutes ago whose npm uses no CPU: still only weak evidence, so the
+/// settled cause is the held lock from the first answer on, and the cleanup waits for the
+/// user's word.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_windows_build_whose_npm_uses_no_cpu_asks_for_the_users_word() -> anyhow::Result<()>
+{
+    run(
+        "verdict-stuck-windows",
+        windows_config("stuck-windows")?,
+        |e2e| async move {
+            open(&e2e, "windows-lock-held").await?;
+            let seen = states(&e2e).await?;
+            assert_eq!(
+                answers(&seen),
+                ["windows-lock-held"],
+                "states shown: {seen:?}"
+            );
+            open_confirmation(&e2e, "windows-lock-held").await?;
+            assert_eq!(
+                shadow_count(&e2e, "[data-testid=ack-no-deployment]").await?,
+                1
+            );
+            assert!(confirm_disabled(&e2e).await?, "no cleanup without the word");
+            Ok(())
+        },
+    )
+    .await
+}
