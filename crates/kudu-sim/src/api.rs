@@ -296,6 +296,10 @@ impl Kudu {
         let active = self.active_id();
         let linux = self.personality == Personality::Linux;
         if id.eq_ignore_ascii_case("latest") {
+            if self.latest_forgotten {
+                // README switch `latest_empty_after_restart`.
+                return SimResponse::json(200, &serde_json::json!({}));
+            }
             if files.is_empty() {
                 return self.error(req, 404, "Deployment 'latest' not found.");
             }

@@ -134,6 +134,11 @@ pub struct Quirks {
     /// `/api/isdeploying` (unverified). Off: both answer 404 `No route registered`. Only read
     /// when [`Quirks::flex_consumption`] is on.
     pub flex_serves_vfs_and_isdeploying: bool,
+    /// [I] §9 (vscode-azuretools `waitForDeploymentToComplete.ts`): after Kudu recycles,
+    /// `GET /api/deployments/latest` answers 200 `{}` (a record without an id, which the VS
+    /// Code client waits through "to let Kudu initialize the deployment") until a push makes a
+    /// record again.
+    pub latest_empty_after_restart: bool,
 }
 
 impl Default for Quirks {
@@ -164,6 +169,7 @@ impl Default for Quirks {
             vfs_max_age_secs: None,
             flex_consumption: false,
             flex_serves_vfs_and_isdeploying: false,
+            latest_empty_after_restart: false,
         }
     }
 }

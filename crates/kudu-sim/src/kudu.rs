@@ -205,6 +205,9 @@ pub struct Kudu {
     pub fail_next: Option<FailMode>,
     pub kudu_restarts: u32,
     pub app_restarts: u32,
+    /// `latest` answers `{}` (switch `latest_empty_after_restart`): Kudu restarted and no push
+    /// has made a record since.
+    pub latest_forgotten: bool,
     /// The Kudu process's tracer state (README "Trace files").
     pub(crate) traces: TraceState,
 }
@@ -239,6 +242,7 @@ impl Kudu {
             fail_next: None,
             kudu_restarts: 0,
             app_restarts: 0,
+            latest_forgotten: false,
             traces: TraceState::default(),
         };
         kudu.reset(config)?;
@@ -285,6 +289,7 @@ impl Kudu {
         self.fail_next = None;
         self.kudu_restarts = 0;
         self.app_restarts = 0;
+        self.latest_forgotten = false;
         self.traces = TraceState::new(self.now, 0);
         self.create_site()?;
         // A scenario load is a fresh Kudu process.
@@ -776,6 +781,7 @@ impl Kudu {
             return Reply::Now(self.status_lock_failure(req, "Updating deployment status"));
         }
         self.next_key += 1;
+        self.latest_forgotten = false;
         let received = self.now;
         let temp_id = self.new_temp_id();
         // Temporary deployment (facts §1.9, §3.2 step 1).
@@ -1316,6 +1322,7 @@ impl Kudu {
         }
         self.kudu_pid = self.rng.random_range(2000..9000);
         self.kudu_restarts += 1;
+        self.latest_forgotten = self.quirks.latest_empty_after_restart;
         self.traces = TraceState::new(self.now, self.traces.generation + 1);
         self.warm_up();
     }

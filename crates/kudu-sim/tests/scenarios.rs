@@ -772,3 +772,31 @@ async fn flex_consumption_answers_from_its_records_only() {
     assert_eq!(served.get_json("/api/vfs/site/locks/").await.status, 200);
     assert_eq!(served.get_json("/api/isdeploying").await.status, 200);
 }
+
+/// Switch `latest_empty_after_restart`: after a Kudu recycle `latest` answers 200 `{}` until a
+/// push makes a record again; off (the default) it keeps answering the newest record.
+#[tokio::test]
+async fn latest_answers_an_empty_object_after_a_recycle_when_switched_on() {
+    let f = start_with_quirks(
+        Personality::Linux,
+        "healthy",
+        Quirks {
+            latest_empty_after_restart: true,
+            ..Quirks::default()
+        },
+    )
+    .await;
+    assert!(f.get_json("/api/deployments/latest").await.json()["id"].is_string());
+    f.sim.restart_kudu();
+    let latest = f.get_json("/api/deployments/latest").await;
+    assert_eq!((latest.status, latest.json()), (200, serde_json::json!({})));
+    assert_eq!(f.push_async("after-recycle").await.status, 202);
+    assert_eq!(
+        f.get_json("/api/deployments/latest").await.json()["deployer"],
+        "after-recycle"
+    );
+
+    let off = start(Personality::Linux, "healthy").await;
+    off.sim.restart_kudu();
+    assert!(off.get_json("/api/deployments/latest").await.json()["id"].is_string());
+}
