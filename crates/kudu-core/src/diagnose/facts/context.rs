@@ -9,6 +9,7 @@ use crate::diagnose::facts::timeline::died_mid_deploy;
 use crate::diagnose::facts::wording;
 use crate::diagnose::{LockReport, Timeline};
 use crate::model::*;
+use crate::parse::TraceKind;
 use crate::session::{Observed, Session};
 use crate::time::Timestamp;
 
@@ -699,7 +700,7 @@ const TEMP_PAIR_SECS: i64 = 5 * 60;
 /// begins the lock holder's `heldByWorker`, or, when the holder is not known, when every traced
 /// restart is of one instance.
 pub(crate) fn kudu_started(session: &Session) -> Option<Timestamp> {
-    let restarts: Vec<(&str, Timestamp)> = session
+    let restarts: Vec<(String, Timestamp)> = session
         .kudu_trace_dir
         .value()?
         .iter()
@@ -727,24 +728,12 @@ pub(crate) fn kudu_started(session: &Session) -> Option<Timestamp> {
         .max()
 }
 
-/// `(instance, time)` of a `_Startup` or `_Shutdown` trace named
-/// `<yyyy-MM-ddTHH-mm-ss>_<instance>_<n>_<what>...`; `None` for any other file or a name
-/// whose time does not parse.
-fn restart_trace(name: &str) -> Option<(&str, Timestamp)> {
-    let mut fields = name.split('_');
-    let (time, instance, _counter, what) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
-    if !matches!(what, "Startup" | "Shutdown") {
-        return None;
-    }
-    // `2026-11-27T22-28-24`: the time's colons are dashes in a file name.
-    let (date, clock) = time.split_once('T')?;
-    let rfc3339 = format!("{date}T{}Z", clock.replace('-', ":"));
-    Some((instance, Timestamp::parse_rfc3339(&rfc3339)?))
+/// `(instance, time)` of a `_Startup` or `_Shutdown` trace, as the one trace-name parser
+/// ([`crate::parse::parse_trace_name`]) reads it; `None` for any other file.
+fn restart_trace(name: &str) -> Option<(String, Timestamp)> {
+    let trace = crate::parse::parse_trace_name(name)?;
+    matches!(trace.kind, TraceKind::Startup | TraceKind::Shutdown)
+        .then_some((trace.instance, trace.at))
 }
 
 fn running_deployments<'a>(
