@@ -189,6 +189,30 @@ fn fix_clears_a_stuck_lock_in_both_personalities() {
     }
 }
 
+/// Windows: `--restart-app` adds the plan's optional `DELETE /api/processes/-1` after Kudu's
+/// restart, as the wizard's "also restart the app"; the run still waits for Kudu and verifies.
+#[test]
+fn windows_can_also_restart_the_app() {
+    let t = start("stuck-windows", Personality::Windows);
+    let output = t.fix(&["--yes", "--restart-app", "--i-know-nothing-is-deploying"]);
+    assert_eq!(
+        output.status.code(),
+        Some(FIXED),
+        "{}",
+        text(&output.stderr)
+    );
+    let deletes = t.deletes();
+    let kudu = deletes.iter().position(|p| p == "/api/processes/0");
+    let app = deletes.iter().position(|p| p == "/api/processes/-1");
+    assert!(
+        matches!((kudu, app), (Some(k), Some(a)) if k < a),
+        "Kudu, then the app: {deletes:?}"
+    );
+    let out = text(&output.stdout);
+    assert!(out.contains("waiting for Kudu to answer again"), "{out}");
+    assert!(out.contains("Kudu answers again"), "{out}");
+}
+
 #[test]
 fn fix_asks_for_the_site_name_and_shows_each_group() {
     let t = start("stuck-linux", Personality::Linux);
