@@ -171,3 +171,43 @@ fn the_firefox_proxy_tunnels_only_azure_hosts() {
         assert_eq!(tunnel_target(&refused), None, "{refused}");
     }
 }
+
+/// Issue 16 in Firefox: the cleanup shows the checked backup and deletes nothing until the
+/// user's trusted "I have the backup"; then it fixes the stuck site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firefox_cleanup_waits_for_the_backup_then_fixes() -> anyhow::Result<()> {
+    use kudu_e2e::cleanup_support::{
+        backup_awaiting_confirmation, cleanup_outcome, cleanup_sim_config, deletes,
+        give_word_if_asked, shadow_text, user_click,
+    };
+    let config = cleanup_sim_config("stuck-linux", Personality::Linux)?;
+    run_in_firefox("firefox-cleanup-backup", config, |e2e| async move {
+        e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
+            .await?;
+        e2e.wait_for_launcher_state("stale-lock").await?;
+        e2e.open_wizard().await?;
+        user_click(&e2e, "[data-testid=cleanup]").await?;
+        give_word_if_asked(&e2e).await?;
+        e2e.sim.clear_requests();
+        user_click(&e2e, "[data-testid=confirm]").await?;
+        let wait = std::time::Duration::from_secs(120);
+        let (name, bytes) = backup_awaiting_confirmation(&e2e, wait).await?;
+        assert!(
+            name.starts_with("myapp-kudu-backup-") && bytes > 0,
+            "{name} {bytes}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(
+            deletes(&e2e.sim),
+            Vec::<String>::new(),
+            "nothing deleted yet"
+        );
+        user_click(&e2e, "[data-testid=backup-saved]").await?;
+        let outcome = cleanup_outcome(&e2e, wait).await?;
+        let text = shadow_text(&e2e, "[data-testid=cleanup-run]").await?;
+        assert_eq!(outcome, "fixed", "{text}");
+        assert!(!deletes(&e2e.sim).is_empty());
+        Ok(())
+    })
+    .await
+}
