@@ -382,3 +382,33 @@ fn quiet_histories_give_no_specific_advice() {
         assert!(prevention::retry_wait(&diagnosis).is_none());
     }
 }
+
+/// The refused pushes and Kudu's restarts from its trace folder are listed; the user's pasted
+/// error shows by its kind only, never its text (a pasted CI log may hold a token).
+#[test]
+fn traces_are_listed_and_the_pasted_text_stays_out() {
+    let (mut session, _, _) = load("restarted-holder-linux", |_, body| body);
+    session.paste_error(
+        "Cannot modify this site because another operation is in progress. Details: OperationName: SwapSiteSlots, https://x.blob.core.windows.net/c/app.zip?sig=SECRET123",
+    );
+    let (_, d0, _) = load("restarted-holder-linux", |_, body| body);
+    let d = session.diagnose(d0.now);
+    let plan = plan(&session, &d, PlanKind::Targeted);
+    let text = markdown_report(&ReportInput {
+        scm_url: SCM,
+        diagnosis: &d,
+        plan: Some(&plan),
+        prevention: None,
+        cleanup: None,
+        failed_reads: &[],
+    });
+    assert!(text.contains("## Kudu's traces"), "{text}");
+    assert!(text.contains("Kudu stopped on instance"), "{text}");
+    assert!(text.contains("was refused with 409"), "{text}");
+    assert!(
+        text.contains("- The error the user gave: Azure Resource Manager"),
+        "{text}"
+    );
+    assert!(text.contains("SwapSiteSlots"), "{text}");
+    assert!(!text.contains("SECRET123"), "{text}");
+}

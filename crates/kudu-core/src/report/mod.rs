@@ -15,6 +15,7 @@ use crate::cleanup::{ActivityEntry, Outcome};
 use crate::diagnose::prevention::{Fix, Prevention};
 use crate::diagnose::{
     Confidence, Diagnosis, Finding, LockReport, LockState, Recommendation, TimelineEntry,
+    TimelineMark,
 };
 use crate::model::Personality;
 use crate::plan::{CleanupPlan, PlanKind};
@@ -82,12 +83,21 @@ pub fn markdown_report(input: &ReportInput<'_>) -> String {
             confidence_word(primary.confidence)
         );
     }
+    if let Some(pasted) = &d.pasted_error {
+        // The kind only: a pasted CI log may hold tokens or signed URLs, so its text stays out.
+        let _ = write!(out, "- The error the user gave: {}", pasted.kind.describe());
+        if let Some(operation) = &pasted.holder_operation {
+            let _ = write!(out, " ({})", code(operation));
+        }
+        out.push('\n');
+    }
     out.push('\n');
     diagnosis_section(&mut out, d);
     if let Some(prevention) = input.prevention.filter(|p| p.is_specific()) {
         prevention_section(&mut out, prevention);
     }
     timeline_section(&mut out, &d.timeline.entries);
+    traces_section(&mut out, &d.timeline.marks);
     lock_section(&mut out, &d.lock);
     if let Some(plan) = input.plan {
         plan_section(&mut out, plan);
@@ -301,6 +311,19 @@ fn timeline_section(out: &mut String, entries: &[TimelineEntry]) {
             "\n{} more older deployment(s) not shown.",
             entries.len() - MAX_TIMELINE_ROWS
         );
+    }
+    out.push('\n');
+}
+
+/// Refused pushes and Kudu restarts from Kudu's trace folder, newest first, at most
+/// [`MAX_TIMELINE_ROWS`].
+fn traces_section(out: &mut String, marks: &[TimelineMark]) {
+    if marks.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Kudu's traces (`LogFiles/kudu/trace/`)\n");
+    for mark in marks.iter().rev().take(MAX_TIMELINE_ROWS) {
+        let _ = writeln!(out, "- {} ({})", text(&mark.summary), code(&mark.file));
     }
     out.push('\n');
 }
