@@ -34,8 +34,9 @@ pub const TIMELINE_MAX_ENTRIES: usize = 250;
 pub const SELF_COLLISION_SECS: i64 = 60;
 
 /// The default window starts this long (or a tenth of its span, if more) before the oldest
-/// deployment that matters, so the first bar does not sit on the axis' edge.
-pub const WINDOW_MIN_MARGIN_SECS: i64 = 60;
+/// deployment that matters, so the first bar does not sit on the axis' edge; short, so a
+/// collision of a few seconds still fills most of the picture.
+pub const WINDOW_MIN_MARGIN_SECS: i64 = 10;
 
 /// What stretch of history a shell shows.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
@@ -624,8 +625,8 @@ mod tests {
         assert_eq!(w.to, now, "the window ends at now");
         assert_eq!(
             w.from,
-            at(11, 57, 0),
-            "two minutes of builds, a minute of margin"
+            at(11, 57, 48),
+            "two minutes of builds, a tenth more"
         );
         let ids: Vec<_> = t
             .entries_in(w, now)
