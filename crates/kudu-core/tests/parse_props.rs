@@ -123,6 +123,10 @@ fn every_parser(body: &str) {
     let _ = parse::parse_environment(body);
     let _ = parse::message_text(body);
     let _ = parse::classify_conflict(body);
+    let _ = parse::classify_pasted(body);
+    if let Some(trace) = parse::parse_trace_name(body) {
+        let _ = (trace.url_path(), trace.is_deployment_request());
+    }
     let _ = Timestamp::parse_rfc3339(body);
 }
 
@@ -264,6 +268,19 @@ proptest! {
     ) {
         let t = Timestamp::from_unix_millis(millis);
         prop_assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Some(t));
+    }
+
+    #[test]
+    fn trace_shaped_names_never_panic(
+        time in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}",
+        rest in proptest::collection::vec("[A-Za-z0-9.\\-é]{0,8}", 0..8),
+        ending in prop_oneof![Just(".xml"), Just("_pending.xml"), Just("s.xml"), Just("")],
+    ) {
+        let name = format!("{time}_{}{ending}", rest.join("_"));
+        if let Some(trace) = parse::parse_trace_name(&name) {
+            let _ = (trace.url_path(), trace.is_deployment_request());
+            prop_assert!(name.starts_with(&time));
+        }
     }
 
     #[test]
