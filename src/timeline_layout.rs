@@ -165,9 +165,23 @@ pub fn shown_entries(
     let window = timeline.window(view, now);
     let inside = timeline.entries_in(window, now);
     let drawable = timeline.drawable().count();
-    let live_temps = timeline
-        .drawable()
-        .filter(|entry| entry.deployment.temp)
+    // A `temp-` record still counts as a push under way (not a leftover) while it is drawn, or
+    // while a real record of the same deployer is still open: that record stands for it.
+    let open_real = |deployer: &str| {
+        timeline.entries.iter().any(|entry| {
+            !entry.deployment.temp && entry.end.is_none() && entry.deployment.deployer == deployer
+        })
+    };
+    let newest = timeline.entries.len().saturating_sub(1);
+    let under_way = timeline
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(index, entry)| {
+            entry.deployment.temp
+                && entry.end.is_none()
+                && (*index == newest || open_real(&entry.deployment.deployer))
+        })
         .count();
     let temps_listed = timeline
         .entries
@@ -183,7 +197,10 @@ pub fn shown_entries(
         marks: timeline.marks_in(window).into_iter().cloned().collect(),
         of: inside.len(),
         outside: drawable - inside.len(),
-        leftover_temps: timeline.temp_records.max(temps_listed) - live_temps,
+        leftover_temps: timeline
+            .temp_records
+            .max(temps_listed)
+            .saturating_sub(under_way),
     }
 }
 
@@ -668,6 +685,19 @@ mod tests {
         // written yet, so it stays.
         assert_eq!(ids, ["a", "b", "temp-2"]);
         assert_eq!((shown.of, shown.leftover_temps), (3, 4999));
+
+        // Two pushes under way: their temp records are not leftovers.
+        let mut running = entry("r", DeployStatus::Building, 30, None);
+        running.deployment.deployer = "GitHub".into();
+        let mut running_temp = temp("temp-3", 30, None);
+        running_temp.deployment.deployer = "GitHub".into();
+        let under_way = Timeline {
+            entries: vec![running_temp, running],
+            temp_records: 1,
+            ..Timeline::default()
+        };
+        let shown = shown_entries(&under_way, TimelineView::All, at_min(40), 40);
+        assert_eq!((shown.entries.len(), shown.leftover_temps), (1, 0));
 
         let finished = Timeline {
             entries: vec![
