@@ -27,12 +27,23 @@ pub struct AppProps {
     pub cleanup: CleanupTransport,
     /// Which destructive buttons accept synthetic events (none, except in tests).
     pub gate: TrustGate,
+    /// The user's click on the launcher loaded the app: start with the wizard open.
+    #[prop_or_default]
+    pub start_open: bool,
 }
 
 #[component]
 pub fn App(props: &AppProps) -> Html {
     let options = props.options;
-    let state = use_reducer(move || UiState::new(options));
+    let start_open = props.start_open;
+    let state = use_reducer(move || {
+        let state = UiState::new(options);
+        if start_open {
+            state.opened_by_user()
+        } else {
+            state
+        }
+    });
     use_diagnosis(&props.source, &state);
     use_polling(&state);
     use_focus_guard();

@@ -8,7 +8,7 @@
 //! ```js
 //! import init, { mount } from "./pkg/kudu_doctor.js";
 //! await init({ module_or_path: wasmUrl });
-//! const handle = mount(container, { origin: null, autoOpen: true, embedded: true, prefetched }, launcher);
+//! const handle = mount(container, { origin: null, autoOpen: true, embedded: true, open, prefetched }, launcher);
 //! // handle.unmount() removes the app and its listeners (used before a re-injection).
 //! ```
 //!
@@ -16,11 +16,15 @@
 //!   into.
 //! - options: `origin` is `null` for same-origin relative `/api/...` reads (content script,
 //!   standalone page) or the SCM origin (`https://myapp.scm.azurewebsites.net`) for the
-//!   extension page; `autoOpen` opens the wizard by itself when the site is deploying or locked;
-//!   `embedded` is true on the Kudu page (the wizard is a panel toggled by the launcher) and
-//!   false on full pages (the wizard is always open). `undefined`/`null` options, or missing
-//!   keys, mean `{ origin: null, autoOpen: true, embedded: false }`. An `origin` that is not an
-//!   http(s) origin makes `mount` throw.
+//!   extension page; `autoOpen` opens the wizard by itself when the settled diagnosis finds
+//!   something the user must act on (`kudu_core::CauseId::needs_the_user`; never for a
+//!   deployment, scan or swap that ends by itself); `embedded` is true on the Kudu page (the
+//!   wizard is a panel toggled by the launcher) and false on full pages (the wizard is always
+//!   open); `open` starts the panel open (the loader mounts the app on the user's first click
+//!   of the launcher). `undefined`/`null` options, or missing keys, mean
+//!   `{ origin: null, autoOpen: true, embedded: false, open: false }`. An `origin` that is not
+//!   an http(s) origin makes `mount` throw. Behind a closed panel the app runs no poll rounds:
+//!   the loader's probe keeps the launcher current.
 //! - `prefetched` (optional, content script only): the first round the loader already sent
 //!   while the wasm loaded, `{ cacheBust, replies }`: `cacheBust` is the number it put in
 //!   place of `{cacheBust}` in the read list `cargo xtask dist` writes into
@@ -30,7 +34,8 @@
 //!   `{ timedOut: true }`). The first round uses each reply once and sends any read that is
 //!   missing or whose promise rejects itself; later rounds never use them.
 //! - `launcher`: the plain-JS "409 Doctor" button the loader already created, or `null`. The
-//!   app takes it over: sets `data-state` to the leading cause id once known (`checking` before, and while the first round reads the logs that decide it)
+//!   app takes it over: sets `data-state` to the leading cause id once known (`checking` before, and while the first round reads the logs that decide it),
+//!   its text to the settled cause in words ("409 Doctor · A deployment is in progress"),
 //!   and toggles the wizard on its clicks (trusted clicks only). It also mirrors the wizard's
 //!   visibility in the launcher's `aria-expanded`.
 //!
@@ -104,11 +109,12 @@ use crate::kudu_http::PrefetchedReads;
 use crate::state::UiOptions;
 use crate::trusted_input::TrustGate;
 
-/// The options object the loaders pass (`{ origin, autoOpen, embedded }`).
+/// The options object the loaders pass (`{ origin, autoOpen, embedded, open }`).
 struct MountOptions {
     origin: Option<String>,
     auto_open: bool,
     embedded: bool,
+    open: bool,
 }
 
 impl MountOptions {
@@ -136,6 +142,7 @@ impl MountOptions {
             origin,
             auto_open: flag(options, "autoOpen", defaults.auto_open)?,
             embedded: flag(options, "embedded", defaults.embedded)?,
+            open: flag(options, "open", defaults.open)?,
         })
     }
 }
@@ -146,6 +153,7 @@ impl Default for MountOptions {
             origin: None,
             auto_open: true,
             embedded: false,
+            open: false,
         }
     }
 }
@@ -216,6 +224,7 @@ pub fn mount(
         ui,
         launcher,
         scm_origin,
+        options.open,
     ))
 }
 
@@ -232,6 +241,7 @@ fn render(
     options: UiOptions,
     launcher: Option<HtmlElement>,
     scm_origin: String,
+    start_open: bool,
 ) -> MountHandle {
     let props = AppProps {
         source: sources.reads,
@@ -240,6 +250,7 @@ fn render(
         scm_origin: scm_origin.into(),
         cleanup: sources.cleanup,
         gate: sources.gate,
+        start_open,
     };
     let app = yew::Renderer::<App>::with_root_and_props(container, props).render();
     MountHandle { app: Some(app) }
@@ -324,6 +335,7 @@ pub mod testing {
             options,
             launcher,
             "https://myapp.scm.azurewebsites.net".to_string(),
+            false,
         )
     }
 }

@@ -493,9 +493,16 @@ mod tests {
                 !state.wants_polling(),
                 "{cause:?}: full rounds behind a closed drawer"
             );
+            // The same diagnosis with the wizard open is watched (when the verdict says busy).
             let seen = state.reduce(Action::LauncherClicked);
-            assert!(seen.wants_polling(), "{cause:?}: an open wizard watches");
+            let open_from_the_start = finish(opened(), diagnosed(cause, LockState::Live));
+            assert_eq!(seen.wants_polling(), open_from_the_start.wants_polling());
         }
+        let running = finish(
+            embedded(),
+            diagnosed(CauseId::DeploymentInProgress, LockState::Live),
+        );
+        assert!(running.reduce(Action::LauncherClicked).wants_polling());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `use_launcher`: takes over the loader's "409 Doctor" button. It mirrors the diagnosis in
-//! the button's `data-state` (and, in words, its `title` tooltip), the wizard's visibility in
+//! the button's `data-state` (and, in words, its text and `title` tooltip), the wizard's visibility in
 //! `aria-expanded`, and turns the user's clicks into [`Action::LauncherClicked`].
 //!
 //! ```ignore
@@ -43,6 +43,8 @@ pub fn use_launcher(
                 let _ = launcher.set_attribute("data-state", data_state);
                 if let Some(tooltip) = tooltip {
                     let _ = launcher.set_attribute("title", &format!("409 Doctor: {tooltip}"));
+                    // The settled cause in words; until then the loader's probe words stay.
+                    launcher.set_text_content(Some(&format!("409 Doctor \u{b7} {tooltip}")));
                 }
             }
         },

@@ -1,5 +1,7 @@
-//! `use_polling`: while the site is busy (a deployment in progress, a live lock), asks for a
-//! new read round every few seconds, and stops by itself once it is clear. A Linux lock that
+//! `use_polling`: while the site is busy (a deployment in progress, a live lock) and the wizard
+//! is seen, asks for a new read round every few seconds, and stops by itself once it is clear.
+//! Behind a closed drawer the loader's cheap probe keeps the launcher current instead
+//! (`extension/content.js`, issue 17). A Linux lock that
 //! will expire by itself also gets one read right after its expiry, so the countdown ends in a
 //! fresh diagnosis rather than a stale "0:00".
 //!
@@ -31,7 +33,7 @@ pub fn use_polling(state: &UseReducerHandle<UiState>) {
     // The expiry on the browser's clock (Kudu's times are on the server's).
     let lock_expires = state
         .snapshot()
-        .filter(|_| !state.load.is_loading())
+        .filter(|_| !state.load.is_loading() && state.is_watched())
         .and_then(|snapshot| {
             let expires = snapshot.diagnosis.lock.expires?;
             Some(

@@ -37,12 +37,21 @@ const PAYLOAD_FILES: [&str; 5] = [
 ];
 const FLOOR_STEM: &str = "kudu_bench_floor";
 
-/// Targets from issue 6; never tuned to pass.
-const PAYLOAD_RATIO_TARGET: f64 = 1.5;
+/// Targets from issues 6 and 17; never tuned to pass. Issue 17 withdrew issue 6's payload
+/// target of 1.5 (the app is loaded only on demand now) for a ceiling against bloat.
+const PAYLOAD_RATIO_TARGET: f64 = 6.0;
+/// Issue 17, a passive view of a healthy SCM page: API reads, and main-thread script time
+/// beyond the same page without the extension (ms).
+const PASSIVE_REQUESTS_TARGET: f64 = 2.0;
+const PASSIVE_SCRIPT_MS_TARGET: f64 = 10.0;
+/// Issue 17: from the click on a healthy site's launcher to the settled diagnosis, wasm load
+/// and compile included.
+const CLICK_TO_SETTLED_RATIO_TARGET: f64 = 2.0;
 const DIAGNOSIS_RATIO_TARGET: f64 = 1.75;
 /// Time to the settled diagnosis on `stuck-linux`, where the first reads, the deployment's log
 /// and the children of its newest line are read one after the other.
-const SETTLED_RATIO_TARGET: f64 = 2.3;
+/// Issue 17: page load to settled on `stuck-linux`, the app loaded in the background.
+const SETTLED_RATIO_TARGET: f64 = 2.5;
 const CLEANUP_RATIO_TARGET: f64 = 12.0;
 const MEMORY_TARGET_MIB: f64 = 32.0;
 
@@ -493,7 +502,7 @@ fn assemble(
     let floor_gzip = floor["gzip_bytes"].as_f64();
     let cleanup_ms = cleanup["cleanup_ms"].as_f64();
     let cleanup_latency = cleanup["latency_ms"].as_f64();
-    json!({
+    let mut report = json!({
         "payload_raw_bytes": payload["raw_bytes"],
         "payload_gzip_bytes": payload["gzip_bytes"],
         "floor_raw_bytes": floor["raw_bytes"],
@@ -542,7 +551,32 @@ fn assemble(
             "cleanup_latency_ratio": CLEANUP_RATIO_TARGET,
             "scale_wasm_memory_mib": MEMORY_TARGET_MIB,
         },
-    })
+    });
+    // Issue 17's figures (a second object: one `json!` this size hits the macro's recursion
+    // limit).
+    let passive = &browser["passive"];
+    let click = &browser["click_to_settled"];
+    let issue_17 = json!({
+        "passive_api_requests_max": passive["api_requests_max"],
+        "passive_wasm_loaded": passive["wasm_loaded_in_any_view"],
+        "passive_extra_script_ms": passive["extra_script_ms"],
+        "passive_extra_task_ms": passive["extra_task_ms"],
+        "click_to_settled_ms": click["click_to_settled_ms"],
+        "click_to_settled_latency_ratio": click["click_to_settled_latency_ratio"],
+        "load_compile_instantiate_ms": click["load_compile_instantiate_ms"],
+    });
+    let targets = json!({
+        "passive_api_requests_max": PASSIVE_REQUESTS_TARGET,
+        "passive_extra_script_ms": PASSIVE_SCRIPT_MS_TARGET,
+        "click_to_settled_latency_ratio": CLICK_TO_SETTLED_RATIO_TARGET,
+    });
+    if let (Some(report), Some(issue_17)) = (report.as_object_mut(), issue_17.as_object()) {
+        report.extend(issue_17.clone());
+    }
+    if let (Some(all), Some(added)) = (report["targets"].as_object_mut(), targets.as_object()) {
+        all.extend(added.clone());
+    }
+    report
 }
 
 fn shown(value: &Value, decimals: usize) -> String {
@@ -592,6 +626,56 @@ fn table(report: &Value) -> String {
         ),
         "-".into(),
         "-",
+    );
+    row(
+        "passive healthy view: API reads",
+        shown(&report["passive_api_requests_max"], 0),
+        format!("<= {PASSIVE_REQUESTS_TARGET}"),
+        verdict(
+            report["passive_api_requests_max"].as_f64(),
+            PASSIVE_REQUESTS_TARGET,
+        ),
+    );
+    row(
+        "passive view: extra script ms",
+        format!(
+            "{} (task {} ms; against the page with an empty extension)",
+            shown(&report["passive_extra_script_ms"], 1),
+            shown(&report["passive_extra_task_ms"], 1)
+        ),
+        format!("<= {PASSIVE_SCRIPT_MS_TARGET}"),
+        verdict(
+            report["passive_extra_script_ms"].as_f64(),
+            PASSIVE_SCRIPT_MS_TARGET,
+        ),
+    );
+    row(
+        "passive view: wasm fetched",
+        match report["passive_wasm_loaded"].as_bool() {
+            Some(false) => "0 B".into(),
+            Some(true) => "the app was loaded".into(),
+            None => "n/a".into(),
+        },
+        "0 B".into(),
+        match report["passive_wasm_loaded"].as_bool() {
+            Some(false) => "met",
+            Some(true) => "MISSED",
+            None => "not measured",
+        },
+    );
+    row(
+        "click -> settled (healthy) / L",
+        format!(
+            "{} ({} ms; wasm load+compile+instantiate {} ms)",
+            shown(&report["click_to_settled_latency_ratio"], 2),
+            shown(&report["click_to_settled_ms"], 0),
+            shown(&report["load_compile_instantiate_ms"], 0)
+        ),
+        format!("<= {CLICK_TO_SETTLED_RATIO_TARGET}"),
+        verdict(
+            report["click_to_settled_latency_ratio"].as_f64(),
+            CLICK_TO_SETTLED_RATIO_TARGET,
+        ),
     );
     row(
         "time to diagnosis / L",
@@ -975,6 +1059,54 @@ mod tests {
     }
 
     #[test]
+    fn issue_17s_figures_are_rows_with_their_targets() {
+        let browser = json!({
+            "passive": {
+                "api_requests_max": 1, "wasm_loaded_in_any_view": false,
+                "extra_script_ms": 4.2, "extra_task_ms": 9.0,
+            },
+            "click_to_settled": {
+                "click_to_settled_ms": 380.0, "click_to_settled_latency_ratio": 1.9,
+                "load_compile_instantiate_ms": 120.0,
+            },
+        });
+        let report = assemble(
+            &Value::Null,
+            &Value::Null,
+            &Value::Null,
+            &browser,
+            Value::Null,
+        );
+        let text = table(&report);
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.starts_with(start))
+                .unwrap_or_else(|| panic!("no row {start}: {text}"))
+                .to_owned()
+        };
+        assert!(line("| passive healthy view: API reads").contains("met"));
+        assert!(line("| passive view: extra script ms").contains("4.2"));
+        assert!(line("| passive view: wasm fetched").contains("0 B"));
+        let click = line("| click -> settled (healthy) / L");
+        assert!(click.contains("1.90") && click.contains("120 ms") && click.contains("met"));
+        assert_eq!(report["targets"]["payload_ratio"], json!(6.0));
+        let missed = assemble(
+            &Value::Null,
+            &Value::Null,
+            &Value::Null,
+            &json!({ "passive": { "api_requests_max": 16, "wasm_loaded_in_any_view": true } }),
+            Value::Null,
+        );
+        let text = table(&missed);
+        assert!(text.contains("the app was loaded"), "{text}");
+        assert!(
+            text.lines()
+                .find(|l| l.starts_with("| passive healthy view: API reads"))
+                .is_some_and(|l| l.contains("MISSED"))
+        );
+    }
+
+    #[test]
     fn verdicts_compare_with_the_target() {
         assert_eq!(verdict(Some(1.5), 1.5), "met");
         assert_eq!(verdict(Some(1.51), 1.5), "MISSED");
@@ -1002,7 +1134,7 @@ mod tests {
         );
         assert_eq!(
             report["targets"]["settled_diagnosis_latency_ratio"],
-            json!(2.3)
+            json!(2.5)
         );
         let text = table(&report);
         let single = text
@@ -1023,7 +1155,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            settled.contains("<= 2.3") && settled.contains("MISSED"),
+            settled.contains("<= 2.5") && settled.contains("MISSED"),
             "{text}"
         );
         let section = performance_section(&report, &text);

@@ -312,7 +312,9 @@ impl E2e {
     }
 
     /// Waits for the launcher's `data-state` to become `expected` (a cause id once the app has
-    /// diagnosed the site); on timeout the error names the last state seen.
+    /// diagnosed the site); on timeout the error names the last state seen. When the loader's
+    /// probe found the site healthy (`ready`: no app loaded, issue 17), it clicks the launcher,
+    /// as a user who wants the diagnosis would, unless `ready` is what it waits for.
     pub async fn wait_for_launcher_state(&self, expected: &str) -> anyhow::Result<()> {
         let launcher = self.launcher().await?;
         let deadline = Instant::now() + WAIT;
@@ -320,6 +322,9 @@ impl E2e {
             let state = launcher.attr("data-state").await?;
             if state.as_deref() == Some(expected) {
                 return Ok(());
+            }
+            if state.as_deref() == Some("ready") {
+                launcher.click().await?;
             }
             if Instant::now() >= deadline {
                 bail!(
@@ -330,6 +335,25 @@ impl E2e {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Waits until the app has settled a diagnosis and returns the launcher's `data-state` (a
+    /// cause id, or `error`/`unknown`). A site the probe found healthy is opened with a click
+    /// first (see [`E2e::wait_for_launcher_state`]).
+    pub async fn settled_launcher_state(&self) -> anyhow::Result<String> {
+        let launcher = self.launcher().await?;
+        self.wait_for("the launcher to name a cause", || async {
+            let state = launcher.attr("data-state").await?;
+            match state.as_deref() {
+                None | Some("probing" | "checking") => Ok(None),
+                Some("ready") => {
+                    launcher.click().await?;
+                    Ok(None)
+                }
+                Some(_) => Ok(state),
+            }
+        })
+        .await
     }
 
     /// Waits for `selector` to match inside the loader's shadow root.

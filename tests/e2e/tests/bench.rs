@@ -35,6 +35,7 @@ const PROBE: &str = r#"
 (() => {
   const b = (window.__kuduBench = {
     hostAt: null, stateAt: null, paintAt: null, mountedAt: null, states: [], clicks: [],
+    appLoadingAt: null, appMountedAt: null,
     resultAt: null, outcome: null, longTasks: [], longTaskError: null, backupAskedAt: null,
   });
   try {
@@ -53,16 +54,18 @@ const PROBE: &str = r#"
     if (!launcher) return false;
     const note = () => {
       if (launcher.dataset.mode && b.mountedAt === null) b.mountedAt = performance.now();
+      if (launcher.dataset.app === "loading" && b.appLoadingAt === null) b.appLoadingAt = performance.now();
+      if (launcher.dataset.app === "mounted" && b.appMountedAt === null) b.appMountedAt = performance.now();
       const s = launcher.dataset.state;
       if (b.states.length && b.states[b.states.length - 1][0] === s) return;
       b.states.push([s, performance.now()]);
-      if (s !== "checking" && b.stateAt === null) {
+      if (s !== "checking" && s !== "probing" && s !== "ready" && b.stateAt === null) {
         b.stateAt = performance.now();
         requestAnimationFrame(() => { b.paintAt = performance.now(); });
       }
     };
     note();
-    new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state", "data-mode"] });
+    new MutationObserver(note).observe(launcher, { attributes: true, attributeFilter: ["data-state", "data-mode", "data-app"] });
     new MutationObserver(() => {
       if (b.resultAt !== null) return;
       if (b.backupAskedAt === null && root.querySelector('[data-testid="backup-saved"]')) b.backupAskedAt = performance.now();
@@ -102,6 +105,12 @@ async fn bench() -> anyhow::Result<()> {
         println!("kudu-e2e bench: {case}: {value}");
         report.insert(case.into(), value);
     };
+    if wanted("passive") {
+        keep("passive", passive_view(200, 3).await);
+    }
+    if wanted("click_to_settled") {
+        keep("click_to_settled", click_to_settled(200).await);
+    }
     if wanted("diagnosis") {
         keep("diagnosis", time_to_diagnosis(&SINGLE_ROUND, 200).await);
     }
@@ -201,6 +210,160 @@ fn f64_of(value: &Value, key: &str) -> anyhow::Result<f64> {
         .with_context(|| format!("the probe has no {key}: {value}"))
 }
 
+/// An extension that does nothing, for the passive view's baseline: the same browser, flags
+/// and extension machinery, no content script.
+fn empty_extension() -> anyhow::Result<std::path::PathBuf> {
+    let dir = kudu_e2e::target_dir().join("bench").join("empty-extension");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(
+        dir.join("manifest.json"),
+        r#"{ "manifest_version": 3, "name": "Kudu Doctor bench baseline", "version": "1.0.0" }"#,
+    )?;
+    Ok(dir)
+}
+
+/// One passive view: load the healthy page, touch nothing, wait `settle`, and read the
+/// renderer's own counters (CDP `Performance.getMetrics`: main-thread script and task time)
+/// and what reached the simulator.
+async fn one_passive_view(e2e: &E2e, settle: Duration) -> anyhow::Result<Value> {
+    e2e.cdp("Performance.enable", json!({})).await?;
+    e2e.sim.clear_requests();
+    e2e.goto(&site_url(SCM_HOST, "/")).await?;
+    tokio::time::sleep(settle).await;
+    let metrics = e2e.cdp("Performance.getMetrics", json!({})).await?;
+    let metric = |name: &str| {
+        metrics["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|m| m["name"] == name)
+            .and_then(|m| m["value"].as_f64())
+    };
+    let log = e2e.sim.requests();
+    let api: Vec<String> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .map(|r| r.path.clone())
+        .collect();
+    let seen = probe(e2e).await?;
+    Ok(json!({
+        "script_ms": metric("ScriptDuration").map(|s| s * 1000.0),
+        "task_ms": metric("TaskDuration").map(|s| s * 1000.0),
+        "api_requests": api.len(),
+        "api_paths": api,
+        "app_loaded": !seen["appLoadingAt"].is_null(),
+        "launcher_states": seen["states"],
+    }))
+}
+
+/// Issue 17's passive figures on `healthy` (Linux), latency `latency_ms`: `runs` views with the
+/// e2e build and `runs` with an empty extension, alternated in the same run; the medians'
+/// difference is what the extension adds to a page view.
+async fn passive_view(latency_ms: u64, runs: usize) -> anyhow::Result<Value> {
+    let config = || -> anyhow::Result<SimConfig> {
+        Ok(SimConfig {
+            scenario: "healthy".into(),
+            latency_ms,
+            ..browser_sim_config()?
+        })
+    };
+    let settle = Duration::from_millis(10 * latency_ms + 2000);
+    let mut with = Vec::new();
+    let mut without = Vec::new();
+    for run_index in 0..runs {
+        let slot = Arc::new(Mutex::new(Value::Null));
+        let kept = slot.clone();
+        measured(
+            &format!("bench-passive-{run_index}"),
+            config()?,
+            move |e2e| async move {
+                let value = one_passive_view(&e2e, settle).await?;
+                *kept.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = value.clone();
+                Ok(value)
+            },
+        )
+        .await?;
+        with.push(slot.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.take());
+        let slot = Arc::new(Mutex::new(Value::Null));
+        let kept = slot.clone();
+        kudu_e2e::run_with_extension(
+            &format!("bench-passive-baseline-{run_index}"),
+            config()?,
+            &empty_extension()?,
+            move |e2e| async move {
+                let value = one_passive_view(&e2e, settle).await?;
+                *kept.lock().map_err(|_| anyhow::anyhow!("poisoned"))? = value;
+                Ok(())
+            },
+        )
+        .await?;
+        without.push(slot.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.take());
+    }
+    let median = |views: &[Value], key: &str| -> Option<f64> {
+        let mut values: Vec<f64> = views.iter().filter_map(|v| v[key].as_f64()).collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied()
+    };
+    let extra = |key: &str| Some(median(&with, key)? - median(&without, key)?);
+    Ok(json!({
+        "scenario": "healthy",
+        "latency_ms": latency_ms,
+        "runs": runs,
+        "api_requests_max": with.iter().filter_map(|v| v["api_requests"].as_u64()).max(),
+        "wasm_loaded_in_any_view": with.iter().any(|v| v["app_loaded"] == json!(true)),
+        "extra_script_ms": extra("script_ms"),
+        "extra_task_ms": extra("task_ms"),
+        "script_ms_with": with.iter().map(|v| v["script_ms"].clone()).collect::<Vec<_>>(),
+        "script_ms_without": without.iter().map(|v| v["script_ms"].clone()).collect::<Vec<_>>(),
+        "task_ms_with": with.iter().map(|v| v["task_ms"].clone()).collect::<Vec<_>>(),
+        "task_ms_without": without.iter().map(|v| v["task_ms"].clone()).collect::<Vec<_>>(),
+        "views": with,
+    }))
+}
+
+/// Issue 17: on `healthy` (Linux), from the user's click on the launcher (the probe said
+/// `ready`, no app loaded) to the settled diagnosis on the launcher, wasm fetch, compile and
+/// instantiate included; latency `latency_ms` on every request.
+async fn click_to_settled(latency_ms: u64) -> anyhow::Result<Value> {
+    let config = SimConfig {
+        scenario: "healthy".into(),
+        latency_ms,
+        ..browser_sim_config()?
+    };
+    measured("bench-click-to-settled", config, move |e2e| async move {
+        e2e.goto(&site_url(SCM_HOST, "/")).await?;
+        e2e.launcher_attr("data-state", |state| state == "ready")
+            .await?;
+        e2e.sim.clear_requests();
+        e2e.launcher().await?.click().await?;
+        let seen = wait_for_diagnosis(&e2e).await?;
+        let clicked_at = seen["clicks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|click| click[0] == "launcher")
+            .and_then(|click| click[1].as_f64())
+            .context("the probe saw no click on the launcher")?;
+        let state_at = f64_of(&seen, "stateAt")?;
+        let loading = seen["appLoadingAt"].as_f64();
+        let mounted = seen["appMountedAt"].as_f64();
+        let settled_ms = state_at - clicked_at;
+        let log = e2e.sim.requests();
+        Ok(json!({
+            "scenario": "healthy",
+            "latency_ms": latency_ms,
+            "click_to_settled_ms": settled_ms,
+            "click_to_settled_latency_ratio": settled_ms / latency_ms as f64,
+            // From the loader's start of the app's load to `mount` returning: the wasm's
+            // fetch from the extension, compile and instantiate.
+            "load_compile_instantiate_ms": loading.zip(mounted).map(|(l, m)| m - l),
+            "api_requests": log.iter().filter(|r| r.path.starts_with("/api/")).count(),
+            "cause": seen["states"].as_array().and_then(|s| s.last()).map(|s| s[0].clone()),
+        }))
+    })
+    .await
+}
+
 /// A time-to-diagnosis case: a scenario and the cause the launcher must show first.
 struct DiagnosisCase {
     /// The harness's run name (its screenshot is `<target>/e2e/<name>.png`).
@@ -270,7 +433,7 @@ async fn time_to_diagnosis(case: &'static DiagnosisCase, latency_ms: u64) -> any
         let first_state = states
             .iter()
             .map(|s| &s[0])
-            .find(|s| s.as_str() != Some("checking"))
+            .find(|s| !matches!(s.as_str(), Some("checking" | "probing" | "ready")))
             .cloned()
             .unwrap_or(Value::Null);
         if first_state != json!(case.settled_cause) {

@@ -237,9 +237,7 @@ async fn stale_files_windows_needs_no_cleanup() -> anyhow::Result<()> {
         cleanup_sim_config("stale-files-windows", Personality::Windows)?,
         |e2e| async move {
             e2e.goto(&site_url(SCM, "/")).await?;
-            let cause = e2e
-                .launcher_attr("data-state", |state| state != "checking")
-                .await?;
+            let cause = e2e.settled_launcher_state().await?;
             assert!(
                 ["healthy", "cancelled-then-retried"].contains(&cause.as_str()),
                 "{cause}"

@@ -29,10 +29,24 @@ const APP_HOSTS: [&str; 6] = [
     "scm.myapp.azurewebsites.net",
 ];
 
-/// The loader mounted the app in the page: the wasm loaded and `mount` returned.
+/// The loader mounted the app in the page: the wasm loaded and `mount` returned (on a site the
+/// probe finds healthy, once the user opened the launcher).
 async fn assert_mounted_in_page(e2e: &E2e) -> anyhow::Result<()> {
     let launcher = e2e.launcher().await?;
-    assert_eq!(launcher.text().await?, "409 Doctor");
+    let state = e2e
+        .launcher_attr("data-state", |state| state != "probing")
+        .await?;
+    if state == "ready" {
+        launcher.click().await?;
+    }
+    // The probe's words, then (once settled) the cause's: never empty, always ours.
+    let text = launcher.text().await?;
+    assert!(
+        text.starts_with("409 Doctor")
+            || text.starts_with("locked")
+            || text.starts_with("deploying"),
+        "{text}"
+    );
     let mode = e2e
         .launcher_attr("data-mode", |mode| !mode.is_empty())
         .await?;
@@ -152,13 +166,9 @@ async fn strict_page_csp_still_gets_a_launcher_that_opens_the_extension_page() -
     run("strict-csp-extension-page", config, |e2e| async move {
         e2e.goto(&site_url("myapp.scm.azurewebsites.net", "/"))
             .await?;
-        let mode = e2e
-            .launcher_attr("data-mode", |mode| !mode.is_empty())
+        // Healthy: the probe loads nothing until the user opens the launcher.
+        e2e.launcher_attr("data-state", |state| state == "ready")
             .await?;
-        assert_eq!(
-            mode, "extension-page",
-            "wasm should not compile under the strict CSP"
-        );
 
         let wanted = "/doctor.html?site=https%3A%2F%2Fmyapp.scm.azurewebsites.net";
         let doctor_tabs = || async {
@@ -176,6 +186,13 @@ async fn strict_page_csp_still_gets_a_launcher_that_opens_the_extension_page() -
         );
 
         e2e.launcher().await?.click().await?;
+        let mode = e2e
+            .launcher_attr("data-mode", |mode| !mode.is_empty())
+            .await?;
+        assert_eq!(
+            mode, "extension-page",
+            "wasm should not compile under the strict CSP"
+        );
         let title = "409 Doctor: myapp.scm.azurewebsites.net";
         // The title is doctor.js's: the page loaded and accepted the site.
         let tab = e2e
@@ -265,8 +282,7 @@ async fn hostile_deployment_message_renders_as_text_and_runs_nothing() -> anyhow
         );
 
         e2e.client.refresh().await?;
-        e2e.launcher_attr("data-state", |state| state != "checking")
-            .await?;
+        e2e.settled_launcher_state().await?;
         e2e.open_wizard().await?;
         let table = e2e
             .shadow_element(r#"[data-testid="timeline-table"]"#)

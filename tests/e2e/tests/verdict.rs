@@ -63,7 +63,7 @@ fn answers(states: &[String]) -> Vec<&str> {
     states
         .iter()
         .map(String::as_str)
-        .filter(|s| *s != "checking")
+        .filter(|s| *s != "checking" && *s != "probing")
         .collect()
 }
 

@@ -40,6 +40,19 @@ impl CauseSpec {
     }
 }
 
+impl CauseId {
+    /// The user has to act on a finding of this cause, so a shell may put the wizard in front
+    /// of them unasked (issue 17): a lock that nothing works under (stale, or held by a Windows
+    /// worker), a denied status lock, a run-from-package URL (all block and none ends by
+    /// itself), a partial deploy, and an expired session. A deployment, scan or auto swap that
+    /// ends by itself, and history (collisions, cancels, races), only show in the launcher.
+    pub fn needs_the_user(self) -> bool {
+        let spec = super::causes::spec(self);
+        !spec.ends_by_itself
+            && (spec.blocks() || matches!(self, CauseId::PartialDeploy | CauseId::SessionExpired))
+    }
+}
+
 /// Where a cause's findings sort.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Rank {
@@ -94,6 +107,39 @@ impl RankFact {
     fn holds(self, ctx: &Context) -> bool {
         match self {
             RankFact::CancelledRunHoldsLock => ctx.cancelled_run_holding_lock().is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod needs_the_user_tests {
+    use crate::CauseId;
+
+    #[test]
+    fn only_what_the_user_must_act_on_puts_the_wizard_in_front_of_them() {
+        let needing: std::collections::BTreeSet<&str> = CauseId::ALL
+            .iter()
+            .filter(|cause| cause.needs_the_user())
+            .map(|cause| cause.as_str())
+            .collect();
+        let expected: std::collections::BTreeSet<&str> = [
+            CauseId::PartialDeploy,
+            CauseId::RunFromPackageUrl,
+            CauseId::SessionExpired,
+            CauseId::StaleLock,
+            CauseId::StatusLockDenied,
+            CauseId::WindowsLockHeld,
+        ]
+        .iter()
+        .map(|cause| cause.as_str())
+        .collect();
+        assert_eq!(needing, expected);
+        for running in [
+            CauseId::DeploymentInProgress,
+            CauseId::AutoswapInProgress,
+            CauseId::ScanUnderway,
+        ] {
+            assert!(running.ends_by_itself() && !running.needs_the_user());
         }
     }
 }
