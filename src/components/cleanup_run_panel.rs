@@ -300,8 +300,8 @@ fn state_text(state: &StepState) -> String {
     }
 }
 
-/// `1,234,567 bytes (1.2 MB)`: the exact count to compare with the saved file, and a
-/// readable size.
+/// `1,234,567 bytes, 1.2 MB`: the exact count to compare with the saved file, and a readable
+/// size.
 fn size_text(bytes: usize) -> String {
     let digits = bytes.to_string();
     let mut grouped = String::new();
@@ -312,9 +312,9 @@ fn size_text(bytes: usize) -> String {
         grouped.push(c);
     }
     let unit = if bytes >= 1_000_000 {
-        format!(" ({:.1} MB)", bytes as f64 / 1_000_000.0)
+        format!(", {:.1} MB", bytes as f64 / 1_000_000.0)
     } else if bytes >= 1_000 {
-        format!(" ({:.1} kB)", bytes as f64 / 1_000.0)
+        format!(", {:.1} kB", bytes as f64 / 1_000.0)
     } else {
         String::new()
     };
