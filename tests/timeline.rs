@@ -311,9 +311,9 @@ fn meet(a: &DomRect, b: &DomRect) -> bool {
     a.left() < b.right() && b.left() < a.right() && a.top() < b.bottom() && b.top() < a.bottom()
 }
 
-/// The deployments the default window holds that have a time: each must have a bar.
-fn expected_bars(timeline: &Timeline, now: Timestamp) -> Vec<Option<String>> {
-    let window = timeline.window(TimelineView::ExplainsNow, now);
+/// The deployments the window of `view` holds that have a time: each must have a bar.
+fn expected_bars(timeline: &Timeline, view: TimelineView, now: Timestamp) -> Vec<Option<String>> {
+    let window = timeline.window(view, now);
     let inside: Vec<_> = timeline
         .entries_in(window, now)
         .into_iter()
@@ -327,11 +327,18 @@ fn expected_bars(timeline: &Timeline, now: Timestamp) -> Vec<Option<String>> {
         .collect()
 }
 
-async fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline, now: Timestamp) {
-    let at = format!("{name} at {width}px");
+async fn check_drawn(
+    name: &str,
+    width: u32,
+    view: TimelineView,
+    drawn: &Drawn,
+    timeline: &Timeline,
+    now: Timestamp,
+) {
+    let at = format!("{name} at {width}px, {view:?}");
     let Some(svg) = drawn.find("svg.kd-timeline-svg") else {
         assert!(
-            expected_bars(timeline, now).is_empty(),
+            expected_bars(timeline, view, now).is_empty(),
             "{at}: deployments but no picture"
         );
         return;
@@ -379,7 +386,7 @@ async fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline,
         .collect();
     assert_eq!(
         drawn_ids,
-        expected_bars(timeline, now),
+        expected_bars(timeline, view, now),
         "{at}: one bar per deployment of the window, oldest first"
     );
     for bar in &bars {
@@ -389,6 +396,8 @@ async fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline,
             Some("0"),
             "{at}: bar {id} cannot be focused"
         );
+        // Measured together: focusing the previous bar may have scrolled the page.
+        let frame = rect(&drawn.one(".kd-timeline-frame"));
         let fill = rect(&bar.query_selector(".kd-bar-fill").unwrap().unwrap());
         assert!(
             fill.width() >= MIN_BAR_PX,
@@ -397,7 +406,11 @@ async fn check_drawn(name: &str, width: u32, drawn: &Drawn, timeline: &Timeline,
         );
         assert!(
             fill.left() >= frame.left() - 0.5 && fill.right() <= frame.right() + 0.5,
-            "{at}: bar {id} leaves the frame"
+            "{at}: bar {id} ({}..{}) leaves the frame ({}..{})",
+            fill.left(),
+            fill.right(),
+            frame.left(),
+            frame.right()
         );
         bar.unchecked_ref::<web_sys::SvgElement>().focus().unwrap();
         yew::platform::time::sleep(Duration::from_millis(5)).await;
@@ -418,7 +431,26 @@ async fn every_scenario_reads_at_every_width() {
         let (timeline, now) = diagnose(fixture);
         for width in WIDTHS {
             let drawn = draw(timeline.clone(), now, width, width == 460).await;
-            check_drawn(name, width, &drawn, &timeline, now).await;
+            check_drawn(
+                name,
+                width,
+                TimelineView::ExplainsNow,
+                &drawn,
+                &timeline,
+                now,
+            )
+            .await;
+            // The other spans, through the control, in the same container.
+            for (view, value) in [
+                (TimelineView::LastDay, "last-day"),
+                (TimelineView::All, "all"),
+            ] {
+                if let Some(button) = drawn.find(&format!("[data-view={value}]")) {
+                    button.unchecked_ref::<HtmlElement>().click();
+                    yew::platform::time::sleep(Duration::from_millis(10)).await;
+                    check_drawn(name, width, view, &drawn, &timeline, now).await;
+                }
+            }
         }
     }
 }
