@@ -344,6 +344,25 @@ fn a_failing_backup_deletes_nothing() {
     }
 }
 
+/// The backup folder cannot be written (here it is a file): the run stops before its first
+/// re-check and says why; nothing is deleted.
+#[test]
+fn a_backup_that_cannot_be_written_deletes_nothing() {
+    let t = start("stuck-linux", Personality::Linux);
+    std::fs::create_dir_all(t.backups.parent().unwrap()).unwrap();
+    std::fs::write(&t.backups, "not a folder").unwrap();
+    let output = t.fix(&["--yes", "--i-know-nothing-is-deploying"]);
+    let err = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(ABORTED), "{err}");
+    assert!(
+        err.contains("the backup could not be saved: cannot create"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was deleted"), "{err}");
+    assert_eq!(t.deletes(), Vec::<String>::new());
+    let _ = std::fs::remove_file(&t.backups);
+}
+
 #[test]
 fn a_broken_archive_or_dropped_download_deletes_nothing() {
     for kind in [FaultKind::TruncateBody, FaultKind::Drop] {
