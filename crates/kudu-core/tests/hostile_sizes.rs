@@ -581,3 +581,55 @@ fn five_thousand_overlapping_deployments_are_diagnosed() {
         16,
     );
 }
+
+/// KuduLite's trace cleanup deletes only names holding `default` (sim README "Trace files"), so
+/// a busy Linux site's trace folder grows without bound: 50,000 names, most of them refused
+/// pushes, are read in linear memory, the timeline keeps the newest marks only, and the
+/// answer is the same.
+#[test]
+fn a_trace_folder_of_50000_files_keeps_the_newest_marks_and_the_answer() {
+    let _serial = serial();
+    let cause = base_cause();
+    let entries: Vec<Value> = (0..50_000)
+        .map(|i| {
+            let what = match i % 4 {
+                0 => "POST_api-zipdeploy_409_0s",
+                1 => "GET_api-vfs-site-wwwroot_200_0s",
+                2 => "Startup_GET_api-settings_0s",
+                _ => "POST_api-publish_pending",
+            };
+            let name = format!(
+                "2026-11-27T{:02}-{:02}-{:02}_05be39_{:03}_{what}.xml",
+                (i / 3600) % 24,
+                (i / 60) % 60,
+                i % 60,
+                i % 1000
+            );
+            let mut entry = vfs_entry("trace", &name, false);
+            entry["path"] = json!(format!("/home/LogFiles/kudu/trace/{name}"));
+            entry
+        })
+        .collect();
+    let body = serde_json::to_string(&entries).unwrap();
+    let round = base_round().with_body(&ReadId::KuduTraceDir, body);
+    let input: usize = round.replies.iter().map(|(_, _, r)| r.body.len()).sum();
+    let (diagnosis, peak) = measured("ingest + diagnose, 50,000 trace files", input, || {
+        round.session().diagnose(round.now)
+    });
+    assert_eq!(
+        diagnosis.timeline.marks.len(),
+        kudu_core::diagnose::TIMELINE_MAX_MARKS
+    );
+    assert!(
+        diagnosis
+            .timeline
+            .marks
+            .windows(2)
+            .all(|pair| pair[0].at <= pair[1].at),
+        "oldest first"
+    );
+    assert_linear("diagnose 50,000 trace files", peak, input, 12);
+    // The startup traces are of the holder's instance but all older than its lock: the answer
+    // stays the same.
+    assert_eq!(primary_cause(&diagnosis), cause);
+}

@@ -385,6 +385,7 @@ pub use facts::instances::InstanceReport;
 pub use facts::timeline::{
     RETRY_WINDOW_SECS, TIMELINE_MAX_ENTRIES, TimeWindow, TimelineView, WINDOW_MIN_MARGIN_SECS,
 };
+pub use facts::traces::TIMELINE_MAX_MARKS;
 
 /// Runs every cause detector over the session and orders the findings by the rank each cause's
 /// spec declares, the one that best explains a 409 first:
