@@ -274,14 +274,19 @@ pub struct ProcessDetails {
     pub parent: Option<u32>,
     /// Ids of the direct children, from the `children` links.
     pub children: Vec<u32>,
-    /// `open_file_handles` as `KuduHandles.exe` printed them; `None` when Kudu could not list
-    /// them (absent, empty, or KuduHandles' `[Error]` line): an empty list is what Kudu
-    /// returns when the tool fails, so it never shows that a file is not open.
-    pub open_file_handles: Option<Vec<String>>,
+    /// Whether `open_file_handles` (as `KuduHandles.exe` printed them) include Kudu-W's
+    /// deployment lock, `site\locks\deployments.lock`; `None` when Kudu could not list them
+    /// (absent, empty, or KuduHandles' `[Error]` line): an empty list is what Kudu returns
+    /// when the tool fails, so it never shows that a file is not open. The paths themselves
+    /// are not kept.
+    pub holds_deployment_lock: Option<bool>,
     /// Its environment's `APP_POOL_ID` starts with `~1`: a process of the SCM (Kudu) site,
     /// Kudu itself or one of its children.
     pub is_scm_site: bool,
     /// Its environment names a WebJob (`WEBJOBS_NAME`).
     pub is_webjob: bool,
-    pub command_line: String,
+    /// The build tool a `node` process runs (`npm`, `yarn`, `pnpm`), read off its command
+    /// line. The command line itself is never kept: a deployment script's arguments can carry
+    /// a token.
+    pub tool: Option<String>,
 }

@@ -751,10 +751,10 @@ mod tests {
             time_stamp: Some(read_at),
             parent: Some(4100),
             children: vec![],
-            open_file_handles: None,
+            holds_deployment_lock: None,
             is_scm_site: true,
             is_webjob: false,
-            command_line: "node npm-cli.js ci".into(),
+            tool: Some("npm".into()),
         })
     }
 

@@ -5,7 +5,8 @@
 //! The list holds `{id, name, href, user_name, machineName}` per process and no CPU time;
 //! the details add `total_cpu_time` (a .NET `TimeSpan`, `[-][d.]hh:mm:ss[.fffffff]`),
 //! `start_time`, `time_stamp`, `parent` and `children` (links ending in a process id),
-//! `open_file_handles`, `is_scm_site`, `is_webjob` and `command_line`. Kudu reads each field
+//! `open_file_handles`, `is_scm_site`, `is_webjob`, `command_line` and the whole
+//! `environment_variables` (the app's secrets: never read here). Kudu reads each field
 //! with `SafeGetValue`, so a field it could not read comes back as its default: -1 s,
 //! `0001-01-01`, an empty list. Those become "unknown" here, never a value. KuduLite answers
 //! these routes with 400 `"Not supported on Linux"`, which the round never asks for.
@@ -104,19 +105,19 @@ pub fn parse_process_details(body: &str) -> Result<Parsed<ProcessDetails>, Parse
             .collect(),
         _ => Vec::new(),
     };
-    let open_file_handles = match record.get(&["open_file_handles"]) {
+    let holds_deployment_lock = match record.get(&["open_file_handles"]) {
         Some(Value::Array(paths)) => {
-            let paths: Vec<String> = paths
+            let paths: Vec<&str> = paths
                 .iter()
                 .filter_map(|path| match path {
-                    Value::String(text) => Some(text.to_string()),
+                    Value::String(text) => Some(text.as_ref()),
                     _ => None,
                 })
                 .collect();
             // KuduHandles prints `[Error] Can't get open file handles for process N` on its
             // standard output when it fails, and Kudu returns what it printed.
             let failed = paths.is_empty() || paths.iter().any(|p| p.starts_with("[Error]"));
-            (!failed).then_some(paths)
+            (!failed).then(|| paths.iter().any(|p| is_deployment_lock(p)))
         }
         _ => None,
     };
@@ -124,7 +125,9 @@ pub fn parse_process_details(body: &str) -> Result<Parsed<ProcessDetails>, Parse
         .flag(&["is_scm_site"], &mut warnings)
         .unwrap_or(false);
     let is_webjob = record.flag(&["is_webjob"], &mut warnings).unwrap_or(false);
-    let command_line = record.text_or_empty(&["command_line"], &mut warnings);
+    let tool = record
+        .text(&["command_line"], &mut warnings)
+        .and_then(|command| build_tool(&name, &command));
     Ok(Parsed {
         value: ProcessDetails {
             id,
@@ -134,10 +137,10 @@ pub fn parse_process_details(body: &str) -> Result<Parsed<ProcessDetails>, Parse
             time_stamp,
             parent,
             children,
-            open_file_handles,
+            holds_deployment_lock,
             is_scm_site,
             is_webjob,
-            command_line,
+            tool,
         },
         warnings,
     })
@@ -154,6 +157,25 @@ fn process_id(record: &Record, warnings: &mut Vec<FieldWarning>) -> Option<u32> 
                 .text(&["href"], warnings)
                 .and_then(|link| id_from_link(&link))
         })
+}
+
+/// Kudu-W's deployment lock (`D:\home\site\locks\deployments.lock`).
+fn is_deployment_lock(path: &str) -> bool {
+    path.to_ascii_lowercase()
+        .replace('/', "\\")
+        .ends_with("\\site\\locks\\deployments.lock")
+}
+
+/// npm, yarn and pnpm run as `node`: the tool a user knows, from the command line.
+fn build_tool(name: &str, command: &str) -> Option<String> {
+    if !name.eq_ignore_ascii_case("node") {
+        return None;
+    }
+    let command = command.to_ascii_lowercase();
+    ["npm", "yarn", "pnpm"]
+        .into_iter()
+        .find(|tool| command.contains(tool))
+        .map(str::to_string)
 }
 
 /// The process id a link ends in (`https://x.scm.azurewebsites.net/api/processes/4312`).
@@ -271,7 +293,17 @@ mod tests {
         assert_eq!(d.parent, Some(3900));
         assert_eq!(d.children, [5000]);
         assert!(d.is_scm_site && !d.is_webjob);
-        assert_eq!(d.open_file_handles.as_ref().map(Vec::len), Some(1));
+        assert_eq!(d.holds_deployment_lock, Some(false));
+        assert_eq!(d.tool.as_deref(), Some("npm"));
+        let holder = r#"{"id":2080,"name":"w3wp","open_file_handles":["D:\\home\\LogFiles\\x","D:\\home\\site\\locks\\deployments.lock"],
+            "environment_variables":{"APPSETTING_SECRET":"s3cret"},"command_line":"w3wp.exe -ap x"}"#;
+        let holder = parse_process_details(holder).unwrap().value;
+        assert_eq!(holder.holds_deployment_lock, Some(true));
+        assert_eq!(holder.tool, None);
+        assert!(
+            !format!("{holder:?}").contains("s3cret"),
+            "the environment is never kept"
+        );
         assert!(d.time_stamp.is_some() && d.start_time.is_some());
     }
 
@@ -284,7 +316,7 @@ mod tests {
         assert_eq!(d.total_cpu_ms, None);
         assert_eq!(d.start_time, None);
         assert_eq!(d.parent, None);
-        assert_eq!(d.open_file_handles, None);
+        assert_eq!(d.holds_deployment_lock, None);
         assert!(!d.is_scm_site);
         let failed =
             r#"{"id":1,"open_file_handles":["[Error] Can't get open file handles for process 1"]}"#;
@@ -292,7 +324,7 @@ mod tests {
             parse_process_details(failed)
                 .unwrap()
                 .value
-                .open_file_handles,
+                .holds_deployment_lock,
             None
         );
         for odd in [

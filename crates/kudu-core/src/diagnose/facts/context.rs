@@ -843,22 +843,7 @@ pub(crate) fn is_build_process(p: &ProcessDetails) -> bool {
 
 /// A build process as a user knows it: npm and yarn run as `node`.
 fn process_label(p: &ProcessDetails) -> String {
-    let command = p.command_line.to_ascii_lowercase();
-    if p.name.eq_ignore_ascii_case("node") {
-        for tool in ["npm", "yarn", "pnpm"] {
-            if command.contains(tool) {
-                return tool.to_string();
-            }
-        }
-    }
-    p.name.clone()
-}
-
-/// Whether the file is Kudu-W's deployment lock (`D:\home\site\locks\deployments.lock`).
-fn is_deployment_lock_handle(path: &str) -> bool {
-    path.to_ascii_lowercase()
-        .replace('/', "\\")
-        .ends_with("\\site\\locks\\deployments.lock")
+    p.tool.clone().unwrap_or_else(|| p.name.clone())
 }
 
 /// Every file in Kudu's trace folder comes from one instance (a trace's name carries the
@@ -928,12 +913,7 @@ pub(crate) fn process_signal(session: &Session) -> ProcessSignal {
             .iter()
             .all(|p| matches!(session.process_details.get(&p.id), Some(Observed::Value(_))));
     let scm: Vec<&ProcessDetails> = first.iter().copied().filter(|p| p.is_scm_site).collect();
-    let no_handle = !scm.is_empty()
-        && scm.iter().all(|p| {
-            p.open_file_handles
-                .as_ref()
-                .is_some_and(|paths| !paths.iter().any(|path| is_deployment_lock_handle(path)))
-        });
+    let no_handle = !scm.is_empty() && scm.iter().all(|p| p.holds_deployment_lock == Some(false));
     if every_one_read && no_handle && single_instance(session) {
         ProcessSignal::NoHolder
     } else {
@@ -1017,14 +997,10 @@ mod process_tests {
             time_stamp: Some(at(12, 0, read_at)),
             parent: None,
             children: vec![],
-            open_file_handles: Some(vec!["D:\\home\\LogFiles\\kudu\\trace".into()]),
+            holds_deployment_lock: Some(false),
             is_scm_site: scm,
             is_webjob: false,
-            command_line: if name == "node" {
-                "node npm-cli.js ci".into()
-            } else {
-                String::new()
-            },
+            tool: (name == "node").then(|| "npm".to_string()),
         }
     }
 
@@ -1052,7 +1028,7 @@ mod process_tests {
 
     fn kudu(handles: &[&str]) -> ProcessDetails {
         let mut p = process(2080, "w3wp", true, Some(120_000), 0);
-        p.open_file_handles = Some(handles.iter().map(|h| h.to_string()).collect());
+        p.holds_deployment_lock = Some(handles.contains(&LOCK));
         p
     }
 
@@ -1133,7 +1109,7 @@ mod process_tests {
         assert_eq!(process_signal(&held), ProcessSignal::Unknown);
         let mut no_handles = free();
         if let Some(Observed::Value(p)) = no_handles.process_details.get_mut(&2080) {
-            p.open_file_handles = None;
+            p.holds_deployment_lock = None;
         }
         assert_eq!(process_signal(&no_handles), ProcessSignal::Unknown);
         let mut unread = free();
