@@ -12,9 +12,10 @@
 //! }
 //! ```
 //!
-//! Events, in order: at most one [`RoundEvent::Provisional`] (the first reads are in, but the
-//! deployment logs that can change the answer are still being read: show it as "checking",
-//! never as the diagnosis), then exactly one [`RoundEvent::Settled`] (the diagnosis to act on)
+//! Events, in order: at most two [`RoundEvent::Provisional`] (the first reads are in, but the
+//! deployment logs that can change the answer are still being read; and, on Windows, once more
+//! when a holder's build processes are watched: show the latest as "checking", never as the
+//! diagnosis), then exactly one [`RoundEvent::Settled`] (the diagnosis to act on)
 //! followed by [`RoundEvent::PlanReady`], or [`RoundEvent::Unreachable`] alone. The plan is
 //! built inside the `poll_event` call that returns it, so a shell that renders between two
 //! calls never builds and draws a big plan in one task.
@@ -332,6 +333,13 @@ impl DiagnosisRound {
             diagnosis = Some(current);
         }
         if let Some(current) = diagnosis {
+            // Watching a build's processes takes a few seconds: the "checking" text says so,
+            // whichever level the logs left the round at.
+            let level = if self.process_step == ProcessStep::Listing {
+                0
+            } else {
+                level
+            };
             self.maybe_provisional(level, current);
         } else if level == 0 {
             let current = self.session.diagnose(self.site_now());
