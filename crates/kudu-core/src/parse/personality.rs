@@ -12,6 +12,11 @@ use crate::session::{Observed, Session};
 
 /// See [`Session::personality`].
 pub fn detect_personality(session: &Session) -> Personality {
+    // Flex Consumption runs on Linux only; its SCM host may answer unserved routes with a 404
+    // that reads like Kudu-W's (`No route registered`), so its records decide.
+    if crate::diagnose::facts::predicates::flex_consumption_record(session).is_some() {
+        return Personality::Linux;
+    }
     let mut votes = Vec::new();
     listing_evidence(&session.locks_dir, &mut votes);
     listing_evidence(&session.deployments_dir, &mut votes);
@@ -78,6 +83,30 @@ mod tests {
             body: body.into(),
             ..HttpReply::default()
         }
+    }
+
+    /// A Flex Consumption app's SCM host may answer `isdeploying` with Kudu-W's words; its
+    /// records say it is Linux.
+    #[test]
+    fn a_flex_consumption_record_is_linux_whatever_the_404s_say() {
+        let mut s = Session::new();
+        s.ingest(
+            &ReadId::IsDeploying,
+            "/api/isdeploying",
+            &HttpReply {
+                status: 404,
+                content_type: Some("application/json".into()),
+                body: r#""No route registered for '/api/isdeploying'""#.into(),
+                ..HttpReply::default()
+            },
+        );
+        assert_eq!(s.personality(), Personality::Windows);
+        s.ingest(
+            &ReadId::Deployments,
+            "/api/deployments",
+            &ok(r#"[{"id":"a1","status":5,"remoteBuild":true}]"#),
+        );
+        assert_eq!(s.personality(), Personality::Linux);
     }
 
     #[test]
