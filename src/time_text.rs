@@ -51,6 +51,15 @@ pub fn date_time_utc(at: Timestamp) -> String {
     }
 }
 
+/// `2026-11-26 14:05:09 UTC`, for the start of a timeline span seconds or minutes long.
+pub fn date_time_secs_utc(at: Timestamp) -> String {
+    let rfc = at.to_rfc3339();
+    match rfc.get(..10) {
+        Some(date) => format!("{date} {}", clock_secs_utc(at)),
+        None => clock_secs_utc(at),
+    }
+}
+
 /// `9:58` for a countdown (minutes and seconds; hours when there are any: `1:02:03`).
 pub fn countdown(secs: i64) -> String {
     let secs = secs.max(0);

@@ -247,7 +247,7 @@ fn label_view(label: &Label, y: f64, class: &'static str) -> Html {
     }
 }
 
-/// "From 11:57:00 to now (12:00:00 UTC)".
+/// "The deployments that explain the site now: 2026-11-26 11:57:48 UTC to now (12:00:00 UTC)."
 fn span_line(window: &kudu_core::diagnose::TimeWindow, view: TimelineView) -> String {
     let what = match view {
         TimelineView::ExplainsNow => "The deployments that explain the site now",
@@ -256,7 +256,7 @@ fn span_line(window: &kudu_core::diagnose::TimeWindow, view: TimelineView) -> St
     };
     format!(
         "{what}: {} to now ({}).",
-        time_text::date_time_utc(window.from),
+        time_text::date_time_secs_utc(window.from),
         time_text::clock_secs_utc(window.to)
     )
 }
