@@ -118,8 +118,7 @@ pub fn drive(
     backup_dir: &Path,
     narration: Narration,
 ) -> RunReport {
-    let now =
-        || Timestamp::from_unix_millis(system_now().unix_millis().saturating_add(clock_offset_ms));
+    let now = || site_now(clock_offset_ms);
     let plan = run.plan().clone();
     let mut backup = None;
     let mut stopped: Option<String> = None;
@@ -227,6 +226,12 @@ pub fn drive(
         },
     };
     RunReport { end, done, backup }
+}
+
+/// The site's time: this machine's clock plus the offset the diagnosis measured from the
+/// replies' `Date` headers. A run works on the site's time, as the wizard's does.
+pub fn site_now(clock_offset_ms: i64) -> Timestamp {
+    Timestamp::from_unix_millis(system_now().unix_millis().saturating_add(clock_offset_ms))
 }
 
 fn millis(ms: i64) -> Duration {

@@ -196,7 +196,7 @@ pub fn run(args: &[String]) -> Result<(), Failure> {
         (Some(_), true) => Acknowledgement::given(&plan),
         (None, _) => None,
     };
-    let now = crate::site_round::system_now();
+    let now = cleanup_shell::site_now(extras.clock_offset_ms);
     let run = if plan.kind == PlanKind::FullReset {
         let Some(confirmation) = typed_confirmation(&site_name, "run the FULL RESET")? else {
             return end(

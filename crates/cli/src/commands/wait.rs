@@ -18,7 +18,7 @@ use crate::duration_arg;
 use crate::exit_code::{FAILURE, Failure, PART_WAY, TIMEOUT, USAGE};
 use crate::report;
 use crate::scm::ScmClient;
-use crate::site_round::{Plan, Round, RoundExtras, connect, diagnose_site_with_extras, system_now};
+use crate::site_round::{Plan, Round, RoundExtras, connect, diagnose_site_with_extras};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
@@ -254,7 +254,12 @@ fn fix_stale_lock(
             step.request.method, step.request.path
         ));
     }
-    let run = CleanupRun::new(plan, &site_name, system_now()).with_before(round.diagnosis.clone());
+    let run = CleanupRun::new(
+        plan,
+        &site_name,
+        cleanup_shell::site_now(extras.clock_offset_ms),
+    )
+    .with_before(round.diagnosis.clone());
     let narration = Narration {
         json: false,
         verbose: false,
