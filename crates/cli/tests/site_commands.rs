@@ -595,3 +595,29 @@ fn diagnose_json_lists_the_refused_push_from_kudus_traces() {
         assert!(report["pasted_error"].is_null());
     }
 }
+
+/// A Windows build silent past the log silence that makes it look hung, whose npm keeps using
+/// CPU: the command line waits between the round's two reads of its processes, as the round's
+/// timer asks, and reports it in progress.
+#[test]
+fn diagnose_watches_a_quiet_windows_build_and_finds_it_working() {
+    let t = start(SimConfig {
+        realtime: true,
+        ..config(Personality::Windows, "quiet-build")
+    });
+    let began = Instant::now();
+    let report = t.diagnose_json();
+    assert_eq!(report["primary"], "deployment-in-progress", "{report:#}");
+    assert!(
+        began.elapsed() >= Duration::from_secs(5),
+        "the second read waits for the timer"
+    );
+    let requests = t.sim.requests();
+    let detail_reads = |path: &str| requests.iter().filter(|r| r.path == path).count();
+    let twice: Vec<&str> = requests
+        .iter()
+        .map(|r| r.path.as_str())
+        .filter(|p| p.starts_with("/api/processes/") && detail_reads(p) == 2)
+        .collect();
+    assert!(!twice.is_empty(), "a build process read twice: {requests:#?}");
+}
