@@ -204,6 +204,12 @@
     if (value === "False") return { state: "ready" };
     if (value !== "True") return { state: "unknown" };
     const scan = jsonBody(deploying)?.msg === "Scan Underway";
+    // Busy: the app will diagnose. Its first round and the wasm start now, beside the lock
+    // read that only labels the launcher, so the settled answer waits one round trip less.
+    if (!mountStarted) {
+      sendFirstRound();
+      loadApp();
+    }
     const lock = await probeRead("/api/vfs/site/locks/deployment/info.lock");
     if (lock !== null && needsSignIn(lock)) return { state: "sign-in" };
     const expiry = Date.parse(lock?.status === 200 ? jsonBody(lock)?.lockExpiry : "");

@@ -140,6 +140,7 @@ async fn stuck_sites_are_diagnosed_in_the_background_and_open_by_themselves() ->
 {
     for (name, personality, cause) in [
         ("stale-lock-linux", Personality::Linux, "stale-lock"),
+        ("stuck-linux", Personality::Linux, "stale-lock"),
         ("stuck-windows", Personality::Windows, "windows-lock-held"),
     ] {
         run(
