@@ -356,7 +356,7 @@ proptest! {
                 list[at].clone()
             }
             _ => {
-                let mut record = s.deployments.value().and_then(|l| l.first().cloned()).unwrap_or_else(|| flex_record());
+                let mut record = s.deployments.value().and_then(|l| l.first().cloned()).unwrap_or_else(flex_record);
                 record.flex_fields = true;
                 s.latest = Observed::Value(LatestReply { http_status: 200, deployment: Some(record.clone()), retry_after_secs: None });
                 if !matches!(s.deployments, Observed::Value(_)) { record } else {
