@@ -75,11 +75,11 @@ pub const MAX_PROCESS_READS: usize = 12;
 ///   there after minutes of silence either runs with a raised timeout (common for long builds)
 ///   or waits where IdleManager cannot see it (a download, another lock); a process waiting on
 ///   the network uses no CPU and can go on. It sharpens the words, it never unlocks a delete.
-/// - No build process at all, and no process of the SCM site with `deployments.lock` open, is
-///   strong evidence that the holder is dead ([`ProcessSignal::NoHolder`]): on Windows the lock
-///   is an open handle (kudu-facts §2.2), so nothing on this instance holds it. Concluded only
-///   when every listed process was read, their open handles were listed, and Kudu's trace
-///   folder shows a single instance (another instance sharing `D:\home` could hold it).
+/// - No build process at all, and no process with `deployments.lock` open, is strong evidence
+///   that the holder is dead ([`ProcessSignal::NoHolder`]): on Windows the lock is an open
+///   handle (kudu-facts §2.2), so nothing on this instance holds it. Concluded only when every
+///   listed process was read and had its open handles listed, and Kudu's trace folder shows a
+///   single instance (another instance sharing `D:\home` could hold it).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) enum ProcessSignal {
     /// Not read, or nothing usable came back: no evidence either way.
@@ -912,8 +912,10 @@ pub(crate) fn process_signal(session: &Session) -> ProcessSignal {
         && listed
             .iter()
             .all(|p| matches!(session.process_details.get(&p.id), Some(Observed::Value(_))));
-    let scm: Vec<&ProcessDetails> = first.iter().copied().filter(|p| p.is_scm_site).collect();
-    let no_handle = !scm.is_empty() && scm.iter().all(|p| p.holds_deployment_lock == Some(false));
+    // Every process's handles, not only those flagged as Kudu's: the flag comes from an
+    // environment Kudu may fail to read, and a process it missed could hold the lock.
+    let no_handle = first.iter().any(|p| p.is_scm_site)
+        && first.iter().all(|p| p.holds_deployment_lock == Some(false));
     if every_one_read && no_handle && single_instance(session) {
         ProcessSignal::NoHolder
     } else {
@@ -1107,6 +1109,12 @@ mod process_tests {
         assert_eq!(process_signal(&free()), ProcessSignal::NoHolder);
         let held = site(vec![kudu(&[LOCK])], vec![]);
         assert_eq!(process_signal(&held), ProcessSignal::Unknown);
+        // A process whose environment Kudu could not read (not flagged as Kudu's) with the
+        // lock open still holds it.
+        let mut unflagged = process(4300, "kudu", false, Some(5), 0);
+        unflagged.holds_deployment_lock = Some(true);
+        let hidden = site(vec![kudu(&["D:\\home\\LogFiles\\x"]), unflagged], vec![]);
+        assert_eq!(process_signal(&hidden), ProcessSignal::Unknown);
         let mut no_handles = free();
         if let Some(Observed::Value(p)) = no_handles.process_details.get_mut(&2080) {
             p.holds_deployment_lock = None;
