@@ -540,3 +540,25 @@ fn check_all_labels_apart(drawn: &Drawn) {
         }
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_picture_follows_its_container_when_it_changes_size() {
+    let (timeline, now) = diagnose(SCENARIOS[4].1);
+    let drawn = draw(timeline, now, 460, false).await;
+    for width in [720, 320] {
+        drawn
+            .host
+            .set_attribute("style", &format!("width: {width}px"))
+            .unwrap();
+        let mut seen = None;
+        for _ in 0..50 {
+            yew::platform::time::sleep(Duration::from_millis(10)).await;
+            seen = drawn.one("svg.kd-timeline-svg").get_attribute("width");
+            if seen.as_deref() == Some(width.to_string().as_str()) {
+                break;
+            }
+        }
+        assert_eq!(seen, Some(width.to_string()), "redrawn at the new width");
+        check_all_labels_apart(&drawn);
+    }
+}

@@ -6,9 +6,10 @@
 
 use std::rc::Rc;
 
-use gloo_events::EventListener;
 use kudu_core::Timestamp;
 use kudu_core::diagnose::{Timeline, TimelineEntry, TimelineMark, TimelineMarkKind, TimelineView};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::components::timeline_table::TimelineTable;
@@ -59,7 +60,7 @@ enum Pointed {
 pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
     let pointed = use_state(|| None::<Pointed>);
     let view = use_state(TimelineView::default);
-    let width = use_state(|| FIRST_WIDTH);
+    let width = use_state_eq(|| FIRST_WIDTH);
     let frame = use_node_ref();
     // A site with a huge history must not freeze the page: draw the recent ones only, and
     // leftover temp folders as one line.
@@ -67,19 +68,30 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
         (props.timeline.clone(), *view, props.now),
         |(timeline, view, now)| shown_entries(timeline, *view, *now, MAX_SHOWN),
     );
+    let has_history =
+        props.timeline.drawable().next().is_some() || !props.timeline.marks.is_empty();
     {
         // Drawn at the container's width in CSS pixels, so text keeps its size and the ticks
-        // are chosen for the room there is: measured after each render and on resize.
+        // are chosen for the room there is: measured after each render, and whenever the frame
+        // changes size (a window resize, or the drawer opening: a hidden frame measures 0).
         let (frame, width) = (frame.clone(), width.clone());
         use_effect(move || measure(&frame, &width));
     }
     {
         let (frame, width) = (frame.clone(), width.clone());
-        use_effect_with((), move |()| {
-            let listener = web_sys::window().map(|window| {
-                EventListener::new(&window, "resize", move |_| measure(&frame, &width))
+        use_effect_with(has_history, move |_| {
+            let observed = frame.cast::<web_sys::Element>().and_then(|element| {
+                let on_resize = Closure::<dyn FnMut()>::new(move || measure(&frame, &width));
+                let observer =
+                    web_sys::ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok()?;
+                observer.observe(&element);
+                Some((observer, on_resize))
             });
-            move || drop(listener)
+            move || {
+                if let Some((observer, _on_resize)) = observed {
+                    observer.disconnect();
+                }
+            }
         });
     }
     let entries = &shown.entries[..];
@@ -100,8 +112,6 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
         None => None,
     }
     .unwrap_or_else(|| "Focus or point at a bar to see who deployed what.".to_string());
-    let has_history =
-        props.timeline.drawable().next().is_some() || !props.timeline.marks.is_empty();
     let control = html! {
         <div class="kd-timeline-views" role="group" aria-label="Time span" data-testid="timeline-view">
             { for VIEWS.iter().map(|&(choice, label, value)| {
@@ -228,13 +238,14 @@ pub fn TimelinePanel(props: &TimelinePanelProps) -> Html {
     }
 }
 
-/// Reads the frame's width into `width` when it changed (a hidden frame measures 0: kept).
+/// Reads the frame's width into `width` (an equal width re-renders nothing; a hidden frame
+/// measures 0 and is ignored).
 fn measure(frame: &NodeRef, width: &UseStateHandle<f64>) {
     let Some(element) = frame.cast::<web_sys::Element>() else {
         return;
     };
     let measured = f64::from(element.client_width());
-    if measured > 0.0 && (measured - **width).abs() >= 1.0 {
+    if measured > 0.0 {
         width.set(measured);
     }
 }
