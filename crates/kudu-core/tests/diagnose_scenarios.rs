@@ -175,6 +175,12 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "partial-deploy",
         "partial-deploy",
     ),
+    // hand-stuck-windows on a plan of two instances: a restart may reach the other one.
+    (
+        "hand-scaled-out-windows",
+        "deployment-in-progress",
+        "windows-lock-held",
+    ),
     // The site is told apart from its records alone (VFS and isdeploying answer 404 there).
     (
         "flex-consumption-linux",
@@ -525,6 +531,53 @@ plan:
   3 DELETE /api/processes/-1 (optional)
   4 GET /api/vfs/site/locks/
 "#,
+    );
+}
+
+/// `hand-stuck-windows` on a plan scaled out to two instances (their Kudu `_Startup` traces):
+/// the browser cannot tell which instance it reaches, so the restart from here is not promised
+/// to release the lock, and how to reach the holder comes first.
+#[test]
+fn hand_scaled_out_windows() {
+    check(
+        "hand-scaled-out-windows",
+        r#"
+primary: windows-lock-held (High)
+causes: windows-lock-held
+lock: Held, deployments.lock listed
+deployable: No, idle evidence: Weak
+plan needs the user's word that nothing is deploying
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  1 DELETE /api/processes/0
+  2 DELETE /api/vfs/site/deployments/temp-5c6d7e8f/?recursive=true
+  2 DELETE /api/vfs/site/deployments/77ac0e1f77ac0e1f77ac0e1f77ac0e1f/?recursive=true
+  3 DELETE /api/processes/-1 (optional)
+  4 GET /api/vfs/site/locks/
+trace: KuduStarted: Kudu started on instance 05be39 at 08:00:00 UTC (its first request: GET /api/deployments).
+trace: KuduStarted: Kudu started on instance a1b2c3 at 08:00:07 UTC (its first request: GET /api/deployments).
+"#,
+    );
+    let round = load(&fixtures_dir().join("hand/hand-scaled-out-windows.json"));
+    let (_, d, p) = run(&round);
+    assert_eq!(d.instances.traced, ["05be39", "a1b2c3"]);
+    let held = d.primary().unwrap();
+    assert_eq!(held.cause.as_str(), "windows-lock-held");
+    let Some(kudu_core::Recommendation::LookElsewhere { advice }) = held.recommendations.first()
+    else {
+        panic!("{:?}", held.recommendations)
+    };
+    assert!(advice.contains("may restart another one"), "{advice}");
+    let restart = p
+        .steps
+        .iter()
+        .find(|s| s.request.path == "/api/processes/0")
+        .unwrap();
+    assert!(
+        restart.expect.contains("may be held on another instance"),
+        "{}",
+        restart.expect
     );
 }
 
