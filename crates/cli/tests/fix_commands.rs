@@ -580,17 +580,14 @@ fn wait_fix_stale_runs_the_cleanup_on_strong_evidence() {
         !backups.is_empty() && backups.iter().all(|b| is_zip(b)),
         "{backups:?}"
     );
-    if err.contains("--fix-stale: cleared the stale lock: DELETE ") {
-        assert_eq!(output.status.code(), Some(0), "{err}");
-        assert!(text(&output.stdout).contains("is clear"));
-    } else {
-        assert!(
-            err.contains("--fix-stale: the cleanup stopped with nothing deleted"),
-            "{err}"
-        );
-        assert_eq!(t.deletes(), Vec::<String>::new(), "{err}");
-        assert_eq!(output.status.code(), Some(3), "{err}");
-    }
+    // The re-check must grade the holder as the diagnosis did (Kudu started after its last
+    // activity), so the strong evidence that offered the cleanup lets it run.
+    assert!(
+        err.contains("--fix-stale: cleared the stale lock: DELETE "),
+        "{err}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(text(&output.stdout).contains("is clear"));
 }
 
 #[test]

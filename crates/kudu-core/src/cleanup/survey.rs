@@ -99,6 +99,10 @@ impl Survey {
                             | ReadId::LocksDir
                             | ReadId::InfoLock
                             | ReadId::DeploymentsDir
+                            // Kudu's starts are the strong evidence that a holder died: without
+                            // them the re-check would grade a holder the diagnosis called dead
+                            // on its log silence alone, and stop the run it offered.
+                            | ReadId::KuduTraceDir
                     )
             })
             .collect();
