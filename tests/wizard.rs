@@ -390,7 +390,7 @@ async fn stays_closed_when_healthy_and_ignores_script_clicks_on_the_launcher() {
 async fn close_button_closes_and_unmount_removes_everything() {
     let mut app = mount_script(
         drawer(),
-        vec![simple(CauseId::DeploymentInProgress, LockState::Live)],
+        vec![simple(CauseId::StaleLock, LockState::Orphaned)],
     )
     .await;
     assert!(app.wizard_open());
@@ -926,10 +926,30 @@ async fn ci_overlap_guide_shows_a_concurrency_snippet() {
     );
 }
 
+/// Issue 17: a deployment in progress never opens the drawer by itself, and a closed drawer
+/// is not polled with full rounds (the loader's probe watches instead).
 #[wasm_bindgen_test]
-async fn watches_a_deployment_and_announces_when_the_lock_is_gone() {
+async fn a_deployment_in_progress_stays_in_the_launcher_behind_a_closed_drawer() {
     let app = mount_script(
         drawer(),
+        vec![simple(CauseId::DeploymentInProgress, LockState::Live)],
+    )
+    .await;
+    assert!(!app.wizard_open());
+    assert_eq!(
+        app.launcher.get_attribute("data-state").as_deref(),
+        Some("deployment-in-progress")
+    );
+    let text = app.launcher.text_content().unwrap_or_default();
+    assert!(text.contains("A deployment is in progress"), "{text}");
+    assert!(app.all("[data-testid=polling]").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn watches_a_deployment_and_announces_when_the_lock_is_gone() {
+    // A full page: the wizard is always seen, so it watches the site itself.
+    let app = mount_script(
+        UiOptions::default(),
         vec![
             simple(CauseId::DeploymentInProgress, LockState::Live),
             simple(CauseId::Healthy, LockState::Free),
