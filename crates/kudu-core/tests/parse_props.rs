@@ -121,6 +121,8 @@ fn every_parser(body: &str) {
     let _ = parse::parse_conflict(body);
     let _ = parse::parse_setting(body);
     let _ = parse::parse_environment(body);
+    let _ = parse::parse_process_list(body);
+    let _ = parse::parse_process_details(body);
     let _ = parse::message_text(body);
     let _ = parse::classify_conflict(body);
     let _ = parse::classify_pasted(body);
