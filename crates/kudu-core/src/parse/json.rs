@@ -756,11 +756,26 @@ mod serde_json_differential {
 
     /// serde_json's default float reading may differ from the correctly rounded one in the
     /// last bits; the text is the same number. (The parsers here read only whole numbers.)
+    /// Counted in units in the last place, not relative to the value: a subnormal has fewer
+    /// bits, so one ulp there is far more than `EPSILON` of it (serde_json reads
+    /// `-1.86714891101555e-309` one ulp away from the correctly rounded value).
     fn close(text: &str, theirs: &serde_json::Number) -> bool {
         let (Some(ours), Some(theirs)) = (text.parse::<f64>().ok(), theirs.as_f64()) else {
             return false;
         };
-        ours == theirs || (ours - theirs).abs() <= theirs.abs() * 4.0 * f64::EPSILON
+        ours == theirs
+            || (ours.is_sign_negative() == theirs.is_sign_negative()
+                && ours.to_bits().abs_diff(theirs.to_bits()) <= 4)
+    }
+
+    #[test]
+    fn a_subnormal_read_one_ulp_apart_is_the_same_number() {
+        let theirs: serde_json::Value = serde_json::from_str("-1.86714891101555e-309").unwrap();
+        let serde_json::Value::Number(n) = theirs else {
+            panic!("a number")
+        };
+        assert!(close("-1.86714891101555e-309", &n));
+        assert!(!close("-1.86714891101555e-308", &n));
     }
 
     fn lone_surrogate(text: &str) -> bool {
