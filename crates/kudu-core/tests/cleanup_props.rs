@@ -1,12 +1,15 @@
 //! The cleanup runner's safety invariants against a fake, in-memory Kudu under random fault
 //! schedules (500/503, dropped connections, truncated bodies, HTML sign-in pages, corrupt or
-//! empty zips, Kudu slow to come back after a restart) and a deployment starting or the lock
+//! empty zips, a zip that left out a listed file or has a flipped data byte, Kudu slow to come
+//! back after a restart) and a deployment starting or the lock
 //! changing hands before any request:
 //!
 //! 1. every DELETE the fake receives is exactly a chosen plan step's request, each once, or
 //!    again only after a throttled (429, 502-504) or unanswered attempt (a 504 may come after
 //!    Kudu did the delete) and at most `MAX_DELETE_ATTEMPTS` times in all;
-//! 2. no DELETE before both archives were served intact and the run holds its backup file;
+//! 2. no DELETE before both archives were served intact, the run holds its backup file and the
+//!    user's receipt for it was taken (while the run waits for it, it sends nothing; receipts
+//!    for a shorter or changed file are refused);
 //! 3. no DELETE after a re-check read showed the injected change (the fake answers every read
 //!    twice, from its real state and from a shadow without the change, to know when a re-check
 //!    could see it);
