@@ -619,5 +619,8 @@ fn diagnose_watches_a_quiet_windows_build_and_finds_it_working() {
         .map(|r| r.path.as_str())
         .filter(|p| p.starts_with("/api/processes/") && detail_reads(p) == 2)
         .collect();
-    assert!(!twice.is_empty(), "a build process read twice: {requests:#?}");
+    assert!(
+        !twice.is_empty(),
+        "a build process read twice: {requests:#?}"
+    );
 }
