@@ -225,6 +225,8 @@ pub fn svg_number(x: f64) -> String {
 
 /// Narrowest bar drawn, so an instant deployment stays visible and focusable.
 pub const MIN_BAR_WIDTH: f64 = 6.0;
+/// Half the width of a mark's glyph (the component draws a 12-unit diamond).
+pub const MARK_HALF_WIDTH: f64 = 6.0;
 /// Room kept between two bars that share a lane.
 const LANE_CLEARANCE: f64 = 2.0;
 /// Font size of every label on the picture (`.kd-timeline-svg text` in style.css).
@@ -324,7 +326,8 @@ pub fn layout(shown: &ShownEntries, now: Timestamp, width: f64) -> TimelineLayou
     let mut marks: Vec<MarkGlyph> = Vec::new();
     let mut last_label: Option<Label> = None;
     for (index, mark) in shown.marks.iter().enumerate() {
-        let x = x_of(mark.at.unix_millis());
+        // A mark is a glyph about 12 units wide: kept whole inside the picture.
+        let x = x_of(mark.at.unix_millis()).clamp(MARK_HALF_WIDTH, width - MARK_HALF_WIDTH);
         let label = (mark.kind == TimelineMarkKind::RefusedDeployment)
             .then(|| mark_label(mark, x, width))
             .filter(|label| last_label.as_ref().is_none_or(|last| last.clear_of(label)));
@@ -385,7 +388,9 @@ fn ticks(
         }
     };
     let px_per_sec = width / ((end - start) as f64 / 1000.0);
-    // Airy if there is room; on a very short or narrow axis, as close as labels can stand.
+    // Airy if that still gives two ticks; on a very short or narrow axis, as close as labels
+    // can stand.
+    let mut best: Vec<Tick> = vec![];
     for spacing in [TICK_SPACING, 1.0] {
         let Some(step) = TICK_STEPS_SECS.into_iter().find(|&step| {
             let widest = label_width(&text(start, step));
@@ -404,11 +409,14 @@ fn ticks(
             }
             at += step_ms;
         }
-        if !ticks.is_empty() {
+        if ticks.len() >= 2 {
             return ticks;
         }
+        if ticks.len() > best.len() {
+            best = ticks;
+        }
     }
-    vec![]
+    best
 }
 
 #[cfg(test)]
@@ -597,6 +605,11 @@ mod tests {
             Some(("end", true)),
             "near the edge the label grows inwards"
         );
+
+        // Refused at the very last moment: the glyph stays whole inside the picture.
+        shown.marks = vec![refused(10)];
+        let at_the_end = super::layout(&shown, at_min(10), 420.0);
+        assert_eq!(at_the_end.marks[0].x, 420.0 - MARK_HALF_WIDTH);
     }
 
     #[test]
@@ -644,8 +657,14 @@ mod tests {
     fn the_healthy_history_labels_do_not_collide() {
         // Issue 20: "12-06 12:00" and "12-06 18:00" were drawn over each other.
         for width in [240.0, 420.0, 900.0] {
-            let layout = layout(&shown(vec![], -(34 * 60 + 20), 0), at_min(0), width);
+            let layout = layout(&shown(vec![], -(38 * 60), 0), at_min(0), width);
             no_labels_meet(&layout);
+            // At 240 units only the one midnight fits a label.
+            assert!(
+                layout.ticks.len() >= if width < 400.0 { 1 } else { 2 },
+                "{width}: {:?}",
+                layout.ticks
+            );
         }
     }
 
