@@ -139,6 +139,11 @@ pub struct Quirks {
     /// Code client waits through "to let Kudu initialize the deployment") until a push makes a
     /// record again.
     pub latest_empty_after_restart: bool,
+    /// [I] README "Two build outputs": a successful Linux build leaves its output in wwwroot as
+    /// one archive, `output.tar.gz`, beside `oryx-manifest.toml` (Oryx's
+    /// `--compress-destination-dir`, which the simulated build command passes), rather than as
+    /// files. On in `two-outputs`.
+    pub linux_compressed_output: bool,
 }
 
 impl Default for Quirks {
@@ -170,6 +175,7 @@ impl Default for Quirks {
             flex_consumption: false,
             flex_serves_vfs_and_isdeploying: false,
             latest_empty_after_restart: false,
+            linux_compressed_output: false,
         }
     }
 }

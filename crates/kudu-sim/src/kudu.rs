@@ -116,6 +116,9 @@ pub enum FailMode {
     /// A OneDeploy that failed after wwwroot was cleaned: only the artifact is left there
     /// (`partial-deploy`).
     PartialArtifact,
+    /// A build whose newer Oryx wrote `output.tar.zst` into wwwroot and then failed, leaving the
+    /// older build's `output.tar.gz` beside it (`two-outputs`, Azure/app-service-linux-docs#263).
+    OutputBesideOld,
 }
 
 /// A running deployment: the background task of an async push, or the request of a sync one.
@@ -1032,6 +1035,16 @@ impl Kudu {
         };
         match worker.fail {
             Some(mode) => {
+                if mode == FailMode::OutputBesideOld {
+                    let bytes = match &worker.artifact {
+                        Artifact::Zip(b) => b.clone(),
+                        Artifact::File { bytes, .. } => bytes.clone(),
+                    };
+                    let _ = self
+                        .home
+                        .write(&format!("{WWWROOT}/output.tar.zst"), &bytes, now);
+                    self.log_top(&worker.id, "Error: Failed to extract output.tar.zst: the manifest still names output.tar.gz", 2);
+                }
                 if mode == FailMode::PartialArtifact {
                     self.clean_wwwroot();
                     let _ = self
@@ -1159,6 +1172,23 @@ impl Kudu {
         }
         let mut manifest = Vec::new();
         match artifact {
+            // Oryx's `--compress-destination-dir` (switch `linux_compressed_output`): the build
+            // output goes to wwwroot as one archive beside Oryx's manifest.
+            Artifact::Zip(bytes)
+                if self.personality == Personality::Linux
+                    && self.quirks.linux_compressed_output =>
+            {
+                let _ = self
+                    .home
+                    .write(&format!("{WWWROOT}/output.tar.gz"), bytes, now);
+                let _ = self.home.write(
+                    &format!("{WWWROOT}/oryx-manifest.toml"),
+                    b"compressedOutputFile = \"output.tar.gz\"\n",
+                    now,
+                );
+                manifest.push("output.tar.gz".to_string());
+                manifest.push("oryx-manifest.toml".to_string());
+            }
             Artifact::Zip(bytes) => {
                 for (name, content) in crate::archive::unzip(bytes) {
                     let _ = self.home.write(&format!("{WWWROOT}/{name}"), &content, now);

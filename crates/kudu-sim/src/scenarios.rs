@@ -101,6 +101,11 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "a deployment hung, then Kudu restarted (_Shutdown, later _Startup traces) but the lock dir survived (switch linux_startup_clears_lock off): the record still reads Building, isdeploying True, the re-run got 409",
     },
     Scenario {
+        name: "two-outputs",
+        personalities: LINUX,
+        summary: "builds leave output.tar.gz and oryx-manifest.toml in wwwroot (switch linux_compressed_output on); a OneDeploy 10 min ago wrote output.tar.zst beside them and failed",
+    },
+    Scenario {
         name: "flex-consumption",
         personalities: LINUX,
         summary: "a Flex Consumption function app (switch flex_consumption on): three earlier publishes; a remote-build publish from Core Tools is building, and an az publish 20 s later was recorded with status 5 (Conflict); VFS and isdeploying answer 404 (switch flex_serves_vfs_and_isdeploying off)",
@@ -172,6 +177,9 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
     }
     if name == "flex-consumption" {
         config.quirks.flex_consumption = true;
+    }
+    if name == "two-outputs" {
+        config.quirks.linux_compressed_output = true;
     }
     kudu.reset(&config)
         .map_err(|e| format!("cannot reset HOME: {e}"))?;
@@ -332,6 +340,15 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.advance(60);
             d.push_refused("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c91e2d0%20(main)%20re-run&author=octocat", 5, name)?;
             d.advance(2 * 60);
+        }
+        "two-outputs" => {
+            d.history();
+            // A newer Oryx writes output.tar.zst, then the deploy fails before the manifest
+            // names it (Azure/app-service-linux-docs#263): the older output.tar.gz stays.
+            d.kudu.fail_next = Some(FailMode::OutputBesideOld);
+            d.push_async("/api/publish?type=zip&async=true&deployer=OneDeploy", 4, 70);
+            d.advance(70);
+            d.advance(10 * 60);
         }
         "flex-consumption" => {
             // Flex Consumption deploys through /api/publish only (README "Flex Consumption").

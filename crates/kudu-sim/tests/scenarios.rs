@@ -56,7 +56,7 @@ fn expectation(name: &str, p: Personality) -> Expect {
         // A live build past the Linux expiry, a silent live build, a lock that survived a
         // restart: all still block.
         "long-build" | "quiet-build" | "restarted-holder" => busy("Deployment Underway"),
-        "partial-deploy" => free(202),
+        "partial-deploy" | "two-outputs" => free(202),
         // The cancelled run's lock outlives it; every record is complete, so `latest` is 200.
         "cancelled-retried" => Expect {
             latest: 200,
@@ -799,4 +799,26 @@ async fn latest_answers_an_empty_object_after_a_recycle_when_switched_on() {
     let off = start(Personality::Linux, "healthy").await;
     off.sim.restart_kudu();
     assert!(off.get_json("/api/deployments/latest").await.json()["id"].is_string());
+}
+
+/// `two-outputs`: compressed builds left output.tar.gz and Oryx's manifest; the failed OneDeploy
+/// wrote output.tar.zst beside them, later (Azure/app-service-linux-docs#263).
+#[tokio::test]
+async fn two_outputs_leaves_the_new_archive_beside_the_old() {
+    let f = start(Personality::Linux, "two-outputs").await;
+    let listing = f.get("/api/vfs/site/wwwroot/").await.json();
+    let entry = |name: &str| {
+        listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} missing from {listing}"))
+    };
+    let (gz, zst) = (entry("output.tar.gz"), entry("output.tar.zst"));
+    entry("oryx-manifest.toml");
+    assert!(gz["mtime"].as_str().unwrap() < zst["mtime"].as_str().unwrap());
+    let latest = f.get_json("/api/deployments/latest").await.json();
+    assert_eq!(latest["status"], 3);
 }
