@@ -124,7 +124,8 @@ pub fn CleanupRunPanel(props: &CleanupRunPanelProps) -> Html {
                 if view.running() && view.log.len() > LIVE_LOG_SHOWN {
                     <p class="kd-meta">{ format!("The latest {LIVE_LOG_SHOWN}; every request is listed when the run ends.") }</p>
                 }
-                <ol class="kd-activity" data-testid="activity-log">
+                // It scrolls while the run is under way: focusable, so keyboard users can scroll it.
+                <ol class="kd-activity" data-testid="activity-log" tabindex="0" aria-label="Activity log">
                     { for shown_log(view).iter().map(entry_view) }
                 </ol>
             </details>

@@ -8,7 +8,8 @@
 
 use kudu_e2e::a11y_support::{AxeScope, ColorScheme, assert_accessible, set_color_scheme};
 use kudu_e2e::cleanup_support::{
-    cleanup_outcome, cleanup_sim_config, give_word_if_asked, user_click,
+    backup_awaiting_confirmation, cleanup_outcome, cleanup_sim_config, give_word_if_asked,
+    user_click,
 };
 use kudu_e2e::kudu_sim::Personality;
 use kudu_e2e::{E2e, run, site_url};
@@ -177,6 +178,9 @@ async fn cleanup_states_have_no_serious_violations() -> anyhow::Result<()> {
             give_word_if_asked(&e2e).await?;
 
             user_click(&e2e, "[data-testid=confirm]").await?;
+            // The run waits for the user's word that they hold the backup (issue 16).
+            backup_awaiting_confirmation(&e2e, std::time::Duration::from_secs(120)).await?;
+            check_both_schemes(&e2e, "cleanup waiting for the backup", 3).await?;
             let outcome = cleanup_outcome(&e2e, std::time::Duration::from_secs(120)).await?;
             assert_eq!(outcome, "fixed");
             // The run's closing read re-diagnoses the site; check the screen it settles on.
