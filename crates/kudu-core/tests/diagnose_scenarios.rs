@@ -181,6 +181,7 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "deployment-in-progress",
         "windows-lock-held",
     ),
+    ("two-outputs-linux", "partial-deploy", "partial-deploy"),
     // The site is told apart from its records alone (VFS and isdeploying answer 404 there).
     (
         "flex-consumption-linux",
@@ -930,6 +931,33 @@ plan: none (Nothing here is stale: no orphaned or expired lock, no denied status
             .contains("output.tar.gz from 09:01:50 UTC is stale"),
         "{}",
         partial.summary
+    );
+}
+
+#[test]
+fn sim_two_outputs_linux() {
+    check(
+        "two-outputs-linux",
+        r#"
+primary: partial-deploy (High)
+causes: partial-deploy, no-lock-found
+lock: Free
+deployable: Yes
+plan:
+  0 GET /api/zip/site/locks/
+  0 GET /api/zip/site/deployments/
+  2 DELETE /api/vfs/site/deployments/temp-2244a2c6/?recursive=true
+  2 DELETE /api/vfs/site/deployments/pending
+  4 GET /api/isdeploying
+trace: KuduStarted: Kudu started on instance 05be39 at 2026-11-26 12:00:00 UTC (its first request: POST /api/zipdeploy).
+"#,
+    );
+    let (_, d, _) = run(&load(&fixtures_dir().join("two-outputs-linux.json")));
+    let summary = &d.primary().unwrap().summary;
+    assert!(
+        summary.contains("output.tar.gz from")
+            && summary.contains("is stale beside output.tar.zst"),
+        "{summary}"
     );
 }
 

@@ -1,6 +1,7 @@
-//! Site shapes from the field (issue 18, item 3), in real Chromium with the extension loaded
-//! against the simulator: a Flex Consumption app is named from its deployment records alone,
-//! read as Linux, and offered nothing to delete.
+//! Site shapes from the field (issue 18, items 3 and 5), in real Chromium with the extension
+//! loaded against the simulator: a Flex Consumption app is named from its deployment records
+//! alone, read as Linux, and offered nothing to delete; a failed deploy's two build outputs name
+//! the stale archive.
 
 use kudu_e2e::cleanup_support::cleanup_sim_config;
 use kudu_e2e::kudu_sim::Personality;
@@ -44,6 +45,34 @@ async fn a_flex_consumption_app_is_named_from_its_records_and_offered_nothing_to
                 .in_shadow("return root?.querySelectorAll('[data-testid=cleanup]').length ?? 0;")
                 .await?;
             assert_eq!(cleanup.as_u64(), Some(0), "no cleanup button");
+            Ok(())
+        },
+    )
+    .await
+}
+
+/// `two-outputs`: a failed build wrote output.tar.zst beside the older build's output.tar.gz
+/// (Azure/app-service-linux-docs#263). The finding names the stale archive and says to remove
+/// it by hand: Kudu Doctor never touches wwwroot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_build_outputs_name_the_stale_archive() -> anyhow::Result<()> {
+    run(
+        "site-shapes-two-outputs",
+        cleanup_sim_config("two-outputs", Personality::Linux)?,
+        |e2e| async move {
+            e2e.goto(&site_url(SCM, "/")).await?;
+            let state = e2e.settled_launcher_state().await?;
+            assert_eq!(state, "partial-deploy");
+            e2e.open_wizard().await?;
+            e2e.shadow_element("[data-testid=guide][data-for-cause=\"partial-deploy\"]")
+                .await?;
+            let finding = shadow_text(&e2e, "[data-cause=partial-deploy]").await?;
+            assert!(
+                finding.contains("output.tar.gz from") && finding.contains("is stale"),
+                "{finding}"
+            );
+            let guide = shadow_text(&e2e, "[data-testid=guide]").await?;
+            assert!(guide.contains("site/wwwroot/output.tar.gz"), "{guide}");
             Ok(())
         },
     )
