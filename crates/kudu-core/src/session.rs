@@ -134,8 +134,7 @@ impl Session {
 
     /// Takes the error text the user got (blank text clears it).
     pub fn paste_error(&mut self, text: &str) {
-        self.pasted_error =
-            (!text.trim().is_empty()).then(|| crate::parse::classify_pasted(text));
+        self.pasted_error = (!text.trim().is_empty()).then(|| crate::parse::classify_pasted(text));
     }
 
     /// Says which instance the replies come from: the value of the `ARRAffinity` cookie the

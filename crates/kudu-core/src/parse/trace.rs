@@ -111,7 +111,9 @@ pub fn parse_trace_name(file: &str) -> Option<TracedRequest> {
     let instance = fields[..counter_at].join("_");
     let counter = fields[counter_at].parse::<u16>().ok();
     let mut what: Vec<&str> = fields[counter_at + 1..].to_vec();
-    let pending = what.last().is_some_and(|f| f.eq_ignore_ascii_case("pending"));
+    let pending = what
+        .last()
+        .is_some_and(|f| f.eq_ignore_ascii_case("pending"));
     let mut duration_secs = None;
     let mut status = None;
     if pending {
@@ -293,15 +295,15 @@ mod tests {
     #[test]
     fn tolerant_of_odd_instances_counters_and_paths() {
         // A machine name with `_`, a 4-digit counter, a lower-case extension.
-        let t =
-            parse_trace_name("2026-11-26T12-00-00_RD_0003FF_1234_POST_api-publish_409_2s.XML")
-                .unwrap();
+        let t = parse_trace_name("2026-11-26T12-00-00_RD_0003FF_1234_POST_api-publish_409_2s.XML")
+            .unwrap();
         assert_eq!(t.instance, "RD_0003FF");
         assert_eq!(t.counter, Some(1234));
         assert_eq!(t.status, Some(409));
         // A URL with `_` in it (KuduLite keeps `_`), and `.xml` inside the URL.
-        let t = parse_trace_name("2026-11-26T12-00-00_a1b2c3_002_GET_api-vfs-my_file.xml_200_0s.xml")
-            .unwrap();
+        let t =
+            parse_trace_name("2026-11-26T12-00-00_a1b2c3_002_GET_api-vfs-my_file.xml_200_0s.xml")
+                .unwrap();
         assert_eq!(t.name_path, "api-vfs-my_file.xml");
         assert!(!t.is_deployment_request());
     }
@@ -329,7 +331,10 @@ mod tests {
             "2026-11-26T12-00-00_a1b2c3_001_POST_api-zip-site-wwwroot_409_0s.xml",
             "2026-11-26T12-00-00_a1b2c3_001_POST_api-deploymentsx_409_0s.xml",
         ] {
-            assert!(!parse_trace_name(name).unwrap().is_deployment_request(), "{name}");
+            assert!(
+                !parse_trace_name(name).unwrap().is_deployment_request(),
+                "{name}"
+            );
         }
     }
 }
