@@ -210,15 +210,20 @@ fn entry_from_csv_line(
 ) -> Option<LogEntry> {
     let mut columns = line.splitn(10, ',');
     let time_text = columns.next()?;
-    let _host = columns.next()?;
+    let host = columns.next()?;
     let (first_blank, second_blank) = (columns.next()?, columns.next()?);
-    if !first_blank.trim().is_empty() || !second_blank.trim().is_empty() {
-        return None;
-    }
     let id = columns.next()?;
-    let (_stack, _os, _state) = (columns.next()?, columns.next()?, columns.next()?);
+    let (stack, os, state) = (columns.next()?, columns.next()?, columns.next()?);
     let kind = columns.next()?;
     let text = columns.next()?;
+    // Every named column is filled and the two between them are empty: a `log.log` line whose
+    // message holds commas cannot look like this by accident.
+    let filled = [host, id, stack, os, state, kind]
+        .iter()
+        .all(|c| !c.trim().is_empty());
+    if !filled || !first_blank.trim().is_empty() || !second_blank.trim().is_empty() {
+        return None;
+    }
     let time = Timestamp::parse_rfc3339(time_text.trim());
     if time.is_none() {
         warnings.push(FieldWarning {
@@ -307,6 +312,15 @@ mod tests {
         assert_eq!(entries[0].level, LogLevel::Info);
         assert_eq!(entries[2].level, LogLevel::Error);
         assert!(entries[2].message.ends_with("is denied, giving up"));
+    }
+
+    /// A `log.log` line whose message is made of commas is still a `log.log` line.
+    #[test]
+    fn a_log_log_message_of_commas_is_not_a_csv_line() {
+        let parsed = parse_log("2024-05-01T12:00:00Z,,,,,,,,,,,,x,entry-id,0\n").unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert_eq!(parsed.value[0].id, "entry-id");
+        assert_eq!(parsed.value[0].message, ",,,,,,,,,,,x");
     }
 
     #[test]
