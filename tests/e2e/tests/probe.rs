@@ -105,32 +105,34 @@ async fn a_passive_view_of_a_healthy_site_reads_twice_at_most_and_loads_no_wasm(
     Ok(())
 }
 
+/// Enter on the focused launcher of a healthy site loads the app open, and the app then takes
+/// the launcher over: a second Enter closes the wizard.
+async fn assert_keyboard_opens(e2e: &E2e) -> anyhow::Result<()> {
+    e2e.goto(&site_url(SCM_HOST, "/")).await?;
+    e2e.launcher_attr("data-state", |state| state == "ready")
+        .await?;
+    let launcher = e2e.launcher().await?;
+    // Enter on the focused button: a trusted click, as the browser reports it.
+    launcher.send_keys("\u{E007}").await?;
+    e2e.wait_for_launcher_state("healthy").await?;
+    e2e.wait_for("the wizard to open", || async {
+        Ok(wizard_open(e2e).await?.then_some(()))
+    })
+    .await?;
+    assert_eq!(launcher.attr("data-app").await?.as_deref(), Some("mounted"));
+    launcher.send_keys("\u{E007}").await?;
+    e2e.wait_for("the wizard to close", || async {
+        Ok((!wizard_open(e2e).await?).then_some(()))
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_launcher_opens_with_the_keyboard_and_then_diagnoses() -> anyhow::Result<()> {
     run(
         "probe-keyboard-opens",
         scenario("healthy", Personality::Linux)?,
-        |e2e| async move {
-            e2e.goto(&site_url(SCM_HOST, "/")).await?;
-            e2e.launcher_attr("data-state", |state| state == "ready")
-                .await?;
-            let launcher = e2e.launcher().await?;
-            // Enter on the focused button: a trusted click, as the browser reports it.
-            launcher.send_keys("\u{E007}").await?;
-            e2e.wait_for_launcher_state("healthy").await?;
-            e2e.wait_for("the wizard to open", || async {
-                Ok(wizard_open(&e2e).await?.then_some(()))
-            })
-            .await?;
-            assert_eq!(launcher.attr("data-app").await?.as_deref(), Some("mounted"));
-            // A second Enter closes it again: the app took the launcher over.
-            launcher.send_keys("\u{E007}").await?;
-            e2e.wait_for("the wizard to close", || async {
-                Ok((!wizard_open(&e2e).await?).then_some(()))
-            })
-            .await?;
-            Ok(())
-        },
+        |e2e| async move { assert_keyboard_opens(&e2e).await },
     )
     .await
 }
@@ -242,11 +244,14 @@ async fn the_standalone_page_gets_no_second_app() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn firefox_passive_view_and_in_progress_behave_the_same() -> anyhow::Result<()> {
+async fn firefox_passive_view_keyboard_and_in_progress_behave_the_same() -> anyhow::Result<()> {
     run_in_firefox(
         "firefox-probe-passive",
         scenario("healthy", Personality::Linux)?,
-        |e2e| async move { assert_passive_healthy_view(&e2e, "healthy in Firefox").await },
+        |e2e| async move {
+            assert_passive_healthy_view(&e2e, "healthy in Firefox").await?;
+            assert_keyboard_opens(&e2e).await
+        },
     )
     .await?;
     run_in_firefox(
