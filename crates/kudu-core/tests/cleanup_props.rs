@@ -82,6 +82,11 @@ struct Home {
     records: Vec<Record>,
     /// Requests still answered 503 after a Kudu restart.
     down_for: u32,
+    /// Windows: the hung build's npm (process 4104 under Kudu's w3wp 2080) and its CPU time;
+    /// `None` once Kudu restarted (its children end with it).
+    build_cpu_ms: Option<u64>,
+    /// The build uses CPU again (`Change::BuildWorks`).
+    build_busy: bool,
 }
 
 const LINUX_OP: &str = "Performing continuous deployment";
@@ -147,6 +152,19 @@ enum Change {
     /// A CI job retrying after its 409 starts a deployment, taking the Linux lock the moment
     /// the run's release was applied (whatever the answer said). Not tied to a request index.
     LockTakenAfterRelease,
+    /// Windows: the build that looked hung uses CPU again (npm was waiting on the network).
+    BuildWorks,
+}
+
+/// A CPU time as Kudu-W's JSON writes a .NET `TimeSpan` (`hh:mm:ss.fff`).
+fn timespan(ms: u64) -> String {
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 /// The Linux lock's release, as the planner writes it: a DELETE of `info.lock` carrying the
@@ -188,6 +206,7 @@ fn apply_change(home: &mut Home, change: Change, now: Timestamp) {
             }
         }
         Change::LockTakenAfterRelease => apply_change(home, Change::DeploymentStarts, now),
+        Change::BuildWorks => home.build_busy = true,
         Change::LockChangesHands => {
             if home.windows {
                 home.take_windows_lock(now);
@@ -380,6 +399,46 @@ fn answer_get(home: &Home, path: &str, now: Timestamp) -> Answer {
                 answer(404, Body::Json(json!({"Message": "No deployments"})))
             }
         }
+        "/api/processes" | "/api/processes/2080" | "/api/processes/4104" if !home.windows => {
+            answer(400, Body::Json(json!("Not supported on Linux")))
+        }
+        "/api/processes" => {
+            let mut list = vec![json!({"id": 2080, "name": "w3wp"})];
+            if home.build_cpu_ms.is_some() {
+                list.push(json!({"id": 4104, "name": "node"}));
+            }
+            answer(200, Body::Json(serde_json::Value::Array(list)))
+        }
+        "/api/processes/2080" => {
+            let handle = if home.handle_open {
+                "D:\\home\\site\\locks\\deployments.lock"
+            } else {
+                "D:\\home\\LogFiles\\kudu\\trace"
+            };
+            answer(
+                200,
+                Body::Json(json!({"id": 2080, "name": "w3wp", "is_scm_site": true,
+                    "total_cpu_time": "00:02:00", "time_stamp": now.to_rfc3339(),
+                    "open_file_handles": [handle]})),
+            )
+        }
+        "/api/processes/4104" => match home.build_cpu_ms {
+            Some(cpu) => {
+                let cpu = cpu + if home.build_busy { 3_125 } else { 0 };
+                answer(
+                    200,
+                    Body::Json(json!({"id": 4104, "name": "node", "is_scm_site": true,
+                        "total_cpu_time": timespan(cpu),
+                        "time_stamp": now.to_rfc3339(),
+                        "command_line": "node npm-cli.js ci",
+                        "open_file_handles": ["D:\\home\\site\\repository\\package.json"]})),
+                )
+            }
+            None => answer(
+                404,
+                Body::Json(json!({"Message": "Process with id '4104' not found."})),
+            ),
+        },
         "/api/isdeploying" if home.windows => answer(
             404,
             Body::Json(json!("No route registered for '/api/isdeploying'")),
@@ -548,6 +607,7 @@ fn apply_delete(home: &mut Home, req: &RunRequest, now: Timestamp) -> Answer {
             return answer(400, Body::Json(json!("Not supported on Linux")));
         }
         home.handle_open = false;
+        home.build_cpu_ms = None;
         for r in &mut home.records {
             if r.running() {
                 r.status = 3;
@@ -786,6 +846,8 @@ fn linux_base(lock_age_secs: i64, temps: usize) -> Home {
         handle_open: false,
         records: vec![],
         down_for: 0,
+        build_cpu_ms: None,
+        build_busy: false,
     };
     home.locks.insert(
         "status.lock".into(),
@@ -850,6 +912,7 @@ fn windows_base(lock_age_secs: i64) -> Home {
     home.locks.remove("deployment");
     home.locks.remove("status.lock");
     home.take_windows_lock(at_secs(-lock_age_secs));
+    home.build_cpu_ms = Some(45_500);
     home
 }
 
@@ -892,6 +955,38 @@ fn diagnose(home: &mut Home, kind: PlanKind) -> (kudu_core::Diagnosis, CleanupPl
             );
         }
         reads = session.follow_up_reads();
+    }
+    // Windows: the round watches the hung holder's build processes (list, details, again).
+    if home.windows {
+        let ingest = |session: &mut Session, reads: Vec<Read>| {
+            for read in reads {
+                let a = answer_get(home, &read.path, now);
+                let r = reply_from(&a);
+                let body = match &r.body {
+                    kudu_core::cleanup::ReplyBody::Text(t) => t.clone(),
+                    kudu_core::cleanup::ReplyBody::Bytes(b) => {
+                        String::from_utf8_lossy(b).into_owned()
+                    }
+                };
+                session.ingest(
+                    &read.id,
+                    &read.path,
+                    &kudu_core::HttpReply {
+                        status: r.status,
+                        content_type: r.content_type.clone(),
+                        body,
+                        headers: r.headers.clone(),
+                        transport_error: None,
+                    },
+                );
+            }
+        };
+        let list = session.process_list_read();
+        ingest(&mut session, list);
+        let first = session.process_reads();
+        ingest(&mut session, first);
+        let again = session.process_reads_again();
+        ingest(&mut session, again);
     }
     let diagnosis = session.diagnose(now);
     let plan = plan(&session, &diagnosis, kind);
@@ -1213,7 +1308,8 @@ fn run_schedule(s: Schedule) -> Result<Report, TestCaseError> {
                 let bare = req.path.split('?').next().unwrap_or("");
                 let relevant = judged.contains(&bare)
                     || bare.starts_with("/api/deployments/")
-                    || bare == "/api/vfs/site/locks/deployment/info.lock";
+                    || bare == "/api/vfs/site/locks/deployment/info.lock"
+                    || bare.starts_with("/api/processes/");
                 if relevant && a != b && harmless(fault, &a) {
                     change_seen_in_recheck = true;
                 }
@@ -1319,7 +1415,8 @@ fn schedule() -> impl Strategy<Value = Schedule> {
                 prop_oneof![
                     Just(Change::DeploymentStarts),
                     Just(Change::LockChangesHands),
-                    Just(Change::LockTakenAfterRelease)
+                    Just(Change::LockTakenAfterRelease),
+                    Just(Change::BuildWorks)
                 ],
                 prop_oneof![3 => 0usize..40, 1 => 40usize..160],
             ),
@@ -1656,6 +1753,32 @@ fn a_deployment_that_begins_before_the_click_stops_everything() {
         };
         assert!(!changes.is_empty());
     }
+}
+
+/// Windows: the build that looked hung (its npm used no CPU at the diagnosis) uses CPU again
+/// before the click: the re-check grades it as the diagnosis does and nothing is deleted or
+/// restarted.
+#[test]
+fn a_build_that_uses_cpu_again_before_the_click_stops_everything() {
+    let mut home = site(3);
+    let (_, plan, _) = diagnose(&mut home, PlanKind::Targeted);
+    assert!(
+        format!("{:?}", plan.steps).contains("BuildCpuUnchanged"),
+        "the plan records the build's CPU time"
+    );
+    let report = run_schedule(Schedule {
+        change: Some((Change::BuildWorks, 0)),
+        ..clean(3)
+    })
+    .unwrap();
+    assert!(report.deletes.is_empty(), "{:?}", report.deletes);
+    let Some(Outcome::Aborted { changes, .. }) = report.outcome else {
+        panic!("{:?}", report.outcome)
+    };
+    assert!(
+        changes.iter().any(|c| c.contains("npm used 3.1 s of CPU")),
+        "{changes:?}"
+    );
 }
 
 #[test]
