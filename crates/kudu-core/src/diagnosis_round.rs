@@ -299,6 +299,10 @@ impl DiagnosisRound {
             ProcessStep::NotAsked if level < MAX_FOLLOW_UP_LEVELS => self.session.follow_up_reads(),
             _ => vec![],
         };
+        if level == 0 {
+            // The list read of this level may have purged what the listing beside it shows.
+            follow_ups.extend(self.session.listing_after_the_list());
+        }
         let mut diagnosis = None;
         if follow_ups.is_empty() {
             let now = self.site_now();

@@ -1528,7 +1528,10 @@ fn schedules_reach_every_outcome() {
          ({aborted_after_deletes} after some deletes)"
     );
     assert!(fixed > 50, "{fixed}");
-    assert!(failed_step > 5, "{failed_step}");
+    // A step fails only when faults hit every retry of one delete: rare by design, and the
+    // count moves with the number of reads a run makes (5 of 400 since re-checks that watch a
+    // log also list Kudu's traces). Some is what matters.
+    assert!(failed_step >= 3, "{failed_step}");
     assert!(aborted_backup > 5, "{aborted_backup}");
     assert!(aborted_change > 20, "{aborted_change}");
     assert!(aborted_after_deletes > 0);
@@ -1658,7 +1661,8 @@ fn many_temp_folders_go_in_few_rounds() {
     // Backup, re-check, the lock, the two-round re-check, the two deletes, the final read:
     // the same however many folders there are.
     assert_eq!(rounds, 7, "{rounds} rounds");
-    // Reads do not grow with the folders: no log read per leftover.
+    // Reads do not grow with the folders: no log read per leftover. (Each re-check that watches
+    // a log also lists Kudu's trace folder once, for the Kudu starts that grade its holder.)
     let mut by_path: std::collections::BTreeMap<String, usize> = Default::default();
     for e in run.log() {
         if e.method == "GET" {
@@ -1668,7 +1672,7 @@ fn many_temp_folders_go_in_few_rounds() {
         }
     }
     assert!(
-        reads < 60,
+        reads < 64,
         "{reads} reads for {} leftovers: {by_path:#?}",
         leftovers.len()
     );

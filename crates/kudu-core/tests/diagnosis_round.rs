@@ -660,3 +660,76 @@ fn linux_and_clear_answers_never_read_processes() {
         );
     }
 }
+
+// ---------------------------------------------------------------- Kudu's purge on listing
+
+/// Reading the deployment list makes Kudu purge pending temporary deployments and failed ones
+/// (kudu-facts §1.3). The first reads go out at once, so the listing of `site/deployments/`
+/// may be answered before that purge and still show folders that are gone a moment later; a
+/// plan made from it would name them, and the cleanup's backup (which no longer holds them)
+/// stops the run. The round reads the listing again after the list, and plans from that.
+#[test]
+fn a_listing_read_beside_the_list_is_read_again_after_it() {
+    let f = load("hand/hand-stuck-linux");
+    let first = reply_for(&f, &ReadId::DeploymentsDir);
+    let listed: Vec<Value> = serde_json::from_str(&first.body).unwrap();
+    let temp: Vec<String> = listed
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .filter(|n| n.starts_with("temp-"))
+        .map(str::to_string)
+        .collect();
+    assert!(!temp.is_empty(), "the fixture lists a temp folder");
+    let purged = HttpReply {
+        body: serde_json::to_string(
+            &listed
+                .iter()
+                .filter(|e| !e["name"].as_str().unwrap_or("").starts_with("temp-"))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        ..first.clone()
+    };
+
+    let mut round = DiagnosisRound::new(1);
+    let mut events = vec![];
+    let mut listings = 0;
+    let mut batches = 0;
+    while !round.is_done() {
+        let batch = round.poll_reads();
+        assert!(
+            !batch.is_empty(),
+            "no reads, not done: {:?}",
+            kinds(&events)
+        );
+        batches += 1;
+        for (token, read) in &batch {
+            let reply = if read.id == ReadId::DeploymentsDir {
+                listings += 1;
+                if listings == 1 {
+                    first.clone()
+                } else {
+                    purged.clone()
+                }
+            } else {
+                reply_for(&f, &read.id)
+            };
+            round.handle_reply(*token, &reply, f.now);
+        }
+        while let Some(event) = round.poll_event() {
+            events.push(event);
+        }
+    }
+    assert_eq!(listings, 2, "the listing is read again after the list");
+    assert_eq!(batches, 2, "with the logs, in the same second batch");
+    let plan = plan(&events);
+    for step in &plan.steps {
+        for name in &temp {
+            assert!(
+                !step.request.path.contains(name.as_str()),
+                "the plan names {name}, which Kudu purged: {:?}",
+                step.request
+            );
+        }
+    }
+}

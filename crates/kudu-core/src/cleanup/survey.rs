@@ -87,6 +87,11 @@ impl Survey {
     /// The first round.
     pub(super) fn first_round(&mut self, scope: Scope, cache_bust: u64) -> Vec<Read> {
         self.scope = scope;
+        // A deployment the plan judged stopped is graded again from its log, and a Kudu start
+        // after its last activity is the strong evidence that it died: without Kudu's trace
+        // folder the re-check would grade it on its log's silence alone and stop the run the
+        // diagnosis offered. Plans that watch no log need no traces.
+        let watches_a_log = !self.required_logs.is_empty();
         let mut reads: Vec<Read> = diagnosis_reads(cache_bust)
             .into_iter()
             .filter(|r| {
@@ -99,11 +104,8 @@ impl Survey {
                             | ReadId::LocksDir
                             | ReadId::InfoLock
                             | ReadId::DeploymentsDir
-                            // Kudu's starts are the strong evidence that a holder died: without
-                            // them the re-check would grade a holder the diagnosis called dead
-                            // on its log silence alone, and stop the run it offered.
-                            | ReadId::KuduTraceDir
                     )
+                    || (watches_a_log && r.id == ReadId::KuduTraceDir)
             })
             .collect();
         if self.folders_after_list {

@@ -109,6 +109,53 @@ impl Session {
 }
 
 impl Session {
+    /// `GET /api/vfs/site/deployments/` once more, when the listing read beside the deployment
+    /// list may show what that very read purged; `None` when it cannot.
+    ///
+    /// Every `GET /api/deployments` makes Kudu purge: pending temporary deployments when more
+    /// than one is pending, failed ones that never succeeded (the newest kept when it is
+    /// first), successful ones past ten (kudu-facts §1.3). The first reads go out at once, so
+    /// the listing may be answered before the purge. A plan made from it would name folders
+    /// that are gone, and the cleanup, whose backup no longer holds them, stops with nothing
+    /// deleted. Only a listing that shows a purge candidate is read again: a `temp-` folder, a
+    /// folder with no successful record in the list, or more than ten folders. A healthy site
+    /// shows none and settles in one round trip.
+    pub fn listing_after_the_list(&self) -> Option<Read> {
+        let records = self.deployments.value()?;
+        let folders = self.deployments_dir.value()?;
+        let succeeded = |name: &str| {
+            records.iter().any(|d| {
+                d.status == DeployStatus::Success
+                    && d.id
+                        .as_deref()
+                        .is_some_and(|id| id.eq_ignore_ascii_case(name))
+            })
+        };
+        let deployment_folders: Vec<&str> = folders
+            .iter()
+            .filter(|e| e.is_dir && !e.name.eq_ignore_ascii_case("tools"))
+            .map(|e| e.name.as_str())
+            .collect();
+        let candidate = deployment_folders.len() > MAX_KEPT_SUCCESSFUL
+            || deployment_folders.iter().any(|name| {
+                name.get(..5)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("temp-"))
+                    || !succeeded(name)
+            });
+        candidate.then(|| Read {
+            id: ReadId::DeploymentsDir,
+            method: "GET",
+            path: "/api/vfs/site/deployments/".into(),
+            headers: vec![("Accept", "application/json".to_string())],
+        })
+    }
+}
+
+/// Successful deployments Kudu keeps when it purges (`MaxSuccessDeploymentResults`,
+/// kudu-facts §1.3).
+const MAX_KEPT_SUCCESSFUL: usize = 10;
+
+impl Session {
     /// `GET /api/processes`: the first of the process reads a round makes on Windows when a
     /// holder looks hung on log silence alone ([`crate::DiagnosisRound`] decides when).
     pub fn process_list_read(&self) -> Vec<Read> {
