@@ -1416,12 +1416,18 @@ fn windows_build_processes_decide_quiet_from_stuck() {
     assert_eq!(primary.cause.as_str(), "deployment-in-progress");
     let evidence: Vec<&str> = primary.evidence.iter().map(|e| e.fact.as_str()).collect();
     assert!(
-        evidence.iter().any(|e| e.contains("npm used") && e.contains("s of CPU in 5 s")),
+        evidence
+            .iter()
+            .any(|e| e.contains("npm used") && e.contains("s of CPU in 5 s")),
         "{evidence:?}"
     );
     let stuck = diagnose("stuck-windows-windows");
     assert_eq!(stuck.primary().unwrap().cause.as_str(), "windows-lock-held");
     let idle = stuck.lock.idle_evidence.unwrap();
     assert_eq!(idle.strength, kudu_core::diagnose::EvidenceStrength::Weak);
-    assert!(idle.reason.contains("npm used no CPU in 5 s"), "{}", idle.reason);
+    assert!(
+        idle.reason.contains("npm used no CPU in 5 s"),
+        "{}",
+        idle.reason
+    );
 }
