@@ -81,10 +81,14 @@ async fn the_loaders_first_round_is_read_once_and_used() -> anyhow::Result<()> {
         let log = e2e.sim.requests();
         for path in &paths {
             let probe = usize::from(PROBE_PATHS.contains(&path.as_str()));
-            assert_eq!(
-                times_read(&log, path),
-                1 + probe,
-                "{path} must be read once by the round (and once by the probe): {:?}",
+            // The round lists site/deployments/ again after the deployment list when that
+            // listing shows a folder Kudu's list read may purge: a follow-up, not the prefetch.
+            let follow_up = usize::from(path == "/api/vfs/site/deployments/");
+            let read = times_read(&log, path);
+            assert!(
+                (1 + probe..=1 + probe + follow_up).contains(&read),
+                "{path} must be read once by the first round (and once by the probe), read \
+                 {read} times: {:?}",
                 log.iter().map(|r| &r.path).collect::<Vec<_>>()
             );
         }
