@@ -50,6 +50,10 @@ pub enum TimelineView {
     All,
 }
 
+/// How far after the site's "now" a recorded time may lie and still count as now: the `Date`
+/// header's whole second, and the clocks of two instances of one site.
+const CLOCK_SKEW_SECS: i64 = 60;
+
 /// A stretch of time, `from` before `to`; `to` is the diagnosis' "now".
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
 pub struct TimeWindow {
@@ -64,7 +68,8 @@ impl TimeWindow {
 }
 
 impl Timeline {
-    /// The stretch of time `view` shows, ending at `now`. By default (`ExplainsNow`) it spans
+    /// The stretch of time `view` shows, ending at `now` (or at a record stamped up to
+    /// [`CLOCK_SKEW_SECS`] after it). By default (`ExplainsNow`) it spans
     /// the deployments that matter to the current diagnosis: unfinished ones, overlapping ones,
     /// ones that ended unsuccessfully right before the next began, the refused pushes (409:
     /// status 5 records and refused-deployment [`Timeline::marks`]) and every deployment within
@@ -72,11 +77,20 @@ impl Timeline {
     /// of a tenth of the span (at least [`WINDOW_MIN_MARGIN_SECS`]) goes before it. Leftover
     /// `temp-` records (every one but an open newest) never widen it.
     pub fn window(&self, view: TimelineView, now: Timestamp) -> TimeWindow {
+        // "Now" is the site's `Date` header, in whole seconds, while Kudu stamps to the
+        // fraction: what it recorded in the current second (or on an instance whose clock runs
+        // a little ahead) may lie just after it, and must not fall off the window's end.
+        let latest = self
+            .drawable()
+            .filter_map(|e| e.begin)
+            .chain(self.marks.iter().map(|m| m.at))
+            .filter(|t| *t <= now.plus_secs(CLOCK_SKEW_SECS))
+            .fold(now, Timestamp::max);
         let relevant: Vec<(Timestamp, Timestamp)> = match view {
             TimelineView::LastDay => {
                 return TimeWindow {
                     from: now.plus_secs(-24 * 3600),
-                    to: now,
+                    to: latest,
                 };
             }
             TimelineView::All => self
@@ -90,7 +104,7 @@ impl Timeline {
         let margin = (from.secs_until(now) / 10).max(WINDOW_MIN_MARGIN_SECS);
         TimeWindow {
             from: from.plus_secs(-margin),
-            to: now,
+            to: latest,
         }
     }
 
@@ -684,6 +698,34 @@ mod tests {
         let empty = build(&[], &BTreeMap::new(), now);
         let w = empty.window(TimelineView::ExplainsNow, now);
         assert_eq!(w.secs(), WINDOW_MIN_MARGIN_SECS);
+    }
+
+    /// "Now" comes from the site's `Date` header, which has whole seconds, while Kudu stamps a
+    /// deployment to the fraction: a push received in the same second can begin after "now".
+    /// It is still the newest deployment and must be listed, not fall off the window's end.
+    #[test]
+    fn a_push_stamped_after_the_dates_second_is_still_in_the_window() {
+        let old = done("old", "VSTS", at(10, 0, 0), 60);
+        let now = at(12, 0, 0);
+        let stamped = Timestamp::from_unix_millis(now.unix_millis() + 600);
+        let just_now = deployment("new", DeployStatus::Building, "GitHub", stamped, None);
+        let t = build(&[old, just_now], &BTreeMap::new(), now);
+        for view in [
+            TimelineView::ExplainsNow,
+            TimelineView::LastDay,
+            TimelineView::All,
+        ] {
+            let w = t.window(view, now);
+            let listed: Vec<_> = t
+                .entries_in(w, now)
+                .iter()
+                .map(|e| e.deployment.id.clone())
+                .collect();
+            assert!(
+                listed.contains(&Some("new".to_string())),
+                "{view:?}: {listed:?}"
+            );
+        }
     }
 
     #[test]
