@@ -7,6 +7,25 @@
 //! and never with an `Authorization` header. Redirects are not followed (`redirect: manual`):
 //! Kudu's JSON endpoints never redirect, so a redirect is the front end sending an expired
 //! session to its login page. `JsValue` errors become text here, once.
+//!
+//! Written by hand over web-sys rather than with `gloo-net`'s `RequestBuilder` (the design's
+//! library, issue 17), for a measured cost and two faults. Measured 2026-12-08: this file was
+//! ported in a scratch worktree to gloo-net 0.5.0 (the copy yew's gloo already brings, with
+//! `default-features = false, features = ["http"]`), and both versions were built with
+//! `cargo xtask dist` in the same run, `gzip -9` of `pkg/`. The wasm went from 369,427 to
+//! 374,148 B gzip (+4,721; 1,061,147 to 1,073,099 B raw) and the JS glue from 8,814 to 9,076 B
+//! (+262): +4,983 B in all, +0.09 on the payload ratio whose 6.0 ceiling is already missed.
+//! Passing the method as text (`Method::from_bytes`) made it +5,503 B. The port was 2 lines
+//! shorter (34 lines in, 36 out). gloo-net covers what this file sets (method, headers,
+//! `credentials`, `redirect: manual`, `cache: no-store`, the abort signal, the opaque-redirect
+//! check, text or bytes bodies, header reads), but:
+//! - 0.5.0 appends `&` to every URL that already has a query (ranile/gloo#498, fixed upstream
+//!   later), so a `DELETE …/?recursive=true` and the cache-busted deployment list would reach
+//!   Kudu changed;
+//! - a fetch rejection that is not a JS `Error` hits an `unreachable!` in it, which under
+//!   `panic = "abort"` kills the app where this file reports "the request failed".
+//!
+//! A newer gloo-net (0.7) would sit beside yew's copy; it was not measured.
 
 use kudu_core::cleanup::{ReplyBody, RunReply, RunRequest};
 use kudu_core::{HttpReply, Read};
