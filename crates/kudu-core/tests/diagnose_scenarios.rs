@@ -182,6 +182,14 @@ const EXPECTED_PRIMARY: &[(&str, &str, &str)] = &[
         "windows-lock-held",
     ),
     ("two-outputs-linux", "partial-deploy", "partial-deploy"),
+    // Scaled out: a hung build on the other instance holds the lock; read from the first
+    // instance it is the same lock as stuck-linux / stuck-windows.
+    ("held-elsewhere-linux", "stale-lock", "stale-lock"),
+    (
+        "held-elsewhere-windows",
+        "windows-lock-held",
+        "windows-lock-held",
+    ),
     // The site is told apart from its records alone (VFS and isdeploying answer 404 there).
     (
         "flex-consumption-linux",

@@ -654,7 +654,7 @@ impl Kudu {
             "D:\\home\\LogFiles\\kudu\\trace".to_string(),
             "D:\\Program Files (x86)\\SiteExtensions\\Kudu".to_string(),
         ];
-        if self.held_file().is_some() {
+        if self.holds_lock_handle_here() {
             kudu_handles.push("D:\\home\\site\\locks\\deployments.lock".to_string());
         }
         let mut views = vec![

@@ -144,6 +144,11 @@ pub struct Quirks {
     /// `--compress-destination-dir`, which the simulated build command passes), rather than as
     /// files. On in `two-outputs`.
     pub linux_compressed_output: bool,
+    /// README "Scaled out": how many instances the plan runs (1 or 2). With 2, each instance
+    /// runs its own Kudu process over the one shared HOME, the front end routes a request by
+    /// its `ARRAffinity` cookie (a request without one lands on the first instance [I]) and
+    /// sets the cookie on replies to requests that lack it. On in `held-elsewhere`.
+    pub instances: u8,
 }
 
 impl Default for Quirks {
@@ -176,6 +181,7 @@ impl Default for Quirks {
             flex_serves_vfs_and_isdeploying: false,
             latest_empty_after_restart: false,
             linux_compressed_output: false,
+            instances: 1,
         }
     }
 }

@@ -169,6 +169,22 @@ pub enum Reply {
     },
 }
 
+/// What one instance's Kudu process keeps in memory (README "Scaled out"): the instance id,
+/// its processes, its lock handle or cached lock expiry, its caches and its tracer. On a
+/// scaled-out plan every instance has its own; HOME is shared.
+struct ProcessState {
+    instance_id: String,
+    kudu_pid: u32,
+    app_pid: u32,
+    linux_cache: Option<VTime>,
+    linux_holder: Option<Holder>,
+    windows_handle: Option<HeldLock>,
+    workers: Vec<Worker>,
+    etag_seed: u64,
+    list_cache: Option<(String, Vec<DeployResult>)>,
+    traces: TraceState,
+}
+
 /// The whole simulated Kudu.
 pub struct Kudu {
     pub personality: Personality,
@@ -213,6 +229,10 @@ pub struct Kudu {
     pub latest_forgotten: bool,
     /// The Kudu process's tracer state (README "Trace files").
     pub(crate) traces: TraceState,
+    /// The instance whose Kudu process the fields above are (0 unless scaled out).
+    pub current_instance: usize,
+    /// The other instances' Kudu processes, by instance number (`None` at the current one).
+    parked: Vec<Option<ProcessState>>,
 }
 
 impl Kudu {
@@ -247,6 +267,8 @@ impl Kudu {
             app_restarts: 0,
             latest_forgotten: false,
             traces: TraceState::default(),
+            current_instance: 0,
+            parked: Vec::new(),
         };
         kudu.reset(config)?;
         Ok(kudu)
@@ -294,10 +316,92 @@ impl Kudu {
         self.app_restarts = 0;
         self.latest_forgotten = false;
         self.traces = TraceState::new(self.now, 0);
+        self.current_instance = 0;
+        self.parked = vec![None];
+        for _ in 1..self.quirks.instances.max(1) {
+            let process = ProcessState {
+                instance_id: (0..32)
+                    .map(|_| format!("{:02x}", self.rng.random::<u8>()))
+                    .collect(),
+                kudu_pid: self.rng.random_range(2000..9000),
+                app_pid: self.rng.random_range(2000..9000),
+                linux_cache: None,
+                linux_holder: None,
+                windows_handle: None,
+                workers: Vec::new(),
+                etag_seed: self.rng.random(),
+                list_cache: None,
+                traces: TraceState::new(self.now, 0),
+            };
+            self.parked.push(Some(process));
+        }
         self.create_site()?;
-        // A scenario load is a fresh Kudu process.
-        self.warm_up();
+        // A scenario load is a fresh Kudu process on every instance.
+        for instance in 0..self.instance_count() {
+            self.enter_instance(instance);
+            self.warm_up();
+        }
+        self.enter_instance(0);
         Ok(())
+    }
+
+    // ---------------------------------------------------------------- instances
+
+    /// How many instances the plan runs (README "Scaled out").
+    pub fn instance_count(&self) -> usize {
+        self.parked.len().max(1)
+    }
+
+    /// Every instance's id (`WEBSITE_INSTANCE_ID`), by instance number.
+    pub fn instance_ids(&self) -> Vec<String> {
+        self.parked
+            .iter()
+            .map(|p| match p {
+                Some(process) => process.instance_id.clone(),
+                None => self.instance_id.clone(),
+            })
+            .collect()
+    }
+
+    /// The instance number whose id is `id`, if any.
+    pub fn instance_by_id(&self, id: &str) -> Option<usize> {
+        self.instance_ids().iter().position(|i| i == id)
+    }
+
+    /// Makes `instance`'s Kudu process the one requests and actions reach; out of range is
+    /// ignored.
+    pub fn enter_instance(&mut self, instance: usize) {
+        if instance == self.current_instance || instance >= self.parked.len() {
+            return;
+        }
+        let Some(mut process) = self.parked[instance].take() else {
+            return;
+        };
+        self.swap_process(&mut process);
+        self.parked[self.current_instance] = Some(process);
+        self.current_instance = instance;
+    }
+
+    fn swap_process(&mut self, p: &mut ProcessState) {
+        use std::mem::swap;
+        swap(&mut self.instance_id, &mut p.instance_id);
+        swap(&mut self.kudu_pid, &mut p.kudu_pid);
+        swap(&mut self.app_pid, &mut p.app_pid);
+        swap(&mut self.linux_cache, &mut p.linux_cache);
+        swap(&mut self.linux_holder, &mut p.linux_holder);
+        swap(&mut self.windows_handle, &mut p.windows_handle);
+        swap(&mut self.workers, &mut p.workers);
+        swap(&mut self.etag_seed, &mut p.etag_seed);
+        swap(&mut self.list_cache, &mut p.list_cache);
+        swap(&mut self.traces, &mut p.traces);
+    }
+
+    /// A `deployments.lock` handle another instance's Kudu holds (its file is shared).
+    fn handle_elsewhere(&self) -> Option<&HeldLock> {
+        self.parked
+            .iter()
+            .flatten()
+            .find_map(|p| p.windows_handle.as_ref())
     }
 
     /// What a new App Service site has on disk.
@@ -359,8 +463,25 @@ impl Kudu {
     // ---------------------------------------------------------------- the clock
 
     /// Moves the virtual clock to `to`, running every transition that falls due on the way
-    /// (builds finish at their due time, progress lines are logged, a scan ends).
+    /// (builds finish at their due time, progress lines are logged, a scan ends), on every
+    /// instance: each instance's transitions run in order, one instance after the other.
     pub fn advance_to(&mut self, to: VTime) {
+        let here = self.current_instance;
+        let from = self.now;
+        for instance in (0..self.instance_count()).filter(|i| *i != here) {
+            self.enter_instance(instance);
+            if self.workers.is_empty() {
+                continue;
+            }
+            self.now = from;
+            self.advance_this_instance_to(to);
+        }
+        self.enter_instance(here);
+        self.now = from;
+        self.advance_this_instance_to(to);
+    }
+
+    fn advance_this_instance_to(&mut self, to: VTime) {
         loop {
             let next_log = self
                 .workers
@@ -444,7 +565,7 @@ impl Kudu {
                     self.windows_handle = None;
                     return false;
                 }
-                if self.windows_handle.is_some() {
+                if self.windows_handle.is_some() || self.handle_elsewhere().is_some() {
                     return true;
                 }
                 // Opening for write succeeds, so nobody holds it: Kudu deletes the stale file.
@@ -474,10 +595,12 @@ impl Kudu {
                 Some((op, _, acquired)) => (op, acquired.to_roundtrip()),
                 None => ("unknown".into(), "unknown".into()),
             },
-            Personality::Windows => match &self.windows_handle {
-                Some(held) => (held.op.clone(), held.acquired.to_roundtrip()),
-                None => ("unknown".into(), "unknown".into()),
-            },
+            Personality::Windows => {
+                match self.windows_handle.as_ref().or(self.handle_elsewhere()) {
+                    Some(held) => (held.op.clone(), held.acquired.to_roundtrip()),
+                    None => ("unknown".into(), "unknown".into()),
+                }
+            }
         }
     }
 
@@ -556,10 +679,16 @@ impl Kudu {
         }
     }
 
-    /// Windows: the path of the file a live handle keeps from being deleted.
+    /// Windows: the path of the file a live handle, on any instance, keeps from being deleted.
     pub fn held_file(&self) -> Option<&'static str> {
-        (self.personality == Personality::Windows && self.windows_handle.is_some())
-            .then_some(WINDOWS_LOCK_FILE)
+        (self.personality == Personality::Windows
+            && (self.windows_handle.is_some() || self.handle_elsewhere().is_some()))
+        .then_some(WINDOWS_LOCK_FILE)
+    }
+
+    /// Windows: whether this instance's Kudu holds the `deployments.lock` handle.
+    pub(crate) fn holds_lock_handle_here(&self) -> bool {
+        self.windows_handle.is_some()
     }
 
     // ---------------------------------------------------------------- status files

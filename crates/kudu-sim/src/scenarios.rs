@@ -101,6 +101,11 @@ pub const SCENARIOS: &[Scenario] = &[
         summary: "a deployment hung, then Kudu restarted (_Shutdown, later _Startup traces) but the lock dir survived (switch linux_startup_clears_lock off): the record still reads Building, isdeploying True, the re-run got 409",
     },
     Scenario {
+        name: "held-elsewhere",
+        personalities: BOTH,
+        summary: "a scaled-out plan (switch instances 2): a deployment on the second instance hung 14 min ago and holds the lock (Linux info.lock names that instance in heldByWorker, Windows its Kudu holds the deployments.lock handle); a request without ARRAffinity lands on the first instance, whose restart does not release it",
+    },
+    Scenario {
         name: "two-outputs",
         personalities: LINUX,
         summary: "builds leave output.tar.gz and oryx-manifest.toml in wwwroot (switch linux_compressed_output on); a OneDeploy 10 min ago wrote output.tar.zst beside them and failed",
@@ -180,6 +185,9 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
     }
     if name == "two-outputs" {
         config.quirks.linux_compressed_output = true;
+    }
+    if name == "held-elsewhere" {
+        config.quirks.instances = 2;
     }
     kudu.reset(&config)
         .map_err(|e| format!("cannot reset HOME: {e}"))?;
@@ -340,6 +348,17 @@ pub fn load(kudu: &mut Kudu, config: &SimConfig, name: &str) -> Result<ShellEffe
             d.advance(60);
             d.push_refused("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%20c91e2d0%20(main)%20re-run&author=octocat", 5, name)?;
             d.advance(2 * 60);
+        }
+        "held-elsewhere" => {
+            d.history();
+            // The push that hangs reached the second instance (its client was pinned there,
+            // as az and webapps-deploy pin one); everything else lands on the first.
+            d.kudu.enter_instance(1);
+            d.push_async("/api/zipdeploy?isAsync=true&deployer=GITHUB_ZIP_DEPLOY&message=Deploy%207a3c9e1%20(main)&author=octocat", 4, 600);
+            d.advance(45);
+            d.kudu.hang_worker(None);
+            d.kudu.enter_instance(0);
+            d.advance(14 * 60);
         }
         "two-outputs" => {
             d.history();

@@ -2,7 +2,7 @@
 //! SCM front end's auth (facts §5.3), the Kudu page, `/doctor/` static files, faults, the
 //! request log, the `/_sim/` control API, and the wait of synchronous pushes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -75,7 +75,8 @@ pub struct Shared {
     auth: Mutex<Auth>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) log: Mutex<Vec<RequestRecord>>,
-    down_until: Mutex<Option<Instant>>,
+    /// Until when each instance's Kudu answers 503 after a restart, by instance number.
+    down_until: Mutex<BTreeMap<usize, Instant>>,
     anchor: Mutex<(Instant, VTime)>,
     pub(crate) realtime: AtomicBool,
     pub(crate) csp: AtomicBool,
@@ -107,7 +108,7 @@ impl Shared {
             }),
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(Vec::new()),
-            down_until: Mutex::new(None),
+            down_until: Mutex::new(BTreeMap::new()),
             anchor: Mutex::new((Instant::now(), now)),
             realtime: AtomicBool::new(config.realtime),
             csp: AtomicBool::new(config.strict_csp),
@@ -303,6 +304,7 @@ pub(crate) async fn entry(State(shared): State<Arc<Shared>>, req: Request) -> Re
     }
     let mut faults = faults;
     let mut resp = answer(&shared, &sim_req, &site, &faults).await;
+    resp = with_affinity_if_missing(&shared, &sim_req, resp);
     if resp.header("date").is_none() {
         // The front end's Date is the server's clock, which clients use to read Kudu's times
         // (`lockExpiry`, `received_time`) against; here that clock is the virtual one. Without
@@ -359,6 +361,8 @@ async fn answer(
             // Kudu serves its page: the first request of a Kudu process writes the startup
             // trace even when the request itself is not traced (README "Trace files").
             let mut kudu = lock(&shared.kudu);
+            let instance = routed_instance(&kudu, req);
+            kudu.enter_instance(instance);
             shared.tick(&mut kudu);
             kudu.trace_startup(req);
         }
@@ -369,7 +373,7 @@ async fn answer(
         let expired = lock(&shared.auth).expired;
         let has_valid = authorised_by_cookie(shared, req);
         if !expired && !has_valid {
-            resp = with_session_cookies(shared, resp);
+            resp = with_session_cookies(shared, req, resp);
         }
         return resp;
     }
@@ -379,7 +383,7 @@ async fn answer(
             .filter(|r| r.starts_with('/'))
             .unwrap_or_else(|| "/".into());
         let resp = SimResponse::new(302).with_header("location", &back);
-        return with_session_cookies(shared, resp);
+        return with_session_cookies(shared, req, resp);
     }
     if path.starts_with("/.auth/login") {
         let back = req
@@ -398,7 +402,7 @@ async fn answer(
             .is_some_and(|t| t.starts_with("text/html"));
         let expired = lock(&shared.auth).expired;
         if resp.status == 200 && is_page && !expired && !authorised_by_cookie(shared, req) {
-            return with_session_cookies(shared, resp);
+            return with_session_cookies(shared, req, resp);
         }
         return resp;
     }
@@ -411,7 +415,11 @@ async fn answer(
     if !authorised(shared, req, site) {
         return unauthenticated(shared, req);
     }
-    if lock(&shared.down_until).is_some_and(|t| Instant::now() < t) {
+    let instance = routed_instance(&lock(&shared.kudu), req);
+    if lock(&shared.down_until)
+        .get(&instance)
+        .is_some_and(|t| Instant::now() < *t)
+    {
         return SimResponse::html(
             503,
             "<html><body><h1>Service Unavailable</h1><p>The Kudu process is restarting.</p></body></html>",
@@ -419,6 +427,7 @@ async fn answer(
     }
     let reply = {
         let mut kudu = lock(&shared.kudu);
+        kudu.enter_instance(instance);
         shared.tick(&mut kudu);
         kudu.site = site.to_string();
         let reply = kudu.handle(req);
@@ -431,7 +440,8 @@ async fn answer(
             if resp.header("x-sim-kudu-restart").is_some() {
                 resp.headers.retain(|(n, _)| n != "x-sim-kudu-restart");
                 let downtime = lock(&shared.config).quirks.restart_downtime_ms;
-                *lock(&shared.down_until) = Some(Instant::now() + Duration::from_millis(downtime));
+                lock(&shared.down_until)
+                    .insert(instance, Instant::now() + Duration::from_millis(downtime));
             }
             if resp.status == 500
                 && personality == Personality::Linux
@@ -544,10 +554,62 @@ fn unauthenticated(shared: &Shared, req: &SimRequest) -> SimResponse {
     }
 }
 
-/// A new session plus the `ARRAffinity` cookie (facts §5.3).
-fn with_session_cookies(shared: &Shared, resp: SimResponse) -> SimResponse {
+/// The instance a request reaches (README "Scaled out"): the one its `ARRAffinity` cookie
+/// names, else the first [I: the front end's choice for a new client is not documented].
+fn routed_instance(kudu: &Kudu, req: &SimRequest) -> usize {
+    req.header("cookie")
+        .and_then(|c| cookie_value(c, AFFINITY_COOKIE))
+        .and_then(|id| kudu.instance_by_id(id))
+        .unwrap_or(0)
+}
+
+/// On a scaled-out plan the front end pins a client that has no valid `ARRAffinity` to the
+/// instance that answered, with `ARRAffinity` and `ARRAffinitySameSite` (facts §5.3, both
+/// carry the instance id; `Domain` is left out [I]).
+fn with_affinity_if_missing(shared: &Shared, req: &SimRequest, resp: SimResponse) -> SimResponse {
+    let (id, pinned) = {
+        let kudu = lock(&shared.kudu);
+        if kudu.instance_count() < 2 {
+            return resp;
+        }
+        let pinned = req
+            .header("cookie")
+            .and_then(|c| cookie_value(c, AFFINITY_COOKIE))
+            .is_some_and(|id| kudu.instance_by_id(id).is_some());
+        let ids = kudu.instance_ids();
+        (
+            ids[routed_instance(&kudu, req).min(ids.len() - 1)].clone(),
+            pinned,
+        )
+    };
+    if pinned {
+        return resp;
+    }
+    let secure = if shared.tls { "; Secure" } else { "" };
+    let same_site = if shared.tls { "; SameSite=None" } else { "" };
+    resp.with_header(
+        "set-cookie",
+        &format!("{AFFINITY_COOKIE}={id}; Path=/; HttpOnly{secure}"),
+    )
+    .with_header(
+        "set-cookie",
+        &format!("{AFFINITY_COOKIE}SameSite={id}; Path=/; HttpOnly{same_site}{secure}"),
+    )
+}
+
+/// A new session plus the `ARRAffinity` cookie (facts §5.3); scaled out, the affinity cookies
+/// come from [`with_affinity_if_missing`].
+fn with_session_cookies(shared: &Shared, req: &SimRequest, resp: SimResponse) -> SimResponse {
     let session = shared.new_session();
-    let instance = lock(&shared.kudu).instance_id.clone();
+    let (instance, scaled_out) = {
+        let kudu = lock(&shared.kudu);
+        let ids = kudu.instance_ids();
+        let id = ids
+            .get(routed_instance(&kudu, req))
+            .cloned()
+            .unwrap_or_else(|| kudu.instance_id.clone());
+        (id, ids.len() > 1)
+    };
     let same_site = lock(&shared.config).quirks.same_site.clone();
     // Chromium drops `SameSite=None` cookies without `Secure`, so plain HTTP leaves it out.
     let mut attrs = String::from("; Path=/; HttpOnly");
@@ -557,11 +619,14 @@ fn with_session_cookies(shared: &Shared, resp: SimResponse) -> SimResponse {
     } else if !same_site.eq_ignore_ascii_case("none") {
         attrs.push_str(&format!("; SameSite={same_site}"));
     }
-    resp.with_header("set-cookie", &format!("{SESSION_COOKIE}={session}{attrs}"))
-        .with_header(
-            "set-cookie",
-            &format!("{AFFINITY_COOKIE}={instance}{attrs}"),
-        )
+    let resp = resp.with_header("set-cookie", &format!("{SESSION_COOKIE}={session}{attrs}"));
+    if scaled_out {
+        return resp;
+    }
+    resp.with_header(
+        "set-cookie",
+        &format!("{AFFINITY_COOKIE}={instance}{attrs}"),
+    )
 }
 
 fn static_mime(name: &str) -> &'static str {

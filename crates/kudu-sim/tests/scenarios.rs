@@ -56,6 +56,9 @@ fn expectation(name: &str, p: Personality) -> Expect {
         // A live build past the Linux expiry, a silent live build, a lock that survived a
         // restart: all still block.
         "long-build" | "quiet-build" | "restarted-holder" => busy("Deployment Underway"),
+        // Held by the second instance; the shared HOME shows it to the first, where these
+        // cookie-less requests land.
+        "held-elsewhere" => busy("Deployment Underway"),
         "partial-deploy" | "two-outputs" => free(202),
         // The cancelled run's lock outlives it; every record is complete, so `latest` is 200.
         "cancelled-retried" => Expect {
