@@ -624,3 +624,56 @@ fn diagnose_watches_a_quiet_windows_build_and_finds_it_working() {
         "a build process read twice: {requests:#?}"
     );
 }
+
+/// held-elsewhere (a scaled-out plan): the hung build on the second instance holds the lock,
+/// and the command line, pinned by its warm-up to the first, says so and promises no release
+/// from a restart here.
+#[test]
+fn diagnose_on_a_scaled_out_site_names_both_instances_and_promises_no_release_from_here() {
+    for personality in BOTH {
+        let t = start(config(personality, "held-elsewhere"));
+        let ids = t.sim.with_kudu(|k| k.instance_ids());
+        let (first, second) = (&ids[0], &ids[1]);
+        let report = t.diagnose_json();
+        let instances = &report["instances"];
+        assert_eq!(instances["reading"], first.as_str(), "{instances:#}");
+        let traced: Vec<&str> = instances["traced"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for id in [first, second] {
+            assert!(
+                traced.iter().any(|t| id.starts_with(*t)),
+                "{personality:?}: {} not in {traced:?}",
+                &id[..6]
+            );
+        }
+        if personality == Personality::Linux {
+            // `heldByWorker` names the holder, so the two are compared.
+            assert_eq!(instances["lock_holder"], second.as_str(), "{instances:#}");
+            assert_eq!(instances["same_instance"], false, "{instances:#}");
+        }
+
+        let output = t.signed_in(&["diagnose", &t.sim.url]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = String::from_utf8(output.stdout).unwrap();
+        let reading = format!("you are reading instance {}", &first[..12]);
+        assert!(
+            text.contains(&reading),
+            "{personality:?}: {reading:?} in:\n{text}"
+        );
+        if personality == Personality::Linux {
+            let held = format!("The lock is held on instance {}", &second[..12]);
+            assert!(text.contains(&held), "{held:?} in:\n{text}");
+            assert!(text.contains("does not release it"), "{text}");
+        } else {
+            assert!(text.contains("may not release it"), "{text}");
+        }
+        assert!(
+            !text.contains("restarting Kudu (DELETE /api/processes/0) releases it"),
+            "{personality:?}: a restart from here is promised to release the lock:\n{text}"
+        );
+    }
+}

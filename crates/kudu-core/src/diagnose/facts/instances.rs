@@ -87,6 +87,18 @@ pub(crate) fn report(session: &Session, lock: &LockReport) -> InstanceReport {
             short(reading),
             reach(holder)
         )),
+        // Windows locks name no instance, so the CLI knows only the one it reads.
+        (None, Some(reading), None) if traced.len() > 1 => Some(format!(
+            "This site ran Kudu on {} instances ({}), and you are reading instance {}; which \
+             one holds the lock is not known, so restarting Kudu from here restarts only {} \
+             and may not release it. To reach another instance, send the cookie \
+             ARRAffinity=<its instance id> (and ARRAffinitySameSite) to the SCM site, as az \
+             and webapps-deploy pin an instance.",
+            traced.len(),
+            traced.join(", "),
+            short(reading),
+            short(reading)
+        )),
         (holder, None, _) if traced.len() > 1 => Some(format!(
             "This site ran Kudu on {} instances ({}){}; Kudu Doctor cannot see which one this \
              page reaches, so a restart of Kudu from here may restart another one.{}",
@@ -189,6 +201,27 @@ mod tests {
             "{note}"
         );
         assert!(note.contains("lock is held on 05be397cd4ff"), "{note}");
+    }
+
+    /// The CLI on Windows: it knows the instance it reads, the lock names none.
+    #[test]
+    fn a_known_reading_and_an_unknown_holder_on_several_instances_warns_about_restarts() {
+        let mut s = Session::new();
+        s.reached_instance = Some(OTHER.into());
+        traces(&mut s, &["05be39", "a1b2c3"]);
+        let r = report(&s, &lock_held_by(None));
+        assert_eq!(r.same_instance, None);
+        assert!(r.restart_may_miss_the_holder());
+        let note = r.note.unwrap();
+        assert!(
+            note.contains("ran Kudu on 2 instances (05be39, a1b2c3)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("you are reading instance a1b2c3d4e5f6"),
+            "{note}"
+        );
+        assert!(note.contains("may not release it"), "{note}");
     }
 
     #[test]

@@ -469,8 +469,8 @@ fn windows(
     }
     let meaning = "Windows Kudu deletes a lock file nobody holds as soon as it checks, so a \
                    listed file means a live process still holds its handle. Deleting the file \
-                   does nothing (Kudu answers 404); restarting Kudu (DELETE /api/processes/0) \
-                   releases it.";
+                   does nothing (Kudu answers 404); restarting the Kudu that holds it releases \
+                   it (DELETE /api/processes/0 restarts the Kudu of the instance it reaches).";
     match progress {
         Some(why) => {
             report.state = LockState::Live;
