@@ -396,6 +396,20 @@ impl Kudu {
         swap(&mut self.traces, &mut p.traces);
     }
 
+    /// Kills worker `key` on whichever instance runs it (a sync push's client went away while
+    /// another request moved the current instance).
+    pub(crate) fn kill_worker_on_any_instance(&mut self, key: u64) {
+        let here = self.current_instance;
+        for instance in 0..self.instance_count() {
+            self.enter_instance(instance);
+            if self.workers.iter().any(|w| w.key == key) {
+                self.kill_worker(Some(key));
+                break;
+            }
+        }
+        self.enter_instance(here);
+    }
+
     /// A `deployments.lock` handle another instance's Kudu holds (its file is shared).
     fn handle_elsewhere(&self) -> Option<&HeldLock> {
         self.parked

@@ -475,9 +475,7 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         if self.armed {
             let mut kudu = lock(&self.shared.kudu);
-            if kudu.workers.iter().any(|w| w.key == self.key) {
-                kudu.kill_worker(Some(self.key));
-            }
+            kudu.kill_worker_on_any_instance(self.key);
         }
     }
 }

@@ -252,3 +252,58 @@ async fn trace_files_name_each_instance_that_served_requests() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_sync_push_whose_client_left_dies_on_its_instance_after_another_was_reached() {
+    let f = common::start_with(kudu_sim::SimConfig {
+        personality: Personality::Linux,
+        scenario: "healthy".into(),
+        password: Some("pw".into()),
+        build_ms: 600_000,
+        quirks: kudu_sim::Quirks {
+            instances: 2,
+            ..kudu_sim::Quirks::default()
+        },
+        ..kudu_sim::SimConfig::default()
+    })
+    .await;
+    let ids = instance_ids(&f);
+    let workers_on_second = || {
+        f.sim.with_kudu(|k| {
+            let here = k.current_instance;
+            k.enter_instance(1);
+            let n = k.workers.len();
+            k.enter_instance(here);
+            n
+        })
+    };
+    // A synchronous push on the second instance; its client gives up while it builds.
+    let push = f
+        .client
+        .post(f.url("/api/zipdeploy"))
+        .header("authorization", &f.auth)
+        .header("cookie", format!("ARRAffinity={}", ids[1]))
+        .timeout(std::time::Duration::from_millis(300))
+        .body(kudu_sim::app_zip(9))
+        .send();
+    let other = async {
+        for _ in 0..100 {
+            if workers_on_second() == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // Meanwhile a request reaches the first instance.
+        get_on(&f, &ids[0], "/api/deployments").await
+    };
+    let (pushed, listed) = tokio::join!(push, other);
+    assert!(pushed.is_err(), "the client timed out");
+    assert_eq!(listed.status, 200);
+    for _ in 0..100 {
+        if workers_on_second() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(workers_on_second(), 0, "the abandoned sync push still runs");
+}
