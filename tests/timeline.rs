@@ -25,6 +25,22 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// Every captured scenario (`crates/kudu-core/tests/fixtures/<scenario>-<os>.json`).
 const SCENARIOS: &[(&str, &str)] = &[
     (
+        "flex-consumption-linux",
+        include_str!("../crates/kudu-core/tests/fixtures/flex-consumption-linux.json"),
+    ),
+    (
+        "held-elsewhere-linux",
+        include_str!("../crates/kudu-core/tests/fixtures/held-elsewhere-linux.json"),
+    ),
+    (
+        "held-elsewhere-windows",
+        include_str!("../crates/kudu-core/tests/fixtures/held-elsewhere-windows.json"),
+    ),
+    (
+        "two-outputs-linux",
+        include_str!("../crates/kudu-core/tests/fixtures/two-outputs-linux.json"),
+    ),
+    (
         "healthy-linux",
         include_str!("../crates/kudu-core/tests/fixtures/healthy-linux.json"),
     ),

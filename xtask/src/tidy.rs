@@ -836,3 +836,25 @@ fn shells_never_reach_into_a_sessions_fields() {
                let name = session.setting(\"WEBSITE_SITE_NAME\");";
     assert_eq!(session_field_uses(old, &fields), [1, 2]);
 }
+
+/// The timeline's wasm test draws "every captured scenario" from a list written by hand
+/// (`include_str!` needs the names); a fixture added without a line there would go undrawn.
+#[test]
+fn the_timeline_test_draws_every_captured_scenario() {
+    let listed = read("tests/timeline.rs");
+    let dir = root().join("crates/kudu-core/tests/fixtures");
+    let mut missing = vec![];
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !listed.contains(&format!("tests/fixtures/{name}\"")) {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "tests/timeline.rs's SCENARIOS lacks {missing:?}"
+    );
+}

@@ -103,7 +103,7 @@ pub const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "held-elsewhere",
         personalities: BOTH,
-        summary: "a scaled-out plan (switch instances 2): a deployment on the second instance hung 14 min ago and holds the lock (Linux info.lock names that instance in heldByWorker, Windows its Kudu holds the deployments.lock handle); a request without ARRAffinity lands on the first instance, whose restart does not release it",
+        summary: "a scaled-out plan (switch instances 2): a deployment on the second instance hung 14 min ago and holds the lock (Linux info.lock names that instance in heldByWorker, Windows its Kudu holds the deployments.lock handle); a request without ARRAffinity lands on the first instance, whose restart does not stop the holder",
     },
     Scenario {
         name: "two-outputs",

@@ -80,11 +80,15 @@ pub(crate) fn report(session: &Session, lock: &LockReport) -> InstanceReport {
     };
     let note = match (&lock_holder, &reading, same_instance) {
         (Some(holder), Some(reading), Some(false)) => Some(format!(
+            // Not "does not release it": on Linux the lock folder is in the shared HOME, and
+            // a Kudu that starts may clear it (the simulator's `linux_startup_clears_lock`, an
+            // inference), which would leave the holder's deployment running unlocked.
             "The lock is held on instance {}, and you are reading instance {}: restarting Kudu \
-             from here restarts only {} and does not release it. {}",
+             from here restarts only {}, not the deployment on {} that holds the lock. {}",
             short(holder),
             short(reading),
             short(reading),
+            short(holder),
             reach(holder)
         )),
         // Windows locks name no instance, so the CLI knows only the one it reads.
@@ -173,7 +177,10 @@ mod tests {
             ),
             "{note}"
         );
-        assert!(note.contains("does not release it"), "{note}");
+        assert!(
+            note.contains("not the deployment on 05be397cd4ff that holds the lock"),
+            "{note}"
+        );
         assert!(note.contains(&format!("ARRAffinity={HOLDER}")), "{note}");
     }
 
