@@ -441,6 +441,15 @@ async fn check_drawn(
     }
 }
 
+/// A captured scenario by name (the list's order is not part of any test).
+fn scenario(name: &str) -> &'static str {
+    SCENARIOS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, fixture)| *fixture)
+        .unwrap_or_else(|| panic!("no fixture {name}"))
+}
+
 #[wasm_bindgen_test]
 async fn every_scenario_reads_at_every_width() {
     for (name, fixture) in SCENARIOS {
@@ -473,7 +482,7 @@ async fn every_scenario_reads_at_every_width() {
 
 #[wasm_bindgen_test]
 async fn parallel_shows_the_collision_not_the_history() {
-    let (timeline, now) = diagnose(SCENARIOS[4].1);
+    let (timeline, now) = diagnose(scenario("parallel-linux"));
     let drawn = draw(timeline, now, 460, false).await;
     let bars = drawn.all("[data-testid=timeline-bar]");
     // The two builds that collided (and, on Linux, the sync push before them), not the two
@@ -507,7 +516,7 @@ async fn parallel_shows_the_collision_not_the_history() {
 
 #[wasm_bindgen_test]
 async fn one_control_sets_the_span_of_the_picture_and_the_table() {
-    let (timeline, now) = diagnose(SCENARIOS[4].1);
+    let (timeline, now) = diagnose(scenario("parallel-linux"));
     let drawn = draw(timeline.clone(), now, 460, false).await;
     let rows = |d: &Drawn| {
         d.all("[data-testid=timeline-table] tbody tr:not([data-refused])")
@@ -559,7 +568,7 @@ fn check_all_labels_apart(drawn: &Drawn) {
 
 #[wasm_bindgen_test]
 async fn the_picture_follows_its_container_when_it_changes_size() {
-    let (timeline, now) = diagnose(SCENARIOS[4].1);
+    let (timeline, now) = diagnose(scenario("parallel-linux"));
     let drawn = draw(timeline, now, 460, false).await;
     for width in [720, 320] {
         drawn
