@@ -38,6 +38,26 @@ pub(crate) const SPEC: CauseSpec = CauseSpec {
     relies_on_core_reads: true,
 };
 
+/// A half-written wwwroot is certain when the newest deployment failed or never completed:
+/// that record joins the evidence and the finding is High; otherwise Medium.
+fn add_failed_newest(ctx: &Context, evidence: &mut Vec<Evidence>) -> Confidence {
+    let Some(d) = ctx
+        .newest()
+        .filter(|d| d.status.is_unsuccessful_end() || !d.complete)
+    else {
+        return Confidence::Medium;
+    };
+    evidence.push(Evidence::new(
+        "/api/deployments",
+        format!(
+            "The newest deployment, {}, is '{}'.",
+            ctx.describe(d),
+            d.status.as_str()
+        ),
+    ));
+    Confidence::High
+}
+
 /// The two compressed build outputs Oryx can leave in wwwroot (Azure/app-service-linux-docs#263).
 const BUILD_OUTPUTS: [&str; 2] = ["output.tar.zst", "output.tar.gz"];
 
@@ -60,8 +80,6 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
     if !only_artifact {
         return None;
     }
-    let newest = ctx.newest();
-    let after_failure = newest.is_some_and(|d| d.status.is_unsuccessful_end() || !d.complete);
     let mut evidence = vec![Evidence::new(
         "/api/vfs/site/wwwroot/",
         format!(
@@ -73,23 +91,10 @@ pub(crate) fn detect(ctx: &Context) -> Option<Finding> {
                 .join(", ")
         ),
     )];
-    if let Some(d) = newest.filter(|_| after_failure) {
-        evidence.push(Evidence::new(
-            "/api/deployments",
-            format!(
-                "The newest deployment, {}, is '{}'.",
-                ctx.describe(d),
-                d.status.as_str()
-            ),
-        ));
-    }
+    let confidence = add_failed_newest(ctx, &mut evidence);
     Some(Finding {
         cause: CauseId::PartialDeploy,
-        confidence: if after_failure {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
+        confidence,
         summary: format!(
             "A deployment stopped half way: site/wwwroot holds only {} and no app, so the site is \
              down until a deployment completes.",
@@ -129,8 +134,6 @@ fn detect_two_outputs(ctx: &Context, entries: &[crate::model::VfsEntry]) -> Opti
             .map(|t| clock(t, ctx.now))
             .unwrap_or_else(|| "an unknown time".into())
     };
-    let newest = ctx.newest();
-    let after_failure = newest.is_some_and(|d| d.status.is_unsuccessful_end() || !d.complete);
     let mut evidence = vec![Evidence::new(
         "/api/vfs/site/wwwroot/",
         format!(
@@ -141,23 +144,10 @@ fn detect_two_outputs(ctx: &Context, entries: &[crate::model::VfsEntry]) -> Opti
             clock(stale)
         ),
     )];
-    if let Some(d) = newest.filter(|_| after_failure) {
-        evidence.push(Evidence::new(
-            "/api/deployments",
-            format!(
-                "The newest deployment, {}, is '{}'.",
-                ctx.describe(d),
-                d.status.as_str()
-            ),
-        ));
-    }
+    let confidence = add_failed_newest(ctx, &mut evidence);
     Some(Finding {
         cause: CauseId::PartialDeploy,
-        confidence: if after_failure {
-            Confidence::High
-        } else {
-            Confidence::Medium
-        },
+        confidence,
         summary: format!(
             "A deployment stopped half way and left two build outputs in site/wwwroot: {} from \
              {} is stale beside {} from {}, and the app can start from the stale one.",
